@@ -1,0 +1,61 @@
+package auth
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Scheme names used in Identity.Scheme by the packages of this module.
+const (
+	SchemeBasic   = "basic"
+	SchemeQuery   = "query"
+	SchemeToken   = "token"
+	SchemePAT     = "pat"
+	SchemeOAuth1  = "oauth1"
+	SchemeOAuth2  = "oauth2"
+	SchemeSession = "session"
+	SchemeMTLS    = "mtls"
+)
+
+// Identity is who a request proved to be. An Authenticator builds it; nothing
+// mutates it afterwards, so it may be shared between goroutines. Treat the
+// slices and the map as read-only.
+type Identity struct {
+	User    string            // login name, e.g. "wsuser"
+	Domain  string            // e.g. oVirt's profile "internal"; empty when unused
+	Groups  []string          // group names, used by policy subjects "group:NAME"
+	Scheme  string            // the scheme that proved it: SchemeBasic, SchemeToken, …
+	Scopes  []string          // OAuth 2 / token scopes
+	Expires time.Time         // when the proof lapses; zero if never
+	Attrs   map[string]string // small extras: "token_id", "consumer_key", "cert_serial", …
+}
+
+// Login is the user name qualified by the domain ("admin@internal"), or the
+// bare user name when there is no domain.
+func (id *Identity) Login() string {
+	if id.Domain == "" {
+		return id.User
+	}
+	return id.User + "@" + id.Domain
+}
+
+// InGroup reports whether the identity is a member of group.
+func (id *Identity) InGroup(group string) bool { return slices.Contains(id.Groups, group) }
+
+// HasScope reports whether the identity carries scope.
+func (id *Identity) HasScope(scope string) bool { return slices.Contains(id.Scopes, scope) }
+
+type identityKey struct{}
+
+// WithIdentity returns a copy of ctx that carries id.
+func WithIdentity(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// IdentityFrom returns the Identity that Middleware put into ctx, and false
+// when the request is anonymous (Optional mode) or did not pass Middleware.
+func IdentityFrom(ctx context.Context) (*Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(*Identity)
+	return id, ok && id != nil
+}

@@ -1,0 +1,124 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// Option configures Middleware.
+type Option func(*config)
+
+type config struct {
+	policy    Policy
+	responder Responder
+	audit     *slog.Logger
+	optional  bool
+}
+
+// WithPolicy authorizes every request with p after authentication. Without a
+// policy every authenticated request is allowed.
+func WithPolicy(p Policy) Option { return func(c *config) { c.policy = p } }
+
+// WithResponder renders failures with r instead of the default Problem.
+func WithResponder(r Responder) Option { return func(c *config) { c.responder = r } }
+
+// WithAudit logs one record per decision to l: message "auth", attributes
+// outcome (allow, anonymous, deny, fail), scheme, user, reason, remote,
+// method and path. The query string and credentials are never logged.
+func WithAudit(l *slog.Logger) Option { return func(c *config) { c.audit = l } }
+
+// Optional lets requests without any credential through with no Identity in
+// their context (subject to the policy, which sees a nil Identity). A
+// credential that is present and wrong is still refused.
+func Optional() Option { return func(c *config) { c.optional = true } }
+
+// Middleware returns net/http middleware that authenticates each request with
+// a, authorizes it with the policy (if any), puts the Identity into the
+// request context (see IdentityFrom) and calls the wrapped handler.
+//
+// Failures never reach the wrapped handler: no credential (and not Optional)
+// → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
+// → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
+// the request is anonymous.
+func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler {
+	c := config{responder: Problem{}}
+	for _, o := range opts {
+		o(&c)
+	}
+	challenges := Challenges(a)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id, err := a.Authenticate(r)
+			if err != nil && !errors.Is(err, ErrNoCredentials) {
+				c.fail(w, r, AsError(err), challenges)
+				return
+			}
+			if id == nil && !c.optional {
+				c.fail(w, r, &Error{Reason: ReasonMissing}, challenges)
+				return
+			}
+			if c.policy != nil {
+				if err := c.policy.Authorize(r.Context(), id, r); err != nil {
+					e := AsError(err)
+					if id == nil && e.Reason == ReasonForbidden {
+						// Anonymous and not allowed: authenticating may help.
+						e = &Error{Reason: ReasonMissing, Message: e.Text()}
+					}
+					c.fail(w, r, e, challenges)
+					return
+				}
+			}
+			if id == nil {
+				c.log(r.Context(), r, slog.LevelInfo, "anonymous", "", "", "")
+				next.ServeHTTP(w, r)
+				return
+			}
+			if c.audit != nil {
+				c.log(r.Context(), r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "")
+			}
+			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
+		})
+	}
+}
+
+func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string) {
+	outcome, level := "fail", slog.LevelWarn
+	switch {
+	case e.Reason == ReasonForbidden || e.Reason == ReasonInsufficientScope:
+		outcome = "deny"
+	case e.Reason == ReasonUnavailable:
+		level = slog.LevelError
+	}
+	c.log(r.Context(), r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause)
+	if e.Status() == http.StatusUnauthorized {
+		if e.Challenge != "" {
+			w.Header().Set("WWW-Authenticate", e.Challenge)
+		} else {
+			for _, ch := range challenges {
+				w.Header().Add("WWW-Authenticate", ch)
+			}
+		}
+	}
+	c.responder.Error(w, r, e)
+}
+
+func (c *config) log(ctx context.Context, r *http.Request, level slog.Level, outcome, scheme, user, reason string, cause ...error) {
+	if c.audit == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("outcome", outcome),
+		slog.String("scheme", scheme),
+		slog.String("user", user),
+		slog.String("reason", reason),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	}
+	if len(cause) > 0 && cause[0] != nil {
+		attrs = append(attrs, slog.String("cause", cause[0].Error()))
+	}
+	c.audit.LogAttrs(ctx, level, "auth", attrs...)
+}

@@ -1,0 +1,179 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Policy decides whether an authenticated (or, in Optional mode, anonymous)
+// request may proceed. id is nil for an anonymous request. A denial is an
+// error; Middleware answers it with 403 (401 when the request is anonymous).
+type Policy interface {
+	Authorize(ctx context.Context, id *Identity, r *http.Request) error
+}
+
+// PolicyFunc adapts a function to Policy.
+type PolicyFunc func(ctx context.Context, id *Identity, r *http.Request) error
+
+// Authorize calls f.
+func (f PolicyFunc) Authorize(ctx context.Context, id *Identity, r *http.Request) error {
+	return f(ctx, id, r)
+}
+
+// Verdict is what a Rule decides: exactly Allow or Deny.
+type Verdict string
+
+// The only two verdicts. Any other spelling ("disallow", "Allow ", "") is
+// invalid and a rule carrying it denies: unlike xCAT, whose substring test
+// lets a rule spelled "disallow" grant access.
+const (
+	Allow Verdict = "allow"
+	Deny  Verdict = "deny"
+)
+
+// Rule is one row of a rule table, modelled on xCAT's policy table.
+type Rule struct {
+	// Priority orders the rules: the lowest number is tried first. Decimal
+	// numbers are allowed, as xCAT's "1.2".
+	Priority float64
+	// Subject is who the rule is about: a login name ("wsuser" or
+	// "admin@internal"), "group:NAME", "*" for any authenticated identity, or
+	// "" for anyone including anonymous requests.
+	Subject string
+	// Methods the rule applies to (case-insensitive); empty = every method.
+	Methods []string
+	// Path is a pattern over the URL path: segments separated by "/", where a
+	// segment may use path.Match wildcards ("*", "?", "[a-z]") and a segment
+	// "**" matches any number of segments, including none. Empty = every path.
+	Path     string
+	Verdict  Verdict
+	Disabled bool   // a disabled rule is skipped
+	Comment  string // free text, as xCAT's comments column
+}
+
+// Validate reports a rule that can never work as meant: a verdict other than
+// exactly "allow" or "deny", or a malformed path pattern. Stores should refuse
+// such rules; RuleTable treats a matching rule with a bad verdict as a denial.
+func (r Rule) Validate() error {
+	if r.Verdict != Allow && r.Verdict != Deny {
+		return fmt.Errorf("auth: rule %s: verdict %q is neither %q nor %q", r.PriorityString(), r.Verdict, Allow, Deny)
+	}
+	for seg := range strings.SplitSeq(strings.Trim(r.Path, "/"), "/") {
+		if _, err := path.Match(seg, ""); err != nil {
+			return fmt.Errorf("auth: rule %s: bad path pattern %q: %v", r.PriorityString(), r.Path, err)
+		}
+	}
+	return nil
+}
+
+// PriorityString formats Priority as xCAT shows it ("1", "1.2").
+func (r Rule) PriorityString() string { return strconv.FormatFloat(r.Priority, 'f', -1, 64) }
+
+// Matches reports whether the rule applies to id making request r, ignoring
+// Disabled.
+func (r Rule) Matches(id *Identity, req *http.Request) bool {
+	return r.matchSubject(id) && r.matchMethod(req.Method) && MatchPath(r.Path, req.URL.Path)
+}
+
+func (r Rule) matchSubject(id *Identity) bool {
+	switch {
+	case r.Subject == "":
+		return true
+	case id == nil:
+		return false
+	case r.Subject == "*":
+		return true
+	case strings.HasPrefix(r.Subject, "group:"):
+		return id.InGroup(r.Subject[len("group:"):])
+	default:
+		return r.Subject == id.User && id.Domain == "" || r.Subject == id.Login()
+	}
+}
+
+func (r Rule) matchMethod(m string) bool {
+	if len(r.Methods) == 0 {
+		return true
+	}
+	for _, x := range r.Methods {
+		if strings.EqualFold(x, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchPath reports whether urlPath matches pattern (see Rule.Path). Leading
+// and trailing slashes are ignored on both; an empty pattern matches all.
+func MatchPath(pattern, urlPath string) bool {
+	if pattern == "" {
+		return true
+	}
+	return matchSegments(strings.Trim(pattern, "/"), strings.Trim(urlPath, "/"))
+}
+
+func matchSegments(pat, p string) bool {
+	if pat == "" {
+		return p == ""
+	}
+	pseg, prest, _ := strings.Cut(pat, "/")
+	if pseg == "**" {
+		for {
+			if matchSegments(prest, p) {
+				return true
+			}
+			if p == "" {
+				return false
+			}
+			_, p, _ = strings.Cut(p, "/")
+		}
+	}
+	if p == "" {
+		return false
+	}
+	seg, rest, _ := strings.Cut(p, "/")
+	if ok, err := path.Match(pseg, seg); err != nil || !ok {
+		return false
+	}
+	return matchSegments(prest, rest)
+}
+
+// RuleTable is a Policy over the rules of a PolicyStore: enabled rules are
+// tried by ascending Priority (ties keep store order), the first rule that
+// matches decides, and when none matches the request is denied.
+type RuleTable struct {
+	Store PolicyStore
+}
+
+// Authorize implements Policy.
+func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request) error {
+	rules, err := t.Store.Rules(ctx)
+	if err != nil {
+		return &Error{Reason: ReasonUnavailable, Cause: fmt.Errorf("auth: loading policy rules: %w", err)}
+	}
+	rules = slices.Clone(rules)
+	slices.SortStableFunc(rules, func(a, b Rule) int { return cmp.Compare(a.Priority, b.Priority) })
+	user := ""
+	if id != nil {
+		user = id.Login()
+	}
+	for _, rule := range rules {
+		if rule.Disabled || !rule.Matches(id, r) {
+			continue
+		}
+		if rule.Verdict == Allow {
+			return nil
+		}
+		msg := "access denied by policy rule " + rule.PriorityString()
+		if rule.Verdict != Deny {
+			msg += " (its verdict is not a valid word, so it denies)"
+		}
+		return &Error{Reason: ReasonForbidden, User: user, Message: msg}
+	}
+	return &Error{Reason: ReasonForbidden, User: user, Message: "no policy rule allows this request"}
+}

@@ -1,0 +1,77 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/gatehouse/gatehouse/auth/password"
+)
+
+// PasswordVerifier checks a login and password. It returns the User on
+// success and an *Error otherwise (ReasonInvalid for a wrong password, an
+// unknown or disabled user; ReasonUnavailable when the store fails). Schemes
+// that take a password (basic, oauth2, token issuing) call one; the token
+// package wraps one to also accept personal access tokens.
+type PasswordVerifier interface {
+	VerifyPassword(ctx context.Context, login, password string) (*User, error)
+}
+
+// StoreVerifier is the PasswordVerifier over a UserStore. An unknown user, a
+// user without a password and a disabled user cost one hash verification,
+// as a wrong password does, so response times do not reveal which logins
+// exist.
+type StoreVerifier struct {
+	Users UserStore
+	// DummyHash is verified when there is no real hash to check. Empty means a
+	// random argon2id hash with password.DefaultParams, made once; set it to a
+	// hash of the same kind and cost as the stored ones if those differ.
+	DummyHash string
+
+	once  sync.Once
+	dummy string
+}
+
+// NewStoreVerifier returns a StoreVerifier over users.
+func NewStoreVerifier(users UserStore) *StoreVerifier { return &StoreVerifier{Users: users} }
+
+const errBadLogin = "invalid user name or password"
+
+func (v *StoreVerifier) dummyHash() string {
+	v.once.Do(func() {
+		v.dummy = v.DummyHash
+		if v.dummy == "" {
+			h, err := password.Hash(rand.Text())
+			if err != nil {
+				panic("auth: cannot make the dummy password hash: " + err.Error())
+			}
+			v.dummy = h
+		}
+	})
+	return v.dummy
+}
+
+// VerifyPassword implements PasswordVerifier.
+func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*User, error) {
+	u, err := v.Users.User(ctx, login)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
+	}
+	if u == nil || u.PasswordHash == "" {
+		_, _ = password.Verify(v.dummyHash(), pw)
+		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("unknown user or no password set")}
+	}
+	ok, err := password.Verify(u.PasswordHash, pw)
+	if err != nil {
+		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: fmt.Errorf("stored hash unusable: %w", err)}
+	}
+	if !ok {
+		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("wrong password")}
+	}
+	if u.Disabled {
+		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("user disabled")}
+	}
+	return u, nil
+}

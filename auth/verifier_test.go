@@ -1,0 +1,61 @@
+package auth_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/store/memstore"
+)
+
+var cheap = password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+
+func TestStoreVerifier(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	h, err := cheap.Hash("right")
+	require.NoError(t, err)
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "alice", PasswordHash: h, Groups: []string{"ops"}}))
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: h}))
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "gone", PasswordHash: h, Disabled: true}))
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "nopw"}))
+	// A shadow hash pasted by an admin (openssl passwd -6 cluster-secret).
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "legacy", PasswordHash: "$6$a2PDWrj7qZZ0nFDc$8vP5kPJH1iim3udBYTd9mqJGlhNoFF4DZ7Vf4kkd1ZBQshk5drmfSLROjh8vlf84W6tUCN3.svMmvyptWqU4l/"}))
+	v := &auth.StoreVerifier{Users: st, DummyHash: h}
+
+	for _, c := range []struct {
+		login, pw string
+		ok        bool
+	}{
+		{"alice", "right", true},
+		{"admin@internal", "right", true},
+		{"legacy", "cluster-secret", true},
+		{"alice", "wrong", false},
+		{"bob", "right", false},
+		{"gone", "right", false},
+		{"nopw", "", false},
+		{"admin", "right", false},
+	} {
+		u, err := v.VerifyPassword(ctx, c.login, c.pw)
+		if c.ok {
+			require.NoError(t, err, c.login)
+			assert.Equal(t, c.login, u.Login())
+			continue
+		}
+		require.Error(t, err, c.login)
+		e := auth.AsError(err)
+		assert.Equal(t, auth.ReasonInvalid, e.Reason, c.login)
+		assert.Equal(t, "invalid user name or password", e.Text(), "the same message whatever failed")
+		assert.NotContains(t, err.Error(), c.pw+"x")
+	}
+}
+
+func TestStoreVerifierDefaultDummyIsArgon2id(t *testing.T) {
+	v := auth.NewStoreVerifier(memstore.New())
+	_, err := v.VerifyPassword(context.Background(), "nobody", "pw")
+	assert.Equal(t, auth.ReasonInvalid, auth.AsError(err).Reason)
+}

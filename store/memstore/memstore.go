@@ -1,0 +1,112 @@
+// Package memstore implements every gatehouse store interface in memory. It
+// is safe for concurrent use and meant for tests and single-process services;
+// its contents are lost when the process exits.
+//
+// Records returned by a Store are shared snapshots: callers must not modify
+// them (stores replace a record on every change, never mutate it).
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Store holds users and policy rules in memory. The zero value is not
+// usable; call New.
+type Store struct {
+	mu    sync.RWMutex
+	now   func() time.Time
+	users map[string]*auth.User
+	rules []auth.Rule
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{now: time.Now, users: map[string]*auth.User{}}
+}
+
+// SetClock replaces the store's clock (tests inject one).
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+var (
+	_ auth.UserAdmin   = (*Store)(nil)
+	_ auth.PolicyStore = (*Store)(nil)
+)
+
+// User implements auth.UserStore.
+func (s *Store) User(_ context.Context, login string) (*auth.User, error) {
+	s.mu.RLock()
+	u, ok := s.users[login]
+	s.mu.RUnlock()
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	return u, nil
+}
+
+// PutUser implements auth.UserAdmin.
+func (s *Store) PutUser(_ context.Context, u auth.User) error {
+	u.Groups = slices.Clone(u.Groups)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u.Updated = s.now()
+	if old, ok := s.users[u.Login()]; ok && !u.Updated.After(old.Updated) {
+		u.Updated = old.Updated.Add(time.Nanosecond) // strictly newer, even with a frozen clock
+	}
+	s.users[u.Login()] = &u
+	return nil
+}
+
+// DeleteUser implements auth.UserAdmin.
+func (s *Store) DeleteUser(_ context.Context, login string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[login]; !ok {
+		return auth.ErrNotFound
+	}
+	delete(s.users, login)
+	return nil
+}
+
+// ListUsers implements auth.UserAdmin, sorted by login.
+func (s *Store) ListUsers(_ context.Context) ([]auth.User, error) {
+	s.mu.RLock()
+	out := make([]auth.User, 0, len(s.users))
+	for _, u := range s.users {
+		out = append(out, *u)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b auth.User) int { return cmp.Compare(a.Login(), b.Login()) })
+	return out, nil
+}
+
+// Rules implements auth.PolicyStore.
+func (s *Store) Rules(_ context.Context) ([]auth.Rule, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rules, nil
+}
+
+// SetRules validates and replaces the whole rule table. Nothing is changed
+// when any rule is invalid.
+func (s *Store) SetRules(_ context.Context, rules []auth.Rule) error {
+	for _, r := range rules {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
+	rules = slices.Clone(rules)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = rules
+	return nil
+}
