@@ -167,17 +167,17 @@ func TestPolicyRuleTable(t *testing.T) {
 		user, method, path string
 		status             int
 	}{
-		{"alice", "GET", "/api/vms", 200},            // rule 5
-		{"alice", "GET", "/api", 200},                // ** matches zero segments
-		{"alice", "DELETE", "/api/vms", 403},         // default deny
-		{"bob", "GET", "/api/secret", 403},           // rule 1 before rule 5
-		{"bob", "GET", "/api/other", 200},            // rule 5
-		{"root", "DELETE", "/anything", 200},         // rule 1.1 (group)
-		{"mallory", "DELETE", "/anything", 200},      // 1.10 < 1.2: group admins first
-		{"carol", "DELETE", "/x", 403},               // disabled rule skipped
-		{"", "GET", "/public/readme", 200},           // anonymous allowed by empty subject
-		{"", "GET", "/api/vms", 401},                 // anonymous denied → 401
-		{"dave", "POST", "/api/vms/42/start", 200},   // user@domain subject, segment wildcard
+		{"alice", "GET", "/api/vms", 200},             // rule 5
+		{"alice", "GET", "/api", 200},                 // ** matches zero segments
+		{"alice", "DELETE", "/api/vms", 403},          // default deny
+		{"bob", "GET", "/api/secret", 403},            // rule 1 before rule 5
+		{"bob", "GET", "/api/other", 200},             // rule 5
+		{"root", "DELETE", "/anything", 200},          // rule 1.1 (group)
+		{"mallory", "DELETE", "/anything", 200},       // 1.10 < 1.2: group admins first
+		{"carol", "DELETE", "/x", 403},                // disabled rule skipped
+		{"", "GET", "/public/readme", 200},            // anonymous allowed by empty subject
+		{"", "GET", "/api/vms", 401},                  // anonymous denied → 401
+		{"dave", "POST", "/api/vms/42/start", 200},    // user@domain subject, segment wildcard
 		{"dave", "POST", "/api/vms/42/43/start", 403}, // * is one segment
 	}
 	for _, c := range cases {

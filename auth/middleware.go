@@ -15,6 +15,8 @@ type config struct {
 	responder Responder
 	audit     *slog.Logger
 	optional  bool
+	insecure  bool
+	forwarded bool
 }
 
 // WithPolicy authorizes every request with p after authentication. Without a
@@ -34,6 +36,15 @@ func WithAudit(l *slog.Logger) Option { return func(c *config) { c.audit = l } }
 // credential that is present and wrong is still refused.
 func Optional() Option { return func(c *config) { c.optional = true } }
 
+// AllowInsecure accepts credentials over plain HTTP. Without it, a request
+// that arrives without TLS and carries a credential (see HasCredentials) is
+// refused with 403 before the credential is checked. Use it only for tests or
+// behind a TLS-terminating proxy you cannot describe with TrustForwardedProto.
+func AllowInsecure() Option { return func(c *config) { c.insecure = true } }
+
+// TrustForwardedProto treats "X-Forwarded-Proto: https" as TLS (see IsSecure).
+func TrustForwardedProto() Option { return func(c *config) { c.forwarded = true } }
+
 // Middleware returns net/http middleware that authenticates each request with
 // a, authorizes it with the policy (if any), puts the Identity into the
 // request context (see IdentityFrom) and calls the wrapped handler.
@@ -41,15 +52,21 @@ func Optional() Option { return func(c *config) { c.optional = true } }
 // Failures never reach the wrapped handler: no credential (and not Optional)
 // → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
-// the request is anonymous.
+// the request is anonymous; a credential over plain HTTP → 403 (see
+// AllowInsecure).
 func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler {
 	c := config{responder: Problem{}}
 	for _, o := range opts {
 		o(&c)
 	}
 	challenges := Challenges(a)
+	finisher, _ := a.(Finisher)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !c.insecure && !IsSecure(r, c.forwarded) && HasCredentials(a, r) {
+				c.fail(w, r, &Error{Reason: ReasonInsecure, Message: "credentials sent over plain HTTP are refused; use HTTPS"}, challenges)
+				return
+			}
 			id, err := a.Authenticate(r)
 			if err != nil && !errors.Is(err, ErrNoCredentials) {
 				c.fail(w, r, AsError(err), challenges)
@@ -77,6 +94,9 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 			}
 			if c.audit != nil {
 				c.log(r.Context(), r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "")
+			}
+			if finisher != nil {
+				r = finisher.Finish(w, r, id)
 			}
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})

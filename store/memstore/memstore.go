@@ -23,6 +23,9 @@ type Store struct {
 	now   func() time.Time
 	users map[string]*auth.User
 	rules []auth.Rule
+
+	failures           map[failureKey]failureWindow
+	failuresAfterSweep int
 }
 
 // New returns an empty Store.

@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Detector is implemented by an Authenticator that can tell, without checking
+// anything, whether a request carries its kind of credential. Middleware uses
+// it to refuse credentials sent over plain HTTP before they are checked.
+type Detector interface {
+	HasCredentials(r *http.Request) bool
+}
+
+// HasCredentials reports whether r carries a credential of a: asked of every
+// Detector in a (through Chains); the Authorization header always counts.
+func HasCredentials(a Authenticator, r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	if c, ok := a.(*chain); ok {
+		for _, inner := range c.as {
+			if HasCredentials(inner, r) {
+				return true
+			}
+		}
+		return false
+	}
+	d, ok := a.(Detector)
+	return ok && d.HasCredentials(r)
+}
+
+// Finisher is implemented by an Authenticator that must adjust the request
+// or response once it has authenticated one (strip credentials from the URL,
+// add a deprecation header). Middleware calls Finish after a successful
+// authentication and authorization, before the wrapped handler; a Chain
+// forwards it to every inner Finisher, and each acts only on identities with
+// its own Scheme.
+type Finisher interface {
+	Finish(w http.ResponseWriter, r *http.Request, id *Identity) *http.Request
+}
+
+func (c *chain) Finish(w http.ResponseWriter, r *http.Request, id *Identity) *http.Request {
+	for _, a := range c.as {
+		if f, ok := a.(Finisher); ok {
+			r = f.Finish(w, r, id)
+		}
+	}
+	return r
+}
+
+// IsSecure reports whether r arrived over TLS. With trustForwarded it also
+// believes a TLS-terminating proxy's "X-Forwarded-Proto: https"; only set that
+// when every request comes through such a proxy, since clients can send the
+// header themselves.
+func IsSecure(r *http.Request, trustForwarded bool) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return trustForwarded && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// RedirectHTTPS returns a handler for the plain-HTTP listener that sends every
+// request to the same path on https://host[:httpsPort] (xCAT's default). GET
+// and HEAD get 301, other methods 308 so that clients keep the method and
+// body. httpsPort "" or "443" leaves the port out.
+func RedirectHTTPS(httpsPort string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if host == "" {
+			http.Error(w, "missing Host header", http.StatusBadRequest)
+			return
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]" // IPv6 literal
+		}
+		if httpsPort != "" && httpsPort != "443" {
+			host = net.JoinHostPort(strings.Trim(host, "[]"), httpsPort)
+		}
+		target := "https://" + host + r.URL.EscapedPath()
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		code := http.StatusPermanentRedirect
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			code = http.StatusMovedPermanently
+		}
+		http.Redirect(w, r, target, code)
+	})
+}

@@ -1,0 +1,101 @@
+// Package authtest holds fixtures for tests of services that use gatehouse:
+// an in-memory store filled with users whose passwords are hashed cheaply
+// (argon2id with minimal parameters, so tests stay fast while exercising the
+// real verification path), and helpers that build requests for each scheme.
+package authtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/store/memstore"
+)
+
+// CheapHasher makes real argon2id hashes with the smallest sensible
+// parameters. Never use it outside tests.
+var CheapHasher = password.Hasher{Params: password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}
+
+// User describes a test user. Login is "name" or "name@domain".
+type User struct {
+	Login    string
+	Password string
+	Groups   []string
+	Disabled bool
+}
+
+// NewStore returns a memstore holding users, their passwords hashed with
+// CheapHasher. It fails tb on any error.
+func NewStore(tb testing.TB, users ...User) *memstore.Store {
+	tb.Helper()
+	s := memstore.New()
+	for _, u := range users {
+		PutUser(tb, s, u)
+	}
+	return s
+}
+
+// Users is NewStore for code without a testing.TB (examples); it panics on
+// an error, which only a broken store can cause.
+func Users(users ...User) *memstore.Store {
+	s := memstore.New()
+	for _, u := range users {
+		if err := putUser(s, u); err != nil {
+			panic(err)
+		}
+	}
+	return s
+}
+
+// PutUser creates or replaces u in s (hashing its password with CheapHasher).
+func PutUser(tb testing.TB, s auth.UserAdmin, u User) {
+	tb.Helper()
+	if err := putUser(s, u); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func putUser(s auth.UserAdmin, u User) error {
+	name, domain := u.Login, ""
+	if i := strings.LastIndexByte(u.Login, '@'); i >= 0 {
+		name, domain = u.Login[:i], u.Login[i+1:]
+	}
+	rec := auth.User{Name: name, Domain: domain, Groups: u.Groups, Disabled: u.Disabled}
+	if u.Password != "" {
+		h, err := CheapHasher.Hash(u.Password)
+		if err != nil {
+			return fmt.Errorf("authtest: hashing: %w", err)
+		}
+		rec.PasswordHash = h
+	}
+	if err := s.PutUser(context.Background(), rec); err != nil {
+		return fmt.Errorf("authtest: storing user %s: %w", u.Login, err)
+	}
+	return nil
+}
+
+// Verifier returns a StoreVerifier over users whose dummy hash has
+// CheapHasher's cost, so unknown users cost what known ones do in tests.
+func Verifier(tb testing.TB, users auth.UserStore) *auth.StoreVerifier {
+	tb.Helper()
+	h, err := CheapHasher.Hash("dummy")
+	if err != nil {
+		tb.Fatalf("authtest: %v", err)
+	}
+	return &auth.StoreVerifier{Users: users, DummyHash: h}
+}
+
+// BasicRequest returns a GET request to url with HTTP Basic credentials.
+func BasicRequest(tb testing.TB, url, login, pw string) *http.Request {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatalf("authtest: %v", err)
+	}
+	req.SetBasicAuth(login, pw)
+	return req
+}

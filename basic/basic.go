@@ -1,0 +1,244 @@
+// Package basic authenticates requests by user name and password: HTTP Basic
+// (RFC 7617) as Satellite/Foreman and oVirt/RHV take it, and credentials in
+// the query string as xCAT takes them (?userName=U&userPW=P, or the legacy
+// name password). Both accept user@domain logins (oVirt's admin@internal)
+// when domains are configured, throttle failed attempts per user and per
+// client address, and verify through an auth.PasswordVerifier, normally
+// behind a Cache so that a slow password hash is not computed per request.
+package basic
+
+import (
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Config configures both the Basic and the query-string authenticators.
+type Config struct {
+	// Verifier checks login and password. When nil, Users must be set and the
+	// verifier is auth.NewStoreVerifier(Users) behind a Cache.
+	Verifier auth.PasswordVerifier
+	// Users is the user store; used to build the default Verifier.
+	Users auth.UserStore
+	// CacheTTL is the lifetime of the default Verifier's cache entries:
+	// 0 means DefaultCacheTTL, negative disables the cache.
+	CacheTTL time.Duration
+
+	// Realm is shown in the Basic challenge; default "gatehouse". oVirt
+	// clients expect "RESTAPI".
+	Realm string
+
+	// Domains, when set, makes logins user@domain: the login is split on its
+	// last "@" and the domain must be one of these (else 401). A login
+	// without "@" gets DefaultDomain, or is refused when that is empty.
+	Domains       []string
+	DefaultDomain string
+
+	// Throttle limits failed attempts; nil = none.
+	Throttle *auth.Throttle
+	// ClientAddr gives the client address for throttling; default
+	// auth.ClientAddr (the connection's remote address).
+	ClientAddr func(*http.Request) string
+
+	// MaxCredentialBytes bounds the encoded credentials; default 4096.
+	MaxCredentialBytes int
+}
+
+func (c *Config) defaults() {
+	if c.Verifier == nil {
+		if c.Users == nil {
+			panic("basic: Config needs a Verifier or Users")
+		}
+		c.Verifier = auth.NewStoreVerifier(c.Users)
+		if c.CacheTTL >= 0 {
+			c.Verifier = NewCache(c.Verifier, c.Users, c.CacheTTL, 0)
+		}
+	}
+	if c.Realm == "" {
+		c.Realm = "gatehouse"
+	}
+	if c.ClientAddr == nil {
+		c.ClientAddr = auth.ClientAddr
+	}
+	if c.MaxCredentialBytes <= 0 {
+		c.MaxCredentialBytes = 4096
+	}
+}
+
+// Authenticator is HTTP Basic. It implements auth.Authenticator,
+// auth.Challenger and auth.Detector.
+type Authenticator struct {
+	cfg       Config
+	challenge string
+}
+
+// New returns the HTTP Basic authenticator.
+func New(cfg Config) *Authenticator {
+	cfg.defaults()
+	return &Authenticator{cfg: cfg, challenge: `Basic realm=` + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
+}
+
+// Challenge implements auth.Challenger: `Basic realm="…", charset="UTF-8"`.
+func (a *Authenticator) Challenge() string { return a.challenge }
+
+// HasCredentials implements auth.Detector.
+func (a *Authenticator) HasCredentials(r *http.Request) bool {
+	v := r.Header.Get("Authorization")
+	return len(v) >= 6 && strings.EqualFold(v[:6], "basic ")
+}
+
+// Authenticate implements auth.Authenticator.
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) == 0 {
+		return nil, auth.ErrNoCredentials
+	}
+	scheme, rest, _ := strings.Cut(vals[0], " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return nil, auth.ErrNoCredentials // another scheme's credential
+	}
+	if len(vals) > 1 {
+		return nil, malformed("more than one Authorization header")
+	}
+	login, pw, err := ParseCredentials(rest, a.cfg.MaxCredentialBytes)
+	if err != nil {
+		return nil, err
+	}
+	return a.cfg.verify(r, auth.SchemeBasic, login, pw)
+}
+
+func malformed(msg string) *auth.Error {
+	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeBasic, Message: msg}
+}
+
+// ParseCredentials decodes the token68 of a Basic Authorization header (the
+// part after "Basic ") into user and password. The errors say exactly what is
+// wrong, so that a client whose base64 library wraps lines learns why:
+// line breaks or whitespace inside the encoded value, invalid base64, a
+// decoded value with CR/LF (echo without -n), no colon, an empty user, NUL or
+// other control characters in the user, NUL in the password, invalid UTF-8 in
+// the user, or more than maxBytes of encoded credentials.
+func ParseCredentials(encoded string, maxBytes int) (user, password string, err error) {
+	encoded = strings.TrimLeft(encoded, " ")
+	if len(encoded) > maxBytes {
+		return "", "", malformed("Basic credentials longer than " + strconv.Itoa(maxBytes) + " bytes")
+	}
+	encoded = strings.TrimRight(encoded, " \t")
+	if encoded == "" {
+		return "", "", malformed("empty Basic credentials")
+	}
+	if strings.ContainsAny(encoded, "\r\n") {
+		return "", "", malformed("Basic credentials contain a line break: encode user:password as base64 on one line (for example base64 -w0)")
+	}
+	if strings.ContainsAny(encoded, " \t") {
+		return "", "", malformed("Basic credentials contain whitespace, as a base64 encoder that wraps lines produces: encode user:password as base64 on one line (for example base64 -w0)")
+	}
+	enc := base64.StdEncoding
+	if len(encoded)%4 != 0 && !strings.HasSuffix(encoded, "=") {
+		enc = base64.RawStdEncoding // tolerate clients that drop the padding
+	}
+	raw, derr := enc.DecodeString(encoded)
+	if derr != nil {
+		return "", "", malformed("Basic credentials are not valid base64")
+	}
+	s := string(raw)
+	if strings.ContainsAny(s, "\r\n") {
+		return "", "", malformed("decoded Basic credentials contain CR/LF: encode user:password without a trailing newline (echo -n)")
+	}
+	user, password, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", malformed("decoded Basic credentials have no colon between user and password")
+	}
+	if err := checkUser(user); err != nil {
+		return "", "", err
+	}
+	if strings.IndexByte(password, 0) >= 0 {
+		return "", "", malformed("password contains a NUL byte")
+	}
+	return user, password, nil
+}
+
+func checkUser(user string) *auth.Error {
+	if user == "" {
+		return malformed("empty user name")
+	}
+	if !utf8.ValidString(user) {
+		return malformed("user name is not valid UTF-8")
+	}
+	for _, r := range user {
+		if r < 0x20 || r == 0x7f {
+			return malformed("user name contains a control character")
+		}
+	}
+	return nil
+}
+
+// splitLogin applies the domain rules: the login to look up and the Identity's
+// user and domain.
+func (c *Config) splitLogin(scheme, login string) (user, domain string, err error) {
+	if len(c.Domains) == 0 {
+		return login, "", nil
+	}
+	user, domain = login, c.DefaultDomain
+	if i := strings.LastIndexByte(login, '@'); i >= 0 {
+		user, domain = login[:i], login[i+1:]
+	}
+	switch {
+	case user == "":
+		return "", "", &auth.Error{Reason: auth.ReasonMalformed, Scheme: scheme, Message: "empty user name before @domain"}
+	case domain == "":
+		return "", "", &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: login, Message: "login must be user@domain"}
+	case !slices.Contains(c.Domains, domain):
+		return "", "", &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: login, Message: "unknown domain"}
+	}
+	return user, domain, nil
+}
+
+// verify runs throttling and the verifier for a parsed login and password.
+func (c *Config) verify(r *http.Request, scheme, login, pw string) (*auth.Identity, error) {
+	user, domain, err := c.splitLogin(scheme, login)
+	if err != nil {
+		return nil, err
+	}
+	if domain != "" {
+		login = user + "@" + domain
+	}
+	ctx := r.Context()
+	addr := ""
+	if c.Throttle != nil {
+		addr = c.ClientAddr(r)
+		if err := c.Throttle.Check(ctx, scheme, login, addr); err != nil {
+			return nil, err
+		}
+	}
+	u, err := c.Verifier.VerifyPassword(ctx, login, pw)
+	if err != nil {
+		e := auth.AsError(err)
+		if e.Reason != auth.ReasonUnavailable {
+			c.Throttle.Failed(ctx, login, addr)
+		}
+		return nil, withScheme(e, scheme, login)
+	}
+	c.Throttle.Succeeded(ctx, login)
+	return u.Identity(scheme), nil
+}
+
+func withScheme(e *auth.Error, scheme, login string) *auth.Error {
+	if e.Scheme == scheme && e.User == login {
+		return e
+	}
+	c := *e
+	if c.Scheme == "" {
+		c.Scheme = scheme
+	}
+	if c.User == "" {
+		c.User = login
+	}
+	return &c
+}

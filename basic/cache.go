@@ -1,0 +1,147 @@
+package basic
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"hash"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Cache remembers successful password verifications so that a slow hash
+// (argon2id, bcrypt) is computed once per TTL instead of once per request.
+//
+// Entries are keyed by HMAC-SHA256, under a random per-process key, of the
+// login and the password: neither is kept in memory in the clear, and the map
+// is useless without the key. Every hit still fetches the user from the
+// store, and the entry is dropped when the user was changed (password,
+// groups, disabled flag: auth.User.Updated) or disabled since it was made,
+// so a password change or a disable takes effect on the next request. A
+// failed verification is never cached.
+//
+// A Cache is a PasswordVerifier wrapping another one; put it beneath any
+// verifier whose answers must not be cached (the token package's
+// personal-access-token verifier wraps a Cache, not the other way round).
+type Cache struct {
+	next       auth.PasswordVerifier
+	users      auth.UserStore
+	ttl        time.Duration
+	maxEntries int
+	now        func() time.Time
+
+	pool sync.Pool // *macState
+
+	mu      sync.RWMutex
+	entries map[[sha256.Size]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	login   string
+	updated time.Time
+	expires time.Time
+}
+
+type macState struct {
+	mac hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+// DefaultCacheTTL is how long a verified password is remembered by default.
+const DefaultCacheTTL = 30 * time.Second
+
+// NewCache wraps next. users must be the store next verifies against (hits
+// re-read the user from it). ttl <= 0 means DefaultCacheTTL. At most
+// maxEntries are kept (<= 0: 100 000); when full, expired entries are swept
+// and, if that is not enough, the cache starts afresh.
+func NewCache(next auth.PasswordVerifier, users auth.UserStore, ttl time.Duration, maxEntries int) *Cache {
+	if ttl <= 0 {
+		ttl = DefaultCacheTTL
+	}
+	if maxEntries <= 0 {
+		maxEntries = 100_000
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic("basic: no randomness for the cache key: " + err.Error())
+	}
+	c := &Cache{next: next, users: users, ttl: ttl, maxEntries: maxEntries, now: time.Now,
+		entries: map[[sha256.Size]byte]cacheEntry{}}
+	c.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
+	return c
+}
+
+// SetClock replaces the cache's clock (tests).
+func (c *Cache) SetClock(now func() time.Time) { c.now = now }
+
+func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
+	st := c.pool.Get().(*macState)
+	st.mac.Reset()
+	st.buf = append(st.buf[:0], login...)
+	st.buf = append(st.buf, 0) // logins never contain NUL: basic refuses it
+	st.buf = append(st.buf, pw...)
+	st.mac.Write(st.buf)
+	clear(st.buf)
+	st.mac.Sum(st.sum[:0])
+	return st.sum, st
+}
+
+// VerifyPassword implements auth.PasswordVerifier.
+func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.User, error) {
+	k, st := c.key(login, pw)
+	c.pool.Put(st)
+	now := c.now()
+	c.mu.RLock()
+	e, hit := c.entries[k]
+	c.mu.RUnlock()
+	if hit && e.login == login && now.Before(e.expires) {
+		u, err := c.users.User(ctx, login)
+		if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
+			return u, nil
+		}
+		c.mu.Lock()
+		delete(c.entries, k)
+		c.mu.Unlock()
+	}
+	u, err := c.next.VerifyPassword(ctx, login, pw)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= c.maxEntries {
+		for ek, ev := range c.entries {
+			if !now.Before(ev.expires) {
+				delete(c.entries, ek)
+			}
+		}
+		if len(c.entries) >= c.maxEntries {
+			clear(c.entries)
+		}
+	}
+	c.entries[k] = cacheEntry{login: login, updated: u.Updated, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return u, nil
+}
+
+// Forget drops every cached verification of login (call it when the user is
+// changed through a path that does not update auth.User.Updated).
+func (c *Cache) Forget(login string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.login == login {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// Len is the number of cached verifications.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}

@@ -1,0 +1,166 @@
+package basic
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// QueryConfig names the query parameters that carry credentials, the xCAT
+// way. The zero value means xCAT's names.
+type QueryConfig struct {
+	UserParam      string   // default "userName"
+	PasswordParams []string // tried in order; default "userPW", then the pre-2.10 "password"
+	// TokenURL, when set, is advertised in a Link rel="deprecation" header
+	// as the better way (acquire a token there).
+	TokenURL string
+	// DeprecatedSince is the date sent in the Deprecation header (RFC 9745);
+	// default 2026-01-01.
+	DeprecatedSince time.Time
+}
+
+// Query authenticates credentials in the query string, the xCAT way:
+// ?userName=U&userPW=P (or &password=P). Every successful response carries a
+// Deprecation header (RFC 9745), and the credentials are removed from the
+// request URL before the wrapped handler (and its access log) sees it.
+// Query implements auth.Authenticator, auth.Detector and auth.Finisher.
+type Query struct {
+	cfg        Config
+	userParam  string
+	pwParams   []string
+	params     []string // userParam and pwParams
+	deprecated string
+	link       string
+}
+
+// NewQuery returns the query-string authenticator.
+func NewQuery(cfg Config, q QueryConfig) *Query {
+	cfg.defaults()
+	if q.UserParam == "" {
+		q.UserParam = "userName"
+	}
+	if len(q.PasswordParams) == 0 {
+		q.PasswordParams = []string{"userPW", "password"}
+	}
+	if q.DeprecatedSince.IsZero() {
+		q.DeprecatedSince = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	a := &Query{cfg: cfg, userParam: q.UserParam, pwParams: q.PasswordParams,
+		deprecated: "@" + strconv.FormatInt(q.DeprecatedSince.Unix(), 10)}
+	a.params = append([]string{q.UserParam}, q.PasswordParams...)
+	if q.TokenURL != "" {
+		a.link = "<" + q.TokenURL + `>; rel="deprecation"`
+	}
+	return a
+}
+
+// HasCredentials implements auth.Detector.
+func (a *Query) HasCredentials(r *http.Request) bool {
+	if r.URL.RawQuery == "" {
+		return false
+	}
+	vals, _ := url.ParseQuery(r.URL.RawQuery)
+	for _, p := range a.params {
+		if vals.Has(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Authenticate implements auth.Authenticator.
+func (a *Query) Authenticate(r *http.Request) (*auth.Identity, error) {
+	if r.URL.RawQuery == "" {
+		return nil, auth.ErrNoCredentials
+	}
+	user, pw, err := ParseQuery(r.URL.RawQuery, a.userParam, a.pwParams)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" && pw == "" {
+		return nil, auth.ErrNoCredentials
+	}
+	return a.cfg.verify(r, auth.SchemeQuery, user, pw)
+}
+
+// ParseQuery extracts user and password from a raw query string. Both empty
+// with a nil error means the query carries no credentials. A user without a
+// password (or the reverse), repeated parameters, bad escapes, control
+// characters in the user and NUL in the password are malformed.
+func ParseQuery(rawQuery, userParam string, pwParams []string) (user, pw string, err error) {
+	vals, perr := url.ParseQuery(rawQuery)
+	if perr != nil {
+		return "", "", queryMalformed("query string is not valid URL encoding")
+	}
+	users, hasUser := vals[userParam]
+	var pws []string
+	hasPW := false
+	for _, p := range pwParams {
+		if v, ok := vals[p]; ok {
+			pws, hasPW = v, true
+			break
+		}
+	}
+	switch {
+	case !hasUser && !hasPW:
+		return "", "", nil
+	case !hasUser:
+		return "", "", queryMalformed("password given without " + userParam)
+	case !hasPW:
+		return "", "", queryMalformed(userParam + " given without a password")
+	case len(users) > 1 || len(pws) > 1:
+		return "", "", queryMalformed("credential parameters repeated")
+	}
+	user, pw = users[0], pws[0]
+	if e := checkUser(user); e != nil {
+		e.Scheme = auth.SchemeQuery
+		return "", "", e
+	}
+	if strings.IndexByte(pw, 0) >= 0 {
+		return "", "", queryMalformed("password contains a NUL byte")
+	}
+	return user, pw, nil
+}
+
+func queryMalformed(msg string) *auth.Error {
+	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeQuery, Message: msg}
+}
+
+// Finish implements auth.Finisher: on a query-authenticated request it adds
+// the Deprecation (and Link) header and strips the credentials from the URL
+// the handler sees.
+func (a *Query) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
+	if id.Scheme != auth.SchemeQuery {
+		return r
+	}
+	w.Header().Set("Deprecation", a.deprecated)
+	if a.link != "" {
+		w.Header().Add("Link", a.link)
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = StripCredentials(r.URL.RawQuery, a.params)
+	r2.RequestURI = r2.URL.RequestURI()
+	return r2
+}
+
+// StripCredentials removes the named parameters from a raw query string,
+// keeping the others in their order and encoding. Use it on anything that
+// logs URLs of requests that may carry query credentials.
+func StripCredentials(rawQuery string, params []string) string {
+	var kept []string
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if part != "" && !slices.Contains(params, name) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
+}
