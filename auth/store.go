@@ -58,3 +58,58 @@ type UserAdmin interface {
 type PolicyStore interface {
 	Rules(ctx context.Context) ([]Rule, error)
 }
+
+// Token kinds.
+const (
+	TokenAccess = "access" // expiring access token (xCAT, OAuth 2 bearer)
+	TokenPAT    = "pat"    // personal access token (Satellite)
+	TokenJWT    = "jwt"    // a JWT access token, recorded only for listing and revocation by jti
+)
+
+// Token is a stored token. The secret itself is never stored: Hash is a
+// keyed hash of it (empty for JWTs, which are verified by signature).
+type Token struct {
+	ID       string    // public identifier (for listing and revoking); a JWT's jti
+	Hash     string    // hex keyed hash of the secret; unique
+	Kind     string    // TokenAccess, TokenPAT, TokenJWT
+	User     string    // owner's login ("name" or "name@domain")
+	Name     string    // PAT name, unique per user among PATs
+	Scopes   []string  // scopes granted
+	Created  time.Time // when issued
+	Expires  time.Time // zero = never expires
+	LastUsed time.Time // zero = never used (updates are coalesced)
+	Revoked  time.Time // zero = not revoked
+}
+
+// Active reports whether the token is neither revoked nor expired at now.
+func (t *Token) Active(now time.Time) bool {
+	return t.Revoked.IsZero() && (t.Expires.IsZero() || now.Before(t.Expires))
+}
+
+// TokenStore finds tokens for verification.
+type TokenStore interface {
+	// TokenByHash returns the token whose Hash is hash, or ErrNotFound.
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// TokenByID returns the token with id, or ErrNotFound.
+	TokenByID(ctx context.Context, id string) (*Token, error)
+}
+
+// TokenAdmin manages tokens.
+type TokenAdmin interface {
+	TokenStore
+	// CreateToken stores t. It fails with ErrConflict when the ID or Hash is
+	// taken, or when t is a PAT whose Name the user already has (revoked or
+	// not: names are never reused, so a listing stays unambiguous).
+	CreateToken(ctx context.Context, t Token) error
+	// ListTokens returns user's tokens of kind ("" = all kinds), oldest first.
+	ListTokens(ctx context.Context, user, kind string) ([]Token, error)
+	// RevokeToken marks the token revoked at the given time (ErrNotFound if
+	// there is none; revoking twice keeps the first time).
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// TouchTokens records last-used times in one batch (id → time); a time
+	// older than the stored one is ignored, unknown ids are skipped.
+	TouchTokens(ctx context.Context, used map[string]time.Time) error
+	// DeleteExpiredTokens removes tokens that expired before the given time
+	// and returns how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
+}

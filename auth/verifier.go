@@ -10,13 +10,18 @@ import (
 	"github.com/gatehouse/gatehouse/auth/password"
 )
 
-// PasswordVerifier checks a login and password. It returns the User on
+// PasswordVerifier checks a login and password. It returns the Identity on
 // success and an *Error otherwise (ReasonInvalid for a wrong password, an
 // unknown or disabled user; ReasonUnavailable when the store fails). Schemes
 // that take a password (basic, oauth2, token issuing) call one; the token
 // package wraps one to also accept personal access tokens.
+//
+// The Identity's Scheme is left empty when the password was the user's
+// password: the calling scheme fills in its own name. A verifier that accepted
+// something else in the password's place (a personal access token) sets
+// Scheme to say so.
 type PasswordVerifier interface {
-	VerifyPassword(ctx context.Context, login, password string) (*User, error)
+	VerifyPassword(ctx context.Context, login, password string) (*Identity, error)
 }
 
 // StoreVerifier is the PasswordVerifier over a UserStore. An unknown user, a
@@ -54,7 +59,7 @@ func (v *StoreVerifier) dummyHash() string {
 }
 
 // VerifyPassword implements PasswordVerifier.
-func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*User, error) {
+func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*Identity, error) {
 	u, err := v.Users.User(ctx, login)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
@@ -73,5 +78,5 @@ func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*
 	if u.Disabled {
 		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("user disabled")}
 	}
-	return u, nil
+	return u.Identity(""), nil
 }

@@ -217,7 +217,7 @@ func (c *Config) verify(r *http.Request, scheme, login, pw string) (*auth.Identi
 			return nil, err
 		}
 	}
-	u, err := c.Verifier.VerifyPassword(ctx, login, pw)
+	id, err := c.Verifier.VerifyPassword(ctx, login, pw)
 	if err != nil {
 		e := auth.AsError(err)
 		if e.Reason != auth.ReasonUnavailable {
@@ -226,7 +226,10 @@ func (c *Config) verify(r *http.Request, scheme, login, pw string) (*auth.Identi
 		return nil, withScheme(e, scheme, login)
 	}
 	c.Throttle.Succeeded(ctx, login)
-	return u.Identity(scheme), nil
+	if id.Scheme == "" {
+		id.Scheme = scheme
+	}
+	return id, nil
 }
 
 func withScheme(e *auth.Error, scheme, login string) *auth.Error {

@@ -50,7 +50,7 @@ type countingVerifier struct {
 	calls *atomic.Int64
 }
 
-func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.User, error) {
+func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	c.calls.Add(1)
 	return c.next.VerifyPassword(ctx, login, pw)
 }

@@ -91,25 +91,28 @@ func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 }
 
 // VerifyPassword implements auth.PasswordVerifier.
-func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.User, error) {
+func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
 	now := c.now()
 	c.mu.RLock()
 	e, hit := c.entries[k]
 	c.mu.RUnlock()
+	// The user as it is now, read before verifying: if it changes while the
+	// hash is computed, the entry carries the old stamp and is dropped at its
+	// first use.
+	u, err := c.users.User(ctx, login)
 	if hit && e.login == login && now.Before(e.expires) {
-		u, err := c.users.User(ctx, login)
 		if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
-			return u, nil
+			return u.Identity(""), nil
 		}
 		c.mu.Lock()
 		delete(c.entries, k)
 		c.mu.Unlock()
 	}
-	u, err := c.next.VerifyPassword(ctx, login, pw)
-	if err != nil {
-		return nil, err
+	id, verr := c.next.VerifyPassword(ctx, login, pw)
+	if verr != nil || err != nil || id.Scheme != "" {
+		return id, verr // failures, and anything but the user's own password, are never cached
 	}
 	c.mu.Lock()
 	if len(c.entries) >= c.maxEntries {
@@ -124,7 +127,7 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Use
 	}
 	c.entries[k] = cacheEntry{login: login, updated: u.Updated, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
-	return u, nil
+	return id, nil
 }
 
 // Forget drops every cached verification of login (call it when the user is

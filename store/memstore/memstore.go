@@ -16,13 +16,15 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Store holds users and policy rules in memory. The zero value is not
+// Store holds users, policy rules, tokens and failure counters in memory. The zero value is not
 // usable; call New.
 type Store struct {
 	mu    sync.RWMutex
 	now   func() time.Time
 	users map[string]*auth.User
 	rules []auth.Rule
+
+	tokens *tokenTable
 
 	failures           map[failureKey]failureWindow
 	failuresAfterSweep int

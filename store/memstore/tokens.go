@@ -1,0 +1,153 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+var _ auth.TokenAdmin = (*Store)(nil)
+
+type tokenTable struct {
+	byID     map[string]*auth.Token
+	byHash   map[string]*auth.Token
+	patNames map[[2]string]bool // (user, name) of every PAT ever created
+}
+
+func (s *Store) tokensLocked() *tokenTable {
+	if s.tokens == nil {
+		s.tokens = &tokenTable{byID: map[string]*auth.Token{}, byHash: map[string]*auth.Token{}, patNames: map[[2]string]bool{}}
+	}
+	return s.tokens
+}
+
+// TokenByHash implements auth.TokenStore.
+func (s *Store) TokenByHash(_ context.Context, hash string) (*auth.Token, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.tokens == nil || hash == "" {
+		return nil, auth.ErrNotFound
+	}
+	t, ok := s.tokens.byHash[hash]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	return t, nil
+}
+
+// TokenByID implements auth.TokenStore.
+func (s *Store) TokenByID(_ context.Context, id string) (*auth.Token, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.tokens == nil {
+		return nil, auth.ErrNotFound
+	}
+	t, ok := s.tokens.byID[id]
+	if !ok {
+		return nil, auth.ErrNotFound
+	}
+	return t, nil
+}
+
+// CreateToken implements auth.TokenAdmin.
+func (s *Store) CreateToken(_ context.Context, t auth.Token) error {
+	t.Scopes = slices.Clone(t.Scopes)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tt := s.tokensLocked()
+	if _, dup := tt.byID[t.ID]; dup || t.ID == "" {
+		return auth.ErrConflict
+	}
+	if _, dup := tt.byHash[t.Hash]; dup && t.Hash != "" {
+		return auth.ErrConflict
+	}
+	if t.Kind == auth.TokenPAT {
+		if tt.patNames[[2]string{t.User, t.Name}] {
+			return auth.ErrConflict
+		}
+		tt.patNames[[2]string{t.User, t.Name}] = true
+	}
+	tt.byID[t.ID] = &t
+	if t.Hash != "" {
+		tt.byHash[t.Hash] = &t
+	}
+	return nil
+}
+
+// ListTokens implements auth.TokenAdmin.
+func (s *Store) ListTokens(_ context.Context, user, kind string) ([]auth.Token, error) {
+	s.mu.RLock()
+	var out []auth.Token
+	if s.tokens != nil {
+		for _, t := range s.tokens.byID {
+			if t.User == user && (kind == "" || t.Kind == kind) {
+				out = append(out, *t)
+			}
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b auth.Token) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// replaceLocked swaps in a changed copy, so that snapshots handed out are
+// never mutated.
+func (tt *tokenTable) replaceLocked(t *auth.Token) {
+	tt.byID[t.ID] = t
+	if t.Hash != "" {
+		tt.byHash[t.Hash] = t
+	}
+}
+
+// RevokeToken implements auth.TokenAdmin.
+func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tt := s.tokensLocked()
+	t, ok := tt.byID[id]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	if t.Revoked.IsZero() {
+		c := *t
+		c.Revoked = at
+		tt.replaceLocked(&c)
+	}
+	return nil
+}
+
+// TouchTokens implements auth.TokenAdmin.
+func (s *Store) TouchTokens(_ context.Context, used map[string]time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tt := s.tokensLocked()
+	for id, at := range used {
+		if t, ok := tt.byID[id]; ok && at.After(t.LastUsed) {
+			c := *t
+			c.LastUsed = at
+			tt.replaceLocked(&c)
+		}
+	}
+	return nil
+}
+
+// DeleteExpiredTokens implements auth.TokenAdmin.
+func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tt := s.tokensLocked()
+	n := 0
+	for id, t := range tt.byID {
+		if !t.Expires.IsZero() && t.Expires.Before(before) {
+			delete(tt.byID, id)
+			delete(tt.byHash, t.Hash)
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,191 @@
+package token
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// IssueHandler is xCAT's token resource: POST the user's credentials, get an
+// access token. Credentials come from the query string (userName/userPW, or
+// the legacy password), which wins as in xCAT, else from a JSON body
+// {"userName":…,"userPW":…}, else from HTTP Basic. The answer is
+// 201 Created with
+//
+//	{"token":{"id":"gate_at_…","expire":"2026-11-23 6:40:1","expires_at":"2026-11-23T06:40:01Z"}}
+//
+// where expire is xCAT's own form (server local time, no zero padding) or
+// "never", and expires_at is RFC 3339 UTC (absent for never).
+type IssueHandler struct {
+	Service  *Service
+	Verifier auth.PasswordVerifier // checks the password (normally a basic.Cache)
+	// Responder renders failures; default auth.XCAT{}.
+	Responder auth.Responder
+	// Throttle limits failed attempts; nil = none. ClientAddr defaults to
+	// auth.ClientAddr.
+	Throttle   *auth.Throttle
+	ClientAddr func(*http.Request) string
+	// AllowInsecure accepts credentials over plain HTTP; TrustForwardedProto
+	// believes X-Forwarded-Proto (see auth.IsSecure).
+	AllowInsecure, TrustForwardedProto bool
+	// Location is the time zone of "expire"; default time.Local, as xCAT.
+	Location *time.Location
+}
+
+// IssueResponse is the 201 body.
+type IssueResponse struct {
+	Token struct {
+		ID        string `json:"id"`
+		Expire    string `json:"expire"`
+		ExpiresAt string `json:"expires_at,omitempty"`
+	} `json:"token"`
+}
+
+// XCATTime formats t the way xCAT writes token expiry: "2014-3-10 9:56:12"
+// style, no zero padding in any field.
+func XCATTime(t time.Time) string {
+	return fmt.Sprintf("%d-%d-%d %d:%d:%d", t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second())
+}
+
+const maxIssueBody = 64 << 10
+
+func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	responder := h.Responder
+	if responder == nil {
+		responder = auth.XCAT{}
+	}
+	fail := func(e *auth.Error) {
+		if e.Status() == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
+		}
+		responder.Error(w, r, e)
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST to request a token", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.AllowInsecure && !auth.IsSecure(r, h.TrustForwardedProto) {
+		fail(&auth.Error{Reason: auth.ReasonInsecure, Scheme: auth.SchemeToken, Message: "credentials sent over plain HTTP are refused; use HTTPS"})
+		return
+	}
+	login, pw, err := issueCredentials(r)
+	if err != nil {
+		fail(auth.AsError(err))
+		return
+	}
+	ctx := r.Context()
+	addr := ""
+	if h.Throttle != nil {
+		if h.ClientAddr != nil {
+			addr = h.ClientAddr(r)
+		} else {
+			addr = auth.ClientAddr(r)
+		}
+		if err := h.Throttle.Check(ctx, auth.SchemeToken, login, addr); err != nil {
+			fail(auth.AsError(err))
+			return
+		}
+	}
+	id, err := h.Verifier.VerifyPassword(ctx, login, pw)
+	if err != nil {
+		e := *auth.AsError(err)
+		if e.Reason != auth.ReasonUnavailable {
+			h.Throttle.Failed(ctx, login, addr)
+		}
+		e.Scheme, e.User = auth.SchemeToken, login
+		fail(&e)
+		return
+	}
+	h.Throttle.Succeeded(ctx, login)
+	issued, err := h.Service.IssueAccess(ctx, id, nil)
+	if err != nil {
+		fail(&auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeToken, Cause: err})
+		return
+	}
+	var body IssueResponse
+	body.Token.ID = issued.Secret
+	body.Token.Expire = "never"
+	if exp := issued.Token.Expires; !exp.IsZero() {
+		loc := h.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		body.Token.Expire = XCATTime(exp.In(loc))
+		body.Token.ExpiresAt = exp.UTC().Format(time.RFC3339)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func malformed(msg string) error {
+	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeToken, Message: msg}
+}
+
+// issueCredentials finds the login and password of a token request.
+func issueCredentials(r *http.Request) (login, pw string, err error) {
+	q, qerr := url.ParseQuery(r.URL.RawQuery)
+	if qerr != nil {
+		return "", "", malformed("query string is not valid URL encoding")
+	}
+	if q.Has("userName") {
+		pw := q.Get("userPW")
+		if !q.Has("userPW") {
+			pw = q.Get("password")
+		}
+		return checked(q.Get("userName"), pw)
+	}
+	if r.Body != nil && r.ContentLength != 0 {
+		raw, err := io.ReadAll(io.LimitReader(r.Body, maxIssueBody+1))
+		if err != nil {
+			return "", "", malformed("cannot read the request body")
+		}
+		if len(raw) > maxIssueBody {
+			return "", "", malformed("request body too large")
+		}
+		if len(strings.TrimSpace(string(raw))) > 0 {
+			var body struct {
+				UserName *string `json:"userName"`
+				UserPW   *string `json:"userPW"`
+				Password *string `json:"password"`
+			}
+			if err := json.Unmarshal(raw, &body); err != nil {
+				return "", "", malformed("request body is not the JSON object {\"userName\":…,\"userPW\":…}")
+			}
+			if body.UserName != nil {
+				switch {
+				case body.UserPW != nil:
+					return checked(*body.UserName, *body.UserPW)
+				case body.Password != nil:
+					return checked(*body.UserName, *body.Password)
+				}
+				return "", "", malformed("userName given without userPW")
+			}
+		}
+	}
+	if u, p, ok := r.BasicAuth(); ok {
+		return checked(u, p)
+	}
+	if r.Header.Get("Authorization") != "" {
+		return "", "", malformed("Authorization header is not valid HTTP Basic")
+	}
+	return "", "", &auth.Error{Reason: auth.ReasonMissing, Scheme: auth.SchemeToken, Message: "send userName and userPW to get a token"}
+}
+
+func checked(login, pw string) (string, string, error) {
+	if login == "" {
+		return "", "", malformed("empty userName")
+	}
+	if strings.ContainsFunc(login, func(r rune) bool { return r < 0x20 || r == 0x7f }) || strings.IndexByte(pw, 0) >= 0 {
+		return "", "", malformed("control characters in the credentials")
+	}
+	return login, pw, nil
+}

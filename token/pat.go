@@ -1,0 +1,46 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// PATVerifier returns a PasswordVerifier that accepts the user's personal
+// access tokens in place of the password (curl --user NAME:PAT, as Satellite
+// takes them) and hands every other password to next. A PAT must belong to
+// the login it is sent with. Identities it proves have Scheme auth.SchemePAT
+// and Attrs["token_id"]. Errors carry the login, so the Foreman responder
+// answers "Unable to authenticate user NAME".
+//
+// Put it above a basic.Cache, never below: PAT answers are not cached, so a
+// revocation bites on the next request.
+func (s *Service) PATVerifier(next auth.PasswordVerifier) auth.PasswordVerifier {
+	return patVerifier{svc: s, next: next}
+}
+
+type patVerifier struct {
+	svc  *Service
+	next auth.PasswordVerifier
+}
+
+func (v patVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	if !strings.HasPrefix(pw, PrefixPAT) {
+		return v.next.VerifyPassword(ctx, login, pw)
+	}
+	id, err := v.svc.Verify(ctx, pw, PrefixPAT, auth.SchemePAT)
+	if err != nil {
+		e := *auth.AsError(err)
+		e.User = login
+		return nil, &e
+	}
+	if id.Login() != login {
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemePAT, User: login,
+			Message: "invalid user name or password", Cause: errPATOwner}
+	}
+	return id, nil
+}
+
+var errPATOwner = errors.New("personal access token of another user")

@@ -1,0 +1,326 @@
+// Package token issues and verifies tokens: expiring access tokens acquired
+// with a password and sent as X-Auth-Token or Authorization: Bearer (xCAT),
+// and personal access tokens that are named, optionally expiring, revocable,
+// shown once and accepted as the HTTP Basic password (Satellite/Foreman).
+//
+// Opaque tokens look like gate_at_… and gate_pat_… (see Generate): 256
+// random bits and a checksum; only a keyed hash of them is stored, so a
+// leaked database yields no usable token. Access tokens can instead be JWTs
+// (see JWT), signed with rotating keys and revocable by jti.
+//
+// Every verification asks the store, so a revocation or a disabled user
+// takes effect on the next request, on every replica that shares the store.
+package token
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Never, as Config.AccessTTL, makes access tokens that never expire (xCAT's
+// tokenexpiredays=never).
+const Never time.Duration = -1
+
+// DefaultAccessTTL is xCAT's default token validity: one day.
+const DefaultAccessTTL = 24 * time.Hour
+
+// Config configures a Service.
+type Config struct {
+	Store auth.TokenAdmin // required
+	Users auth.UserStore  // required: a token stops working when its user is disabled or deleted
+	// HashKey keys the hash under which secrets are stored (HMAC-SHA256).
+	// Every replica must use the same key. Empty means plain SHA-256, which
+	// is also safe for 256-bit random secrets; a key adds that a stolen
+	// database cannot even be matched against a stolen token.
+	HashKey []byte
+	// AccessTTL is the validity of access tokens: 0 = DefaultAccessTTL,
+	// Never = no expiry. See ParseExpireDays for xCAT's setting.
+	AccessTTL time.Duration
+	// JWT, when set, makes access tokens JWTs signed with its keys.
+	JWT *JWT
+	// TouchInterval is how often last-used times are written to the store
+	// (coalesced: at most one batch per interval); default one minute.
+	TouchInterval time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Service issues, verifies, lists and revokes tokens.
+type Service struct {
+	cfg  Config
+	pool sync.Pool // *hashState
+
+	touchMu   sync.Mutex
+	pending   map[string]time.Time
+	lastFlush time.Time
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Store == nil || cfg.Users == nil {
+		panic("token: Config needs Store and Users")
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.TouchInterval <= 0 {
+		cfg.TouchInterval = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{cfg: cfg, pending: map[string]time.Time{}}
+	key := cfg.HashKey
+	s.pool.New = func() any {
+		if len(key) == 0 {
+			return &hashState{h: sha256.New()}
+		}
+		return &hashState{h: hmac.New(sha256.New, key)}
+	}
+	s.lastFlush = cfg.Now()
+	return s
+}
+
+// ParseExpireDays reads xCAT's tokenexpiredays setting: a whole number of
+// days, or "never".
+func ParseExpireDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "never") {
+		return Never, nil
+	}
+	var days int
+	if _, err := fmt.Sscan(s, &days); err != nil || days < 1 || fmt.Sprint(days) != s {
+		return 0, fmt.Errorf("token: expire days %q: want a whole number of days ≥ 1 or \"never\"", s)
+	}
+	return time.Duration(days) * 24 * time.Hour, nil
+}
+
+type hashState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+	hex [2 * sha256.Size]byte
+}
+
+// HashSecret returns the hex keyed hash under which secret is stored.
+func (s *Service) HashSecret(secret string) string {
+	st := s.pool.Get().(*hashState)
+	st.h.Reset()
+	st.buf = append(st.buf[:0], secret...)
+	st.h.Write(st.buf)
+	clear(st.buf)
+	hex.Encode(st.hex[:], st.h.Sum(st.sum[:0]))
+	out := string(st.hex[:])
+	s.pool.Put(st)
+	return out
+}
+
+func newID() string { return rand.Text() }
+
+// Issued is a newly made token: the secret, shown once, and its record.
+type Issued struct {
+	Secret string
+	Token  auth.Token
+}
+
+// IssueAccess makes an access token for the identity's user with scopes.
+func (s *Service) IssueAccess(ctx context.Context, id *auth.Identity, scopes []string) (Issued, error) {
+	now := s.cfg.Now()
+	t := auth.Token{ID: newID(), Kind: auth.TokenAccess, User: id.Login(), Scopes: scopes, Created: now}
+	if s.cfg.AccessTTL != Never {
+		t.Expires = now.Add(s.cfg.AccessTTL)
+	}
+	if s.cfg.JWT != nil {
+		t.Kind = auth.TokenJWT
+		secret, err := s.cfg.JWT.sign(t)
+		if err != nil {
+			return Issued{}, err
+		}
+		if err := s.cfg.Store.CreateToken(ctx, t); err != nil {
+			return Issued{}, fmt.Errorf("token: storing: %w", err)
+		}
+		return Issued{Secret: secret, Token: t}, nil
+	}
+	return s.create(ctx, PrefixAccess, t)
+}
+
+func (s *Service) create(ctx context.Context, prefix string, t auth.Token) (Issued, error) {
+	secret, err := Generate(prefix)
+	if err != nil {
+		return Issued{}, err
+	}
+	t.Hash = s.HashSecret(secret)
+	if err := s.cfg.Store.CreateToken(ctx, t); err != nil {
+		if errors.Is(err, auth.ErrConflict) {
+			return Issued{}, err
+		}
+		return Issued{}, fmt.Errorf("token: storing: %w", err)
+	}
+	return Issued{Secret: secret, Token: t}, nil
+}
+
+// ErrBadName is returned by CreatePAT for an empty, overlong or unprintable
+// name.
+var ErrBadName = errors.New("token: a name must be 1–255 characters of printable UTF-8")
+
+// CreatePAT makes a personal access token for the user with login, named
+// name (unique per user), expiring at expires (zero = never). The returned
+// Secret is the only copy: only its hash is stored. A name the user already
+// has gives auth.ErrConflict.
+func (s *Service) CreatePAT(ctx context.Context, login, name string, expires time.Time, scopes []string) (Issued, error) {
+	if name == "" || len(name) > 255 || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Issued{}, ErrBadName
+	}
+	now := s.cfg.Now()
+	if !expires.IsZero() && !expires.After(now) {
+		return Issued{}, errors.New("token: expiry is in the past")
+	}
+	if _, err := s.cfg.Users.User(ctx, login); err != nil {
+		return Issued{}, fmt.Errorf("token: user %q: %w", login, err)
+	}
+	return s.create(ctx, PrefixPAT, auth.Token{ID: newID(), Kind: auth.TokenPAT, User: login, Name: name,
+		Scopes: scopes, Created: now, Expires: expires})
+}
+
+// List returns the user's tokens of kind ("" = all), never with secrets
+// (only hashes are stored; the Hash field is cleared too). Pending last-used
+// times are written first so the listing is current.
+func (s *Service) List(ctx context.Context, login, kind string) ([]auth.Token, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	ts, err := s.cfg.Store.ListTokens(ctx, login, kind)
+	for i := range ts {
+		ts[i].Hash = ""
+	}
+	return ts, err
+}
+
+// Revoke revokes the token with id. When owner is not empty the token must
+// belong to owner (else auth.ErrNotFound, so ids of others' tokens are not
+// confirmed). Revocation takes effect on the next request.
+func (s *Service) Revoke(ctx context.Context, owner, id string) error {
+	if owner != "" {
+		t, err := s.cfg.Store.TokenByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if t.User != owner {
+			return auth.ErrNotFound
+		}
+	}
+	return s.cfg.Store.RevokeToken(ctx, id, s.cfg.Now())
+}
+
+// Verify checks secret and returns the Identity it proves. prefix limits
+// which kinds are accepted (PrefixAccess also accepts JWTs when configured).
+func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*auth.Identity, error) {
+	fail := func(reason auth.Reason, msg string, cause error) (*auth.Identity, error) {
+		return nil, &auth.Error{Reason: reason, Scheme: scheme, Message: msg, Cause: cause}
+	}
+	var t *auth.Token
+	if s.cfg.JWT != nil && prefix == PrefixAccess && strings.Count(secret, ".") == 2 {
+		jt, err := s.cfg.JWT.verify(secret, s.cfg.Now())
+		if err != nil {
+			return fail(jwtReason(err), "invalid token", err)
+		}
+		stored, err := s.cfg.Store.TokenByID(ctx, jt.ID)
+		switch {
+		case err == nil && !stored.Revoked.IsZero():
+			return fail(auth.ReasonRevoked, "token revoked", nil)
+		case err != nil && !errors.Is(err, auth.ErrNotFound):
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
+		}
+		t = &jt
+	} else {
+		got, err := Parse(secret)
+		if err != nil {
+			if errors.Is(err, ErrChecksum) {
+				return fail(auth.ReasonInvalid, "token checksum mismatch: the token was mistyped or altered", err)
+			}
+			return fail(auth.ReasonInvalid, "invalid token", err)
+		}
+		if got != prefix {
+			return fail(auth.ReasonInvalid, "invalid token", errors.New("token of another kind"))
+		}
+		t, err = s.cfg.Store.TokenByHash(ctx, s.HashSecret(secret))
+		if errors.Is(err, auth.ErrNotFound) {
+			return fail(auth.ReasonInvalid, "invalid token", errors.New("unknown token"))
+		}
+		if err != nil {
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
+		}
+	}
+	now := s.cfg.Now()
+	if !t.Revoked.IsZero() {
+		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: scheme, User: t.User, Message: "token revoked"}
+	}
+	if t.Kind != auth.TokenJWT && !t.Expires.IsZero() && !now.Before(t.Expires) { // JWT: checked with leeway above
+		return nil, &auth.Error{Reason: auth.ReasonExpired, Scheme: scheme, User: t.User, Message: "token expired"}
+	}
+	u, err := s.cfg.Users.User(ctx, t.User)
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
+	}
+	if err != nil || u.Disabled {
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: t.User, Message: "invalid token", Cause: errors.New("owner unknown or disabled")}
+	}
+	if t.Kind != auth.TokenJWT {
+		s.touch(ctx, t.ID, now)
+	}
+	id := u.Identity(scheme)
+	id.Scopes = t.Scopes
+	id.Expires = t.Expires
+	id.Attrs = map[string]string{"token_id": t.ID}
+	return id, nil
+}
+
+// touch records a use; the store sees it at the next Flush, which happens
+// here at most once per TouchInterval.
+func (s *Service) touch(ctx context.Context, id string, now time.Time) {
+	s.touchMu.Lock()
+	s.pending[id] = now
+	due := now.Sub(s.lastFlush) >= s.cfg.TouchInterval
+	s.touchMu.Unlock()
+	if due {
+		_ = s.Flush(ctx)
+	}
+}
+
+// Flush writes pending last-used times to the store in one batch. Call it
+// at shutdown; List calls it too.
+func (s *Service) Flush(ctx context.Context) error {
+	s.touchMu.Lock()
+	batch := s.pending
+	if len(batch) > 0 {
+		s.pending = map[string]time.Time{}
+	}
+	s.lastFlush = s.cfg.Now()
+	s.touchMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := s.cfg.Store.TouchTokens(ctx, batch); err != nil {
+		s.touchMu.Lock() // keep them for the next try, newest wins
+		for id, at := range batch {
+			if at.After(s.pending[id]) {
+				s.pending[id] = at
+			}
+		}
+		s.touchMu.Unlock()
+		return fmt.Errorf("token: recording last use: %w", err)
+	}
+	return nil
+}
