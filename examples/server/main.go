@@ -1,0 +1,159 @@
+// Command server is a runnable demonstration of gatehouse: one HTTPS listener
+// that serves the API faces of xCAT, Satellite/Foreman and oVirt/RHV with
+// their authentication schemes, over an in-memory store holding demo users.
+// It prints the curl lines that work against it.
+//
+//	go run ./examples/server            # listens on https://127.0.0.1:8443
+//	go run ./examples/server -addr 127.0.0.1:9443
+//
+// The TLS certificate is self-signed and made at start, so use curl -k.
+// Demo users: wsuser/cluster-secret (xCAT), admin/satellite-pw (Satellite),
+// admin@internal/ovirt-pw (oVirt).
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/store/memstore"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8443", "HTTPS listen address")
+	flag.Parse()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	store, err := demoStore()
+	if err != nil {
+		log.Fatal(err)
+	}
+	handler, pat := newHandler(store, logger)
+
+	cert, err := selfSigned()
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	base := "https://" + ln.Addr().String()
+	fmt.Printf(`gatehouse demo on %[1]s (self-signed certificate: use curl -k)
+
+xCAT:       curl -k '%[1]s/xcatws/nodes?userName=wsuser&userPW=cluster-secret'
+            curl -k -X POST -H 'Content-Type: application/json' --data '{"userName":"wsuser","userPW":"cluster-secret"}' %[1]s/xcatws/tokens
+            curl -k -H 'X-Auth-Token: <id from above>' %[1]s/xcatws/nodes
+Satellite:  curl -k --user admin:satellite-pw %[1]s/api/status
+            curl -k --user admin:%[2]s %[1]s/api/status
+oVirt:      curl -k --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
+`, base, pat)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	if err := srv.ServeTLS(ln, "", ""); err != nil && err != http.ErrServerClosed {
+		log.Fatal(err)
+	}
+}
+
+// demoStore holds the demo users and an allow-all-authenticated policy.
+func demoStore() (*memstore.Store, error) {
+	ctx := context.Background()
+	s := memstore.New()
+	for _, u := range []struct{ name, domain, pw string }{
+		{"wsuser", "", "cluster-secret"}, {"admin", "", "satellite-pw"}, {"admin", "internal", "ovirt-pw"},
+	} {
+		h, err := password.Hash(u.pw)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.PutUser(ctx, auth.User{Name: u.name, Domain: u.domain, PasswordHash: h}); err != nil {
+			return nil, err
+		}
+	}
+	return s, s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}})
+}
+
+// newHandler wires the three products' faces; it returns the handler and a
+// personal access token made for admin at start.
+func newHandler(store *memstore.Store, logger *slog.Logger) (http.Handler, string) {
+	throttle := &auth.Throttle{Counter: store}
+	passwords := basic.NewCache(auth.NewStoreVerifier(store), store, 0, 0)
+	tokens := token.New(token.Config{Store: store, Users: store})
+	policy := auth.WithPolicy(auth.RuleTable{Store: store})
+	audit := auth.WithAudit(logger)
+
+	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := auth.IdentityFrom(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"user\":%q,\"domain\":%q,\"scheme\":%q}\n", id.User, id.Domain, id.Scheme)
+	})
+	mux := http.NewServeMux()
+
+	// xCAT: tokens, X-Auth-Token, query credentials, Basic.
+	xcatCfg := basic.Config{Verifier: passwords, Throttle: throttle}
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: tokens, Verifier: passwords, Throttle: throttle})
+	mux.Handle("/xcatws/", auth.Middleware(auth.Chain(tokens.Authenticator("xCAT"), basic.NewQuery(xcatCfg, basic.QueryConfig{TokenURL: "/xcatws/tokens"}), basic.New(xcatCfg)),
+		policy, audit, auth.WithResponder(auth.XCAT{}))(whoami))
+
+	// Satellite: Basic with personal access tokens as the password.
+	satellite := basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle})
+	mux.Handle("/api/", auth.Middleware(satellite, policy, audit, auth.WithResponder(auth.Foreman{}))(whoami))
+
+	// oVirt: Basic with user@domain logins.
+	ovirt := basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})
+	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
+	mux.Handle("/ovirt-engine/api/", auth.Middleware(ovirt, policy, audit)(whoami))
+
+	pat, err := tokens.CreatePAT(context.Background(), "admin", "demo", time.Time{}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return mux, pat.Secret
+}
+
+// selfSigned makes a throwaway certificate for 127.0.0.1 and localhost.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: "gatehouse demo"},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
