@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/dghubble/oauth1 v0.7.3 // indirect
 	github.com/go-crypt/x v0.4.16 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect

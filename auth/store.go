@@ -113,3 +113,37 @@ type TokenAdmin interface {
 	// and returns how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
 }
+
+// Consumer is an OAuth 1.0a consumer (Foreman's oauth_consumer_key and
+// oauth_consumer_secret). The secret is stored as it is: HMAC signatures
+// cannot be checked against a hash of it.
+type Consumer struct {
+	Key    string
+	Secret string // for HMAC-SHA1, HMAC-SHA256 and PLAINTEXT
+	// RSAPublicKeyPEM is the consumer's registered key for RSA-SHA1.
+	RSAPublicKeyPEM string
+	Disabled        bool
+	// Users, when not empty, are the only users this consumer may act as
+	// (compared case-insensitively).
+	Users []string
+}
+
+// ConsumerStore finds OAuth 1.0a consumers by key.
+type ConsumerStore interface {
+	Consumer(ctx context.Context, key string) (*Consumer, error)
+}
+
+// NonceStore remembers OAuth 1.0a nonces per consumer until they expire, so
+// that a replayed request is refused.
+type NonceStore interface {
+	// UseNonce records nonce for consumer until expires. It returns false
+	// when the nonce was already recorded and has not expired: a replay.
+	// It must be atomic across every replica that shares the store.
+	UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (fresh bool, err error)
+}
+
+// UserFolder is implemented by user stores that can find a user by login
+// ignoring case (Foreman matches FOREMAN-USER that way).
+type UserFolder interface {
+	UserFold(ctx context.Context, login string) (*User, error)
+}

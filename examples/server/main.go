@@ -8,7 +8,7 @@
 //
 // The TLS certificate is self-signed and made at start, so use curl -k.
 // Demo users: wsuser/cluster-secret (xCAT), admin/satellite-pw (Satellite),
-// admin@internal/ovirt-pw (oVirt).
+// admin@internal/ovirt-pw (oVirt); OAuth 1 consumer katello/katello-secret.
 package main
 
 import (
@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -66,6 +67,7 @@ xCAT:       curl -k '%[1]s/xcatws/nodes?userName=wsuser&userPW=cluster-secret'
             curl -k -H 'X-Auth-Token: <id from above>' %[1]s/xcatws/nodes
 Satellite:  curl -k --user admin:satellite-pw %[1]s/api/status
             curl -k --user admin:%[2]s %[1]s/api/status
+            OAuth 1: consumer key katello, secret katello-secret, header FOREMAN-USER: admin
 oVirt:      curl -k --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
 `, base, pat)
 
@@ -97,6 +99,9 @@ func demoStore() (*memstore.Store, error) {
 			return nil, err
 		}
 	}
+	if err := s.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret"}); err != nil {
+		return nil, err
+	}
 	return s, s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}})
 }
 
@@ -122,8 +127,10 @@ func newHandler(store *memstore.Store, logger *slog.Logger) (http.Handler, strin
 	mux.Handle("/xcatws/", auth.Middleware(auth.Chain(tokens.Authenticator("xCAT"), basic.NewQuery(xcatCfg, basic.QueryConfig{TokenURL: "/xcatws/tokens"}), basic.New(xcatCfg)),
 		policy, audit, auth.WithResponder(auth.XCAT{}))(whoami))
 
-	// Satellite: Basic with personal access tokens as the password.
-	satellite := basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle})
+	// Satellite: 1-legged OAuth with FOREMAN-USER, and Basic with personal
+	// access tokens as the password.
+	signed := oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store})
+	satellite := auth.Chain(signed, basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}))
 	mux.Handle("/api/", auth.Middleware(satellite, policy, audit, auth.WithResponder(auth.Foreman{}))(whoami))
 
 	// oVirt: Basic with user@domain logins.

@@ -16,7 +16,8 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Store holds users, policy rules, tokens and failure counters in memory. The zero value is not
+// Store holds users, policy rules, tokens, OAuth consumers, nonces and
+// failure counters in memory. The zero value is not
 // usable; call New.
 type Store struct {
 	mu    sync.RWMutex
@@ -25,6 +26,10 @@ type Store struct {
 	rules []auth.Rule
 
 	tokens *tokenTable
+
+	consumers        map[string]*auth.Consumer
+	nonces           map[nonceKey]time.Time
+	noncesAfterSweep int
 
 	failures           map[failureKey]failureWindow
 	failuresAfterSweep int

@@ -87,3 +87,47 @@ func Example() {
 	fmt.Println(u.Name, u.Domain, u.Groups, err)
 	// Output: admin internal [admin] <nil>
 }
+
+func TestNoncesAndConsumers(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	fresh, err := s.UseNonce(ctx, "k", "n1", now.Add(time.Minute))
+	require.NoError(t, err)
+	assert.True(t, fresh)
+	fresh, _ = s.UseNonce(ctx, "k", "n1", now.Add(time.Minute))
+	assert.False(t, fresh, "replay")
+	fresh, _ = s.UseNonce(ctx, "other", "n1", now.Add(time.Minute))
+	assert.True(t, fresh, "nonces are per consumer")
+	now = now.Add(2 * time.Minute)
+	fresh, _ = s.UseNonce(ctx, "k", "n1", now.Add(time.Minute))
+	assert.True(t, fresh, "forgotten once expired")
+
+	for i := range 5000 { // the sweep keeps the map bounded by what is live
+		_, _ = s.UseNonce(ctx, "k", fmt.Sprint(i), now.Add(time.Second))
+	}
+	now = now.Add(time.Hour)
+	for i := range 3000 {
+		fresh, _ := s.UseNonce(ctx, "k", fmt.Sprint("x", i), now.Add(time.Second))
+		require.True(t, fresh)
+	}
+
+	_, err = s.Consumer(ctx, "k")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+	require.NoError(t, s.PutConsumer(ctx, auth.Consumer{Key: "k", Secret: "s", Users: []string{"a"}}))
+	c, err := s.Consumer(ctx, "k")
+	require.NoError(t, err)
+	assert.Equal(t, "s", c.Secret)
+
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "JSmith"}))
+	u, err := s.UserFold(ctx, "jsmith")
+	require.NoError(t, err)
+	assert.Equal(t, "JSmith", u.Name)
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "jsmith"}))
+	u, err = s.UserFold(ctx, "jsmith")
+	require.NoError(t, err)
+	assert.Equal(t, "jsmith", u.Name, "an exact match wins")
+	_, err = s.UserFold(ctx, "JSMITH")
+	assert.ErrorIs(t, err, auth.ErrNotFound, "ambiguous")
+}

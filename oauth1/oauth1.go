@@ -1,0 +1,489 @@
+// Package oauth1 verifies 1-legged OAuth 1.0a requests (RFC 5849) the way
+// Satellite/Foreman takes them: a consumer key and secret sign each request,
+// no token, and a FOREMAN-USER header says which user the request acts as.
+//
+// Beyond Foreman, it checks the timestamp window and refuses replayed nonces
+// (Foreman's OAuth stack checks neither, so a captured request can be
+// replayed forever), never logs the consumer secret, costs the same for an
+// unknown consumer as for a wrong signature, and offers a strict mode in
+// which the acting user is covered by the signature.
+//
+// # The user-mapping trade-off
+//
+// With MapHeader (Foreman's default) the user comes from the FOREMAN-USER
+// header, which the signature does not cover: anyone holding the consumer key
+// and secret can act as any user, and so can anyone who can alter a signed
+// request in flight without TLS. Restrict each consumer to a list of users
+// (auth.Consumer.Users) to limit that, or use MapSigned, in which the user is
+// the signed xoauth_requestor_id parameter (clients must send it; the Client
+// helper does). MapNone authenticates every valid request as one built-in
+// identity — in Foreman that is foreman_api_admin, a FULL ADMINISTRATOR:
+// anyone with the consumer secret then has every right.
+//
+// # Bodies
+//
+// An OAuth 1 signature covers the method, URL, query and a form-encoded body,
+// not a JSON body: a JSON body can be altered without breaking the signature.
+// Set RequireBodyHash to demand the oauth_body_hash extension (a signed
+// SHA-1 or SHA-256 of the raw body) on requests with other bodies.
+package oauth1
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/hmac"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Mapping says how a verified request maps to a user.
+type Mapping int
+
+const (
+	// MapHeader takes the user from the UserHeader (FOREMAN-USER), matched
+	// case-insensitively; the header is not signed. Foreman's default.
+	MapHeader Mapping = iota
+	// MapSigned takes the user from the signed xoauth_requestor_id
+	// parameter; a UserHeader that names someone else is refused.
+	MapSigned
+	// MapNone authenticates as the built-in NoMappingUser (Foreman:
+	// foreman_api_admin, a full administrator).
+	MapNone
+)
+
+// Config configures the Authenticator.
+type Config struct {
+	Consumers auth.ConsumerStore // required
+	Nonces    auth.NonceStore    // required
+	Users     auth.UserStore     // required unless Mapping is MapNone
+
+	Mapping    Mapping
+	UserHeader string // default "FOREMAN-USER"
+	// NoMappingUser and NoMappingGroups are the identity of MapNone;
+	// defaults "foreman_api_admin" and ["admin"].
+	NoMappingUser   string
+	NoMappingGroups []string
+
+	// Window is the allowed clock difference for oauth_timestamp; default 5
+	// minutes either way. Nonces are remembered for twice the window.
+	Window time.Duration
+	// TrustForwarded rebuilds the signed URL from X-Forwarded-Proto and
+	// X-Forwarded-Host, for servers behind a TLS-terminating proxy. Only set
+	// it when every request comes through that proxy.
+	TrustForwarded bool
+	// RequireBodyHash demands oauth_body_hash on requests whose body is not
+	// form-encoded (and checks it whenever present).
+	RequireBodyHash bool
+	// MaxBodyBytes bounds the body read for form parameters and body hashes;
+	// default 1 MiB.
+	MaxBodyBytes int64
+	Now          func() time.Time
+}
+
+// Authenticator verifies OAuth 1.0a signed requests. It implements
+// auth.Authenticator, auth.Challenger and auth.Detector.
+type Authenticator struct {
+	cfg     Config
+	userKey string // canonical form of cfg.UserHeader
+	dummy   auth.Consumer
+}
+
+// New returns the Authenticator.
+func New(cfg Config) *Authenticator {
+	if cfg.Consumers == nil || cfg.Nonces == nil || (cfg.Users == nil && cfg.Mapping != MapNone) {
+		panic("oauth1: Config needs Consumers, Nonces and (unless MapNone) Users")
+	}
+	if cfg.UserHeader == "" {
+		cfg.UserHeader = "FOREMAN-USER"
+	}
+	if cfg.NoMappingUser == "" {
+		cfg.NoMappingUser = "foreman_api_admin"
+	}
+	if cfg.NoMappingGroups == nil {
+		cfg.NoMappingGroups = []string{"admin"}
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 5 * time.Minute
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader), dummy: auth.Consumer{Key: "dummy", Secret: "gatehouse-dummy-consumer-secret-0123456789"}}
+}
+
+// Challenge implements auth.Challenger.
+func (a *Authenticator) Challenge() string { return `OAuth realm="gatehouse"` }
+
+// HasCredentials implements auth.Detector.
+func (a *Authenticator) HasCredentials(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	return len(h) >= 6 && strings.EqualFold(h[:6], "oauth ") || strings.Contains(r.URL.RawQuery, "oauth_signature")
+}
+
+func fail(reason auth.Reason, msg string) *auth.Error {
+	return &auth.Error{Reason: reason, Scheme: auth.SchemeOAuth1, Message: msg}
+}
+
+// request is what Authenticate gathers before checking.
+type request struct {
+	oauth protoParams // oauth_* and xoauth_* protocol parameters
+	all   []Param     // every signed parameter (without signature and realm)
+	body  []byte
+	form  bool
+}
+
+// protoParams are the protocol parameters of one request: few, so a slice
+// beats a map.
+type protoParams []Param
+
+func (ps protoParams) lookup(name string) (string, bool) {
+	for _, p := range ps {
+		if p.Name == name {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+func (ps protoParams) get(name string) string {
+	v, _ := ps.lookup(name)
+	return v
+}
+
+// gather collects the parameters of r from the header, the query and a form
+// body, refusing duplicated protocol parameters.
+func (a *Authenticator) gather(r *http.Request) (*request, error) {
+	req := &request{oauth: make(protoParams, 0, 10)}
+	var sources [][]Param
+	if hv := r.Header.Values("Authorization"); len(hv) > 0 {
+		hp, ok, err := ParseHeader(hv[0])
+		if err != nil {
+			return nil, fail(auth.ReasonMalformed, err.Error())
+		}
+		if ok {
+			if len(hv) > 1 {
+				return nil, fail(auth.ReasonMalformed, "more than one Authorization header")
+			}
+			hp = slices.DeleteFunc(hp, func(p Param) bool { return p.Name == "realm" })
+			sources = append(sources, hp)
+		}
+	}
+	qp, err := ParseForm(r.URL.RawQuery)
+	if err != nil {
+		return nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
+	}
+	sources = append(sources, qp)
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		body, err := io.ReadAll(io.LimitReader(r.Body, a.cfg.MaxBodyBytes+1))
+		if err != nil {
+			return nil, fail(auth.ReasonMalformed, "cannot read the request body")
+		}
+		if int64(len(body)) > a.cfg.MaxBodyBytes {
+			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body)) // the handler still reads it
+		req.body = body
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			fp, err := ParseForm(string(body))
+			if err != nil {
+				return nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
+			}
+			req.form = true
+			sources = append(sources, fp)
+		}
+	}
+	var sig string
+	for _, src := range sources {
+		for _, p := range src {
+			if strings.HasPrefix(p.Name, "oauth_") || strings.HasPrefix(p.Name, "xoauth_") {
+				if _, dup := req.oauth.lookup(p.Name); dup {
+					return nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice")
+				}
+				req.oauth = append(req.oauth, p)
+			}
+			if p.Name == "oauth_signature" {
+				sig = p.Value
+				continue
+			}
+			req.all = append(req.all, p)
+		}
+	}
+	if sig == "" && req.oauth.get("oauth_consumer_key") == "" {
+		return nil, auth.ErrNoCredentials
+	}
+	return req, nil
+}
+
+// Authenticate implements auth.Authenticator.
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+	if !a.HasCredentials(r) && !a.mayHaveFormCredentials(r) {
+		return nil, auth.ErrNoCredentials
+	}
+	req, err := a.gather(r)
+	if err != nil {
+		return nil, err
+	}
+	o := req.oauth
+	for _, name := range []string{"oauth_consumer_key", "oauth_signature_method", "oauth_signature"} {
+		if o.get(name) == "" {
+			return nil, fail(auth.ReasonMalformed, "missing "+name)
+		}
+	}
+	method := o.get("oauth_signature_method")
+	if v, ok := o.lookup("oauth_version"); ok && v != "1.0" {
+		return nil, fail(auth.ReasonMalformed, "oauth_version must be 1.0")
+	}
+	if o.get("oauth_token") != "" {
+		return nil, fail(auth.ReasonInvalid, "tokens are not supported: sign 1-legged with the consumer key and secret only")
+	}
+	switch method {
+	case "HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1":
+	case "PLAINTEXT":
+		if !auth.IsSecure(r, a.cfg.TrustForwarded) {
+			return nil, fail(auth.ReasonInvalid, "PLAINTEXT signatures are accepted only over TLS")
+		}
+	default:
+		return nil, fail(auth.ReasonInvalid, "unsupported signature method "+strconv.Quote(method))
+	}
+	now := a.cfg.Now()
+	var ts time.Time
+	if method != "PLAINTEXT" || o.get("oauth_timestamp") != "" {
+		if o.get("oauth_timestamp") == "" || o.get("oauth_nonce") == "" {
+			return nil, fail(auth.ReasonMalformed, "missing oauth_timestamp or oauth_nonce")
+		}
+		secs, err := strconv.ParseInt(o.get("oauth_timestamp"), 10, 64)
+		if err != nil || secs < 0 {
+			return nil, fail(auth.ReasonMalformed, "oauth_timestamp is not a number of seconds")
+		}
+		ts = time.Unix(secs, 0)
+		if d := now.Sub(ts); d > a.cfg.Window || d < -a.cfg.Window {
+			return nil, fail(auth.ReasonInvalid, fmt.Sprintf("stale timestamp: oauth_timestamp is outside the allowed window of ±%s (check the client's clock)", a.cfg.Window))
+		}
+	}
+
+	key := o.get("oauth_consumer_key")
+	consumer, err := a.cfg.Consumers.Consumer(r.Context(), key)
+	known := err == nil && !consumer.Disabled
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
+	}
+	if !known {
+		consumer = &a.dummy // the same work as a real consumer, then refuse
+	}
+	base := appendBaseString(nil, r.Method, a.baseURI(r), req.all)
+	sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer)
+	if !known {
+		return nil, fail(auth.ReasonInvalid, "unknown consumer key")
+	}
+	if !sigOK {
+		return nil, fail(auth.ReasonInvalid, "invalid signature (the signed method, URL, query, form body or secret differ)")
+	}
+	if err := a.checkBodyHash(req, method); err != nil {
+		return nil, err
+	}
+	if !ts.IsZero() {
+		fresh, err := a.cfg.Nonces.UseNonce(r.Context(), key, o.get("oauth_nonce"), now.Add(2*a.cfg.Window))
+		if err != nil {
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
+		}
+		if !fresh {
+			return nil, fail(auth.ReasonInvalid, "replayed nonce: this oauth_nonce was already used")
+		}
+	}
+	return a.mapUser(r, consumer, o)
+}
+
+// mayHaveFormCredentials: a form body may carry all the OAuth parameters.
+func (a *Authenticator) mayHaveFormCredentials(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded" && r.ContentLength != 0
+}
+
+func (a *Authenticator) baseURI(r *http.Request) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if a.cfg.TrustForwarded {
+		if p := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]); p != "" {
+			scheme = strings.ToLower(p)
+		}
+		if h := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Host"), ",")[0]); h != "" {
+			host = h
+		}
+	}
+	return BaseURI(scheme, host, r.URL.EscapedPath())
+}
+
+func verifySignature(method string, base []byte, sig string, c *auth.Consumer) bool {
+	key := Encode(c.Secret) + "&" // 1-legged: the token secret is empty
+	switch method {
+	case "HMAC-SHA1", "HMAC-SHA256":
+		want, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil {
+			want = nil
+		}
+		return hmac.Equal(hmacSum(method, base, key), want)
+	case "PLAINTEXT":
+		return subtle.ConstantTimeCompare([]byte(sig), []byte(key)) == 1
+	case "RSA-SHA1":
+		pub := rsaKey(c.RSAPublicKeyPEM)
+		raw, err := base64.StdEncoding.DecodeString(sig)
+		if pub == nil || err != nil {
+			return false
+		}
+		digest := sha1.Sum(base)
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA1, digest[:], raw) == nil
+	}
+	return false
+}
+
+// macs keeps keyed HMAC states for reuse: most traffic comes from few
+// consumers, and keying an HMAC costs as much as the MAC of a short request.
+var macs sync.Pool // *keyedMAC
+
+type keyedMAC struct {
+	method, key string
+	mac         hash.Hash
+	sum         [sha256.Size]byte
+}
+
+func hmacSum(method string, base []byte, key string) []byte {
+	km, _ := macs.Get().(*keyedMAC)
+	if km == nil || km.method != method || km.key != key {
+		h := sha1.New
+		if method == "HMAC-SHA256" {
+			h = sha256.New
+		}
+		km = &keyedMAC{method: method, key: key, mac: hmac.New(h, []byte(key))}
+	} else {
+		km.mac.Reset()
+	}
+	km.mac.Write(base)
+	out := slices.Clone(km.mac.Sum(km.sum[:0]))
+	macs.Put(km)
+	return out
+}
+
+// HMACSignature is the base64 HMAC-SHA1 or HMAC-SHA256 signature of a
+// signature base string (RFC 5849 §3.4.2); tokenSecret is empty for
+// 1-legged requests.
+func HMACSignature(method, base, consumerSecret, tokenSecret string) string {
+	return base64.StdEncoding.EncodeToString(hmacSum(method, []byte(base), Encode(consumerSecret)+"&"+Encode(tokenSecret)))
+}
+
+func rsaKey(pemText string) *rsa.PublicKey {
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return nil
+	}
+	if k, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
+		if rk, ok := k.(*rsa.PublicKey); ok {
+			return rk
+		}
+	}
+	if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
+		if rk, ok := cert.PublicKey.(*rsa.PublicKey); ok {
+			return rk
+		}
+	}
+	if rk, err := x509.ParsePKCS1PublicKey(block.Bytes); err == nil {
+		return rk
+	}
+	return nil
+}
+
+// checkBodyHash applies the oauth_body_hash extension: refused on form
+// bodies, required (when configured) on other bodies, and checked when given.
+func (a *Authenticator) checkBodyHash(req *request, method string) error {
+	got, present := req.oauth.lookup("oauth_body_hash")
+	if req.form {
+		if present {
+			return fail(auth.ReasonMalformed, "oauth_body_hash must not be sent with a form-encoded body")
+		}
+		return nil
+	}
+	if !present {
+		if a.cfg.RequireBodyHash && len(req.body) > 0 {
+			return fail(auth.ReasonInvalid, "oauth_body_hash is required: the signature does not cover a non-form body otherwise")
+		}
+		return nil
+	}
+	var h hash.Hash = sha1.New()
+	if method == "HMAC-SHA256" {
+		h = sha256.New()
+	}
+	h.Write(req.body)
+	if subtle.ConstantTimeCompare([]byte(base64.StdEncoding.EncodeToString(h.Sum(nil))), []byte(got)) != 1 {
+		return fail(auth.ReasonInvalid, "oauth_body_hash does not match the body")
+	}
+	return nil
+}
+
+func (a *Authenticator) mapUser(r *http.Request, c *auth.Consumer, o protoParams) (*auth.Identity, error) {
+	attrs := map[string]string{"consumer_key": c.Key}
+	header := ""
+	if v := r.Header[a.userKey]; len(v) > 0 {
+		header = strings.TrimSpace(v[0])
+	}
+	var name string
+	switch a.cfg.Mapping {
+	case MapNone:
+		return &auth.Identity{User: a.cfg.NoMappingUser, Groups: a.cfg.NoMappingGroups, Scheme: auth.SchemeOAuth1, Attrs: attrs}, nil
+	case MapSigned:
+		name = o.get("xoauth_requestor_id")
+		if name == "" {
+			return nil, fail(auth.ReasonInvalid, "strict user mapping: sign the user as the xoauth_requestor_id parameter")
+		}
+		if header != "" && !strings.EqualFold(header, name) {
+			return nil, fail(auth.ReasonInvalid, a.cfg.UserHeader+" differs from the signed xoauth_requestor_id")
+		}
+	default:
+		name = header
+		if name == "" {
+			return nil, fail(auth.ReasonInvalid, "missing "+a.cfg.UserHeader+" header naming the user")
+		}
+	}
+	if len(c.Users) > 0 && !slices.ContainsFunc(c.Users, func(u string) bool { return strings.EqualFold(u, name) }) {
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name, Message: "this consumer may not act as that user"}
+	}
+	u, err := lookupFold(r.Context(), a.cfg.Users, name)
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
+	}
+	if err != nil || u.Disabled {
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name, Message: "unknown user"}
+	}
+	id := u.Identity(auth.SchemeOAuth1)
+	id.Attrs = attrs
+	return id, nil
+}
+
+func lookupFold(ctx context.Context, users auth.UserStore, name string) (*auth.User, error) {
+	if f, ok := users.(auth.UserFolder); ok {
+		return f.UserFold(ctx, name)
+	}
+	return users.User(ctx, name)
+}
