@@ -112,13 +112,12 @@ func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challeng
 		level = slog.LevelError
 	}
 	c.log(r.Context(), r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause)
-	if e.Status() == http.StatusUnauthorized {
-		if e.Challenge != "" {
-			w.Header().Set("WWW-Authenticate", e.Challenge)
-		} else {
-			for _, ch := range challenges {
-				w.Header().Add("WWW-Authenticate", ch)
-			}
+	switch {
+	case e.Challenge != "": // e.g. RFC 6750's error="insufficient_scope" on a 403
+		w.Header().Set("WWW-Authenticate", e.Challenge)
+	case e.Status() == http.StatusUnauthorized:
+		for _, ch := range challenges {
+			w.Header().Add("WWW-Authenticate", ch)
 		}
 	}
 	c.responder.Error(w, r, e)

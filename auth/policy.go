@@ -26,6 +26,19 @@ func (f PolicyFunc) Authorize(ctx context.Context, id *Identity, r *http.Request
 	return f(ctx, id, r)
 }
 
+// Policies combines policies: a request must be allowed by every one, tried
+// in order; the first denial is the answer.
+func Policies(ps ...Policy) Policy {
+	return PolicyFunc(func(ctx context.Context, id *Identity, r *http.Request) error {
+		for _, p := range ps {
+			if err := p.Authorize(ctx, id, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Verdict is what a Rule decides: exactly Allow or Deny.
 type Verdict string
 

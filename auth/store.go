@@ -61,9 +61,10 @@ type PolicyStore interface {
 
 // Token kinds.
 const (
-	TokenAccess = "access" // expiring access token (xCAT, OAuth 2 bearer)
-	TokenPAT    = "pat"    // personal access token (Satellite)
-	TokenJWT    = "jwt"    // a JWT access token, recorded only for listing and revocation by jti
+	TokenAccess  = "access"  // expiring access token (xCAT, OAuth 2 bearer)
+	TokenPAT     = "pat"     // personal access token (Satellite)
+	TokenJWT     = "jwt"     // a JWT access token, recorded only for listing and revocation by jti
+	TokenRefresh = "refresh" // OAuth 2 refresh token (used once, then rotated)
 )
 
 // Token is a stored token. The secret itself is never stored: Hash is a
@@ -106,6 +107,10 @@ type TokenAdmin interface {
 	// RevokeToken marks the token revoked at the given time (ErrNotFound if
 	// there is none; revoking twice keeps the first time).
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// ConsumeToken revokes the token at the given time if it was not
+	// revoked yet and reports whether this call did it: exactly one of many
+	// concurrent callers gets true (single-use refresh tokens).
+	ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error)
 	// TouchTokens records last-used times in one batch (id → time); a time
 	// older than the stored one is ignored, unknown ids are skipped.
 	TouchTokens(ctx context.Context, used map[string]time.Time) error
@@ -146,4 +151,22 @@ type NonceStore interface {
 // ignoring case (Foreman matches FOREMAN-USER that way).
 type UserFolder interface {
 	UserFold(ctx context.Context, login string) (*User, error)
+}
+
+// Client is an OAuth 2 client (RFC 6749 §2). Its secret is stored as a
+// password hash (auth/password formats).
+type Client struct {
+	ID         string
+	SecretHash string // empty: a public client, identified but not authenticated
+	Disabled   bool
+	// Scopes, when not empty, are the only scopes the client may ask for.
+	Scopes []string
+	// Grants, when not empty, are the only grant types the client may use
+	// ("password", "refresh_token").
+	Grants []string
+}
+
+// ClientStore finds OAuth 2 clients by id.
+type ClientStore interface {
+	Client(ctx context.Context, id string) (*Client, error)
 }

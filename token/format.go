@@ -11,15 +11,16 @@ import (
 // Token prefixes, one per kind, so that people, logs and secret scanners can
 // tell what a leaked string is. Neither collides with GitHub's gh?_ family.
 const (
-	PrefixAccess = "gate_at_"  // expiring access token (X-Auth-Token, Bearer)
-	PrefixPAT    = "gate_pat_" // personal access token (the Basic password)
+	PrefixAccess  = "gate_at_"  // expiring access token (X-Auth-Token, Bearer)
+	PrefixPAT     = "gate_pat_" // personal access token (the Basic password)
+	PrefixRefresh = "gate_rt_"  // OAuth 2 refresh token
 )
 
 // The body after the prefix: 43 base62 characters carrying 256 random bits,
 // then 6 base62 characters of CRC-32 (IEEE) over prefix and body, so that a
 // mistyped or truncated token is refused without a store lookup. A whole
-// access token is 57 characters, a PAT 58; both match
-// `gate_(at|pat)_[0-9A-Za-z]{49}`.
+// access or refresh token is 57 characters, a PAT 58; all match
+// `gate_(at|pat|rt)_[0-9A-Za-z]{49}`.
 const (
 	randomLen   = 43
 	checksumLen = 6
@@ -75,6 +76,8 @@ func Parse(secret string) (prefix string, err error) {
 		prefix = PrefixAccess
 	case strings.HasPrefix(secret, PrefixPAT):
 		prefix = PrefixPAT
+	case strings.HasPrefix(secret, PrefixRefresh):
+		prefix = PrefixRefresh
 	default:
 		return "", ErrFormat
 	}

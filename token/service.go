@@ -171,6 +171,38 @@ func (s *Service) create(ctx context.Context, prefix string, t auth.Token) (Issu
 	return Issued{Secret: secret, Token: t}, nil
 }
 
+// DefaultRefreshTTL is how long an unused refresh token stays valid.
+const DefaultRefreshTTL = 30 * 24 * time.Hour
+
+// IssueRefresh makes a refresh token for the identity's user with scopes,
+// valid for ttl (0 = DefaultRefreshTTL). It can be used once (see Rotate).
+func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []string, ttl time.Duration) (Issued, error) {
+	if ttl <= 0 {
+		ttl = DefaultRefreshTTL
+	}
+	now := s.cfg.Now()
+	return s.create(ctx, PrefixRefresh, auth.Token{ID: newID(), Kind: auth.TokenRefresh, User: id.Login(),
+		Scopes: scopes, Created: now, Expires: now.Add(ttl)})
+}
+
+// Rotate verifies a refresh token and revokes it, so that it is used at most
+// once; the caller then issues a new access token and refresh token. It
+// returns the Identity the refresh token stood for, with its scopes.
+func (s *Service) Rotate(ctx context.Context, refresh string) (*auth.Identity, error) {
+	id, err := s.Verify(ctx, refresh, PrefixRefresh, auth.SchemeOAuth2)
+	if err != nil {
+		return nil, err
+	}
+	first, err := s.cfg.Store.ConsumeToken(ctx, id.Attrs["token_id"], s.cfg.Now())
+	if err != nil {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Cause: err}
+	}
+	if !first {
+		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token already used"}
+	}
+	return id, nil
+}
+
 // ErrBadName is returned by CreatePAT for an empty, overlong or unprintable
 // name.
 var ErrBadName = errors.New("token: a name must be 1–255 characters of printable UTF-8")

@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -69,6 +70,8 @@ Satellite:  curl -k --user admin:satellite-pw %[1]s/api/status
             curl -k --user admin:%[2]s %[1]s/api/status
             OAuth 1: consumer key katello, secret katello-secret, header FOREMAN-USER: admin
 oVirt:      curl -k --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
+            curl -k -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=ovirt-pw' %[1]s/ovirt-engine/sso/oauth/token
+            curl -k -H 'Authorization: Bearer <access_token from above>' %[1]s/ovirt-engine/api
 `, base, pat)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -133,8 +136,12 @@ func newHandler(store *memstore.Store, logger *slog.Logger) (http.Handler, strin
 	satellite := auth.Chain(signed, basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}))
 	mux.Handle("/api/", auth.Middleware(satellite, policy, audit, auth.WithResponder(auth.Foreman{}))(whoami))
 
-	// oVirt: Basic with user@domain logins.
-	ovirt := basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})
+	// oVirt: the SSO token endpoint (password grant, scope ovirt-app-api),
+	// bearer tokens, and Basic with user@domain logins.
+	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: passwords,
+		Scopes: []string{"ovirt-app-api"}, RequireScope: true, Throttle: throttle}))
+	ovirt := auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
+		basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle}))
 	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
 	mux.Handle("/ovirt-engine/api/", auth.Middleware(ovirt, policy, audit)(whoami))
 

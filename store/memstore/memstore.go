@@ -27,6 +27,7 @@ type Store struct {
 
 	tokens *tokenTable
 
+	clients          map[string]*auth.Client
 	consumers        map[string]*auth.Consumer
 	nonces           map[nonceKey]time.Time
 	noncesAfterSweep int

@@ -121,6 +121,24 @@ func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
 	return nil
 }
 
+// ConsumeToken implements auth.TokenAdmin.
+func (s *Store) ConsumeToken(_ context.Context, id string, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tt := s.tokensLocked()
+	t, ok := tt.byID[id]
+	if !ok {
+		return false, auth.ErrNotFound
+	}
+	if !t.Revoked.IsZero() {
+		return false, nil
+	}
+	c := *t
+	c.Revoked = at
+	tt.replaceLocked(&c)
+	return true, nil
+}
+
 // TouchTokens implements auth.TokenAdmin.
 func (s *Store) TouchTokens(_ context.Context, used map[string]time.Time) error {
 	s.mu.Lock()

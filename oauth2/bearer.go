@@ -1,0 +1,124 @@
+package oauth2
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// BearerConfig configures bearer-token verification on resources.
+type BearerConfig struct {
+	Tokens *token.Service // required
+	Realm  string         // in the challenge; default "gatehouse"
+	// FormBody and Query also accept the token as an access_token form-body
+	// or query parameter (RFC 6750 §2.2, §2.3). Both are off by default:
+	// query tokens end up in logs.
+	FormBody, Query bool
+}
+
+// Bearer verifies RFC 6750 bearer tokens. It implements auth.Authenticator,
+// auth.Challenger and auth.Detector. A missing token gets the plain
+// `Bearer realm="…"` challenge; a bad one 401 with error="invalid_token".
+type Bearer struct {
+	cfg       BearerConfig
+	challenge string
+}
+
+// NewBearer returns the bearer authenticator.
+func NewBearer(cfg BearerConfig) *Bearer {
+	if cfg.Tokens == nil {
+		panic("oauth2: BearerConfig needs Tokens")
+	}
+	if cfg.Realm == "" {
+		cfg.Realm = "gatehouse"
+	}
+	return &Bearer{cfg: cfg, challenge: "Bearer realm=" + strconv.Quote(cfg.Realm)}
+}
+
+// Challenge implements auth.Challenger.
+func (b *Bearer) Challenge() string { return b.challenge }
+
+// HasCredentials implements auth.Detector.
+func (b *Bearer) HasCredentials(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	return len(h) >= 7 && strings.EqualFold(h[:7], "bearer ") || b.cfg.Query && r.URL.Query().Has("access_token")
+}
+
+func (b *Bearer) fail(reason auth.Reason, errCode, desc string) *auth.Error {
+	return &auth.Error{Reason: reason, Scheme: auth.SchemeOAuth2, Message: desc,
+		Challenge: b.challenge + `, error="` + errCode + `", error_description=` + strconv.Quote(desc)}
+}
+
+// Authenticate implements auth.Authenticator.
+func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
+	var found []string
+	if h := r.Header.Values("Authorization"); len(h) > 0 {
+		if len(h[0]) >= 7 && strings.EqualFold(h[0][:7], "bearer ") {
+			if len(h) > 1 {
+				return nil, b.fail(auth.ReasonMalformed, "invalid_request", "more than one Authorization header")
+			}
+			found = append(found, strings.TrimSpace(h[0][7:]))
+		}
+	}
+	if b.cfg.Query {
+		if v, ok := r.URL.Query()["access_token"]; ok {
+			found = append(found, v...)
+		}
+	}
+	if b.cfg.FormBody && r.Method != http.MethodGet {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			if err := r.ParseForm(); err == nil {
+				if v, ok := r.PostForm["access_token"]; ok {
+					found = append(found, v...)
+				}
+			}
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return nil, auth.ErrNoCredentials
+	case len(found) > 1: // RFC 6750 §2: one method only
+		return nil, b.fail(auth.ReasonMalformed, "invalid_request", "the access token was sent more than once")
+	case found[0] == "":
+		return nil, b.fail(auth.ReasonMalformed, "invalid_request", "empty access token")
+	}
+	id, err := b.cfg.Tokens.Verify(r.Context(), found[0], token.PrefixAccess, auth.SchemeOAuth2)
+	if err != nil {
+		e := auth.AsError(err)
+		if e.Reason == auth.ReasonUnavailable {
+			return nil, e
+		}
+		out := b.fail(e.Reason, "invalid_token", e.Text())
+		out.User, out.Cause = e.User, e.Cause
+		return nil, out
+	}
+	return id, nil
+}
+
+// RequireScope is a Policy that lets through only identities carrying every
+// one of scopes; others get 403 with error="insufficient_scope" (RFC 6750
+// §3.1). Combine it with other policies through auth.Policies.
+func RequireScope(realm string, scopes ...string) auth.Policy {
+	if realm == "" {
+		realm = "gatehouse"
+	}
+	challenge := "Bearer realm=" + strconv.Quote(realm) + `, error="insufficient_scope", scope=` + strconv.Quote(strings.Join(scopes, " "))
+	return auth.PolicyFunc(func(_ context.Context, id *auth.Identity, _ *http.Request) error {
+		for _, s := range scopes {
+			if id == nil || !id.HasScope(s) {
+				user := ""
+				if id != nil {
+					user = id.Login()
+				}
+				return &auth.Error{Reason: auth.ReasonInsufficientScope, Scheme: auth.SchemeOAuth2, User: user,
+					Message: "the token lacks scope " + strconv.Quote(s), Challenge: challenge}
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,369 @@
+// Package oauth2 is the OAuth 2.0 side of gatehouse, the way oVirt/RHV's SSO
+// does it: a token endpoint for the resource owner password credentials
+// grant (RFC 6749 §4.3) with a mandatory scope, bearer-token verification on
+// resources (RFC 6750), and a client helper on golang.org/x/oauth2.
+//
+// Access tokens are issued by the token package (opaque by default, JWT when
+// its Service is so configured), so expiry and revocation work as for every
+// other token. No refresh token is issued unless asked for (oVirt issues
+// none: a client simply asks again); when enabled they are single-use and
+// rotated.
+package oauth2
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// Config configures the token endpoint.
+type Config struct {
+	Tokens   *token.Service        // required: issues the tokens
+	Verifier auth.PasswordVerifier // required: checks username and password
+	// Scopes are the scopes the endpoint grants. A request for another scope
+	// is invalid_scope. Empty means any scope is granted as asked.
+	Scopes []string
+	// RequireScope makes the scope parameter mandatory (oVirt requires
+	// "ovirt-app-api").
+	RequireScope bool
+	// Clients, when set, authenticates clients (RFC 6749 §2.3.1, by Basic or
+	// body parameters); RequireClient refuses requests without one.
+	Clients       auth.ClientStore
+	RequireClient bool
+	// RefreshTokens issues single-use, rotating refresh tokens valid for
+	// RefreshTTL (0 = token.DefaultRefreshTTL).
+	RefreshTokens bool
+	RefreshTTL    time.Duration
+	// Throttle limits failed password attempts; ClientAddr as in basic.
+	Throttle   *auth.Throttle
+	ClientAddr func(*http.Request) string
+	// ErrorStyle picks the error JSON; default RFC6749.
+	ErrorStyle ErrorStyle
+	// AllowInsecure accepts requests over plain HTTP; TrustForwardedProto
+	// believes X-Forwarded-Proto (see auth.IsSecure).
+	AllowInsecure, TrustForwardedProto bool
+	Now                                func() time.Time
+}
+
+// TokenEndpoint is the token endpoint handler.
+type TokenEndpoint struct {
+	cfg    Config
+	recent *recentFailures
+	dummy  string
+}
+
+// NewTokenEndpoint returns the handler.
+func NewTokenEndpoint(cfg Config) *TokenEndpoint {
+	if cfg.Tokens == nil || cfg.Verifier == nil {
+		panic("oauth2: Config needs Tokens and Verifier")
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = auth.ClientAddr
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	e := &TokenEndpoint{cfg: cfg, recent: newRecentFailures(10 * time.Second)}
+	if cfg.Clients != nil {
+		h, err := password.Hash(rand.Text())
+		if err != nil {
+			panic(err)
+		}
+		e.dummy = h
+	}
+	return e
+}
+
+// Response is the success body: RFC 6749 §5.1 plus oVirt's "exp", the expiry
+// in epoch milliseconds as a string.
+type Response struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"`
+	Exp          string `json:"exp,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	basicUsed := false
+	fail := func(err *Error) { writeError(w, e.cfg.ErrorStyle, err, basicUsed) }
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		fail(&Error{Code: InvalidRequest, Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed})
+		return
+	}
+	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwardedProto) {
+		fail(errf(InvalidRequest, "the token endpoint is served over HTTPS only"))
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		fail(errf(InvalidRequest, "send the request as application/x-www-form-urlencoded"))
+		return
+	}
+	if r.URL.Query().Has("password") || r.URL.Query().Has("client_secret") {
+		fail(errf(InvalidRequest, "credentials belong in the request body, not the URL"))
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	if err != nil {
+		fail(errf(InvalidRequest, "cannot read the request body"))
+		return
+	}
+	tr, perr := ParseTokenRequest(string(raw))
+	if perr != nil {
+		fail(perr)
+		return
+	}
+	ctx := r.Context()
+	client, cerr := e.authenticateClient(ctx, r, &tr, &basicUsed)
+	if cerr != nil {
+		fail(cerr)
+		return
+	}
+	if client != nil && len(client.Grants) > 0 && !slices.Contains(client.Grants, tr.GrantType) {
+		fail(errf(UnauthorizedClient, "this client may not use grant_type "+strconv.Quote(tr.GrantType)))
+		return
+	}
+	scopes, serr := e.grantScopes(tr.Scope, client)
+	if serr != nil && tr.GrantType != "refresh_token" {
+		fail(serr)
+		return
+	}
+
+	var id *auth.Identity
+	switch tr.GrantType {
+	case "password":
+		id, perr = e.passwordGrant(r, tr)
+	case "refresh_token":
+		if !e.cfg.RefreshTokens {
+			perr = errf(UnsupportedGrantType, "refresh tokens are not issued here: ask again with the password grant")
+			break
+		}
+		id, perr = e.refreshGrant(ctx, tr)
+		if perr == nil {
+			scopes = id.Scopes
+		}
+	case "":
+		perr = errf(InvalidRequest, "missing grant_type")
+	default:
+		perr = errf(UnsupportedGrantType, "grant_type "+strconv.Quote(tr.GrantType)+" is not supported; use password")
+	}
+	if perr != nil {
+		fail(perr)
+		return
+	}
+	e.issue(w, r, id, scopes, fail)
+}
+
+func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, fail func(*Error)) {
+	ctx := r.Context()
+	issued, err := e.cfg.Tokens.IssueAccess(ctx, id, scopes)
+	if err != nil {
+		fail(&Error{Code: "temporarily_unavailable", Description: "cannot issue a token now", Status: http.StatusServiceUnavailable})
+		return
+	}
+	resp := Response{AccessToken: issued.Secret, TokenType: "bearer", Scope: strings.Join(scopes, " ")}
+	if exp := issued.Token.Expires; !exp.IsZero() {
+		resp.ExpiresIn = int64(exp.Sub(e.cfg.Now()).Round(time.Second) / time.Second)
+		resp.Exp = strconv.FormatInt(exp.UnixMilli(), 10)
+	}
+	if e.cfg.RefreshTokens {
+		rt, err := e.cfg.Tokens.IssueRefresh(ctx, id, scopes, e.cfg.RefreshTTL)
+		if err != nil {
+			fail(&Error{Code: "temporarily_unavailable", Description: "cannot issue a token now", Status: http.StatusServiceUnavailable})
+			return
+		}
+		resp.RefreshToken = rt.Secret
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// authenticateClient applies RFC 6749 §2.3.1. x/oauth2 in auto-detect mode
+// sends "Basic Og==" (empty id and secret) for public clients: that counts
+// as no client credentials.
+func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *TokenRequest, basicUsed *bool) (*auth.Client, *Error) {
+	id, secret, hasBasic := r.BasicAuth()
+	if hasBasic && (id != "" || secret != "") {
+		*basicUsed = true
+		if tr.ClientID != "" || tr.ClientSecret != "" {
+			return nil, errf(InvalidRequest, "client credentials given both in the Authorization header and in the body")
+		}
+		// RFC 6749 §2.3.1: Basic credentials are form-encoded first.
+		var err1, err2 error
+		tr.ClientID, err1 = url.QueryUnescape(id)
+		tr.ClientSecret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return nil, errf(InvalidClient, "client credentials are not form-encoded")
+		}
+	} else if r.Header.Get("Authorization") != "" && !hasBasic {
+		return nil, errf(InvalidRequest, "the token endpoint takes client credentials as HTTP Basic")
+	}
+	if e.cfg.Clients == nil {
+		return nil, nil // clients are not authenticated here; ids are ignored
+	}
+	if tr.ClientID == "" {
+		if e.cfg.RequireClient {
+			return nil, errf(InvalidClient, "client authentication required")
+		}
+		return nil, nil
+	}
+	c, err := e.cfg.Clients.Client(ctx, tr.ClientID)
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check the client now", Status: http.StatusServiceUnavailable}
+	}
+	hash := e.dummy
+	if c != nil && c.SecretHash != "" {
+		hash = c.SecretHash
+	}
+	ok, _ := password.Verify(hash, tr.ClientSecret)
+	switch {
+	case c == nil || c.Disabled:
+		return nil, errf(InvalidClient, "unknown client or bad client secret")
+	case c.SecretHash == "" && tr.ClientSecret == "":
+		return c, nil // a registered public client
+	case !ok:
+		return nil, errf(InvalidClient, "unknown client or bad client secret")
+	}
+	return c, nil
+}
+
+func (e *TokenEndpoint) grantScopes(asked []string, c *auth.Client) ([]string, *Error) {
+	if len(asked) == 0 {
+		if e.cfg.RequireScope {
+			return nil, errf(InvalidScope, "scope is required")
+		}
+		return nil, nil
+	}
+	for _, s := range asked {
+		if len(e.cfg.Scopes) > 0 && !slices.Contains(e.cfg.Scopes, s) {
+			return nil, errf(InvalidScope, "unknown scope "+strconv.Quote(s))
+		}
+		if c != nil && len(c.Scopes) > 0 && !slices.Contains(c.Scopes, s) {
+			return nil, errf(InvalidScope, "scope "+strconv.Quote(s)+" is not allowed for this client")
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(asked))), nil
+}
+
+func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.Identity, *Error) {
+	if tr.Username == "" || tr.Password == "" {
+		return nil, errf(InvalidRequest, "the password grant needs username and password")
+	}
+	ctx := r.Context()
+	addr := e.cfg.ClientAddr(r)
+	if err := e.cfg.Throttle.Check(ctx, auth.SchemeOAuth2, tr.Username, addr); err != nil {
+		ae := auth.AsError(err)
+		if ae.Reason == auth.ReasonThrottled {
+			return nil, &Error{Code: InvalidGrant, Description: "too many failed attempts, try again later", Status: http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
+		}
+		return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check credentials now", Status: http.StatusServiceUnavailable}
+	}
+	id, err := e.cfg.Verifier.VerifyPassword(ctx, tr.Username, tr.Password)
+	if err != nil {
+		ae := auth.AsError(err)
+		if ae.Reason == auth.ReasonUnavailable {
+			return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check credentials now", Status: http.StatusServiceUnavailable}
+		}
+		// x/oauth2's auto-detect retry repeats the same request at once with
+		// the client credentials moved: count one failure, not two.
+		if e.recent.firstSighting(tr.Username, tr.Password, addr, e.cfg.Now()) {
+			e.cfg.Throttle.Failed(ctx, tr.Username, addr)
+		}
+		return nil, errf(InvalidGrant, "the username or password is incorrect")
+	}
+	e.cfg.Throttle.Succeeded(ctx, tr.Username)
+	if id.Scheme == "" {
+		id.Scheme = auth.SchemeOAuth2
+	}
+	return id, nil
+}
+
+func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr TokenRequest) (*auth.Identity, *Error) {
+	if tr.RefreshToken == "" {
+		return nil, errf(InvalidRequest, "missing refresh_token")
+	}
+	id, err := e.cfg.Tokens.Rotate(ctx, tr.RefreshToken)
+	if err != nil {
+		if auth.AsError(err).Reason == auth.ReasonUnavailable {
+			return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check the token now", Status: http.StatusServiceUnavailable}
+		}
+		return nil, errf(InvalidGrant, "the refresh token is invalid, expired, revoked or already used")
+	}
+	if len(tr.Scope) > 0 && !isSubset(tr.Scope, id.Scopes) {
+		return nil, errf(InvalidScope, "a refreshed token cannot have more scope than the original")
+	}
+	if len(tr.Scope) > 0 {
+		id.Scopes = tr.Scope
+	}
+	return id, nil
+}
+
+func isSubset(a, b []string) bool {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// recentFailures remembers failed credentials for a few seconds under a
+// keyed hash, so an immediate identical retry is not counted twice.
+type recentFailures struct {
+	key    []byte
+	window time.Duration
+	mu     sync.Mutex
+	seen   map[[sha256.Size]byte]time.Time
+}
+
+func newRecentFailures(window time.Duration) *recentFailures {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return &recentFailures{key: k, window: window, seen: map[[sha256.Size]byte]time.Time{}}
+}
+
+func (f *recentFailures) firstSighting(user, pw, addr string, now time.Time) bool {
+	m := hmac.New(sha256.New, f.key)
+	for _, s := range []string{user, pw, addr} {
+		m.Write([]byte(s))
+		m.Write([]byte{0})
+	}
+	var k [sha256.Size]byte
+	m.Sum(k[:0])
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.seen) > 4096 {
+		for key, t := range f.seen {
+			if now.Sub(t) > f.window {
+				delete(f.seen, key)
+			}
+		}
+	}
+	if t, ok := f.seen[k]; ok && now.Sub(t) <= f.window {
+		return false
+	}
+	f.seen[k] = now
+	return true
+}
