@@ -26,6 +26,12 @@ type Challenger interface {
 	Challenge() string
 }
 
+// MultiChallenger is implemented by an Authenticator that wraps others and
+// offers all their challenges (session.Manager does).
+type MultiChallenger interface {
+	Challenges() []string
+}
+
 // Challenges lists the WWW-Authenticate challenges a offers: one per scheme of
 // a Chain (in order, without duplicates), or a's own.
 func Challenges(a Authenticator) []string {
@@ -38,8 +44,15 @@ func Challenges(a Authenticator) []string {
 			}
 			return
 		}
-		if c, ok := a.(Challenger); ok {
-			if ch := c.Challenge(); ch != "" && !slices.Contains(out, ch) {
+		var offered []string
+		switch c := a.(type) {
+		case MultiChallenger:
+			offered = c.Challenges()
+		case Challenger:
+			offered = []string{c.Challenge()}
+		}
+		for _, ch := range offered {
+			if ch != "" && !slices.Contains(out, ch) {
 				out = append(out, ch)
 			}
 		}

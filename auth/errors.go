@@ -57,7 +57,10 @@ type Error struct {
 	// Challenge, when set, replaces the chain's WWW-Authenticate challenges on
 	// this response (e.g. `Bearer error="invalid_token"` per RFC 6750).
 	Challenge string
-	Cause     error // internal detail for logs; never rendered
+	// Header holds extra response headers for the failure (e.g. a
+	// Set-Cookie that clears a dead session); Middleware adds them.
+	Header http.Header
+	Cause  error // internal detail for logs; never rendered
 }
 
 // Error implements error.

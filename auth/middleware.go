@@ -112,6 +112,11 @@ func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challeng
 		level = slog.LevelError
 	}
 	c.log(r.Context(), r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause)
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
 	switch {
 	case e.Challenge != "": // e.g. RFC 6750's error="insufficient_scope" on a 403
 		w.Header().Set("WWW-Authenticate", e.Challenge)

@@ -170,3 +170,29 @@ type Client struct {
 type ClientStore interface {
 	Client(ctx context.Context, id string) (*Client, error)
 }
+
+// Session is a stored login session (session package). The session id is
+// never stored: Hash is the hex SHA-256 of it.
+type Session struct {
+	Hash        string        // hex SHA-256 of the session id; unique
+	User        string        // login
+	Scheme      string        // the scheme that first proved the user
+	Scopes      []string      // scopes of the proof that created it
+	UserUpdated time.Time     // User.Updated at login: a later change ends the session
+	Created     time.Time     //
+	LastSeen    time.Time     // updated at most every few minutes (coalesced)
+	IdleTimeout time.Duration // the session ends after this long unused
+	Expires     time.Time     // absolute end
+	CSRF        bool          // later requests must echo the id in a JSESSIONID header
+}
+
+// SessionStore holds sessions. Every replica that shares it accepts every
+// session.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	SessionByHash(ctx context.Context, hash string) (*Session, error)
+	// TouchSession sets LastSeen (ErrNotFound when the session is gone).
+	TouchSession(ctx context.Context, hash string, at time.Time) error
+	// DeleteSession ends a session; deleting a missing one is not an error.
+	DeleteSession(ctx context.Context, hash string) error
+}

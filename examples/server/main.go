@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -72,6 +73,8 @@ Satellite:  curl -k --user admin:satellite-pw %[1]s/api/status
 oVirt:      curl -k --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
             curl -k -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=ovirt-pw' %[1]s/ovirt-engine/sso/oauth/token
             curl -k -H 'Authorization: Bearer <access_token from above>' %[1]s/ovirt-engine/api
+            curl -k -c jar -b jar -H 'Prefer: persistent-auth' --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
+            curl -k -c jar -b jar -H 'Prefer: persistent-auth' %[1]s/ovirt-engine/api
 `, base, pat)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -140,8 +143,9 @@ func newHandler(store *memstore.Store, logger *slog.Logger) (http.Handler, strin
 	// bearer tokens, and Basic with user@domain logins.
 	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: passwords,
 		Scopes: []string{"ovirt-app-api"}, RequireScope: true, Throttle: throttle}))
-	ovirt := auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
-		basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle}))
+	ovirt := session.New(session.Config{Store: store, Users: store, Path: "/ovirt-engine/api"},
+		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
+			basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})))
 	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
 	mux.Handle("/ovirt-engine/api/", auth.Middleware(ovirt, policy, audit)(whoami))
 

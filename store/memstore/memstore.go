@@ -16,8 +16,8 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Store holds users, policy rules, tokens, OAuth consumers, nonces and
-// failure counters in memory. The zero value is not
+// Store holds users, policy rules, tokens, sessions, OAuth consumers and
+// clients, nonces and failure counters in memory. The zero value is not
 // usable; call New.
 type Store struct {
 	mu    sync.RWMutex
@@ -26,6 +26,9 @@ type Store struct {
 	rules []auth.Rule
 
 	tokens *tokenTable
+
+	sessions           map[string]*auth.Session
+	sessionsAfterSweep int
 
 	clients          map[string]*auth.Client
 	consumers        map[string]*auth.Consumer

@@ -131,3 +131,23 @@ func TestNoncesAndConsumers(t *testing.T) {
 	_, err = s.UserFold(ctx, "JSMITH")
 	assert.ErrorIs(t, err, auth.ErrNotFound, "ambiguous")
 }
+
+func TestSessions(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	sess := auth.Session{Hash: "h1", User: "u", Created: now, LastSeen: now, IdleTimeout: time.Minute, Expires: now.Add(time.Hour)}
+	require.NoError(t, s.CreateSession(ctx, sess))
+	assert.ErrorIs(t, s.CreateSession(ctx, sess), auth.ErrConflict)
+	got, err := s.SessionByHash(ctx, "h1")
+	require.NoError(t, err)
+	require.NoError(t, s.TouchSession(ctx, "h1", now.Add(time.Second)))
+	again, _ := s.SessionByHash(ctx, "h1")
+	assert.Equal(t, now.Add(time.Second), again.LastSeen)
+	assert.Equal(t, now, got.LastSeen, "snapshots are not mutated")
+	require.NoError(t, s.DeleteSession(ctx, "h1"))
+	require.NoError(t, s.DeleteSession(ctx, "h1"))
+	assert.ErrorIs(t, s.TouchSession(ctx, "h1", now), auth.ErrNotFound)
+	_, err = s.SessionByHash(ctx, "h1")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+}

@@ -1,0 +1,312 @@
+// Package session adds oVirt's persistent-auth sessions to any chain of
+// schemes:
+//
+//  1. A request that authenticates through the inner chain and carries
+//     "Prefer: persistent-auth" gets a new session, sent as a JSESSIONID
+//     cookie (Secure, HttpOnly, SameSite).
+//  2. Later requests with the cookie are authenticated by the session alone;
+//     the Identity's Attrs["auth_scheme"] says which scheme first proved it.
+//  3. A request that presents the session without "Prefer: persistent-auth"
+//     ends it after that request, as oVirt's manual describes; so does the
+//     Logout handler.
+//
+// oVirt's other preferences work too: "new-auth" ignores any session and
+// logs in afresh; "csrf-protection" makes later requests of the session echo
+// its id in a JSESSIONID request header (else 403); a "Session-TTL: <minutes>"
+// request header sets the idle timeout of the session being created, up to
+// Config.MaxIdleTimeout.
+//
+// Session ids are 256 random bits, stored only as SHA-256 hashes; an id the
+// server did not issue is never adopted, and every login makes a new one.
+// A session ends at its idle timeout (default 30 minutes), at its absolute
+// lifetime (default 8 hours), and as soon as its user is disabled or changed
+// (password, groups).
+//
+// # CSRF
+//
+// A cookie is sent by browsers on cross-site requests too. API clients are
+// not browsers, so no CSRF check is on by default. Set Config.CSRFHeader to
+// require, on cookie-authenticated POST, PUT, PATCH and DELETE requests, a
+// request header that a cross-site page cannot set without a CORS preflight
+// (e.g. "X-Requested-With"); or have clients ask for csrf-protection.
+package session
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Config configures a Manager.
+type Config struct {
+	Store auth.SessionStore // required
+	Users auth.UserStore    // required: sessions follow their user's state
+
+	CookieName string        // default "JSESSIONID"
+	Path       string        // cookie Path; default "/"
+	SameSite   http.SameSite // default http.SameSiteStrictMode
+	// Secure forces the Secure attribute on plain-HTTP responses too (it is
+	// always set on TLS requests).
+	Secure bool
+
+	IdleTimeout    time.Duration // default 30 minutes
+	MaxIdleTimeout time.Duration // bound for Session-TTL; default 8 hours
+	MaxLifetime    time.Duration // absolute; default 8 hours
+
+	// CSRFHeader, when set, must be present on cookie-authenticated unsafe
+	// requests (see the package documentation).
+	CSRFHeader string
+	Now        func() time.Time
+}
+
+// Manager wraps an inner chain with sessions. It implements
+// auth.Authenticator, auth.Challenger (the inner chain's), auth.Detector and
+// auth.Finisher: use it where the inner chain would go.
+type Manager struct {
+	cfg   Config
+	inner auth.Authenticator
+}
+
+// New wraps inner.
+func New(cfg Config, inner auth.Authenticator) *Manager {
+	if cfg.Store == nil || cfg.Users == nil || inner == nil {
+		panic("session: Config needs Store and Users, and an inner authenticator")
+	}
+	if cfg.CookieName == "" {
+		cfg.CookieName = "JSESSIONID"
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/"
+	}
+	if cfg.SameSite == 0 {
+		cfg.SameSite = http.SameSiteStrictMode
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.MaxIdleTimeout <= 0 {
+		cfg.MaxIdleTimeout = 8 * time.Hour
+	}
+	if cfg.MaxLifetime <= 0 {
+		cfg.MaxLifetime = 8 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Manager{cfg: cfg, inner: inner}
+}
+
+// Challenges lists the inner chain's challenges (see auth.Challenges).
+func (m *Manager) Challenges() []string { return auth.Challenges(m.inner) }
+
+// HasCredentials implements auth.Detector.
+func (m *Manager) HasCredentials(r *http.Request) bool {
+	_, err := r.Cookie(m.cfg.CookieName)
+	return err == nil || auth.HasCredentials(m.inner, r)
+}
+
+// Attribute names this package sets on identities.
+const (
+	AttrAuthScheme = "auth_scheme" // the scheme that created the session
+	attrHash       = "session_hash"
+)
+
+const idLen = 43 // base64url of 32 bytes
+
+func hashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+func sessionError(reason auth.Reason, msg string) *auth.Error {
+	return &auth.Error{Reason: reason, Scheme: auth.SchemeSession, Message: msg}
+}
+
+// Authenticate implements auth.Authenticator.
+func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
+	cookieID, hasCookie := m.cookie(r)
+	if hasCookie && !prefers(r.Header.Values("Prefer"), "new-auth") {
+		id, err := m.fromSession(r, cookieID)
+		if err == nil {
+			return id, nil
+		}
+		// A dead session with fresh credentials beside it: log in afresh.
+		id, ierr := m.inner.Authenticate(r)
+		if errors.Is(ierr, auth.ErrNoCredentials) {
+			if e := auth.AsError(err); e.Reason != auth.ReasonUnavailable && e.Reason != auth.ReasonForbidden {
+				c := *e
+				c.Header = http.Header{"Set-Cookie": {m.clearingCookie(r).String()}}
+				return nil, &c
+			}
+			return nil, err
+		}
+		return id, ierr
+	}
+	return m.inner.Authenticate(r)
+}
+
+// cookie returns the first cookie named CookieName, scanning the Cookie
+// headers without parsing every cookie (the per-request fast path).
+func (m *Manager) cookie(r *http.Request) (string, bool) {
+	for _, line := range r.Header.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if ok && name == m.cfg.CookieName {
+				if len(value) > 1 && value[0] == '"' && value[len(value)-1] == '"' {
+					value = value[1 : len(value)-1]
+				}
+				return value, true
+			}
+		}
+	}
+	return "", false
+}
+
+func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity, error) {
+	if len(cookieID) != idLen {
+		return nil, sessionError(auth.ReasonInvalid, "unknown session")
+	}
+	ctx := r.Context()
+	hash := hashID(cookieID)
+	s, err := m.cfg.Store.SessionByHash(ctx, hash)
+	if errors.Is(err, auth.ErrNotFound) {
+		return nil, sessionError(auth.ReasonInvalid, "unknown or ended session")
+	}
+	if err != nil {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
+	}
+	now := m.cfg.Now()
+	if !now.Before(s.Expires) || !now.Before(s.LastSeen.Add(s.IdleTimeout)) {
+		_ = m.cfg.Store.DeleteSession(ctx, hash)
+		return nil, sessionError(auth.ReasonExpired, "session expired")
+	}
+	u, err := m.cfg.Users.User(ctx, s.User)
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
+	}
+	if err != nil || u.Disabled || !u.Updated.Equal(s.UserUpdated) {
+		_ = m.cfg.Store.DeleteSession(ctx, hash)
+		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeSession, User: s.User, Message: "session ended: the user was changed or disabled"}
+	}
+	if s.CSRF {
+		echo := r.Header.Get("JSESSIONID")
+		if subtle.ConstantTimeCompare([]byte(echo), []byte(cookieID)) != 1 {
+			return nil, &auth.Error{Reason: auth.ReasonForbidden, Scheme: auth.SchemeSession, User: s.User, Message: "csrf-protection: send the session id in a JSESSIONID request header"}
+		}
+	}
+	if m.cfg.CSRFHeader != "" && unsafeMethod(r.Method) && r.Header.Get(m.cfg.CSRFHeader) == "" {
+		return nil, &auth.Error{Reason: auth.ReasonForbidden, Scheme: auth.SchemeSession, User: s.User, Message: "cookie-authenticated " + r.Method + " needs the " + m.cfg.CSRFHeader + " header"}
+	}
+	// Coalesce idle-time updates: at most one write per tenth of the idle
+	// timeout, so a session may end up to 10% early, never late.
+	if now.Sub(s.LastSeen) >= s.IdleTimeout/10 {
+		_ = m.cfg.Store.TouchSession(ctx, hash, now)
+	}
+	id := u.Identity(auth.SchemeSession)
+	id.Scopes = s.Scopes
+	id.Expires = s.Expires
+	id.Attrs = map[string]string{AttrAuthScheme: s.Scheme, attrHash: hash}
+	return id, nil
+}
+
+func unsafeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// Finish implements auth.Finisher: it creates a session for a fresh login
+// that asked for one, and ends a session used without asking to keep it.
+func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
+	if f, ok := m.inner.(auth.Finisher); ok {
+		r = f.Finish(w, r, id)
+	}
+	prefer := r.Header.Values("Prefer")
+	persistent := prefers(prefer, "persistent-auth")
+	ctx := r.Context()
+	if id.Scheme == auth.SchemeSession {
+		if !persistent {
+			_ = m.cfg.Store.DeleteSession(ctx, id.Attrs[attrHash])
+			m.clearCookie(w, r)
+		}
+		return r
+	}
+	if old, ok := m.cookie(r); ok && len(old) == idLen {
+		_ = m.cfg.Store.DeleteSession(ctx, hashID(old)) // a fresh login replaces it
+		if !persistent {
+			m.clearCookie(w, r)
+		}
+	}
+	if !persistent {
+		return r
+	}
+	if err := m.create(w, r, id, prefers(prefer, "csrf-protection")); err != nil {
+		// The request itself is authenticated; say why no session came.
+		w.Header().Add("Warning", `199 gatehouse "no session: `+strings.ReplaceAll(err.Error(), `"`, "'")+`"`)
+	}
+	return r
+}
+
+func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identity, csrf bool) error {
+	ctx := r.Context()
+	u, err := m.cfg.Users.User(ctx, id.Login())
+	if err != nil {
+		return errors.New("the identity is not a stored user")
+	}
+	idle := m.cfg.IdleTimeout
+	if v := strings.TrimSpace(r.Header.Get("Session-TTL")); v != "" {
+		mins, err := strconv.Atoi(v)
+		if err == nil && mins > 0 {
+			idle = min(time.Duration(mins)*time.Minute, m.cfg.MaxIdleTimeout)
+		}
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	sid := base64.RawURLEncoding.EncodeToString(raw)
+	now := m.cfg.Now()
+	s := auth.Session{Hash: hashID(sid), User: id.Login(), Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
+		Created: now, LastSeen: now, IdleTimeout: idle, Expires: now.Add(m.cfg.MaxLifetime), CSRF: csrf}
+	if err := m.cfg.Store.CreateSession(ctx, s); err != nil {
+		return errors.New("the session store failed")
+	}
+	http.SetCookie(w, &http.Cookie{Name: m.cfg.CookieName, Value: sid, Path: m.cfg.Path, HttpOnly: true,
+		Secure: m.cfg.Secure || r.TLS != nil, SameSite: m.cfg.SameSite})
+	return nil
+}
+
+func (m *Manager) clearingCookie(r *http.Request) *http.Cookie {
+	return &http.Cookie{Name: m.cfg.CookieName, Value: "", Path: m.cfg.Path, MaxAge: -1, HttpOnly: true,
+		Secure: m.cfg.Secure || r.TLS != nil, SameSite: m.cfg.SameSite}
+}
+
+func (m *Manager) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, m.clearingCookie(r))
+}
+
+// Logout ends the session of the request it serves and clears the cookie
+// (204). Mount it behind the middleware at the path of your choice, e.g.
+// mux.Handle("DELETE /ovirt-engine/api/session", mw(m.Logout())).
+func (m *Manager) Logout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := auth.IdentityFrom(r.Context()); ok && id.Attrs[attrHash] != "" {
+			_ = m.cfg.Store.DeleteSession(r.Context(), id.Attrs[attrHash])
+		}
+		m.clearCookie(w, r)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
