@@ -196,3 +196,9 @@ type SessionStore interface {
 	// DeleteSession ends a session; deleting a missing one is not an error.
 	DeleteSession(ctx context.Context, hash string) error
 }
+
+// CertRevocations is a deny-list of client-certificate serial numbers
+// (lower-case hex, no leading zeros), checked on every request.
+type CertRevocations interface {
+	CertRevoked(ctx context.Context, serial string) (bool, error)
+}

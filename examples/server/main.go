@@ -6,24 +6,19 @@
 //	go run ./examples/server            # listens on https://127.0.0.1:8443
 //	go run ./examples/server -addr 127.0.0.1:9443
 //
-// The TLS certificate is self-signed and made at start, so use curl -k.
+// The TLS certificate comes from a cluster CA made at start (its cluster.crt
+// and an API user certificate are written to a temporary directory), so use
+// curl -k or --cacert.
 // Demo users: wsuser/cluster-secret (xCAT), admin/satellite-pw (Satellite),
 // admin@internal/ovirt-pw (oVirt); OAuth 1 consumer katello/katello-secret.
 package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"flag"
 	"fmt"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -33,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/session"
@@ -49,20 +45,25 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	handler, pat := newHandler(store, logger)
-
-	cert, err := selfSigned()
+	// A Flocker-style cluster CA: it signs the server certificate and an API
+	// user certificate written, with cluster.crt, to a temporary directory.
+	ca, certDir, err := demoCA()
+	if err != nil {
+		log.Fatal(err)
+	}
+	handler, pat := newHandler(store, logger, ca)
+	server, err := ca.IssueServer("control-service", []string{"127.0.0.1", "localhost", "::1"}, mtls.LeafOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}}
+		TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	base := "https://" + ln.Addr().String()
-	fmt.Printf(`gatehouse demo on %[1]s (self-signed certificate: use curl -k)
+	fmt.Printf(`gatehouse demo on %[1]s (certificate from a throwaway cluster CA: use curl -k, or --cacert %[3]s/cluster.crt)
 
 xCAT:       curl -k '%[1]s/xcatws/nodes?userName=wsuser&userPW=cluster-secret'
             curl -k -X POST -H 'Content-Type: application/json' --data '{"userName":"wsuser","userPW":"cluster-secret"}' %[1]s/xcatws/tokens
@@ -75,7 +76,9 @@ oVirt:      curl -k --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
             curl -k -H 'Authorization: Bearer <access_token from above>' %[1]s/ovirt-engine/api
             curl -k -c jar -b jar -H 'Prefer: persistent-auth' --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
             curl -k -c jar -b jar -H 'Prefer: persistent-auth' %[1]s/ovirt-engine/api
-`, base, pat)
+            curl -k '%[1]s/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA'
+Flocker:    curl --cacert %[3]s/cluster.crt --cert %[3]s/user.crt --key %[3]s/user.key %[1]s/v1/state/nodes
+`, base, pat, certDir)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -111,9 +114,30 @@ func demoStore() (*memstore.Store, error) {
 	return s, s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}})
 }
 
-// newHandler wires the three products' faces; it returns the handler and a
+// demoCA makes a cluster CA and an API user certificate for "alice", written
+// as cluster.crt, user.crt and user.key to a new temporary directory.
+func demoCA() (*mtls.CA, string, error) {
+	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "gatehouse-demo"})
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "gatehouse-demo-")
+	if err != nil {
+		return nil, "", err
+	}
+	user, err := ca.IssueClient("alice", mtls.LeafOptions{})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := user.WriteFiles(dir, "user"); err != nil {
+		return nil, "", err
+	}
+	return ca, dir, os.WriteFile(dir+"/cluster.crt", ca.CertPEM(), 0o644)
+}
+
+// newHandler wires the four products' faces; it returns the handler and a
 // personal access token made for admin at start.
-func newHandler(store *memstore.Store, logger *slog.Logger) (http.Handler, string) {
+func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.Handler, string) {
 	throttle := &auth.Throttle{Counter: store}
 	passwords := basic.NewCache(auth.NewStoreVerifier(store), store, 0, 0)
 	tokens := token.New(token.Config{Store: store, Users: store})
@@ -149,29 +173,15 @@ func newHandler(store *memstore.Store, logger *slog.Logger) (http.Handler, strin
 	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
 	mux.Handle("/ovirt-engine/api/", auth.Middleware(ovirt, policy, audit)(whoami))
 
+	// oVirt publishes its CA without authentication.
+	mux.Handle("/ovirt-engine/services/pki-resource", mtls.PKIResource{CA: ca.Cert})
+
+	// Flocker: client certificates signed by the cluster CA, user from the CN.
+	mux.Handle("/v1/", auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: store}), audit)(whoami))
+
 	pat, err := tokens.CreatePAT(context.Background(), "admin", "demo", time.Time{}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	return mux, pat.Secret
-}
-
-// selfSigned makes a throwaway certificate for 127.0.0.1 and localhost.
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: "gatehouse demo"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // Store holds users, policy rules, tokens, sessions, OAuth consumers and
-// clients, nonces and failure counters in memory. The zero value is not
+// clients, nonces, failure counters and revoked certificate serials in
+// memory. The zero value is not
 // usable; call New.
 type Store struct {
 	mu    sync.RWMutex
@@ -29,6 +30,8 @@ type Store struct {
 
 	sessions           map[string]*auth.Session
 	sessionsAfterSweep int
+
+	revokedCerts map[string]bool
 
 	clients          map[string]*auth.Client
 	consumers        map[string]*auth.Consumer

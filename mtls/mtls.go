@@ -1,0 +1,198 @@
+// Package mtls authenticates API clients by TLS client certificate, the
+// Flocker way: certificates signed by the cluster CA, the identity taken from
+// the CN ("user-<name>" → user <name>), the OU bound to the cluster id. It
+// also holds a small CA (what flocker-ca does, as a library), TLS
+// configuration helpers for servers and clients, and a CA-download handler
+// shaped like oVirt's pki-resource.
+//
+// Certificates are verified by the TLS handshake (ServerTLSConfig): a
+// certificate from another CA, an expired one or one without the clientAuth
+// extended key usage never completes a handshake, let alone reaches a
+// handler. The Authenticator then maps the verified certificate to an
+// Identity on every request, re-checking expiry (keep-alive connections
+// outlive certificates) and a deny-list of revoked serials.
+package mtls
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// DefaultPrefix is Flocker's CN prefix for API users.
+const DefaultPrefix = "user-"
+
+// Config configures the Authenticator.
+type Config struct {
+	// Prefix is stripped from the CN to give the user; a CN without it is
+	// refused. Default DefaultPrefix. Ignored when Map is set.
+	Prefix string
+	// Map, when set, derives the user from the verified leaf certificate
+	// instead of Prefix (return an error to refuse it).
+	Map func(*x509.Certificate) (user string, err error)
+	// ClusterID, when set, must equal the certificate's (first) OU.
+	ClusterID string
+	// OrganizationsAsGroups maps the certificate's O values to groups, as
+	// Kubernetes does.
+	OrganizationsAsGroups bool
+	// Revoked is an optional deny-list of serials, checked per request.
+	Revoked auth.CertRevocations
+	Now     func() time.Time
+}
+
+// Authenticator maps a verified client certificate to an Identity. It
+// implements auth.Authenticator; a request without a client certificate gets
+// auth.ErrNoCredentials, so it can sit in a chain beside other schemes.
+type Authenticator struct{ cfg Config }
+
+// New returns the Authenticator.
+func New(cfg Config) *Authenticator {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Authenticator{cfg: cfg}
+}
+
+func fail(reason auth.Reason, user, msg string) *auth.Error {
+	return &auth.Error{Reason: reason, Scheme: auth.SchemeMTLS, User: user, Message: msg}
+}
+
+// Serial formats a certificate serial as the deny-list keys it: lower-case
+// hex without leading zeros.
+func Serial(c *x509.Certificate) string { return c.SerialNumber.Text(16) }
+
+// Authenticate implements auth.Authenticator.
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil, auth.ErrNoCredentials
+	}
+	if len(r.TLS.VerifiedChains) == 0 {
+		// The TLS config requested a certificate but did not verify it.
+		return nil, fail(auth.ReasonInvalid, "", "client certificate not verified against the cluster CA")
+	}
+	leaf := r.TLS.VerifiedChains[0][0]
+	now := a.cfg.Now()
+	if now.After(leaf.NotAfter) {
+		return nil, fail(auth.ReasonExpired, "", "client certificate expired at "+leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if now.Before(leaf.NotBefore) {
+		return nil, fail(auth.ReasonInvalid, "", "client certificate not valid yet")
+	}
+	if !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		return nil, fail(auth.ReasonInvalid, "", "certificate is not for client authentication")
+	}
+	if a.cfg.ClusterID != "" {
+		if ou := leaf.Subject.OrganizationalUnit; len(ou) == 0 || ou[0] != a.cfg.ClusterID {
+			return nil, fail(auth.ReasonInvalid, "", "client certificate belongs to another cluster (OU)")
+		}
+	}
+	var user string
+	if a.cfg.Map != nil {
+		u, err := a.cfg.Map(leaf)
+		if err != nil || u == "" {
+			return nil, fail(auth.ReasonInvalid, "", "client certificate maps to no user")
+		}
+		user = u
+	} else {
+		u, ok := strings.CutPrefix(leaf.Subject.CommonName, a.cfg.Prefix)
+		if !ok || u == "" {
+			return nil, fail(auth.ReasonInvalid, "", "client certificate CN is not "+a.cfg.Prefix+"<name>")
+		}
+		user = u
+	}
+	serial := Serial(leaf)
+	if a.cfg.Revoked != nil {
+		revoked, err := a.cfg.Revoked.CertRevoked(r.Context(), serial)
+		if err != nil {
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeMTLS, Cause: err}
+		}
+		if revoked {
+			return nil, fail(auth.ReasonRevoked, user, "client certificate revoked")
+		}
+	}
+	fp := sha256.Sum256(leaf.Raw)
+	id := &auth.Identity{User: user, Scheme: auth.SchemeMTLS, Expires: leaf.NotAfter,
+		Attrs: map[string]string{"cert_serial": serial, "cert_sha256": hex.EncodeToString(fp[:])}}
+	if a.cfg.OrganizationsAsGroups {
+		id.Groups = leaf.Subject.Organization
+	}
+	return id, nil
+}
+
+// ClientAuth selects how a server asks for client certificates.
+type ClientAuth int
+
+const (
+	// Optional verifies a certificate when one is given
+	// (tls.VerifyClientCertIfGiven): mTLS beside other schemes.
+	Optional ClientAuth = iota
+	// Required demands one (tls.RequireAndVerifyClientCert): mTLS only.
+	Required
+)
+
+// ServerTLSConfig is a server configuration: TLS 1.2 at least (1.3 is
+// preferred by Go), the cluster CA as ClientCAs, and client certificates
+// optional or required.
+func ServerTLSConfig(serverCert tls.Certificate, clusterCA *x509.CertPool, mode ClientAuth) *tls.Config {
+	ca := tls.VerifyClientCertIfGiven
+	if mode == Required {
+		ca = tls.RequireAndVerifyClientCert
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientCAs: clusterCA, ClientAuth: ca}
+}
+
+// TLSCertificate pairs an issued certificate with its key for crypto/tls.
+func (i *Issued) TLSCertificate() tls.Certificate {
+	return tls.Certificate{Certificate: [][]byte{i.Cert.Raw}, PrivateKey: i.Key, Leaf: i.Cert}
+}
+
+// ServerCertificate is an issued server certificate for crypto/tls with the
+// CA appended to the chain it sends, so that clients can fetch the CA with
+// "openssl s_client -showcerts" as RHV's manual describes.
+func (ca *CA) ServerCertificate(i *Issued) tls.Certificate {
+	c := i.TLSCertificate()
+	c.Certificate = append(c.Certificate, ca.Cert.Raw)
+	return c
+}
+
+// ClientTLSConfig reads cluster.crt (the CA to trust) and a client
+// certificate and key (e.g. user.crt, user.key), as Flocker's clients do.
+func ClientTLSConfig(clusterCrt, certFile, keyFile string) (*tls.Config, error) {
+	caPEM, err := os.ReadFile(clusterCrt)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("mtls: %s holds no certificate", clusterCrt)
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, Certificates: []tls.Certificate{pair}}, nil
+}
+
+// NewHTTPClient is an *http.Client over ClientTLSConfig for the files
+// <dir>/cluster.crt, <dir>/<name>.crt and <dir>/<name>.key.
+func NewHTTPClient(dir, name string) (*http.Client, error) {
+	cfg, err := ClientTLSConfig(dir+"/cluster.crt", dir+"/"+name+".crt", dir+"/"+name+".key")
+	if err != nil {
+		return nil, err
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = cfg
+	return &http.Client{Transport: t}, nil
+}
