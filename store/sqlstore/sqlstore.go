@@ -1,0 +1,674 @@
+// Package sqlstore implements gatehouse's durable stores on database/sql:
+// SQLite through modernc.org/sqlite (pure Go, no cgo; WAL mode and a busy
+// timeout) as the embedded default, and PostgreSQL through
+// github.com/jackc/pgx/v5. Users, policy rules, tokens and personal access
+// tokens (hashes only), sessions, OAuth consumers and clients, OAuth 1
+// nonces and revoked certificate serials live here.
+//
+// The schema is created and upgraded on Open by versioned, embedded SQL
+// migrations; several replicas may open the same database at once (a
+// PostgreSQL advisory lock, or SQLite's write lock, serializes them).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is every durable gatehouse store over one database.
+type Store struct {
+	db       *sql.DB
+	postgres bool
+	now      func() time.Time
+	stmts    map[string]*sql.Stmt
+}
+
+var (
+	_ auth.UserAdmin       = (*Store)(nil)
+	_ auth.UserFolder      = (*Store)(nil)
+	_ auth.PolicyStore     = (*Store)(nil)
+	_ auth.TokenAdmin      = (*Store)(nil)
+	_ auth.SessionStore    = (*Store)(nil)
+	_ auth.ConsumerStore   = (*Store)(nil)
+	_ auth.ClientStore     = (*Store)(nil)
+	_ auth.NonceStore      = (*Store)(nil)
+	_ auth.CertRevocations = (*Store)(nil)
+)
+
+// OpenSQLite opens (creating if needed) the SQLite database file at path in
+// WAL mode with a busy timeout, and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, db, false)
+}
+
+// OpenPostgres opens a PostgreSQL database by DSN
+// ("postgres://user@127.0.0.1:5432/db?sslmode=disable") and migrates it.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	return open(ctx, db, true)
+}
+
+func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
+	s := &Store{db: db, postgres: postgres, now: time.Now, stmts: map[string]*sql.Stmt{}}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connecting: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	for name, q := range hotQueries {
+		st, err := db.PrepareContext(ctx, s.rebind(q))
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlstore: preparing %s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	return s.db.Close()
+}
+
+// DB is the underlying database (for tests and administration).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// SetClock replaces the clock used for Updated stamps and nonce expiry.
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// rebind turns ? placeholders into PostgreSQL's $n.
+func (s *Store) rebind(q string) string {
+	if !s.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.rebind(q), args...)
+}
+
+// migrate applies the embedded migrations not applied yet, one transaction
+// each, serialized across replicas.
+func (s *Store) migrate(ctx context.Context) error {
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	tx, err := s.db.BeginTx(ctx, nil) // SQLite: BEGIN IMMEDIATE (the DSN's _txlock)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	defer tx.Rollback()
+	if s.postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7274616)"); err != nil {
+			return fmt.Errorf("sqlstore: migration lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)"); err != nil {
+		return fmt.Errorf("sqlstore: migrating: %w", err)
+	}
+	for _, f := range files {
+		base := strings.TrimPrefix(f, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %s has no version number", base)
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		for stmt := range strings.SplitSeq(string(body), ";") {
+			if strings.TrimSpace(stripComments(stmt)) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("sqlstore: migration %s: %w", base, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind("INSERT INTO schema_migrations (version, applied) VALUES (?, ?)"), version, time.Now().UnixNano()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func stripComments(s string) string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Encoding helpers.
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func list(v []string) string {
+	if len(v) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func unlist(s string) []string {
+	var v []string
+	_ = json.Unmarshal([]byte(s), &v)
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.ErrNotFound
+	}
+	return err
+}
+
+// isUnique reports a unique-constraint violation on either database.
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "UNIQUE constraint failed") || strings.Contains(m, "SQLSTATE 23505") || strings.Contains(m, "duplicate key")
+}
+
+// hotQueries are prepared once at Open.
+var hotQueries = map[string]string{
+	"user":          "SELECT user_name, user_domain, password_hash, group_list, disabled, updated FROM users WHERE login = ?",
+	"tokenByHash":   "SELECT id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked FROM tokens WHERE hash = ?",
+	"tokenByID":     "SELECT id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked FROM tokens WHERE id = ?",
+	"sessionByHash": "SELECT hash, login, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf FROM sessions WHERE hash = ?",
+}
+
+// Users.
+
+// User implements auth.UserStore.
+func (s *Store) User(ctx context.Context, login string) (*auth.User, error) {
+	var u auth.User
+	var groups string
+	var disabled int
+	var updated int64
+	err := s.stmts["user"].QueryRowContext(ctx, login).Scan(&u.Name, &u.Domain, &u.PasswordHash, &groups, &disabled, &updated)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, tm(updated)
+	return &u, nil
+}
+
+// UserFold implements auth.UserFolder.
+func (s *Store) UserFold(ctx context.Context, login string) (*auth.User, error) {
+	if u, err := s.User(ctx, login); err == nil || !errors.Is(err, auth.ErrNotFound) {
+		return u, err
+	}
+	rows, err := s.query(ctx, "SELECT login FROM users WHERE lower(login) = lower(?) LIMIT 2", login)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		found = append(found, l)
+	}
+	rows.Close()
+	if len(found) != 1 {
+		return nil, auth.ErrNotFound
+	}
+	return s.User(ctx, found[0])
+}
+
+// PutUser implements auth.UserAdmin. Updated is the later of now and just
+// after the previous stamp, so that it always moves.
+func (s *Store) PutUser(ctx context.Context, u auth.User) error {
+	updated := s.now().UnixNano()
+	if old, err := s.User(ctx, u.Login()); err == nil && updated <= old.Updated.UnixNano() {
+		updated = old.Updated.UnixNano() + 1
+	}
+	_, err := s.exec(ctx, `INSERT INTO users (login, user_name, user_domain, password_hash, group_list, disabled, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (login) DO UPDATE SET user_name = excluded.user_name, user_domain = excluded.user_domain,
+		password_hash = excluded.password_hash, group_list = excluded.group_list, disabled = excluded.disabled, updated = excluded.updated`,
+		u.Login(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated)
+	return err
+}
+
+// DeleteUser implements auth.UserAdmin.
+func (s *Store) DeleteUser(ctx context.Context, login string) error {
+	res, err := s.exec(ctx, "DELETE FROM users WHERE login = ?", login)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// ListUsers implements auth.UserAdmin, sorted by login.
+func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
+	rows, err := s.query(ctx, "SELECT user_name, user_domain, password_hash, group_list, disabled, updated FROM users ORDER BY login")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.User
+	for rows.Next() {
+		var u auth.User
+		var groups string
+		var disabled int
+		var updated int64
+		if err := rows.Scan(&u.Name, &u.Domain, &u.PasswordHash, &groups, &disabled, &updated); err != nil {
+			return nil, err
+		}
+		u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, tm(updated)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Rules.
+
+// Rules implements auth.PolicyStore, in stored order.
+func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
+	rows, err := s.query(ctx, "SELECT priority, subject, methods, path, verdict, disabled, note FROM rules ORDER BY pos")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.Rule
+	for rows.Next() {
+		var r auth.Rule
+		var methods, verdict string
+		var disabled int
+		if err := rows.Scan(&r.Priority, &r.Subject, &methods, &r.Path, &verdict, &disabled, &r.Comment); err != nil {
+			return nil, err
+		}
+		r.Methods, r.Verdict, r.Disabled = unlist(methods), auth.Verdict(verdict), disabled == 1
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetRules validates and replaces the whole rule table in one transaction;
+// nothing changes when any rule is invalid.
+func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
+	for _, r := range rules {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rules"); err != nil {
+		return err
+	}
+	ins := s.rebind("INSERT INTO rules (pos, priority, subject, methods, path, verdict, disabled, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+	for i, r := range rules {
+		if _, err := tx.ExecContext(ctx, ins, i, r.Priority, r.Subject, list(r.Methods), r.Path, string(r.Verdict), flag(r.Disabled), r.Comment); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Tokens.
+
+type scanner interface{ Scan(...any) error }
+
+func scanToken(row scanner) (*auth.Token, error) {
+	var t auth.Token
+	var scopes string
+	var created, expires, lastUsed, revoked int64
+	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
+		return nil, notFound(err)
+	}
+	t.Scopes, t.Created, t.Expires, t.LastUsed, t.Revoked = unlist(scopes), tm(created), tm(expires), tm(lastUsed), tm(revoked)
+	return &t, nil
+}
+
+// TokenByHash implements auth.TokenStore.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
+	if hash == "" {
+		return nil, auth.ErrNotFound
+	}
+	return scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
+}
+
+// TokenByID implements auth.TokenStore.
+func (s *Store) TokenByID(ctx context.Context, id string) (*auth.Token, error) {
+	return scanToken(s.stmts["tokenByID"].QueryRowContext(ctx, id))
+}
+
+// CreateToken implements auth.TokenAdmin.
+func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
+	if t.ID == "" {
+		return auth.ErrConflict
+	}
+	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Hash, t.Kind, t.User, t.Name, list(t.Scopes), ns(t.Created), ns(t.Expires), ns(t.LastUsed), ns(t.Revoked))
+	if isUnique(err) {
+		return auth.ErrConflict
+	}
+	return err
+}
+
+// ListTokens implements auth.TokenAdmin.
+func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token, error) {
+	q := "SELECT id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked FROM tokens WHERE login = ?"
+	args := []any{user}
+	if kind != "" {
+		q += " AND kind = ?"
+		args = append(args, kind)
+	}
+	rows, err := s.query(ctx, q+" ORDER BY created, id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auth.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken implements auth.TokenAdmin.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", ns(at), id); err != nil {
+		return err
+	}
+	_, err := s.TokenByID(ctx, id)
+	return err
+}
+
+// ConsumeToken implements auth.TokenAdmin: one UPDATE, so exactly one
+// concurrent caller sees a row change.
+func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
+	res, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", ns(at), id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		if _, err := s.TokenByID(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
+}
+
+// TouchTokens implements auth.TokenAdmin in one transaction.
+func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(used))
+	for id := range used {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // a stable lock order across replicas
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	q := s.rebind("UPDATE tokens SET last_used = ? WHERE id = ? AND last_used < ?")
+	for _, id := range ids {
+		at := ns(used[id])
+		if _, err := tx.ExecContext(ctx, q, at, id, at); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// DeleteExpiredTokens implements auth.TokenAdmin.
+func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.exec(ctx, "DELETE FROM tokens WHERE expires <> 0 AND expires < ?", ns(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Sessions.
+
+// CreateSession implements auth.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
+	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		x.Hash, x.User, x.Scheme, list(x.Scopes), ns(x.UserUpdated), ns(x.Created), ns(x.LastSeen), int64(x.IdleTimeout), ns(x.Expires), flag(x.CSRF))
+	if isUnique(err) {
+		return auth.ErrConflict
+	}
+	return err
+}
+
+// SessionByHash implements auth.SessionStore.
+func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, error) {
+	var x auth.Session
+	var scopes string
+	var userUpdated, created, lastSeen, idle, expires int64
+	var csrf int
+	err := s.stmts["sessionByHash"].QueryRowContext(ctx, hash).Scan(&x.Hash, &x.User, &x.Scheme, &scopes, &userUpdated, &created, &lastSeen, &idle, &expires, &csrf)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	x.Scopes, x.UserUpdated, x.Created, x.LastSeen = unlist(scopes), tm(userUpdated), tm(created), tm(lastSeen)
+	x.IdleTimeout, x.Expires, x.CSRF = time.Duration(idle), tm(expires), csrf == 1
+	return &x, nil
+}
+
+// TouchSession implements auth.SessionStore.
+func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+	res, err := s.exec(ctx, "UPDATE sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?", ns(at), hash, ns(at))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.SessionByHash(ctx, hash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteSession implements auth.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	_, err := s.exec(ctx, "DELETE FROM sessions WHERE hash = ?", hash)
+	return err
+}
+
+// DeleteExpiredSessions removes sessions past their absolute end.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.exec(ctx, "DELETE FROM sessions WHERE expires < ?", ns(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// OAuth consumers and clients.
+
+// Consumer implements auth.ConsumerStore.
+func (s *Store) Consumer(ctx context.Context, key string) (*auth.Consumer, error) {
+	var c auth.Consumer
+	var disabled int
+	var users string
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT consumer_key, secret, rsa_pem, disabled, user_list FROM consumers WHERE consumer_key = ?"), key).
+		Scan(&c.Key, &c.Secret, &c.RSAPublicKeyPEM, &disabled, &users)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	c.Disabled, c.Users = disabled == 1, unlist(users)
+	return &c, nil
+}
+
+// PutConsumer creates or replaces an OAuth 1.0a consumer.
+func (s *Store) PutConsumer(ctx context.Context, c auth.Consumer) error {
+	_, err := s.exec(ctx, `INSERT INTO consumers (consumer_key, secret, rsa_pem, disabled, user_list) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (consumer_key) DO UPDATE SET secret = excluded.secret, rsa_pem = excluded.rsa_pem,
+		disabled = excluded.disabled, user_list = excluded.user_list`,
+		c.Key, c.Secret, c.RSAPublicKeyPEM, flag(c.Disabled), list(c.Users))
+	return err
+}
+
+// Client implements auth.ClientStore.
+func (s *Store) Client(ctx context.Context, id string) (*auth.Client, error) {
+	var c auth.Client
+	var disabled int
+	var scopes, grants string
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT client_id, secret_hash, disabled, scopes, grants FROM clients WHERE client_id = ?"), id).
+		Scan(&c.ID, &c.SecretHash, &disabled, &scopes, &grants)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	c.Disabled, c.Scopes, c.Grants = disabled == 1, unlist(scopes), unlist(grants)
+	return &c, nil
+}
+
+// PutClient creates or replaces an OAuth 2 client.
+func (s *Store) PutClient(ctx context.Context, c auth.Client) error {
+	_, err := s.exec(ctx, `INSERT INTO clients (client_id, secret_hash, disabled, scopes, grants) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, disabled = excluded.disabled,
+		scopes = excluded.scopes, grants = excluded.grants`,
+		c.ID, c.SecretHash, flag(c.Disabled), list(c.Scopes), list(c.Grants))
+	return err
+}
+
+// Nonces and certificates.
+
+// UseNonce implements auth.NonceStore with one atomic statement: the insert
+// succeeds, or revives an expired row, or changes nothing (a replay).
+func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+	now := s.now()
+	res, err := s.exec(ctx, `INSERT INTO nonces (consumer_key, nonce, expires) VALUES (?, ?, ?)
+		ON CONFLICT (consumer_key, nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?`,
+		consumer, nonce, ns(expires), ns(now))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if n == 1 && now.UnixNano()%64 == 0 { // now and then, sweep what has expired
+		_, _ = s.exec(ctx, "DELETE FROM nonces WHERE expires <= ?", ns(now))
+	}
+	return n == 1, nil
+}
+
+// CertRevoked implements auth.CertRevocations.
+func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM revoked_certs WHERE serial = ?"), strings.ToLower(serial)).Scan(&n)
+	return n > 0, err
+}
+
+// RevokeCert adds a certificate serial (hex) to the deny-list.
+func (s *Store) RevokeCert(ctx context.Context, serial string) error {
+	_, err := s.exec(ctx, "INSERT INTO revoked_certs (serial, revoked) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING",
+		strings.ToLower(serial), s.now().UnixNano())
+	return err
+}

@@ -1,0 +1,352 @@
+// Package storetest is the conformance suite every gatehouse store backend
+// must pass — memstore, sqlstore on SQLite and PostgreSQL, redisstore — with
+// the same assertions, plus helpers that start throwaway PostgreSQL and Redis
+// servers for tests.
+//
+// A backend's test builds a Backend with the interfaces it implements and
+// calls Run; interfaces left nil are not tested.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// RuleSetter replaces a rule table (memstore and sqlstore have it).
+type RuleSetter interface {
+	auth.PolicyStore
+	SetRules(ctx context.Context, rules []auth.Rule) error
+}
+
+// ConsumerAdmin stores OAuth 1 consumers.
+type ConsumerAdmin interface {
+	auth.ConsumerStore
+	PutConsumer(ctx context.Context, c auth.Consumer) error
+}
+
+// ClientAdmin stores OAuth 2 clients.
+type ClientAdmin interface {
+	auth.ClientStore
+	PutClient(ctx context.Context, c auth.Client) error
+}
+
+// CertAdmin keeps the certificate deny-list.
+type CertAdmin interface {
+	auth.CertRevocations
+	RevokeCert(ctx context.Context, serial string) error
+}
+
+// Backend lists what a backend implements; nil fields are skipped.
+type Backend struct {
+	Users     auth.UserAdmin
+	Rules     RuleSetter
+	Tokens    auth.TokenAdmin
+	Sessions  auth.SessionStore
+	Consumers ConsumerAdmin
+	Clients   ClientAdmin
+	Nonces    auth.NonceStore
+	Certs     CertAdmin
+	Failures  auth.FailureCounter
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, b Backend) {
+	ctx := context.Background()
+	if b.Users != nil {
+		t.Run("users", func(t *testing.T) { users(t, ctx, b.Users) })
+	}
+	if b.Rules != nil {
+		t.Run("rules", func(t *testing.T) { rules(t, ctx, b.Rules) })
+	}
+	if b.Tokens != nil {
+		t.Run("tokens", func(t *testing.T) { tokens(t, ctx, b.Tokens) })
+	}
+	if b.Sessions != nil {
+		t.Run("sessions", func(t *testing.T) { sessions(t, ctx, b.Sessions) })
+	}
+	if b.Consumers != nil {
+		t.Run("consumers", func(t *testing.T) {
+			_, err := b.Consumers.Consumer(ctx, "k")
+			assert.ErrorIs(t, err, auth.ErrNotFound)
+			c := auth.Consumer{Key: "k", Secret: "s+/=&", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Users: []string{"a", "b"}}
+			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
+			got, err := b.Consumers.Consumer(ctx, "k")
+			require.NoError(t, err)
+			assert.Equal(t, c, *got)
+			c.Disabled, c.Users = true, nil
+			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
+			got, _ = b.Consumers.Consumer(ctx, "k")
+			assert.Equal(t, c, *got)
+		})
+	}
+	if b.Clients != nil {
+		t.Run("clients", func(t *testing.T) {
+			_, err := b.Clients.Client(ctx, "c")
+			assert.ErrorIs(t, err, auth.ErrNotFound)
+			c := auth.Client{ID: "c", SecretHash: "$argon2id$x", Scopes: []string{"ovirt-app-api"}, Grants: []string{"password"}}
+			require.NoError(t, b.Clients.PutClient(ctx, c))
+			got, err := b.Clients.Client(ctx, "c")
+			require.NoError(t, err)
+			assert.Equal(t, c, *got)
+		})
+	}
+	if b.Nonces != nil {
+		t.Run("nonces", func(t *testing.T) { nonces(t, ctx, b.Nonces) })
+	}
+	if b.Certs != nil {
+		t.Run("certs", func(t *testing.T) {
+			revoked, err := b.Certs.CertRevoked(ctx, "abc123")
+			require.NoError(t, err)
+			assert.False(t, revoked)
+			require.NoError(t, b.Certs.RevokeCert(ctx, "ABC123"))
+			require.NoError(t, b.Certs.RevokeCert(ctx, "abc123"), "revoking twice is fine")
+			revoked, err = b.Certs.CertRevoked(ctx, "abc123")
+			require.NoError(t, err)
+			assert.True(t, revoked, "serials compare case-insensitively")
+		})
+	}
+	if b.Failures != nil {
+		t.Run("failures", func(t *testing.T) { failures(t, ctx, b.Failures) })
+	}
+}
+
+func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
+	_, err := s.User(ctx, "admin@internal")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h1", Groups: []string{"ops", "admin"}}))
+	u, err := s.User(ctx, "admin@internal")
+	require.NoError(t, err)
+	assert.Equal(t, "admin", u.Name)
+	assert.Equal(t, "internal", u.Domain)
+	assert.Equal(t, "h1", u.PasswordHash)
+	assert.Equal(t, []string{"ops", "admin"}, u.Groups)
+	assert.False(t, u.Updated.IsZero())
+	first := u.Updated
+
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h2", Disabled: true}))
+	u, err = s.User(ctx, "admin@internal")
+	require.NoError(t, err)
+	assert.Equal(t, "h2", u.PasswordHash)
+	assert.True(t, u.Disabled)
+	assert.Nil(t, u.Groups)
+	assert.True(t, u.Updated.After(first), "Updated moves on every change")
+
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "JSmith"}))
+	if f, ok := s.(auth.UserFolder); ok {
+		got, err := f.UserFold(ctx, "jsmith")
+		require.NoError(t, err)
+		assert.Equal(t, "JSmith", got.Name)
+	}
+	list, err := s.ListUsers(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, "JSmith", list[0].Login())
+	assert.Equal(t, "admin@internal", list[1].Login())
+	require.NoError(t, s.DeleteUser(ctx, "JSmith"))
+	assert.ErrorIs(t, s.DeleteUser(ctx, "JSmith"), auth.ErrNotFound)
+}
+
+func rules(t *testing.T, ctx context.Context, s RuleSetter) {
+	want := []auth.Rule{
+		{Priority: 4.4, Subject: "*", Methods: []string{"GET", "HEAD"}, Path: "/api/**", Verdict: auth.Allow, Comment: "read"},
+		{Priority: 1.2, Subject: "group:admin", Verdict: auth.Allow},
+		{Priority: 9, Subject: "mallory", Verdict: auth.Deny, Disabled: true},
+	}
+	require.NoError(t, s.SetRules(ctx, want))
+	got, err := s.Rules(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "stored in order, every field kept")
+	assert.Error(t, s.SetRules(ctx, []auth.Rule{{Priority: 1, Verdict: "disallow"}}))
+	got, _ = s.Rules(ctx)
+	assert.Equal(t, want, got, "a rejected update loses nothing")
+	require.NoError(t, s.SetRules(ctx, nil))
+	got, _ = s.Rules(ctx)
+	assert.Empty(t, got)
+}
+
+func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tok := auth.Token{ID: "t1", Hash: "h1", Kind: auth.TokenPAT, User: "admin", Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour)}
+	require.NoError(t, s.CreateToken(ctx, tok))
+	got, err := s.TokenByHash(ctx, "h1")
+	require.NoError(t, err)
+	assertToken(t, tok, *got)
+	got, err = s.TokenByID(ctx, "t1")
+	require.NoError(t, err)
+	assertToken(t, tok, *got)
+	_, err = s.TokenByHash(ctx, "nope")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+	_, err = s.TokenByHash(ctx, "")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+
+	assert.ErrorIs(t, s.CreateToken(ctx, auth.Token{ID: "t1", Hash: "other", Kind: auth.TokenAccess, User: "admin"}), auth.ErrConflict, "id taken")
+	assert.ErrorIs(t, s.CreateToken(ctx, auth.Token{ID: "t2", Hash: "h1", Kind: auth.TokenAccess, User: "admin"}), auth.ErrConflict, "hash taken")
+	assert.ErrorIs(t, s.CreateToken(ctx, auth.Token{ID: "t3", Hash: "h3", Kind: auth.TokenPAT, User: "admin", Name: "ci"}), auth.ErrConflict, "PAT name taken")
+	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "t4", Hash: "h4", Kind: auth.TokenPAT, User: "other", Name: "ci", Created: base}))
+	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "j1", Kind: auth.TokenJWT, User: "admin", Created: base.Add(time.Second)}))
+	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "j2", Kind: auth.TokenJWT, User: "admin", Created: base.Add(2 * time.Second)}), "JWT records have no hash")
+
+	list, err := s.ListTokens(ctx, "admin", "")
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	assert.Equal(t, []string{"t1", "j1", "j2"}, []string{list[0].ID, list[1].ID, list[2].ID}, "oldest first")
+	list, _ = s.ListTokens(ctx, "admin", auth.TokenPAT)
+	assert.Len(t, list, 1)
+
+	// Coalesced last-used times: newer wins, unknown ids skipped.
+	require.NoError(t, s.TouchTokens(ctx, map[string]time.Time{"t1": base.Add(time.Minute), "ghost": base}))
+	require.NoError(t, s.TouchTokens(ctx, map[string]time.Time{"t1": base.Add(time.Second)}))
+	got, _ = s.TokenByID(ctx, "t1")
+	assert.True(t, got.LastUsed.Equal(base.Add(time.Minute)))
+
+	require.NoError(t, s.RevokeToken(ctx, "t1", base.Add(2*time.Minute)))
+	require.NoError(t, s.RevokeToken(ctx, "t1", base.Add(3*time.Minute)))
+	got, _ = s.TokenByHash(ctx, "h1")
+	assert.True(t, got.Revoked.Equal(base.Add(2*time.Minute)), "the first revocation time stays")
+	assert.False(t, got.Active(base.Add(2*time.Minute)))
+	assert.ErrorIs(t, s.RevokeToken(ctx, "ghost", base), auth.ErrNotFound)
+
+	// Single use, under contention: exactly one winner.
+	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "r1", Hash: "hr1", Kind: auth.TokenRefresh, User: "admin", Created: base}))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.ConsumeToken(ctx, "r1", base)
+			assert.NoError(t, err)
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.EqualValues(t, 1, wins.Load())
+	_, err = s.ConsumeToken(ctx, "ghost", base)
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+
+	n, err := s.DeleteExpiredTokens(ctx, base.Add(2*time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "only t1 had an expiry")
+	_, err = s.TokenByID(ctx, "t1")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+}
+
+func assertToken(t *testing.T, want, got auth.Token) {
+	t.Helper()
+	assert.Equal(t, want.ID, got.ID)
+	assert.Equal(t, want.Hash, got.Hash)
+	assert.Equal(t, want.Kind, got.Kind)
+	assert.Equal(t, want.User, got.User)
+	assert.Equal(t, want.Name, got.Name)
+	assert.Equal(t, want.Scopes, got.Scopes)
+	assert.True(t, want.Created.Equal(got.Created), "created")
+	assert.True(t, want.Expires.Equal(got.Expires), "expires")
+	assert.True(t, got.LastUsed.IsZero())
+	assert.True(t, got.Revoked.IsZero())
+}
+
+func sessions(t *testing.T, ctx context.Context, s auth.SessionStore) {
+	now := time.Now().Truncate(time.Microsecond)
+	x := auth.Session{Hash: "sh1", User: "admin@internal", Scheme: "basic", Scopes: []string{"ovirt-app-api"}, UserUpdated: now.Add(-time.Hour),
+		Created: now, LastSeen: now, IdleTimeout: 30 * time.Minute, Expires: now.Add(8 * time.Hour), CSRF: true}
+	require.NoError(t, s.CreateSession(ctx, x))
+	assert.ErrorIs(t, s.CreateSession(ctx, x), auth.ErrConflict)
+	got, err := s.SessionByHash(ctx, "sh1")
+	require.NoError(t, err)
+	assert.Equal(t, x.User, got.User)
+	assert.Equal(t, x.Scheme, got.Scheme)
+	assert.Equal(t, x.Scopes, got.Scopes)
+	assert.True(t, x.UserUpdated.Equal(got.UserUpdated))
+	assert.True(t, x.Created.Equal(got.Created))
+	assert.True(t, x.LastSeen.Equal(got.LastSeen))
+	assert.True(t, x.Expires.Equal(got.Expires))
+	assert.Equal(t, x.IdleTimeout, got.IdleTimeout)
+	assert.True(t, got.CSRF)
+
+	require.NoError(t, s.TouchSession(ctx, "sh1", now.Add(time.Minute)))
+	require.NoError(t, s.TouchSession(ctx, "sh1", now.Add(time.Second)), "an older touch is ignored")
+	got, _ = s.SessionByHash(ctx, "sh1")
+	assert.True(t, got.LastSeen.Equal(now.Add(time.Minute)))
+	assert.ErrorIs(t, s.TouchSession(ctx, "ghost", now), auth.ErrNotFound)
+
+	require.NoError(t, s.DeleteSession(ctx, "sh1"))
+	require.NoError(t, s.DeleteSession(ctx, "sh1"))
+	_, err = s.SessionByHash(ctx, "sh1")
+	assert.ErrorIs(t, err, auth.ErrNotFound)
+}
+
+func nonces(t *testing.T, ctx context.Context, s auth.NonceStore) {
+	exp := time.Now().Add(time.Minute)
+	fresh, err := s.UseNonce(ctx, "k", "n+/=", exp)
+	require.NoError(t, err)
+	assert.True(t, fresh)
+	fresh, err = s.UseNonce(ctx, "k", "n+/=", exp)
+	require.NoError(t, err)
+	assert.False(t, fresh, "replay")
+	fresh, _ = s.UseNonce(ctx, "k2", "n+/=", exp)
+	assert.True(t, fresh, "per consumer")
+
+	// Concurrent use of one nonce: exactly one fresh.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.UseNonce(ctx, "k", "race", exp)
+			assert.NoError(t, err)
+			if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.EqualValues(t, 1, wins.Load())
+
+	// An expired nonce is forgotten.
+	short := time.Now().Add(50 * time.Millisecond)
+	fresh, _ = s.UseNonce(ctx, "k", "short", short)
+	require.True(t, fresh)
+	time.Sleep(120 * time.Millisecond)
+	fresh, err = s.UseNonce(ctx, "k", "short", time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	assert.True(t, fresh)
+}
+
+func failures(t *testing.T, ctx context.Context, s auth.FailureCounter) {
+	key := fmt.Sprint("10.0.0.", time.Now().UnixNano()%250)
+	n, _, err := s.Failures(ctx, "addr", key)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	var reset time.Time
+	for i := 1; i <= 3; i++ {
+		n, reset, err = s.AddFailure(ctx, "addr", key, 200*time.Millisecond)
+		require.NoError(t, err)
+		assert.Equal(t, i, n)
+	}
+	assert.True(t, reset.After(time.Now()))
+	n, r2, err := s.Failures(ctx, "addr", key)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.WithinDuration(t, reset, r2, 50*time.Millisecond)
+	n, _, _ = s.Failures(ctx, "user", key)
+	assert.Zero(t, n, "scopes are separate")
+	time.Sleep(300 * time.Millisecond)
+	n, _, _ = s.Failures(ctx, "addr", key)
+	assert.Zero(t, n, "the window ended")
+	_, _, _ = s.AddFailure(ctx, "user", key, time.Minute)
+	require.NoError(t, s.ResetFailures(ctx, "user", key))
+	n, _, _ = s.Failures(ctx, "user", key)
+	assert.Zero(t, n)
+}
