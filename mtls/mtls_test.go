@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +20,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
 type env struct {
 	ca    *mtls.CA
 	srv   *httptest.Server
 	store *memstore.Store
-	clk   *clock
+	clk   *authtest.Clock
 }
 
 func newEnv(t *testing.T, mode mtls.ClientAuth, mutate func(*mtls.Config)) *env {
 	t.Helper()
 	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "test-cluster"})
 	require.NoError(t, err)
-	e := &env{ca: ca, store: memstore.New(), clk: &clock{now: time.Now()}}
+	e := &env{ca: ca, store: memstore.New(), clk: authtest.NewClock(time.Now())}
 	server, err := ca.IssueServer("control-service", []string{"127.0.0.1", "localhost"}, mtls.LeafOptions{})
 	require.NoError(t, err)
 	cfg := mtls.Config{ClusterID: ca.ClusterID, Revoked: e.store, OrganizationsAsGroups: true, Now: e.clk.Now}
@@ -137,9 +130,7 @@ func TestExpiryOnALiveConnection(t *testing.T) {
 	status, _, err := get(t, c, e.srv.URL)
 	require.NoError(t, err)
 	require.Equal(t, 200, status)
-	e.clk.mu.Lock()
-	e.clk.now = e.clk.now.Add(2 * time.Hour)
-	e.clk.mu.Unlock()
+	e.clk.Add(2 * time.Hour)
 	status, body, err := get(t, c, e.srv.URL) // same keep-alive connection
 	require.NoError(t, err)
 	assert.Equal(t, 401, status)

@@ -29,17 +29,9 @@ import (
 
 const tokenPath = "/ovirt-engine/sso/oauth/token"
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 type env struct {
 	store *memstore.Store
-	clk   *clock
+	clk   *authtest.Clock
 	srv   *httptest.Server
 	calls int
 	mu    sync.Mutex
@@ -47,7 +39,7 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*oauth2.Config)) *env {
 	t.Helper()
-	e := &env{clk: &clock{now: time.Now().Truncate(time.Second)}}
+	e := &env{clk: authtest.NewClock(time.Now().Truncate(time.Second))}
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "user@internal", Password: "u"})
 	e.store.SetClock(e.clk.Now)
 	tokens := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, AccessTTL: time.Hour})

@@ -24,24 +24,16 @@ import (
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 type env struct {
 	store *memstore.Store
-	clk   *clock
+	clk   *authtest.Clock
 	srv   *httptest.Server
 	m     *session.Manager
 }
 
 func newEnv(t *testing.T, mutate func(*session.Config)) *env {
 	t.Helper()
-	e := &env{clk: &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{clk: authtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "other@internal", Password: "o"})
 	e.store.SetClock(e.clk.Now)
 	inner := basic.New(basic.Config{Verifier: authtest.Verifier(t, e.store), Realm: "RESTAPI"})

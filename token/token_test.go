@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,19 +28,10 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 type env struct {
 	store *memstore.Store
 	svc   *token.Service
-	clk   *clock
+	clk   *authtest.Clock
 	srv   *httptest.Server
 }
 
@@ -50,7 +40,7 @@ type env struct {
 // PATs) with the Foreman responder.
 func newEnv(t *testing.T, cfg token.Config) *env {
 	t.Helper()
-	e := &env{clk: &clock{now: time.Date(2026, 3, 10, 9, 56, 12, 0, time.UTC)}}
+	e := &env{clk: authtest.NewClock(time.Date(2026, 3, 10, 9, 56, 12, 0, time.UTC))}
 	e.store = authtest.NewStore(t,
 		authtest.User{Login: "wsuser", Password: "cluster-secret"},
 		authtest.User{Login: "admin", Password: "satellite-pw"},
