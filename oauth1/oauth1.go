@@ -214,6 +214,11 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 			sources = append(sources, fp)
 		}
 	}
+	n := 0
+	for _, src := range sources {
+		n += len(src)
+	}
+	req.all = make([]Param, 0, n)
 	var sig string
 	for _, src := range sources {
 		for _, p := range src {

@@ -67,7 +67,7 @@ func ParseHeader(h string) (params []Param, ok bool, err error) {
 			return nil, true, errHeader("expected name=value")
 		}
 		name := trimSpace(s[:eq])
-		if name == "" || strings.ContainsAny(name, " \t\",") {
+		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r == ' ' || r == '\t' || r == '"' || r == ',' }) >= 0 {
 			return nil, true, errHeader("bad parameter name")
 		}
 		s = skipSpace(s[eq+1:])
@@ -93,7 +93,7 @@ func ParseHeader(h string) (params []Param, ok bool, err error) {
 			}
 		}
 		if params == nil {
-			params = make([]Param, 0, 8)
+			params = make([]Param, 0, strings.Count(h, ",")+1)
 		}
 		params = append(params, Param{name, value})
 		s = skipSpace(s)
