@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -88,12 +87,12 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 				}
 			}
 			if id == nil {
-				c.log(r.Context(), r, slog.LevelInfo, "anonymous", "", "", "")
+				AuditSuccess(c.audit, r, nil)
 				next.ServeHTTP(w, r)
 				return
 			}
 			if c.audit != nil {
-				c.log(r.Context(), r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "")
+				AuditSuccess(c.audit, r, id)
 			}
 			if finisher != nil {
 				r = finisher.Finish(w, r, id)
@@ -104,14 +103,7 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 }
 
 func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string) {
-	outcome, level := "fail", slog.LevelWarn
-	switch {
-	case e.Reason == ReasonForbidden || e.Reason == ReasonInsufficientScope:
-		outcome = "deny"
-	case e.Reason == ReasonUnavailable:
-		level = slog.LevelError
-	}
-	c.log(r.Context(), r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause)
+	AuditFailure(c.audit, r, e)
 	for k, vs := range e.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
@@ -128,10 +120,40 @@ func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challeng
 	c.responder.Error(w, r, e)
 }
 
-func (c *config) log(ctx context.Context, r *http.Request, level slog.Level, outcome, scheme, user, reason string, cause ...error) {
-	if c.audit == nil {
+// AuditSuccess logs an allowed request to l (nil: nothing): outcome "allow",
+// or "anonymous" when id is nil. Handlers that decide on credentials
+// themselves (token endpoints) use it as Middleware does.
+func AuditSuccess(l *slog.Logger, r *http.Request, id *Identity) {
+	if l == nil {
 		return
 	}
+	if id == nil {
+		audit(l, r, slog.LevelInfo, "anonymous", "", "", "", nil)
+		return
+	}
+	audit(l, r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "", nil)
+}
+
+// AuditFailure logs a refused request to l (nil: nothing): outcome "deny"
+// for policy and scope denials, "fail" otherwise; level Error when a store
+// failed, Warn else.
+func AuditFailure(l *slog.Logger, r *http.Request, e *Error) {
+	if l == nil {
+		return
+	}
+	outcome, level := "fail", slog.LevelWarn
+	switch e.Reason {
+	case ReasonForbidden, ReasonInsufficientScope:
+		outcome = "deny"
+	case ReasonUnavailable:
+		level = slog.LevelError
+	}
+	audit(l, r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause)
+}
+
+// audit writes one record: message "auth" with outcome, scheme, user, reason,
+// remote, method and path (never the query string), and the cause if any.
+func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, user, reason string, cause error) {
 	attrs := []slog.Attr{
 		slog.String("outcome", outcome),
 		slog.String("scheme", scheme),
@@ -141,8 +163,8 @@ func (c *config) log(ctx context.Context, r *http.Request, level slog.Level, out
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
 	}
-	if len(cause) > 0 && cause[0] != nil {
-		attrs = append(attrs, slog.String("cause", cause[0].Error()))
+	if cause != nil {
+		attrs = append(attrs, slog.String("cause", cause.Error()))
 	}
-	c.audit.LogAttrs(ctx, level, "auth", attrs...)
+	l.LogAttrs(r.Context(), level, "auth", attrs...)
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -59,6 +60,9 @@ type Config struct {
 	// believes X-Forwarded-Proto (see auth.IsSecure).
 	AllowInsecure, TrustForwardedProto bool
 	Now                                func() time.Time
+	// Audit, when set, gets one record per token request (see
+	// auth.WithAudit); failures carry the RFC 6749 error code as reason.
+	Audit *slog.Logger
 }
 
 // TokenEndpoint is the token endpoint handler.
@@ -103,7 +107,11 @@ type Response struct {
 
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	basicUsed := false
-	fail := func(err *Error) { writeError(w, e.cfg.ErrorStyle, err, basicUsed) }
+	user := ""
+	fail := func(err *Error) {
+		auth.AuditFailure(e.cfg.Audit, r, &auth.Error{Reason: auth.Reason(err.Code), Scheme: auth.SchemeOAuth2, User: user})
+		writeError(w, e.cfg.ErrorStyle, err, basicUsed)
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		fail(&Error{Code: InvalidRequest, Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed})
@@ -132,6 +140,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	user = tr.Username
 	client, cerr := e.authenticateClient(ctx, r, &tr, &basicUsed)
 	if cerr != nil {
 		fail(cerr)
@@ -169,6 +178,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(perr)
 		return
 	}
+	auth.AuditSuccess(e.cfg.Audit, r, id)
 	e.issue(w, r, id, scopes, fail)
 }
 

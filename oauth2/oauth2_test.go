@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -363,3 +364,30 @@ func TestPlainHTTPRefused(t *testing.T) {
 	assert.Equal(t, 400, rec.Code)
 	assert.Contains(t, rec.Body.String(), "HTTPS")
 }
+
+func TestAuditNeverLogsSecrets(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil))
+	e := newEnv(t, func(c *oauth2.Config) { c.Audit = logger })
+	e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=hunter2", nil)
+	e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw", nil)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	assert.Contains(t, out, `"outcome":"fail"`)
+	assert.Contains(t, out, `"reason":"invalid_grant"`)
+	assert.Contains(t, out, `"outcome":"allow"`)
+	assert.Contains(t, out, `"user":"admin@internal"`)
+	assert.NotContains(t, out, "hunter2")
+	assert.NotContains(t, out, "ovirt-pw")
+	assert.NotContains(t, out, "gate_at_")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

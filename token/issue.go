@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +37,8 @@ type IssueHandler struct {
 	AllowInsecure, TrustForwardedProto bool
 	// Location is the time zone of "expire"; default time.Local, as xCAT.
 	Location *time.Location
+	// Audit, when set, gets one record per request (see auth.WithAudit).
+	Audit *slog.Logger
 }
 
 // IssueResponse is the 201 body.
@@ -61,6 +64,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		responder = auth.XCAT{}
 	}
 	fail := func(e *auth.Error) {
+		auth.AuditFailure(h.Audit, r, e)
 		if e.Status() == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 		}
@@ -109,6 +113,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(&auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeToken, Cause: err})
 		return
 	}
+	auth.AuditSuccess(h.Audit, r, id)
 	var body IssueResponse
 	body.Token.ID = issued.Secret
 	body.Token.Expire = "never"
