@@ -153,7 +153,7 @@ func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.H
 
 	// xCAT: tokens, X-Auth-Token, query credentials, Basic.
 	xcatCfg := basic.Config{Verifier: passwords, Throttle: throttle}
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: tokens, Verifier: passwords, Throttle: throttle})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: tokens, Verifier: passwords, Throttle: throttle, Audit: logger})
 	mux.Handle("/xcatws/", auth.Middleware(auth.Chain(tokens.Authenticator("xCAT"), basic.NewQuery(xcatCfg, basic.QueryConfig{TokenURL: "/xcatws/tokens"}), basic.New(xcatCfg)),
 		policy, audit, auth.WithResponder(auth.XCAT{}))(whoami))
 
@@ -166,7 +166,7 @@ func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.H
 	// oVirt: the SSO token endpoint (password grant, scope ovirt-app-api),
 	// bearer tokens, and Basic with user@domain logins.
 	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: passwords,
-		Scopes: []string{"ovirt-app-api"}, RequireScope: true, Throttle: throttle}))
+		Scopes: []string{"ovirt-app-api"}, RequireScope: true, Throttle: throttle, Audit: logger}))
 	ovirt := session.New(session.Config{Store: store, Users: store, Path: "/ovirt-engine/api"},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
 			basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})))
