@@ -203,6 +203,9 @@ func (s *Service) Rotate(ctx context.Context, refresh string) (*auth.Identity, e
 	return id, nil
 }
 
+// NoExpiry, as the expiry of CreatePAT, makes a token that lasts until revoked.
+var NoExpiry = time.Time{}
+
 // ErrBadName is returned by CreatePAT for an empty, overlong or unprintable
 // name.
 var ErrBadName = errors.New("token: a name must be 1–255 characters of printable UTF-8")
