@@ -2,9 +2,13 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -36,7 +40,14 @@ type Throttle struct {
 	Window     time.Duration // default 5 minutes
 	MaxPerAddr int           // default 30 (Foreman's figure); negative = no limit
 	MaxPerUser int           // default 10; negative = no limit
-	Now        func() time.Time
+	// RepeatWindow bounds Attempt.ForgiveRepeat (default 10 seconds).
+	RepeatWindow time.Duration
+	Now          func() time.Time
+
+	repeatOnce sync.Once
+	repeatKey  []byte
+	repeatMu   sync.Mutex
+	repeats    map[[sha256.Size]byte]time.Time
 }
 
 func (t *Throttle) window() time.Duration {
@@ -124,6 +135,88 @@ func (t *Throttle) Succeeded(ctx context.Context, user string) {
 	if n, _, err := t.Counter.Failures(ctx, "user", user); err == nil && n > 0 {
 		_ = t.Counter.ResetFailures(ctx, "user", user)
 	}
+}
+
+// Attempt is one password check under a Throttle.
+type Attempt struct {
+	Scheme, Login, Password, Addr string
+	// ForgiveRepeat does not count the first immediate repeat (within
+	// RepeatWindow) of the very same failed credentials from the same
+	// address: golang.org/x/oauth2's auto-detect mode sends every failed
+	// token request twice, and the second guesses nothing new. Further
+	// repeats count again, so hammering is still throttled.
+	ForgiveRepeat bool
+}
+
+// VerifyPassword checks the attempt's login and password with v under the
+// throttle: a login or address over its limit is refused (ReasonThrottled)
+// without checking; a failure is counted (see Attempt.ForgiveRepeat), a store
+// outage never; a success resets the user's counter. Errors carry the scheme
+// and login, and a successful Identity without a Scheme gets the attempt's.
+// A nil Throttle only verifies.
+func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Attempt) (*Identity, error) {
+	if err := t.Check(ctx, a.Scheme, a.Login, a.Addr); err != nil {
+		return nil, err
+	}
+	id, err := v.VerifyPassword(ctx, a.Login, a.Password)
+	if err != nil {
+		e := *AsError(err)
+		if e.Reason != ReasonUnavailable && (!a.ForgiveRepeat || t.firstFailure(a.Login, a.Password, a.Addr)) {
+			t.Failed(ctx, a.Login, a.Addr)
+		}
+		if e.Scheme == "" {
+			e.Scheme = a.Scheme
+		}
+		if e.User == "" {
+			e.User = a.Login
+		}
+		return nil, &e
+	}
+	t.Succeeded(ctx, a.Login)
+	if id.Scheme == "" {
+		id.Scheme = a.Scheme
+	}
+	return id, nil
+}
+
+// firstFailure reports whether these credentials did not fail from addr
+// within RepeatWindow, remembering them under a keyed hash (never in clear).
+func (t *Throttle) firstFailure(login, pw, addr string) bool {
+	if t == nil || t.Counter == nil {
+		return true
+	}
+	t.repeatOnce.Do(func() {
+		t.repeatKey = make([]byte, 32)
+		_, _ = rand.Read(t.repeatKey)
+		t.repeats = map[[sha256.Size]byte]time.Time{}
+	})
+	window := t.RepeatWindow
+	if window <= 0 {
+		window = 10 * time.Second
+	}
+	m := hmac.New(sha256.New, t.repeatKey)
+	for _, s := range []string{login, pw, addr} {
+		m.Write([]byte(s))
+		m.Write([]byte{0})
+	}
+	var k [sha256.Size]byte
+	m.Sum(k[:0])
+	now := t.now()
+	t.repeatMu.Lock()
+	defer t.repeatMu.Unlock()
+	if len(t.repeats) > 4096 {
+		for key, at := range t.repeats {
+			if now.Sub(at) > window {
+				delete(t.repeats, key)
+			}
+		}
+	}
+	if at, ok := t.repeats[k]; ok && now.Sub(at) <= window {
+		delete(t.repeats, k) // one free repeat: hammering still counts
+		return false
+	}
+	t.repeats[k] = now
+	return true
 }
 
 // ClientAddr is the host part of r.RemoteAddr: the client address used for

@@ -209,39 +209,9 @@ func (c *Config) verify(r *http.Request, scheme, login, pw string) (*auth.Identi
 	if domain != "" {
 		login = user + "@" + domain
 	}
-	ctx := r.Context()
 	addr := ""
 	if c.Throttle != nil {
 		addr = c.ClientAddr(r)
-		if err := c.Throttle.Check(ctx, scheme, login, addr); err != nil {
-			return nil, err
-		}
 	}
-	id, err := c.Verifier.VerifyPassword(ctx, login, pw)
-	if err != nil {
-		e := auth.AsError(err)
-		if e.Reason != auth.ReasonUnavailable {
-			c.Throttle.Failed(ctx, login, addr)
-		}
-		return nil, withScheme(e, scheme, login)
-	}
-	c.Throttle.Succeeded(ctx, login)
-	if id.Scheme == "" {
-		id.Scheme = scheme
-	}
-	return id, nil
-}
-
-func withScheme(e *auth.Error, scheme, login string) *auth.Error {
-	if e.Scheme == scheme && e.User == login {
-		return e
-	}
-	c := *e
-	if c.Scheme == "" {
-		c.Scheme = scheme
-	}
-	if c.User == "" {
-		c.User = login
-	}
-	return &c
+	return c.Throttle.VerifyPassword(r.Context(), c.Verifier, auth.Attempt{Scheme: scheme, Login: login, Password: pw, Addr: addr})
 }

@@ -12,9 +12,7 @@ package oauth2
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,7 +23,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -67,9 +64,8 @@ type Config struct {
 
 // TokenEndpoint is the token endpoint handler.
 type TokenEndpoint struct {
-	cfg    Config
-	recent *recentFailures
-	dummy  string
+	cfg   Config
+	dummy string
 }
 
 // NewTokenEndpoint returns the handler.
@@ -83,7 +79,7 @@ func NewTokenEndpoint(cfg Config) *TokenEndpoint {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	e := &TokenEndpoint{cfg: cfg, recent: newRecentFailures(10 * time.Second)}
+	e := &TokenEndpoint{cfg: cfg}
 	if cfg.Clients != nil {
 		h, err := password.Hash(rand.Text())
 		if err != nil {
@@ -281,31 +277,18 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.I
 	if tr.Username == "" || tr.Password == "" {
 		return nil, errf(InvalidRequest, "the password grant needs username and password")
 	}
-	ctx := r.Context()
-	addr := e.cfg.ClientAddr(r)
-	if err := e.cfg.Throttle.Check(ctx, auth.SchemeOAuth2, tr.Username, addr); err != nil {
-		ae := auth.AsError(err)
-		if ae.Reason == auth.ReasonThrottled {
-			return nil, &Error{Code: InvalidGrant, Description: "too many failed attempts, try again later", Status: http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
-		}
-		return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check credentials now", Status: http.StatusServiceUnavailable}
-	}
-	id, err := e.cfg.Verifier.VerifyPassword(ctx, tr.Username, tr.Password)
+	// x/oauth2's auto-detect retry repeats a failed request at once with the
+	// client credentials moved: the throttle counts such a repeat once.
+	id, err := e.cfg.Throttle.VerifyPassword(r.Context(), e.cfg.Verifier, auth.Attempt{
+		Scheme: auth.SchemeOAuth2, Login: tr.Username, Password: tr.Password, Addr: e.cfg.ClientAddr(r), ForgiveRepeat: true})
 	if err != nil {
-		ae := auth.AsError(err)
-		if ae.Reason == auth.ReasonUnavailable {
+		switch ae := auth.AsError(err); ae.Reason {
+		case auth.ReasonThrottled:
+			return nil, &Error{Code: InvalidGrant, Description: "too many failed attempts, try again later", Status: http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
+		case auth.ReasonUnavailable:
 			return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check credentials now", Status: http.StatusServiceUnavailable}
 		}
-		// x/oauth2's auto-detect retry repeats the same request at once with
-		// the client credentials moved: count one failure, not two.
-		if e.recent.firstSighting(tr.Username, tr.Password, addr, e.cfg.Now()) {
-			e.cfg.Throttle.Failed(ctx, tr.Username, addr)
-		}
 		return nil, errf(InvalidGrant, "the username or password is incorrect")
-	}
-	e.cfg.Throttle.Succeeded(ctx, tr.Username)
-	if id.Scheme == "" {
-		id.Scheme = auth.SchemeOAuth2
 	}
 	return id, nil
 }
@@ -336,44 +319,5 @@ func isSubset(a, b []string) bool {
 			return false
 		}
 	}
-	return true
-}
-
-// recentFailures remembers failed credentials for a few seconds under a
-// keyed hash, so an immediate identical retry is not counted twice.
-type recentFailures struct {
-	key    []byte
-	window time.Duration
-	mu     sync.Mutex
-	seen   map[[sha256.Size]byte]time.Time
-}
-
-func newRecentFailures(window time.Duration) *recentFailures {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return &recentFailures{key: k, window: window, seen: map[[sha256.Size]byte]time.Time{}}
-}
-
-func (f *recentFailures) firstSighting(user, pw, addr string, now time.Time) bool {
-	m := hmac.New(sha256.New, f.key)
-	for _, s := range []string{user, pw, addr} {
-		m.Write([]byte(s))
-		m.Write([]byte{0})
-	}
-	var k [sha256.Size]byte
-	m.Sum(k[:0])
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.seen) > 4096 {
-		for key, t := range f.seen {
-			if now.Sub(t) > f.window {
-				delete(f.seen, key)
-			}
-		}
-	}
-	if t, ok := f.seen[k]; ok && now.Sub(t) <= f.window {
-		return false
-	}
-	f.seen[k] = now
 	return true
 }

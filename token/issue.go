@@ -92,22 +92,12 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			addr = auth.ClientAddr(r)
 		}
-		if err := h.Throttle.Check(ctx, auth.SchemeToken, login, addr); err != nil {
-			fail(auth.AsError(err))
-			return
-		}
 	}
-	id, err := h.Verifier.VerifyPassword(ctx, login, pw)
+	id, err := h.Throttle.VerifyPassword(ctx, h.Verifier, auth.Attempt{Scheme: auth.SchemeToken, Login: login, Password: pw, Addr: addr})
 	if err != nil {
-		e := *auth.AsError(err)
-		if e.Reason != auth.ReasonUnavailable {
-			h.Throttle.Failed(ctx, login, addr)
-		}
-		e.Scheme, e.User = auth.SchemeToken, login
-		fail(&e)
+		fail(auth.AsError(err))
 		return
 	}
-	h.Throttle.Succeeded(ctx, login)
 	issued, err := h.Service.IssueAccess(ctx, id, nil)
 	if err != nil {
 		fail(&auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeToken, Cause: err})
