@@ -18,6 +18,7 @@ type PKIResource struct {
 	Engine *x509.Certificate // resource "engine-certificate" (optional)
 }
 
+// ServeHTTP implements http.Handler.
 func (p PKIResource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

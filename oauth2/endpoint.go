@@ -101,6 +101,7 @@ type Response struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
+// ServeHTTP implements http.Handler: one token request.
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	basicUsed := false
 	user := ""

@@ -26,6 +26,7 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error implements error.
 func (e *Error) Error() string { return "oauth2: " + e.Code + ": " + e.Description }
 
 func errf(code, desc string) *Error { return &Error{Code: code, Description: desc} }

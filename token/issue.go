@@ -58,6 +58,7 @@ func XCATTime(t time.Time) string {
 
 const maxIssueBody = 64 << 10
 
+// ServeHTTP implements http.Handler: one token request.
 func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	responder := h.Responder
 	if responder == nil {
