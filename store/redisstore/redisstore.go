@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
 
 // Store is the Redis-backed store.
@@ -61,20 +62,6 @@ func (s *Store) Close() error { return s.rdb.Close() }
 
 func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
 
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 // Sessions are hashes that expire at the session's absolute end.
 
 var createSession = redis.NewScript(`
@@ -87,8 +74,8 @@ return 1`)
 func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
 	args := []any{x.Expires.UnixMilli(),
 		"user", x.User, "scheme", x.Scheme, "scopes", strings.Join(x.Scopes, " "),
-		"user_updated", ns(x.UserUpdated), "created", ns(x.Created), "last_seen", ns(x.LastSeen),
-		"idle", int64(x.IdleTimeout), "expires", ns(x.Expires), "csrf", strconv.FormatBool(x.CSRF)}
+		"user_updated", unixnano.From(x.UserUpdated), "created", unixnano.From(x.Created), "last_seen", unixnano.From(x.LastSeen),
+		"idle", int64(x.IdleTimeout), "expires", unixnano.From(x.Expires), "csrf", strconv.FormatBool(x.CSRF)}
 	n, err := createSession.Run(ctx, s.rdb, []string{s.key("session", x.Hash)}, args...).Int()
 	if err != nil {
 		return err
@@ -109,9 +96,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 		return nil, auth.ErrNotFound
 	}
 	num := func(k string) int64 { n, _ := strconv.ParseInt(m[k], 10, 64); return n }
-	x := &auth.Session{Hash: hash, User: m["user"], Scheme: m["scheme"], UserUpdated: tm(num("user_updated")),
-		Created: tm(num("created")), LastSeen: tm(num("last_seen")), IdleTimeout: time.Duration(num("idle")),
-		Expires: tm(num("expires")), CSRF: m["csrf"] == "true"}
+	x := &auth.Session{Hash: hash, User: m["user"], Scheme: m["scheme"], UserUpdated: unixnano.To(num("user_updated")),
+		Created: unixnano.To(num("created")), LastSeen: unixnano.To(num("last_seen")), IdleTimeout: time.Duration(num("idle")),
+		Expires: unixnano.To(num("expires")), CSRF: m["csrf"] == "true"}
 	if m["scopes"] != "" {
 		x.Scopes = strings.Fields(m["scopes"])
 	}
@@ -126,7 +113,7 @@ return 1`)
 
 // TouchSession implements auth.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
-	n, err := touchSession.Run(ctx, s.rdb, []string{s.key("session", hash)}, ns(at)).Int()
+	n, err := touchSession.Run(ctx, s.rdb, []string{s.key("session", hash)}, unixnano.From(at)).Int()
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
 
 //go:embed migrations/*.sql
@@ -202,20 +203,6 @@ func stripComments(s string) string {
 
 // Encoding helpers.
 
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 func flag(b bool) int {
 	if b {
 		return 1
@@ -276,7 +263,7 @@ func (s *Store) User(ctx context.Context, login string) (*auth.User, error) {
 	if err != nil {
 		return nil, notFound(err)
 	}
-	u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, tm(updated)
+	u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, unixnano.To(updated)
 	return &u, nil
 }
 
@@ -348,7 +335,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 		if err := rows.Scan(&u.Name, &u.Domain, &u.PasswordHash, &groups, &disabled, &updated); err != nil {
 			return nil, err
 		}
-		u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, tm(updated)
+		u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, unixnano.To(updated)
 		out = append(out, u)
 	}
 	return out, rows.Err()
@@ -413,7 +400,7 @@ func scanToken(row scanner) (*auth.Token, error) {
 	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
 		return nil, notFound(err)
 	}
-	t.Scopes, t.Created, t.Expires, t.LastUsed, t.Revoked = unlist(scopes), tm(created), tm(expires), tm(lastUsed), tm(revoked)
+	t.Scopes, t.Created, t.Expires, t.LastUsed, t.Revoked = unlist(scopes), unixnano.To(created), unixnano.To(expires), unixnano.To(lastUsed), unixnano.To(revoked)
 	return &t, nil
 }
 
@@ -437,7 +424,7 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 	}
 	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Hash, t.Kind, t.User, t.Name, list(t.Scopes), ns(t.Created), ns(t.Expires), ns(t.LastUsed), ns(t.Revoked))
+		t.ID, t.Hash, t.Kind, t.User, t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
 	if isUnique(err) {
 		return auth.ErrConflict
 	}
@@ -470,7 +457,7 @@ func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token
 
 // RevokeToken implements auth.TokenAdmin.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", ns(at), id); err != nil {
+	if _, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", unixnano.From(at), id); err != nil {
 		return err
 	}
 	_, err := s.TokenByID(ctx, id)
@@ -480,7 +467,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 // ConsumeToken implements auth.TokenAdmin: one UPDATE, so exactly one
 // concurrent caller sees a row change.
 func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
-	res, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", ns(at), id)
+	res, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", unixnano.From(at), id)
 	if err != nil {
 		return false, err
 	}
@@ -513,7 +500,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 	defer tx.Rollback()
 	q := s.rebind("UPDATE tokens SET last_used = ? WHERE id = ? AND last_used < ?")
 	for _, id := range ids {
-		at := ns(used[id])
+		at := unixnano.From(used[id])
 		if _, err := tx.ExecContext(ctx, q, at, id, at); err != nil {
 			return err
 		}
@@ -523,7 +510,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 
 // DeleteExpiredTokens implements auth.TokenAdmin.
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, "DELETE FROM tokens WHERE expires <> 0 AND expires < ?", ns(before))
+	res, err := s.exec(ctx, "DELETE FROM tokens WHERE expires <> 0 AND expires < ?", unixnano.From(before))
 	if err != nil {
 		return 0, err
 	}
@@ -537,7 +524,7 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
 	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.Hash, x.User, x.Scheme, list(x.Scopes), ns(x.UserUpdated), ns(x.Created), ns(x.LastSeen), int64(x.IdleTimeout), ns(x.Expires), flag(x.CSRF))
+		x.Hash, x.User, x.Scheme, list(x.Scopes), unixnano.From(x.UserUpdated), unixnano.From(x.Created), unixnano.From(x.LastSeen), int64(x.IdleTimeout), unixnano.From(x.Expires), flag(x.CSRF))
 	if isUnique(err) {
 		return auth.ErrConflict
 	}
@@ -554,14 +541,14 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 	if err != nil {
 		return nil, notFound(err)
 	}
-	x.Scopes, x.UserUpdated, x.Created, x.LastSeen = unlist(scopes), tm(userUpdated), tm(created), tm(lastSeen)
-	x.IdleTimeout, x.Expires, x.CSRF = time.Duration(idle), tm(expires), csrf == 1
+	x.Scopes, x.UserUpdated, x.Created, x.LastSeen = unlist(scopes), unixnano.To(userUpdated), unixnano.To(created), unixnano.To(lastSeen)
+	x.IdleTimeout, x.Expires, x.CSRF = time.Duration(idle), unixnano.To(expires), csrf == 1
 	return &x, nil
 }
 
 // TouchSession implements auth.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
-	res, err := s.exec(ctx, "UPDATE sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?", ns(at), hash, ns(at))
+	res, err := s.exec(ctx, "UPDATE sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?", unixnano.From(at), hash, unixnano.From(at))
 	if err != nil {
 		return err
 	}
@@ -581,7 +568,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 
 // DeleteExpiredSessions removes sessions past their absolute end.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, "DELETE FROM sessions WHERE expires < ?", ns(before))
+	res, err := s.exec(ctx, "DELETE FROM sessions WHERE expires < ?", unixnano.From(before))
 	if err != nil {
 		return 0, err
 	}
@@ -645,7 +632,7 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 	now := s.now()
 	res, err := s.exec(ctx, `INSERT INTO nonces (consumer_key, nonce, expires) VALUES (?, ?, ?)
 		ON CONFLICT (consumer_key, nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?`,
-		consumer, nonce, ns(expires), ns(now))
+		consumer, nonce, unixnano.From(expires), unixnano.From(now))
 	if err != nil {
 		return false, err
 	}
@@ -654,7 +641,7 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 		return false, err
 	}
 	if n == 1 && now.UnixNano()%64 == 0 { // now and then, sweep what has expired
-		_, _ = s.exec(ctx, "DELETE FROM nonces WHERE expires <= ?", ns(now))
+		_, _ = s.exec(ctx, "DELETE FROM nonces WHERE expires <= ?", unixnano.From(now))
 	}
 	return n == 1, nil
 }
