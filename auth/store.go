@@ -2,7 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"math/big"
+	"strings"
 	"time"
 )
 
@@ -15,6 +19,11 @@ var ErrConflict = errors.New("auth: already exists")
 
 // User is a stored account.
 type User struct {
+	// ID is the account's stable identity, assigned by the store when the
+	// account is created and kept when it is replaced. Tokens and sessions
+	// are bound to it: an account deleted and created again under the same
+	// login is a different account, and the old credentials do not work.
+	ID           string
 	Name         string   // login name without domain, e.g. "admin"
 	Domain       string   // e.g. "internal"; empty when domains are not used
 	PasswordHash string   // a hash that auth/password.Verify accepts; empty = no password login
@@ -23,6 +32,11 @@ type User struct {
 	// Updated changes whenever the password, groups or disabled flag change.
 	// Caches of verified credentials compare it to drop stale entries.
 	Updated time.Time
+	// PasswordChanged is when the password hash was last set to a new
+	// password (the store sets it; a rehash of the same password through
+	// PasswordRehasher keeps it). Tokens issued before it may be refused
+	// (token.Config.PasswordChangeRevokes).
+	PasswordChanged time.Time
 }
 
 // Login is the name the stores key users by: "name@domain", or "name" when
@@ -48,11 +62,27 @@ type UserStore interface {
 // UserAdmin manages users (the CLI and tests use it).
 type UserAdmin interface {
 	UserStore
-	// PutUser creates or replaces the user with u.Login(), setting Updated.
+	// PutUser creates or replaces the user with u.Login(), setting Updated
+	// (and PasswordChanged when the hash differs from the stored one). A new
+	// account gets a fresh random ID; a replaced one keeps its ID (u.ID is
+	// ignored).
 	PutUser(ctx context.Context, u User) error
+	// DeleteUser removes the user and revokes its tokens and sessions.
 	DeleteUser(ctx context.Context, login string) error
 	ListUsers(ctx context.Context) ([]User, error)
 }
+
+// PasswordRehasher is implemented by user stores that can replace a user's
+// password hash with a new hash of the same password (an upgrade from bcrypt
+// or sha512-crypt to argon2id after a successful login) without counting it
+// as a password change: Updated and PasswordChanged stay as they are. The
+// hash is replaced only while it still equals oldHash.
+type PasswordRehasher interface {
+	RehashPassword(ctx context.Context, login, oldHash, newHash string) error
+}
+
+// NewUserID returns a fresh random user ID (stores call it on creation).
+func NewUserID() string { return rand.Text() }
 
 // PolicyStore supplies the rules of a RuleTable.
 type PolicyStore interface {
@@ -74,6 +104,9 @@ type Token struct {
 	Hash     string    // hex keyed hash of the secret; unique
 	Kind     string    // TokenAccess, TokenPAT, TokenJWT
 	User     string    // owner's login ("name" or "name@domain")
+	UserID   string    // owner's User.ID at issue: the token dies with the account
+	ClientID string    // OAuth 2 client the token was issued to ("" = none)
+	Family   string    // OAuth 2 grant family: a login's access and refresh tokens and all rotated from them
 	Name     string    // PAT name, unique per user among PATs
 	Scopes   []string  // scopes granted
 	Created  time.Time // when issued
@@ -117,20 +150,90 @@ type TokenAdmin interface {
 	// DeleteExpiredTokens removes tokens that expired before the given time
 	// and returns how many.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
+	// RevokeFamily revokes every token of an OAuth 2 grant family that is
+	// not revoked yet (refresh-token reuse, RFC 9700 §4.14.2) and returns
+	// how many.
+	RevokeFamily(ctx context.Context, family string, at time.Time) (int, error)
 }
 
 // Consumer is an OAuth 1.0a consumer (Foreman's oauth_consumer_key and
 // oauth_consumer_secret). The secret is stored as it is: HMAC signatures
 // cannot be checked against a hash of it.
+//
+// A consumer accepts only the signature methods it is registered for:
+// Methods when set, else those its material allows (a Secret allows
+// HMAC-SHA1, HMAC-SHA256 and PLAINTEXT; an RSAPublicKeyPEM allows
+// RSA-SHA1). Stores refuse a consumer that fails Validate.
 type Consumer struct {
 	Key    string
-	Secret string // for HMAC-SHA1, HMAC-SHA256 and PLAINTEXT
+	Secret string // for HMAC-SHA1, HMAC-SHA256 and PLAINTEXT; at least MinConsumerSecret bytes
 	// RSAPublicKeyPEM is the consumer's registered key for RSA-SHA1.
 	RSAPublicKeyPEM string
-	Disabled        bool
+	// Methods, when not empty, narrows the signature methods accepted.
+	Methods  []string
+	Disabled bool
 	// Users, when not empty, are the only users this consumer may act as
 	// (compared case-insensitively).
 	Users []string
+}
+
+// MinConsumerSecret is the shortest consumer secret accepted for HMAC and
+// PLAINTEXT signatures, in bytes.
+const MinConsumerSecret = 16
+
+// Signature methods a Consumer can be registered for.
+var (
+	secretMethods = []string{"HMAC-SHA1", "HMAC-SHA256", "PLAINTEXT"}
+	rsaMethods    = []string{"RSA-SHA1"}
+)
+
+// Accepts reports whether the consumer is registered for the signature
+// method: the method needs the consumer's material (a secret of at least
+// MinConsumerSecret bytes for HMAC and PLAINTEXT, a public key for RSA-SHA1)
+// and, when Methods is set, must be listed there.
+func (c *Consumer) Accepts(method string) bool {
+	switch {
+	case containsString(secretMethods, method):
+		if len(c.Secret) < MinConsumerSecret {
+			return false
+		}
+	case containsString(rsaMethods, method):
+		if strings.TrimSpace(c.RSAPublicKeyPEM) == "" {
+			return false
+		}
+	default:
+		return false
+	}
+	return len(c.Methods) == 0 || containsString(c.Methods, method)
+}
+
+// Validate reports a consumer that could never verify safely: no key, a
+// secret shorter than MinConsumerSecret, neither a secret nor a public key,
+// or a Methods entry the material does not allow.
+func (c *Consumer) Validate() error {
+	switch {
+	case c.Key == "":
+		return errors.New("auth: consumer without a key")
+	case c.Secret == "" && strings.TrimSpace(c.RSAPublicKeyPEM) == "":
+		return fmt.Errorf("auth: consumer %q has neither a secret nor an RSA public key", c.Key)
+	case c.Secret != "" && len(c.Secret) < MinConsumerSecret:
+		return fmt.Errorf("auth: consumer %q: secret shorter than %d bytes", c.Key, MinConsumerSecret)
+	}
+	for _, m := range c.Methods {
+		if !c.Accepts(m) {
+			return fmt.Errorf("auth: consumer %q: signature method %q needs material the consumer lacks (or is unknown)", c.Key, m)
+		}
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // ConsumerStore finds OAuth 1.0a consumers by key.
@@ -174,8 +277,13 @@ type ClientStore interface {
 // Session is a stored login session (session package). The session id is
 // never stored: Hash is the hex SHA-256 of it.
 type Session struct {
-	Hash        string        // hex SHA-256 of the session id; unique
-	User        string        // login
+	Hash   string // hex SHA-256 of the session id; unique
+	User   string // login
+	UserID string // User.ID at login: the session dies with the account
+	// Credential names the expiring or revocable credential that created
+	// the session ("token:<id>", "cert:<serial>"), re-checked on each use;
+	// empty for a password or OAuth 1 login.
+	Credential  string
 	Scheme      string        // the scheme that first proved the user
 	Scopes      []string      // scopes of the proof that created it
 	UserUpdated time.Time     // User.Updated at login: a later change ends the session
@@ -198,7 +306,32 @@ type SessionStore interface {
 }
 
 // CertRevocations is a deny-list of client-certificate serial numbers
-// (lower-case hex, no leading zeros), checked on every request.
+// (normalised by NormalizeSerial), checked on every request.
 type CertRevocations interface {
 	CertRevoked(ctx context.Context, serial string) (bool, error)
+}
+
+// NormalizeSerial turns a certificate serial as people copy it — openssl
+// x509 -serial's "serial=0A1B…", colon-separated bytes "0a:1b:…", "0x…",
+// upper or lower case, leading zeros — into the one form stores key it by:
+// lower-case hex without leading zeros (big.Int's Text(16)). Anything that
+// is not a non-negative hexadecimal number is an error.
+func NormalizeSerial(s string) (string, error) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "serial="), "SERIAL=")
+	t = strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
+	t = strings.ReplaceAll(t, ":", "")
+	if t == "" || len(t) > 128 {
+		return "", fmt.Errorf("auth: certificate serial %q is not a hexadecimal number", s)
+	}
+	for _, r := range t {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return "", fmt.Errorf("auth: certificate serial %q is not a hexadecimal number", s)
+		}
+	}
+	n, ok := new(big.Int).SetString(t, 16)
+	if !ok {
+		return "", fmt.Errorf("auth: certificate serial %q is not a hexadecimal number", s)
+	}
+	return n.Text(16), nil
 }

@@ -16,7 +16,7 @@ import (
 // secret sign the request, FOREMAN-USER names the user.
 func Example() {
 	store := authtest.Users(authtest.User{Login: "admin"})
-	_ = store.PutConsumer(context.Background(), auth.Consumer{Key: "katello", Secret: "s3cr3t"})
+	_ = store.PutConsumer(context.Background(), auth.Consumer{Key: "katello", Secret: "s3cr3t-consumer-secret"})
 	verifier := oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store})
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +27,7 @@ func Example() {
 	defer srv.Close()
 
 	client := oauth1.NewClient(context.Background(), oauth1.ClientConfig{
-		ConsumerKey: "katello", ConsumerSecret: "s3cr3t", User: "admin", Base: srv.Client().Transport,
+		ConsumerKey: "katello", ConsumerSecret: "s3cr3t-consumer-secret", User: "admin", Base: srv.Client().Transport,
 	})
 	resp, err := client.Get(srv.URL + "/api/v2/hosts?per_page=5")
 	if err != nil {

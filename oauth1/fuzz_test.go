@@ -43,7 +43,7 @@ func FuzzParseHeader(f *testing.F) {
 // a 4xx status.
 func FuzzAuthenticate(f *testing.F) {
 	st := memstore.New()
-	_ = st.PutConsumer(context.Background(), auth.Consumer{Key: "k", Secret: "s"})
+	_ = st.PutConsumer(context.Background(), auth.Consumer{Key: "k", Secret: "fuzz-consumer-secret"})
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	f.Add(`OAuth oauth_consumer_key="k",oauth_signature_method="HMAC-SHA1",oauth_signature="x",oauth_timestamp="1",oauth_nonce="n"`, "a=1&oauth_nonce=2", "b=%zz")
 	f.Add(`OAuth oauth_consumer_key="k",oauth_signature_method="PLAINTEXT",oauth_signature="s%26"`, "", "")

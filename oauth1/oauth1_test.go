@@ -34,7 +34,7 @@ import (
 
 const (
 	consumerKey    = "katello"
-	consumerSecret = "s3cr3t+/=&key"
+	consumerSecret = "s3cr3t+/=&key-0123"
 )
 
 // recorder keeps the last request the signing client sent, so tests can
@@ -79,8 +79,8 @@ func newEnv(t *testing.T, mutate func(*oauth1.Config)) *env {
 		authtest.User{Login: "gone", Password: "x", Disabled: true})
 	ctx := context.Background()
 	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
-	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: "limited", Secret: "lim", Users: []string{"jsmith"}}))
-	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: "off", Secret: "off", Disabled: true}))
+	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: "limited", Secret: "limited-secret-0123", Users: []string{"jsmith"}}))
+	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: "off", Secret: "off-secret-0123456", Disabled: true}))
 	cfg := oauth1.Config{Consumers: e.store, Nonces: e.store, Users: e.store}
 	if mutate != nil {
 		mutate(&cfg)
@@ -163,10 +163,10 @@ func TestForemanUserMapping(t *testing.T) {
 		assert.Equal(t, 401, status, c.user)
 		assert.Contains(t, problem(t, body), c.want)
 	}
-	status, body = get(e.client("limited", "lim", "admin", false))
+	status, body = get(e.client("limited", "limited-secret-0123", "admin", false))
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, body), "may not act as that user")
-	status, _ = get(e.client("limited", "lim", "jsmith", false))
+	status, _ = get(e.client("limited", "limited-secret-0123", "jsmith", false))
 	assert.Equal(t, 200, status)
 }
 
@@ -239,7 +239,7 @@ func TestReplayAndTampering(t *testing.T) {
 	status, body = read(t)(e.client("nobody", "x", "admin", false).Get(e.srv.URL + "/api"))
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, body), "unknown consumer")
-	status, _ = read(t)(e.client("off", "off", "admin", false).Get(e.srv.URL + "/api"))
+	status, _ = read(t)(e.client("off", "off-secret-0123456", "admin", false).Get(e.srv.URL + "/api"))
 	assert.Equal(t, 401, status, "disabled consumer")
 }
 

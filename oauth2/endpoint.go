@@ -154,6 +154,10 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var id *auth.Identity
+	grant := token.Grant{Family: token.NewFamily()}
+	if client != nil {
+		grant.ClientID = client.ID
+	}
 	switch tr.GrantType {
 	case "password":
 		id, perr = e.passwordGrant(r, tr)
@@ -162,7 +166,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			perr = errf(UnsupportedGrantType, "refresh tokens are not issued here: ask again with the password grant")
 			break
 		}
-		id, perr = e.refreshGrant(ctx, tr)
+		id, grant, perr = e.refreshGrant(ctx, tr, grant.ClientID)
 		if perr == nil {
 			scopes = id.Scopes
 		}
@@ -176,12 +180,12 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	auth.AuditSuccess(e.cfg.Audit, r, id)
-	e.issue(w, r, id, scopes, fail)
+	e.issue(w, r, id, scopes, grant, fail)
 }
 
-func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, fail func(*Error)) {
+func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, grant token.Grant, fail func(*Error)) {
 	ctx := r.Context()
-	issued, err := e.cfg.Tokens.IssueAccess(ctx, id, scopes)
+	issued, err := e.cfg.Tokens.IssueAccessGrant(ctx, id, scopes, grant)
 	if err != nil {
 		fail(&Error{Code: "temporarily_unavailable", Description: "cannot issue a token now", Status: http.StatusServiceUnavailable})
 		return
@@ -192,7 +196,7 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 		resp.Exp = strconv.FormatInt(exp.UnixMilli(), 10)
 	}
 	if e.cfg.RefreshTokens {
-		rt, err := e.cfg.Tokens.IssueRefresh(ctx, id, scopes, e.cfg.RefreshTTL)
+		rt, err := e.cfg.Tokens.IssueRefresh(ctx, id, scopes, e.cfg.RefreshTTL, grant)
 		if err != nil {
 			fail(&Error{Code: "temporarily_unavailable", Description: "cannot issue a token now", Status: http.StatusServiceUnavailable})
 			return
@@ -294,24 +298,27 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.I
 	return id, nil
 }
 
-func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr TokenRequest) (*auth.Identity, *Error) {
+// refreshGrant rotates the refresh token presented by clientID ("" when no
+// client authenticated) and returns the identity and the grant (client and
+// family) the new tokens belong to.
+func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr TokenRequest, clientID string) (*auth.Identity, token.Grant, *Error) {
 	if tr.RefreshToken == "" {
-		return nil, errf(InvalidRequest, "missing refresh_token")
+		return nil, token.Grant{}, errf(InvalidRequest, "missing refresh_token")
 	}
-	id, err := e.cfg.Tokens.Rotate(ctx, tr.RefreshToken)
+	id, grant, err := e.cfg.Tokens.Rotate(ctx, tr.RefreshToken, clientID)
 	if err != nil {
 		if auth.AsError(err).Reason == auth.ReasonUnavailable {
-			return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check the token now", Status: http.StatusServiceUnavailable}
+			return nil, token.Grant{}, &Error{Code: "temporarily_unavailable", Description: "cannot check the token now", Status: http.StatusServiceUnavailable}
 		}
-		return nil, errf(InvalidGrant, "the refresh token is invalid, expired, revoked or already used")
+		return nil, token.Grant{}, errf(InvalidGrant, "the refresh token is invalid, expired, revoked, already used or not yours")
 	}
 	if len(tr.Scope) > 0 && !isSubset(tr.Scope, id.Scopes) {
-		return nil, errf(InvalidScope, "a refreshed token cannot have more scope than the original")
+		return nil, token.Grant{}, errf(InvalidScope, "a refreshed token cannot have more scope than the original")
 	}
 	if len(tr.Scope) > 0 {
 		id.Scopes = tr.Scope
 	}
-	return id, nil
+	return id, grant, nil
 }
 
 func isSubset(a, b []string) bool {

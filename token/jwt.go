@@ -151,6 +151,7 @@ func (j *JWT) verify(s string, now time.Time) (auth.Token, error) {
 		jwt.WithIssuer(j.issuer),
 		jwt.WithAudience(j.audience),
 		jwt.WithIssuedAt(),
+		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(j.leeway),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,9 +54,18 @@ type Config struct {
 	// TouchInterval is how often last-used times are written to the store
 	// (coalesced: at most one batch per interval); default one minute.
 	TouchInterval time.Duration
+	// PasswordChangeRevokes lists the token kinds that a password change
+	// revokes: a token of such a kind issued before the user's
+	// PasswordChanged stamp is refused. nil means
+	// DefaultPasswordChangeRevokes; an empty non-nil slice revokes none.
+	PasswordChangeRevokes []string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// DefaultPasswordChangeRevokes: a password change ends access, JWT and
+// refresh tokens; personal access tokens survive it, as in Foreman.
+var DefaultPasswordChangeRevokes = []string{auth.TokenAccess, auth.TokenJWT, auth.TokenRefresh}
 
 // Service issues, verifies, lists and revokes tokens.
 type Service struct {
@@ -80,6 +90,12 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PasswordChangeRevokes == nil {
+		cfg.PasswordChangeRevokes = DefaultPasswordChangeRevokes
+	}
+	if cfg.JWT != nil && cfg.AccessTTL == Never {
+		panic("token: JWT access tokens must expire (AccessTTL Never is for opaque tokens)")
 	}
 	s := &Service{cfg: cfg, pending: map[string]time.Time{}}
 	key := cfg.HashKey
@@ -135,10 +151,39 @@ type Issued struct {
 	Token  auth.Token
 }
 
+// Grant says whom an OAuth 2 token is for beyond its user: the client it
+// was issued to and the grant family it belongs to (see IssueGrant).
+type Grant struct {
+	ClientID string
+	Family   string
+}
+
 // IssueAccess makes an access token for the identity's user with scopes.
 func (s *Service) IssueAccess(ctx context.Context, id *auth.Identity, scopes []string) (Issued, error) {
+	return s.IssueAccessGrant(ctx, id, scopes, Grant{})
+}
+
+// owner looks up the identity's user, whose ID the token is bound to.
+func (s *Service) owner(ctx context.Context, login string) (*auth.User, error) {
+	u, err := s.cfg.Users.User(ctx, login)
+	if err != nil {
+		return nil, fmt.Errorf("token: user %q: %w", login, err)
+	}
+	return u, nil
+}
+
+// NewFamily returns a fresh grant-family id for the tokens of one login.
+func NewFamily() string { return newID() }
+
+// IssueAccessGrant makes an access token as IssueAccess does, recording the
+// client and grant family (OAuth 2's token endpoint uses it).
+func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scopes []string, g Grant) (Issued, error) {
+	u, err := s.owner(ctx, id.Login())
+	if err != nil {
+		return Issued{}, err
+	}
 	now := s.cfg.Now()
-	t := auth.Token{ID: newID(), Kind: auth.TokenAccess, User: id.Login(), Scopes: scopes, Created: now}
+	t := auth.Token{ID: newID(), Kind: auth.TokenAccess, User: id.Login(), UserID: u.ID, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now}
 	if s.cfg.AccessTTL != Never {
 		t.Expires = now.Add(s.cfg.AccessTTL)
 	}
@@ -175,32 +220,62 @@ func (s *Service) create(ctx context.Context, prefix string, t auth.Token) (Issu
 const DefaultRefreshTTL = 30 * 24 * time.Hour
 
 // IssueRefresh makes a refresh token for the identity's user with scopes,
-// valid for ttl (0 = DefaultRefreshTTL). It can be used once (see Rotate).
-func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []string, ttl time.Duration) (Issued, error) {
+// valid for ttl (0 = DefaultRefreshTTL), for the grant's client and family.
+// It can be used once (see Rotate).
+func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []string, ttl time.Duration, g Grant) (Issued, error) {
 	if ttl <= 0 {
 		ttl = DefaultRefreshTTL
 	}
+	u, err := s.owner(ctx, id.Login())
+	if err != nil {
+		return Issued{}, err
+	}
 	now := s.cfg.Now()
-	return s.create(ctx, PrefixRefresh, auth.Token{ID: newID(), Kind: auth.TokenRefresh, User: id.Login(),
-		Scopes: scopes, Created: now, Expires: now.Add(ttl)})
+	return s.create(ctx, PrefixRefresh, auth.Token{ID: newID(), Kind: auth.TokenRefresh, User: id.Login(), UserID: u.ID,
+		ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, Expires: now.Add(ttl)})
 }
 
-// Rotate verifies a refresh token and revokes it, so that it is used at most
-// once; the caller then issues a new access token and refresh token. It
-// returns the Identity the refresh token stood for, with its scopes.
-func (s *Service) Rotate(ctx context.Context, refresh string) (*auth.Identity, error) {
+// Rotate verifies a refresh token presented by clientID ("" when clients
+// are not authenticated) and revokes it, so that it is used at most once;
+// the caller then issues a new access token and refresh token in the
+// returned Grant's family. It returns the Identity the refresh token stood
+// for, with its scopes.
+//
+// A refresh token issued to another client is refused. A refresh token
+// used a second time means it was stolen (by the first or the second
+// user): every token of its family is revoked (RFC 9700 §4.14.2).
+func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.Identity, Grant, error) {
 	id, err := s.Verify(ctx, refresh, PrefixRefresh, auth.SchemeOAuth2)
 	if err != nil {
-		return nil, err
+		var e *auth.Error
+		if errors.As(err, &e) && e.Reason == auth.ReasonRevoked {
+			// A used (revoked) refresh token presented again: end its family.
+			if t, terr := s.cfg.Store.TokenByHash(ctx, s.HashSecret(refresh)); terr == nil && t.Kind == auth.TokenRefresh {
+				_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Now())
+			}
+		}
+		return nil, Grant{}, err
 	}
-	first, err := s.cfg.Store.ConsumeToken(ctx, id.Attrs["token_id"], s.cfg.Now())
+	t, err := s.cfg.Store.TokenByID(ctx, id.Attrs["token_id"])
 	if err != nil {
-		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Cause: err}
+		return nil, Grant{}, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Cause: err}
 	}
-	if !first {
-		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token already used"}
+	if t.ClientID != clientID {
+		return nil, Grant{}, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token was issued to another client"}
 	}
-	return id, nil
+	first, err := s.cfg.Store.ConsumeToken(ctx, t.ID, s.cfg.Now())
+	if err != nil {
+		return nil, Grant{}, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Cause: err}
+	}
+	if !first { // lost a race with another use of the same token: reuse
+		_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Now())
+		return nil, Grant{}, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token already used"}
+	}
+	g := Grant{ClientID: t.ClientID, Family: t.Family}
+	if g.Family == "" {
+		g.Family = NewFamily()
+	}
+	return id, g, nil
 }
 
 // NoExpiry, as the expiry of CreatePAT, makes a token that lasts until revoked.
@@ -222,10 +297,11 @@ func (s *Service) CreatePAT(ctx context.Context, login, name string, expires tim
 	if !expires.IsZero() && !expires.After(now) {
 		return Issued{}, errors.New("token: expiry is in the past")
 	}
-	if _, err := s.cfg.Users.User(ctx, login); err != nil {
-		return Issued{}, fmt.Errorf("token: user %q: %w", login, err)
+	u, err := s.owner(ctx, login)
+	if err != nil {
+		return Issued{}, err
 	}
-	return s.create(ctx, PrefixPAT, auth.Token{ID: newID(), Kind: auth.TokenPAT, User: login, Name: name,
+	return s.create(ctx, PrefixPAT, auth.Token{ID: newID(), Kind: auth.TokenPAT, User: login, UserID: u.ID, Name: name,
 		Scopes: scopes, Created: now, Expires: expires})
 }
 
@@ -271,13 +347,18 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 		if err != nil {
 			return fail(jwtReason(err), "invalid token", err)
 		}
+		// Only JWTs this service issued (and recorded) are accepted: a
+		// signing key that leaked cannot mint tokens the store never saw.
 		stored, err := s.cfg.Store.TokenByID(ctx, jt.ID)
 		switch {
-		case err == nil && !stored.Revoked.IsZero():
-			return fail(auth.ReasonRevoked, "token revoked", nil)
-		case err != nil && !errors.Is(err, auth.ErrNotFound):
+		case errors.Is(err, auth.ErrNotFound):
+			return fail(auth.ReasonInvalid, "invalid token", errors.New("JWT with a jti this service never issued"))
+		case err != nil:
 			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
+		case stored.Kind != auth.TokenJWT || stored.User != jt.User:
+			return fail(auth.ReasonInvalid, "invalid token", errors.New("JWT does not match its stored record"))
 		}
+		jt.UserID, jt.Created = stored.UserID, stored.Created
 		t = &jt
 	} else {
 		got, err := Parse(secret)
@@ -312,14 +393,41 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	if err != nil || u.Disabled {
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: t.User, Message: "invalid token", Cause: errors.New("owner unknown or disabled")}
 	}
+	if t.UserID == "" || t.UserID != u.ID {
+		// The login now names another account (deleted and created again).
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: t.User, Message: "invalid token", Cause: errors.New("token belongs to an earlier account of that login")}
+	}
+	if slices.Contains(s.cfg.PasswordChangeRevokes, t.Kind) && t.Created.Before(u.PasswordChanged) {
+		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: scheme, User: t.User, Message: "token revoked: the password was changed"}
+	}
 	if t.Kind != auth.TokenJWT {
 		s.touch(ctx, t.ID, now)
 	}
 	id := u.Identity(scheme)
 	id.Scopes = t.Scopes
 	id.Expires = t.Expires
-	id.Attrs = map[string]string{"token_id": t.ID}
+	id.Attrs = map[string]string{AttrTokenID: t.ID}
 	return id, nil
+}
+
+// AttrTokenID is the Identity attribute naming the token that proved it.
+const AttrTokenID = "token_id"
+
+// Active reports whether the token with id is still good at now for the
+// account with userID: stored, of a verifiable kind, not revoked, not
+// expired, still bound to that account and not ended by a password change.
+// Sessions created from a token re-check it with this on every use.
+func (s *Service) Active(ctx context.Context, id string, u *auth.User) (bool, error) {
+	t, err := s.cfg.Store.TokenByID(ctx, id)
+	if errors.Is(err, auth.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	now := s.cfg.Now()
+	return t.Active(now) && t.UserID != "" && t.UserID == u.ID &&
+		!(slices.Contains(s.cfg.PasswordChangeRevokes, t.Kind) && t.Created.Before(u.PasswordChanged)), nil
 }
 
 // touch records a use; the store sees it at the next Flush, which happens

@@ -10,7 +10,7 @@
 // and an API user certificate are written to a temporary directory), so use
 // curl -k or --cacert.
 // Demo users: wsuser/cluster-secret (xCAT), admin/satellite-pw (Satellite),
-// admin@internal/ovirt-pw (oVirt); OAuth 1 consumer katello/katello-secret.
+// admin@internal/ovirt-pw (oVirt); OAuth 1 consumer katello/katello-secret-2f6b1c.
 package main
 
 import (
@@ -70,7 +70,7 @@ xCAT:       curl -k '%[1]s/xcatws/nodes?userName=wsuser&userPW=cluster-secret'
             curl -k -H 'X-Auth-Token: <id from above>' %[1]s/xcatws/nodes
 Satellite:  curl -k --user admin:satellite-pw %[1]s/api/status
             curl -k --user admin:%[2]s %[1]s/api/status
-            OAuth 1: consumer key katello, secret katello-secret, header FOREMAN-USER: admin
+            OAuth 1: consumer key katello, secret katello-secret-2f6b1c, header FOREMAN-USER: admin
 oVirt:      curl -k --user admin@internal:ovirt-pw %[1]s/ovirt-engine/api
             curl -k -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=ovirt-pw' %[1]s/ovirt-engine/sso/oauth/token
             curl -k -H 'Authorization: Bearer <access_token from above>' %[1]s/ovirt-engine/api
@@ -108,7 +108,7 @@ func demoStore() (*memstore.Store, error) {
 			return nil, err
 		}
 	}
-	if err := s.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret"}); err != nil {
+	if err := s.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}); err != nil {
 		return nil, err
 	}
 	return s, s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}})

@@ -2,27 +2,37 @@ package memstore
 
 import (
 	"context"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
 var _ auth.CertRevocations = (*Store)(nil)
 
-// CertRevoked implements auth.CertRevocations.
+// CertRevoked implements auth.CertRevocations. A serial that does not
+// parse is an error, never "not revoked".
 func (s *Store) CertRevoked(_ context.Context, serial string) (bool, error) {
+	n, err := auth.NormalizeSerial(serial)
+	if err != nil {
+		return false, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.revokedCerts[strings.ToLower(serial)], nil
+	return s.revokedCerts[n], nil
 }
 
-// RevokeCert adds a certificate serial (hex) to the deny-list.
+// RevokeCert adds a certificate serial to the deny-list, in any form
+// auth.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
+// that does not parse is refused.
 func (s *Store) RevokeCert(_ context.Context, serial string) error {
+	n, err := auth.NormalizeSerial(serial)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.revokedCerts == nil {
 		s.revokedCerts = map[string]bool{}
 	}
-	s.revokedCerts[strings.ToLower(serial)] = true
+	s.revokedCerts[n] = true
 	return nil
 }

@@ -55,8 +55,9 @@ func (s *Store) SetClock(now func() time.Time) {
 }
 
 var (
-	_ auth.UserAdmin   = (*Store)(nil)
-	_ auth.PolicyStore = (*Store)(nil)
+	_ auth.UserAdmin        = (*Store)(nil)
+	_ auth.PasswordRehasher = (*Store)(nil)
+	_ auth.PolicyStore      = (*Store)(nil)
 )
 
 // User implements auth.UserStore.
@@ -76,14 +77,40 @@ func (s *Store) PutUser(_ context.Context, u auth.User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.Updated = s.now()
-	if old, ok := s.users[u.Login()]; ok && !u.Updated.After(old.Updated) {
+	old, ok := s.users[u.Login()]
+	if ok && !u.Updated.After(old.Updated) {
 		u.Updated = old.Updated.Add(time.Nanosecond) // strictly newer, even with a frozen clock
+	}
+	switch {
+	case !ok:
+		u.ID, u.PasswordChanged = auth.NewUserID(), u.Updated
+	case old.PasswordHash != u.PasswordHash:
+		u.ID, u.PasswordChanged = old.ID, u.Updated
+	default:
+		u.ID, u.PasswordChanged = old.ID, old.PasswordChanged
 	}
 	s.users[u.Login()] = &u
 	return nil
 }
 
-// DeleteUser implements auth.UserAdmin.
+// RehashPassword implements auth.PasswordRehasher.
+func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[login]
+	if !ok {
+		return auth.ErrNotFound
+	}
+	if u.PasswordHash == oldHash {
+		c := *u
+		c.PasswordHash = newHash
+		s.users[login] = &c
+	}
+	return nil
+}
+
+// DeleteUser implements auth.UserAdmin: the user's tokens are revoked and
+// its sessions ended.
 func (s *Store) DeleteUser(_ context.Context, login string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,6 +118,21 @@ func (s *Store) DeleteUser(_ context.Context, login string) error {
 		return auth.ErrNotFound
 	}
 	delete(s.users, login)
+	now := s.now()
+	if s.tokens != nil {
+		for _, t := range s.tokens.byID {
+			if t.User == login && t.Revoked.IsZero() {
+				c := *t
+				c.Revoked = now
+				s.tokens.replaceLocked(&c)
+			}
+		}
+	}
+	for h, x := range s.sessions {
+		if x.User == login {
+			delete(s.sessions, h)
+		}
+	}
 	return nil
 }
 

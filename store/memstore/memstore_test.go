@@ -115,10 +115,10 @@ func TestNoncesAndConsumers(t *testing.T) {
 
 	_, err = s.Consumer(ctx, "k")
 	assert.ErrorIs(t, err, auth.ErrNotFound)
-	require.NoError(t, s.PutConsumer(ctx, auth.Consumer{Key: "k", Secret: "s", Users: []string{"a"}}))
+	require.NoError(t, s.PutConsumer(ctx, auth.Consumer{Key: "k", Secret: "consumer-secret-01", Users: []string{"a"}}))
 	c, err := s.Consumer(ctx, "k")
 	require.NoError(t, err)
-	assert.Equal(t, "s", c.Secret)
+	assert.Equal(t, "consumer-secret-01", c.Secret)
 
 	require.NoError(t, s.PutUser(ctx, auth.User{Name: "JSmith"}))
 	u, err := s.UserFold(ctx, "jsmith")

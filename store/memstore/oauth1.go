@@ -26,9 +26,14 @@ func (s *Store) Consumer(_ context.Context, key string) (*auth.Consumer, error) 
 	return c, nil
 }
 
-// PutConsumer creates or replaces an OAuth 1.0a consumer.
+// PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
+// auth.Consumer.Validate is refused and nothing changes.
 func (s *Store) PutConsumer(_ context.Context, c auth.Consumer) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	c.Users = slices.Clone(c.Users)
+	c.Methods = slices.Clone(c.Methods)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.consumers == nil {

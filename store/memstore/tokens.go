@@ -169,3 +169,23 @@ func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, e
 	}
 	return n, nil
 }
+
+// RevokeFamily implements auth.TokenAdmin.
+func (s *Store) RevokeFamily(_ context.Context, family string, at time.Time) (int, error) {
+	if family == "" {
+		return 0, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tt := s.tokensLocked()
+	n := 0
+	for _, t := range tt.byID {
+		if t.Family == family && t.Revoked.IsZero() {
+			c := *t
+			c.Revoked = at
+			tt.replaceLocked(&c)
+			n++
+		}
+	}
+	return n, nil
+}

@@ -73,7 +73,7 @@ return 1`)
 // CreateSession implements auth.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
 	args := []any{x.Expires.UnixMilli(),
-		"user", x.User, "scheme", x.Scheme, "scopes", strings.Join(x.Scopes, " "),
+		"user", x.User, "user_id", x.UserID, "credential", x.Credential, "scheme", x.Scheme, "scopes", strings.Join(x.Scopes, " "),
 		"user_updated", unixnano.From(x.UserUpdated), "created", unixnano.From(x.Created), "last_seen", unixnano.From(x.LastSeen),
 		"idle", int64(x.IdleTimeout), "expires", unixnano.From(x.Expires), "csrf", strconv.FormatBool(x.CSRF)}
 	n, err := createSession.Run(ctx, s.rdb, []string{s.key("session", x.Hash)}, args...).Int()
@@ -96,7 +96,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 		return nil, auth.ErrNotFound
 	}
 	num := func(k string) int64 { n, _ := strconv.ParseInt(m[k], 10, 64); return n }
-	x := &auth.Session{Hash: hash, User: m["user"], Scheme: m["scheme"], UserUpdated: unixnano.To(num("user_updated")),
+	x := &auth.Session{Hash: hash, User: m["user"], UserID: m["user_id"], Credential: m["credential"], Scheme: m["scheme"], UserUpdated: unixnano.To(num("user_updated")),
 		Created: unixnano.To(num("created")), LastSeen: unixnano.To(num("last_seen")), IdleTimeout: time.Duration(num("idle")),
 		Expires: unixnano.To(num("expires")), CSRF: m["csrf"] == "true"}
 	if m["scopes"] != "" {

@@ -92,7 +92,7 @@ func TestTwoReplicas(t *testing.T) {
 	rs := redisstore.New(redis.NewClient(&redis.Options{Addr: storetest.RedisAddr(t)}), fmt.Sprintf("replicas:%d:", time.Now().UnixNano()))
 	defer rs.Close()
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
-	require.NoError(t, db.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret"}))
+	require.NoError(t, db.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}))
 	a, b := newReplica(t, db, rs), newReplica(t, db, rs)
 
 	t.Run("token issued on A is accepted on B", func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestTwoReplicas(t *testing.T) {
 			return a.srv.Client().Transport.RoundTrip(r)
 		})
 		ctxc := context.WithValue(ctx, dghubble.HTTPClient, &http.Client{Transport: capture})
-		c := dghubble.NewConfig("katello", "katello-secret").Client(ctxc, dghubble.NewToken("", ""))
+		c := dghubble.NewConfig("katello", "katello-secret-2f6b1c").Client(ctxc, dghubble.NewToken("", ""))
 		req, _ := http.NewRequest("GET", a.srv.URL+"/api/hosts", nil)
 		req.Header.Set("FOREMAN-USER", "admin")
 		resp, err := c.Do(req)

@@ -87,6 +87,10 @@ func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.backfillUserIDs(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	for name, q := range hotQueries {
 		st, err := db.PrepareContext(ctx, s.rebind(q))
 		if err != nil {
@@ -201,6 +205,39 @@ func stripComments(s string) string {
 	return strings.Join(out, "\n")
 }
 
+// backfillUserIDs gives accounts made before schema version 2 an ID and
+// binds their existing tokens and sessions to it (a no-op afterwards).
+func (s *Store) backfillUserIDs(ctx context.Context) error {
+	rows, err := s.query(ctx, "SELECT login FROM users WHERE user_id = ''")
+	if err != nil {
+		return fmt.Errorf("sqlstore: reading users: %w", err)
+	}
+	var logins []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			rows.Close()
+			return err
+		}
+		logins = append(logins, l)
+	}
+	rows.Close()
+	if len(logins) == 0 {
+		return nil
+	}
+	for _, l := range logins {
+		if _, err := s.exec(ctx, "UPDATE users SET user_id = ?, password_changed = updated WHERE login = ? AND user_id = ''", auth.NewUserID(), l); err != nil {
+			return fmt.Errorf("sqlstore: giving users ids: %w", err)
+		}
+	}
+	for _, table := range []string{"tokens", "sessions"} {
+		if _, err := s.exec(ctx, "UPDATE "+table+" SET user_id = COALESCE((SELECT user_id FROM users WHERE users.login = "+table+".login), '') WHERE user_id = ''"); err != nil {
+			return fmt.Errorf("sqlstore: binding %s to users: %w", table, err)
+		}
+	}
+	return nil
+}
+
 // Encoding helpers.
 
 func flag(b bool) int {
@@ -245,26 +282,31 @@ func isUnique(err error) bool {
 
 // hotQueries are prepared once at Open.
 var hotQueries = map[string]string{
-	"user":          "SELECT user_name, user_domain, password_hash, group_list, disabled, updated FROM users WHERE login = ?",
-	"tokenByHash":   "SELECT id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked FROM tokens WHERE hash = ?",
-	"tokenByID":     "SELECT id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked FROM tokens WHERE id = ?",
-	"sessionByHash": "SELECT hash, login, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf FROM sessions WHERE hash = ?",
+	"user":          "SELECT " + userColumns + " FROM users WHERE login = ?",
+	"tokenByHash":   "SELECT " + tokenColumns + " FROM tokens WHERE hash = ?",
+	"tokenByID":     "SELECT " + tokenColumns + " FROM tokens WHERE id = ?",
+	"sessionByHash": "SELECT hash, login, user_id, credential, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf FROM sessions WHERE hash = ?",
 }
 
 // Users.
 
-// User implements auth.UserStore.
-func (s *Store) User(ctx context.Context, login string) (*auth.User, error) {
+const userColumns = "user_id, user_name, user_domain, password_hash, group_list, disabled, updated, password_changed"
+
+func scanUser(row scanner) (*auth.User, error) {
 	var u auth.User
 	var groups string
 	var disabled int
-	var updated int64
-	err := s.stmts["user"].QueryRowContext(ctx, login).Scan(&u.Name, &u.Domain, &u.PasswordHash, &groups, &disabled, &updated)
-	if err != nil {
+	var updated, pwChanged int64
+	if err := row.Scan(&u.ID, &u.Name, &u.Domain, &u.PasswordHash, &groups, &disabled, &updated, &pwChanged); err != nil {
 		return nil, notFound(err)
 	}
-	u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, unixnano.To(updated)
+	u.Groups, u.Disabled, u.Updated, u.PasswordChanged = unlist(groups), disabled == 1, unixnano.To(updated), unixnano.To(pwChanged)
 	return &u, nil
+}
+
+// User implements auth.UserStore.
+func (s *Store) User(ctx context.Context, login string) (*auth.User, error) {
+	return scanUser(s.stmts["user"].QueryRowContext(ctx, login))
 }
 
 // UserFold implements auth.UserFolder.
@@ -299,44 +341,61 @@ func (s *Store) PutUser(ctx context.Context, u auth.User) error {
 	if old, err := s.User(ctx, u.Login()); err == nil && updated <= old.Updated.UnixNano() {
 		updated = old.Updated.UnixNano() + 1
 	}
-	_, err := s.exec(ctx, `INSERT INTO users (login, user_name, user_domain, password_hash, group_list, disabled, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	// A new account gets a fresh ID; a replaced one keeps its ID, and its
+	// PasswordChanged moves only when the hash differs.
+	_, err := s.exec(ctx, `INSERT INTO users (login, user_id, user_name, user_domain, password_hash, group_list, disabled, updated, password_changed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (login) DO UPDATE SET user_name = excluded.user_name, user_domain = excluded.user_domain,
-		password_hash = excluded.password_hash, group_list = excluded.group_list, disabled = excluded.disabled, updated = excluded.updated`,
-		u.Login(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated)
+		password_hash = excluded.password_hash, group_list = excluded.group_list, disabled = excluded.disabled, updated = excluded.updated,
+		password_changed = CASE WHEN users.password_hash = excluded.password_hash THEN users.password_changed ELSE excluded.password_changed END`,
+		u.Login(), auth.NewUserID(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated, updated)
 	return err
 }
 
-// DeleteUser implements auth.UserAdmin.
+// RehashPassword implements auth.PasswordRehasher.
+func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
+	_, err := s.exec(ctx, "UPDATE users SET password_hash = ? WHERE login = ? AND password_hash = ?", newHash, login, oldHash)
+	return err
+}
+
+// DeleteUser implements auth.UserAdmin: in one transaction the user goes,
+// its tokens are revoked and its sessions deleted.
 func (s *Store) DeleteUser(ctx context.Context, login string) error {
-	res, err := s.exec(ctx, "DELETE FROM users WHERE login = ?", login)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.rebind("DELETE FROM users WHERE login = ?"), login)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return auth.ErrNotFound
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, s.rebind("UPDATE tokens SET revoked = ? WHERE login = ? AND revoked = 0"), s.now().UnixNano(), login); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM sessions WHERE login = ?"), login); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // ListUsers implements auth.UserAdmin, sorted by login.
 func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
-	rows, err := s.query(ctx, "SELECT user_name, user_domain, password_hash, group_list, disabled, updated FROM users ORDER BY login")
+	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users ORDER BY login")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []auth.User
 	for rows.Next() {
-		var u auth.User
-		var groups string
-		var disabled int
-		var updated int64
-		if err := rows.Scan(&u.Name, &u.Domain, &u.PasswordHash, &groups, &disabled, &updated); err != nil {
+		u, err := scanUser(rows)
+		if err != nil {
 			return nil, err
 		}
-		u.Groups, u.Disabled, u.Updated = unlist(groups), disabled == 1, unixnano.To(updated)
-		out = append(out, u)
+		out = append(out, *u)
 	}
 	return out, rows.Err()
 }
@@ -393,11 +452,13 @@ func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
 
 type scanner interface{ Scan(...any) error }
 
+const tokenColumns = "id, hash, kind, login, user_id, client_id, family, token_name, scopes, created, expires, last_used, revoked"
+
 func scanToken(row scanner) (*auth.Token, error) {
 	var t auth.Token
 	var scopes string
 	var created, expires, lastUsed, revoked int64
-	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.UserID, &t.ClientID, &t.Family, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
 		return nil, notFound(err)
 	}
 	t.Scopes, t.Created, t.Expires, t.LastUsed, t.Revoked = unlist(scopes), unixnano.To(created), unixnano.To(expires), unixnano.To(lastUsed), unixnano.To(revoked)
@@ -422,9 +483,9 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 	if t.ID == "" {
 		return auth.ErrConflict
 	}
-	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Hash, t.Kind, t.User, t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
+	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, user_id, client_id, family, token_name, scopes, created, expires, last_used, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Hash, t.Kind, t.User, t.UserID, t.ClientID, t.Family, t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
 	if isUnique(err) {
 		return auth.ErrConflict
 	}
@@ -433,7 +494,7 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 
 // ListTokens implements auth.TokenAdmin.
 func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token, error) {
-	q := "SELECT id, hash, kind, login, token_name, scopes, created, expires, last_used, revoked FROM tokens WHERE login = ?"
+	q := "SELECT " + tokenColumns + " FROM tokens WHERE login = ?"
 	args := []any{user}
 	if kind != "" {
 		q += " AND kind = ?"
@@ -508,6 +569,19 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 	return tx.Commit()
 }
 
+// RevokeFamily implements auth.TokenAdmin.
+func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (int, error) {
+	if family == "" {
+		return 0, nil
+	}
+	res, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE family = ? AND revoked = 0", unixnano.From(at), family)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // DeleteExpiredTokens implements auth.TokenAdmin.
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
 	res, err := s.exec(ctx, "DELETE FROM tokens WHERE expires <> 0 AND expires < ?", unixnano.From(before))
@@ -522,9 +596,9 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 
 // CreateSession implements auth.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		x.Hash, x.User, x.Scheme, list(x.Scopes), unixnano.From(x.UserUpdated), unixnano.From(x.Created), unixnano.From(x.LastSeen), int64(x.IdleTimeout), unixnano.From(x.Expires), flag(x.CSRF))
+	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, user_id, credential, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		x.Hash, x.User, x.UserID, x.Credential, x.Scheme, list(x.Scopes), unixnano.From(x.UserUpdated), unixnano.From(x.Created), unixnano.From(x.LastSeen), int64(x.IdleTimeout), unixnano.From(x.Expires), flag(x.CSRF))
 	if isUnique(err) {
 		return auth.ErrConflict
 	}
@@ -537,7 +611,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 	var scopes string
 	var userUpdated, created, lastSeen, idle, expires int64
 	var csrf int
-	err := s.stmts["sessionByHash"].QueryRowContext(ctx, hash).Scan(&x.Hash, &x.User, &x.Scheme, &scopes, &userUpdated, &created, &lastSeen, &idle, &expires, &csrf)
+	err := s.stmts["sessionByHash"].QueryRowContext(ctx, hash).Scan(&x.Hash, &x.User, &x.UserID, &x.Credential, &x.Scheme, &scopes, &userUpdated, &created, &lastSeen, &idle, &expires, &csrf)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -582,22 +656,26 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 func (s *Store) Consumer(ctx context.Context, key string) (*auth.Consumer, error) {
 	var c auth.Consumer
 	var disabled int
-	var users string
-	err := s.db.QueryRowContext(ctx, s.rebind("SELECT consumer_key, secret, rsa_pem, disabled, user_list FROM consumers WHERE consumer_key = ?"), key).
-		Scan(&c.Key, &c.Secret, &c.RSAPublicKeyPEM, &disabled, &users)
+	var users, methods string
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT consumer_key, secret, rsa_pem, methods, disabled, user_list FROM consumers WHERE consumer_key = ?"), key).
+		Scan(&c.Key, &c.Secret, &c.RSAPublicKeyPEM, &methods, &disabled, &users)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	c.Disabled, c.Users = disabled == 1, unlist(users)
+	c.Disabled, c.Users, c.Methods = disabled == 1, unlist(users), unlist(methods)
 	return &c, nil
 }
 
-// PutConsumer creates or replaces an OAuth 1.0a consumer.
+// PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
+// auth.Consumer.Validate is refused and nothing changes.
 func (s *Store) PutConsumer(ctx context.Context, c auth.Consumer) error {
-	_, err := s.exec(ctx, `INSERT INTO consumers (consumer_key, secret, rsa_pem, disabled, user_list) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (consumer_key) DO UPDATE SET secret = excluded.secret, rsa_pem = excluded.rsa_pem,
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	_, err := s.exec(ctx, `INSERT INTO consumers (consumer_key, secret, rsa_pem, methods, disabled, user_list) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (consumer_key) DO UPDATE SET secret = excluded.secret, rsa_pem = excluded.rsa_pem, methods = excluded.methods,
 		disabled = excluded.disabled, user_list = excluded.user_list`,
-		c.Key, c.Secret, c.RSAPublicKeyPEM, flag(c.Disabled), list(c.Users))
+		c.Key, c.Secret, c.RSAPublicKeyPEM, list(c.Methods), flag(c.Disabled), list(c.Users))
 	return err
 }
 
@@ -646,16 +724,27 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 	return n == 1, nil
 }
 
-// CertRevoked implements auth.CertRevocations.
+// CertRevoked implements auth.CertRevocations. A serial that does not
+// parse is an error, never "not revoked".
 func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
+	norm, err := auth.NormalizeSerial(serial)
+	if err != nil {
+		return false, err
+	}
 	var n int
-	err := s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM revoked_certs WHERE serial = ?"), strings.ToLower(serial)).Scan(&n)
+	err = s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM revoked_certs WHERE serial = ?"), norm).Scan(&n)
 	return n > 0, err
 }
 
-// RevokeCert adds a certificate serial (hex) to the deny-list.
+// RevokeCert adds a certificate serial to the deny-list, in any form
+// auth.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
+// that does not parse is refused.
 func (s *Store) RevokeCert(ctx context.Context, serial string) error {
-	_, err := s.exec(ctx, "INSERT INTO revoked_certs (serial, revoked) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING",
-		strings.ToLower(serial), s.now().UnixNano())
+	norm, err := auth.NormalizeSerial(serial)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, "INSERT INTO revoked_certs (serial, revoked) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING",
+		norm, s.now().UnixNano())
 	return err
 }

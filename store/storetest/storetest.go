@@ -64,6 +64,9 @@ func Run(t *testing.T, b Backend) {
 	if b.Users != nil {
 		t.Run("users", func(t *testing.T) { users(t, ctx, b.Users) })
 	}
+	if b.Users != nil && b.Tokens != nil {
+		t.Run("account binding", func(t *testing.T) { accountBinding(t, ctx, b.Users, b.Tokens, b.Sessions) })
+	}
 	if b.Rules != nil {
 		t.Run("rules", func(t *testing.T) { rules(t, ctx, b.Rules) })
 	}
@@ -77,11 +80,23 @@ func Run(t *testing.T, b Backend) {
 		t.Run("consumers", func(t *testing.T) {
 			_, err := b.Consumers.Consumer(ctx, "k")
 			assert.ErrorIs(t, err, auth.ErrNotFound)
-			c := auth.Consumer{Key: "k", Secret: "s+/=&", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Users: []string{"a", "b"}}
+			c := auth.Consumer{Key: "k", Secret: "s+/=&-0123456789ab", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1", "RSA-SHA1"}, Users: []string{"a", "b"}}
 			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
 			got, err := b.Consumers.Consumer(ctx, "k")
 			require.NoError(t, err)
 			assert.Equal(t, c, *got)
+			// A consumer with neither a secret nor a key, or a short secret,
+			// would verify signatures made with an empty or guessable key.
+			for _, bad := range []auth.Consumer{
+				{Key: "k"},
+				{Key: "k", Secret: "short"},
+				{Key: "k", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1"}},
+				{Key: "", Secret: "0123456789abcdef"},
+			} {
+				assert.Error(t, b.Consumers.PutConsumer(ctx, bad), "%+v", bad)
+			}
+			got, _ = b.Consumers.Consumer(ctx, "k")
+			assert.Equal(t, c, *got, "a refused consumer changes nothing")
 			c.Disabled, c.Users = true, nil
 			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
 			got, _ = b.Consumers.Consumer(ctx, "k")
@@ -112,6 +127,16 @@ func Run(t *testing.T, b Backend) {
 			revoked, err = b.Certs.CertRevoked(ctx, "abc123")
 			require.NoError(t, err)
 			assert.True(t, revoked, "serials compare case-insensitively")
+			// openssl x509 -serial prints upper-case hex with leading zeros.
+			require.NoError(t, b.Certs.RevokeCert(ctx, "serial=0F1E2D"))
+			for _, form := range []string{"f1e2d", "0f:1e:2d", "0x0F1E2D"} {
+				revoked, err = b.Certs.CertRevoked(ctx, form)
+				require.NoError(t, err)
+				assert.True(t, revoked, form)
+			}
+			assert.Error(t, b.Certs.RevokeCert(ctx, "not-a-serial"), "a serial that does not parse is refused, not stored")
+			_, err = b.Certs.CertRevoked(ctx, "zz")
+			assert.Error(t, err)
 		})
 	}
 	if b.Failures != nil {
@@ -139,6 +164,25 @@ func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
 	assert.True(t, u.Disabled)
 	assert.Nil(t, u.Groups)
 	assert.True(t, u.Updated.After(first), "Updated moves on every change")
+	assert.NotEmpty(t, u.ID, "the store gives every account an ID")
+	id1, pwChanged := u.ID, u.PasswordChanged
+	assert.True(t, pwChanged.Equal(u.Updated), "a new hash is a password change")
+
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h2", Groups: []string{"x"}}))
+	u, _ = s.User(ctx, "admin@internal")
+	assert.Equal(t, id1, u.ID, "a replaced account keeps its ID")
+	assert.True(t, u.PasswordChanged.Equal(pwChanged), "the same hash is no password change")
+	if rh, ok := s.(auth.PasswordRehasher); ok {
+		before := u.Updated
+		require.NoError(t, rh.RehashPassword(ctx, "admin@internal", "not-the-hash", "h9"))
+		u, _ = s.User(ctx, "admin@internal")
+		assert.Equal(t, "h2", u.PasswordHash, "a rehash applies only to the hash it replaces")
+		require.NoError(t, rh.RehashPassword(ctx, "admin@internal", "h2", "h3"))
+		u, _ = s.User(ctx, "admin@internal")
+		assert.Equal(t, "h3", u.PasswordHash)
+		assert.True(t, u.Updated.Equal(before), "a rehash keeps Updated")
+		assert.True(t, u.PasswordChanged.Equal(pwChanged), "a rehash keeps PasswordChanged")
+	}
 
 	require.NoError(t, s.PutUser(ctx, auth.User{Name: "JSmith"}))
 	if f, ok := s.(auth.UserFolder); ok {
@@ -153,6 +197,32 @@ func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
 	assert.Equal(t, "admin@internal", list[1].Login())
 	require.NoError(t, s.DeleteUser(ctx, "JSmith"))
 	assert.ErrorIs(t, s.DeleteUser(ctx, "JSmith"), auth.ErrNotFound)
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h3"}))
+	require.NoError(t, s.DeleteUser(ctx, "admin@internal"))
+	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h3"}))
+	u, _ = s.User(ctx, "admin@internal")
+	assert.NotEqual(t, id1, u.ID, "an account created again under the same login is another account")
+	require.NoError(t, s.DeleteUser(ctx, "admin@internal"))
+}
+
+// accountBinding: deleting a user revokes its tokens and ends its sessions.
+func accountBinding(t *testing.T, ctx context.Context, users auth.UserAdmin, tokens auth.TokenAdmin, sessions auth.SessionStore) {
+	require.NoError(t, users.PutUser(ctx, auth.User{Name: "leaver", PasswordHash: "h"}))
+	u, err := users.User(ctx, "leaver")
+	require.NoError(t, err)
+	now := time.Now()
+	require.NoError(t, tokens.CreateToken(ctx, auth.Token{ID: "leaver-pat", Hash: "leaver-h", Kind: auth.TokenPAT, User: "leaver", UserID: u.ID, Name: "n", Created: now}))
+	if sessions != nil {
+		require.NoError(t, sessions.CreateSession(ctx, auth.Session{Hash: "leaver-s", User: "leaver", UserID: u.ID, Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}))
+	}
+	require.NoError(t, users.DeleteUser(ctx, "leaver"))
+	tok, err := tokens.TokenByID(ctx, "leaver-pat")
+	require.NoError(t, err)
+	assert.False(t, tok.Revoked.IsZero(), "deleting a user revokes its tokens")
+	if sessions != nil {
+		_, err = sessions.SessionByHash(ctx, "leaver-s")
+		assert.ErrorIs(t, err, auth.ErrNotFound, "deleting a user ends its sessions")
+	}
 }
 
 func rules(t *testing.T, ctx context.Context, s RuleSetter) {
@@ -175,7 +245,7 @@ func rules(t *testing.T, ctx context.Context, s RuleSetter) {
 
 func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	tok := auth.Token{ID: "t1", Hash: "h1", Kind: auth.TokenPAT, User: "admin", Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour)}
+	tok := auth.Token{ID: "t1", Hash: "h1", Kind: auth.TokenPAT, User: "admin", UserID: "uid-1", ClientID: "app", Family: "fam-0", Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour)}
 	require.NoError(t, s.CreateToken(ctx, tok))
 	got, err := s.TokenByHash(ctx, "h1")
 	require.NoError(t, err)
@@ -235,7 +305,25 @@ func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
 	_, err = s.ConsumeToken(ctx, "ghost", base)
 	assert.ErrorIs(t, err, auth.ErrNotFound)
 
-	n, err := s.DeleteExpiredTokens(ctx, base.Add(2*time.Hour))
+	// A grant family is revoked as one (refresh-token reuse).
+	for _, id := range []string{"fa", "fb", "fc"} {
+		require.NoError(t, s.CreateToken(ctx, auth.Token{ID: id, Hash: "h" + id, Kind: auth.TokenRefresh, User: "admin", Family: "fam-1", Created: base}))
+	}
+	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "fz", Hash: "hfz", Kind: auth.TokenRefresh, User: "admin", Family: "fam-2", Created: base}))
+	require.NoError(t, s.RevokeToken(ctx, "fa", base))
+	n, err := s.RevokeFamily(ctx, "fam-1", base.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "fb and fc; fa was revoked already")
+	for _, id := range []string{"fa", "fb", "fc"} {
+		got, _ := s.TokenByID(ctx, id)
+		assert.False(t, got.Revoked.IsZero(), id)
+	}
+	got, _ = s.TokenByID(ctx, "fz")
+	assert.True(t, got.Revoked.IsZero(), "another family is untouched")
+	n, _ = s.RevokeFamily(ctx, "", base)
+	assert.Zero(t, n, "the empty family is no family")
+
+	n, err = s.DeleteExpiredTokens(ctx, base.Add(2*time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "only t1 had an expiry")
 	_, err = s.TokenByID(ctx, "t1")
@@ -248,6 +336,9 @@ func assertToken(t *testing.T, want, got auth.Token) {
 	assert.Equal(t, want.Hash, got.Hash)
 	assert.Equal(t, want.Kind, got.Kind)
 	assert.Equal(t, want.User, got.User)
+	assert.Equal(t, want.UserID, got.UserID)
+	assert.Equal(t, want.ClientID, got.ClientID)
+	assert.Equal(t, want.Family, got.Family)
 	assert.Equal(t, want.Name, got.Name)
 	assert.Equal(t, want.Scopes, got.Scopes)
 	assert.True(t, want.Created.Equal(got.Created), "created")
@@ -258,13 +349,15 @@ func assertToken(t *testing.T, want, got auth.Token) {
 
 func sessions(t *testing.T, ctx context.Context, s auth.SessionStore) {
 	now := time.Now().Truncate(time.Microsecond)
-	x := auth.Session{Hash: "sh1", User: "admin@internal", Scheme: "basic", Scopes: []string{"ovirt-app-api"}, UserUpdated: now.Add(-time.Hour),
+	x := auth.Session{Hash: "sh1", User: "admin@internal", UserID: "uid-1", Credential: "token:abc", Scheme: "basic", Scopes: []string{"ovirt-app-api"}, UserUpdated: now.Add(-time.Hour),
 		Created: now, LastSeen: now, IdleTimeout: 30 * time.Minute, Expires: now.Add(8 * time.Hour), CSRF: true}
 	require.NoError(t, s.CreateSession(ctx, x))
 	assert.ErrorIs(t, s.CreateSession(ctx, x), auth.ErrConflict)
 	got, err := s.SessionByHash(ctx, "sh1")
 	require.NoError(t, err)
 	assert.Equal(t, x.User, got.User)
+	assert.Equal(t, x.UserID, got.UserID)
+	assert.Equal(t, x.Credential, got.Credential)
 	assert.Equal(t, x.Scheme, got.Scheme)
 	assert.Equal(t, x.Scopes, got.Scopes)
 	assert.True(t, x.UserUpdated.Equal(got.UserUpdated))
