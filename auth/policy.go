@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -89,9 +90,12 @@ func (r Rule) Validate() error {
 func (r Rule) PriorityString() string { return strconv.FormatFloat(r.Priority, 'f', -1, 64) }
 
 // Matches reports whether the rule applies to id making request r, ignoring
-// Disabled.
+// Disabled. The path is matched segment by segment on the escaped path, each
+// segment unescaped on its own, as http.ServeMux routes: "%2F" stays inside
+// its segment. A HEAD request matches rules for GET (ServeMux serves HEAD
+// with GET handlers).
 func (r Rule) Matches(id *Identity, req *http.Request) bool {
-	return r.matchSubject(id) && r.matchMethod(req.Method) && MatchPath(r.Path, req.URL.Path)
+	return r.matchSubject(id) && r.matchMethod(req.Method) && matchSegs(r.Path, requestSegments(req))
 }
 
 func (r Rule) matchSubject(id *Identity) bool {
@@ -114,46 +118,133 @@ func (r Rule) matchMethod(m string) bool {
 		return true
 	}
 	for _, x := range r.Methods {
-		if strings.EqualFold(x, m) {
+		if strings.EqualFold(x, m) || strings.EqualFold(m, http.MethodHead) && strings.EqualFold(x, http.MethodGet) {
 			return true
 		}
 	}
 	return false
 }
 
+// MaxPathSegments bounds the segments of a request path the policy will
+// match: a longer path is refused with 400 (see CheckPath).
+const MaxPathSegments = 512
+
 // MatchPath reports whether urlPath matches pattern (see Rule.Path). Leading
 // and trailing slashes are ignored on both; an empty pattern matches all.
+// Matching takes time linear in the number of segments.
 func MatchPath(pattern, urlPath string) bool {
+	p := strings.Trim(urlPath, "/")
+	var segs []string
+	if p != "" {
+		segs = strings.Split(p, "/")
+	}
+	return matchSegs(pattern, segs)
+}
+
+// requestSegments splits the escaped path of r into segments and unescapes
+// each one, so that an encoded slash never creates a segment.
+func requestSegments(r *http.Request) []string {
+	p := strings.Trim(r.URL.EscapedPath(), "/")
+	if p == "" {
+		return nil
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if u, err := url.PathUnescape(s); err == nil {
+			segs[i] = u
+		}
+	}
+	return segs
+}
+
+// matchSegs runs the pattern as a small automaton over the segments: the
+// set of pattern positions reachable so far, advanced one segment at a
+// time. Time is O(pattern segments × path segments): "**" never backtracks.
+func matchSegs(pattern string, segs []string) bool {
 	if pattern == "" {
 		return true
 	}
-	return matchSegments(strings.Trim(pattern, "/"), strings.Trim(urlPath, "/"))
-}
-
-func matchSegments(pat, p string) bool {
-	if pat == "" {
-		return p == ""
+	pat := strings.Split(strings.Trim(pattern, "/"), "/")
+	if len(pat) == 1 && pat[0] == "" {
+		pat = nil
 	}
-	pseg, prest, _ := strings.Cut(pat, "/")
-	if pseg == "**" {
-		for {
-			if matchSegments(prest, p) {
-				return true
+	n := len(pat)
+	cur := make([]bool, n+1)
+	next := make([]bool, n+1)
+	closure := func(set []bool) { // "**" may match no segment
+		for i := 0; i < n; i++ {
+			if set[i] && pat[i] == "**" {
+				set[i+1] = true
 			}
-			if p == "" {
-				return false
-			}
-			_, p, _ = strings.Cut(p, "/")
 		}
 	}
-	if p == "" {
-		return false
+	cur[0] = true
+	closure(cur)
+	for _, seg := range segs {
+		clear(next)
+		any := false
+		for i := 0; i < n; i++ {
+			if !cur[i] {
+				continue
+			}
+			if pat[i] == "**" {
+				next[i], any = true, true
+				continue
+			}
+			if matchSegment(pat[i], seg) {
+				next[i+1], any = true, true
+			}
+		}
+		if !any {
+			return false
+		}
+		closure(next)
+		cur, next = next, cur
 	}
-	seg, rest, _ := strings.Cut(p, "/")
-	if ok, err := path.Match(pseg, seg); err != nil || !ok {
-		return false
+	return cur[n]
+}
+
+// matchSegment matches one segment: literally when the pattern has no
+// wildcard (the common case, and cheap), else with path.Match.
+func matchSegment(pat, seg string) bool {
+	if !strings.ContainsAny(pat, `*?[\`) {
+		return pat == seg
 	}
-	return matchSegments(prest, rest)
+	ok, err := path.Match(pat, seg)
+	return err == nil && ok
+}
+
+// CheckPath refuses request paths that a policy cannot judge safely: a
+// "." or ".." segment (also when escaped as %2e or hidden behind %2F, which
+// http.FileServer and path.Clean would resolve after the policy allowed the
+// request), an empty segment inside the path ("//"), a segment that is not
+// valid escaping, or more than MaxPathSegments segments. Middleware calls it
+// for every request and answers 400.
+func CheckPath(r *http.Request) error {
+	bad := func(msg string) error { return &Error{Reason: ReasonMalformed, Message: "request path " + msg} }
+	esc := r.URL.EscapedPath()
+	if strings.Count(esc, "/") > MaxPathSegments {
+		return bad("has too many segments")
+	}
+	inner := strings.TrimPrefix(strings.TrimSuffix(esc, "/"), "/")
+	if inner == "" {
+		return nil
+	}
+	for seg := range strings.SplitSeq(inner, "/") {
+		if seg == "" {
+			return bad("has an empty segment (//)")
+		}
+		u, err := url.PathUnescape(seg)
+		if err != nil {
+			return bad("is not valid escaping")
+		}
+		for part := range strings.SplitSeq(u, "/") { // an escaped %2F hides segments from path.Clean
+			if part == "." || part == ".." {
+				return bad("has a dot segment (. or ..)")
+			}
+		}
+	}
+	return nil
 }
 
 // RuleTable is a Policy over the rules of a PolicyStore: enabled rules are
@@ -163,8 +254,12 @@ type RuleTable struct {
 	Store PolicyStore
 }
 
-// Authorize implements Policy.
+// Authorize implements Policy. A path CheckPath refuses is refused here too
+// (400), whichever rules there are.
 func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request) error {
+	if err := CheckPath(r); err != nil {
+		return err
+	}
 	rules, err := t.Store.Rules(ctx)
 	if err != nil {
 		return &Error{Reason: ReasonUnavailable, Cause: fmt.Errorf("auth: loading policy rules: %w", err)}

@@ -34,8 +34,8 @@ type User struct {
 	Updated time.Time
 	// PasswordChanged is when the password hash was last set to a new
 	// password (the store sets it; a rehash of the same password through
-	// PasswordRehasher keeps it). Tokens issued before it may be refused
-	// (token.Config.PasswordChangeRevokes).
+	// PasswordRehasher keeps it). Tokens record it at issue and may be
+	// refused once it moves (token.Config.PasswordChangeRevokes).
 	PasswordChanged time.Time
 }
 
@@ -107,6 +107,9 @@ type Token struct {
 	UserID   string    // owner's User.ID at issue: the token dies with the account
 	ClientID string    // OAuth 2 client the token was issued to ("" = none)
 	Family   string    // OAuth 2 grant family: a login's access and refresh tokens and all rotated from them
+	// PasswordStamp is the owner's User.PasswordChanged at issue: when the
+	// user's stamp differs, the password was changed since.
+	PasswordStamp time.Time
 	Name     string    // PAT name, unique per user among PATs
 	Scopes   []string  // scopes granted
 	Created  time.Time // when issued

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,32 +15,75 @@ import (
 
 // FailureCounter counts failed attempts per (scope, key) in fixed windows:
 // the first failure of a key opens a window of the given length; the count
-// resets when it ends. Scopes are "user" and "addr". memstore implements it
-// for one process, redisstore for many.
+// resets when it ends. memstore implements it for one process, redisstore
+// for many.
+//
+// Throttle reserves an attempt before checking it (AddFailure, then compare
+// the returned count with the limit) and takes the reservation back
+// (RemoveFailure) when the attempt succeeds, so that concurrent guesses can
+// never all pass a check made before any of them was counted.
 type FailureCounter interface {
 	// AddFailure records a failure and returns the count in the current
-	// window and when that window ends.
+	// window and when that window ends. It is atomic: of n concurrent calls
+	// each sees a different count.
 	AddFailure(ctx context.Context, scope, key string, window time.Duration) (count int, resetAt time.Time, err error)
+	// RemoveFailure takes one failure back (never below zero; a missing key
+	// is not an error).
+	RemoveFailure(ctx context.Context, scope, key string) error
 	// Failures returns the count in the current window and when it ends.
 	Failures(ctx context.Context, scope, key string) (count int, resetAt time.Time, err error)
 	// ResetFailures forgets the key.
 	ResetFailures(ctx context.Context, scope, key string) error
 }
 
-// Throttle limits failed attempts per user and per client address. Once a
-// key has reached its limit in the window, further attempts for it are
-// refused with 429 and Retry-After until the window ends, without checking
-// the credential. A user's counter is reset by a successful login; an
-// address's is not. Other users and other addresses are never slowed.
+// CachedPasswordVerifier is a PasswordVerifier that remembers verified
+// credentials (basic.Cache). Throttle.VerifyPassword asks it first: a
+// credential it remembers is never throttled, so an attacker who locks a
+// login out from elsewhere does not lock out the real user's working
+// credential.
+type CachedPasswordVerifier interface {
+	PasswordVerifier
+	// VerifyCached answers from memory only: hit is false when the
+	// credential is not remembered (nothing is hashed then). It may still
+	// read the user record to see that the entry is current.
+	VerifyCached(ctx context.Context, login, password string) (id *Identity, hit bool, err error)
+}
+
+// Throttle limits failed password attempts. Three counters apply to each
+// attempt, all in fixed windows (Window):
 //
-// The trade-off of a per-user limit: whoever can reach the server can lock a
-// known user out for a window. Set MaxPerUser to 0 to rely on the address
-// limit alone.
+//   - per client address (MaxPerAddr, default 30: Foreman's figure);
+//   - per (login, address) pair (MaxPerUser, default 10);
+//   - per login over all addresses (MaxPerUserTotal, default 100): the
+//     ceiling against guessing one password from many addresses.
+//
+// Once a counter has reached its limit, further attempts it covers are
+// refused with 429 and Retry-After until the window ends, without checking
+// the credential. An attempt is counted before it is checked (and taken
+// back if it succeeds), so at most the limit is ever checked, however many
+// guesses arrive at once. A success resets its (login, address) counter.
+//
+// A credential that the verifier's cache remembers (CachedPasswordVerifier)
+// is never throttled: an attacker who exhausts a login's counters from
+// other addresses, or even the real user's own, does not stop the real
+// user's working credential. An uncached correct password is refused only
+// when its own address, its (login, address) pair or the login's total
+// ceiling is exhausted.
+//
+// Logins longer than 64 bytes are counted under their SHA-256, so an
+// attacker's overlong logins cannot grow the counters.
 type Throttle struct {
-	Counter    FailureCounter
-	Window     time.Duration // default 5 minutes
-	MaxPerAddr int           // default 30 (Foreman's figure); negative = no limit
-	MaxPerUser int           // default 10; negative = no limit
+	Counter FailureCounter
+	Window  time.Duration // default 5 minutes
+	// MaxPerAddr limits failures per client address: 0 = default 30,
+	// negative = no limit.
+	MaxPerAddr int
+	// MaxPerUser limits failures per (login, client address) pair: 0 =
+	// default 10, negative = no limit.
+	MaxPerUser int
+	// MaxPerUserTotal limits failures per login over all addresses: 0 =
+	// default 100, negative = no limit.
+	MaxPerUserTotal int
 	// RepeatWindow bounds Attempt.ForgiveRepeat (default 10 seconds).
 	RepeatWindow time.Duration
 	Now          func() time.Time
@@ -49,6 +93,13 @@ type Throttle struct {
 	repeatMu   sync.Mutex
 	repeats    map[[sha256.Size]byte]time.Time
 }
+
+// Default throttle limits (see Throttle).
+const (
+	DefaultMaxPerAddr      = 30
+	DefaultMaxPerUser      = 10
+	DefaultMaxPerUserTotal = 100
+)
 
 func (t *Throttle) window() time.Duration {
 	if t.Window <= 0 {
@@ -76,21 +127,77 @@ type throttleKey struct {
 	limit      int
 }
 
+// maxCountedLogin is the longest login counted as it is; longer ones are
+// counted under their hash.
+const maxCountedLogin = 64
+
+func countedLogin(login string) string {
+	if len(login) <= maxCountedLogin {
+		return login
+	}
+	sum := sha256.Sum256([]byte(login))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // keys are the counters that apply to an attempt: empty keys and disabled
 // limits are left out (limit < 0).
-func (t *Throttle) keys(user, addr string) [2]throttleKey {
-	ks := [2]throttleKey{{"addr", addr, limitOr(t.MaxPerAddr, 30)}, {"user", user, limitOr(t.MaxPerUser, 10)}}
-	for i := range ks {
-		if ks[i].key == "" {
-			ks[i].limit = -1
-		}
+func (t *Throttle) keys(user, addr string) [3]throttleKey {
+	user = countedLogin(user)
+	ks := [3]throttleKey{
+		{"addr", addr, limitOr(t.MaxPerAddr, DefaultMaxPerAddr)},
+		{"user-addr", user + "\x00" + addr, limitOr(t.MaxPerUser, DefaultMaxPerUser)},
+		{"user", user, limitOr(t.MaxPerUserTotal, DefaultMaxPerUserTotal)},
+	}
+	if addr == "" {
+		ks[0].limit, ks[1].limit = -1, -1
+	}
+	if user == "" {
+		ks[1].limit, ks[2].limit = -1, -1
 	}
 	return ks
 }
 
-// Check returns a ReasonThrottled *Error when user or addr has used up its
-// failures, nil otherwise. A nil Throttle allows everything. A counter that
-// fails is reported as ReasonUnavailable.
+// reserve counts the attempt on every counter before it is checked. It
+// returns the keys it counted (to be taken back on success), or a
+// ReasonThrottled *Error (nothing stays counted) when a counter is over its
+// limit, or ReasonUnavailable when the counter fails.
+func (t *Throttle) reserve(ctx context.Context, scheme, user, addr string) ([]throttleKey, error) {
+	var held []throttleKey
+	for _, k := range t.keys(user, addr) {
+		if k.limit < 0 {
+			continue
+		}
+		n, reset, err := t.Counter.AddFailure(ctx, k.scope, k.key, t.window())
+		if err != nil {
+			t.release(ctx, held)
+			return nil, &Error{Reason: ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
+		}
+		held = append(held, k)
+		if n > k.limit {
+			t.release(ctx, held)
+			wait := reset.Sub(t.now())
+			if wait < time.Second {
+				wait = time.Second
+			}
+			return nil, &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: wait}
+		}
+	}
+	return held, nil
+}
+
+// release takes reservations back (a context that ended must not leave
+// them counted).
+func (t *Throttle) release(ctx context.Context, held []throttleKey) {
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range held {
+		_ = t.Counter.RemoveFailure(ctx, k.scope, k.key)
+	}
+}
+
+// Check returns a ReasonThrottled *Error when an attempt for user from addr
+// would be refused now, nil otherwise; it counts nothing. A nil Throttle
+// allows everything. A counter that fails is reported as ReasonUnavailable.
+// VerifyPassword does not use it: it reserves the attempt atomically.
 func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
 	if t == nil || t.Counter == nil {
 		return nil
@@ -114,7 +221,8 @@ func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
 	return nil
 }
 
-// Failed records a failed attempt for user and addr.
+// Failed records a failed attempt for user and addr that was not reserved
+// through VerifyPassword (a scheme that checks credentials itself).
 func (t *Throttle) Failed(ctx context.Context, user, addr string) {
 	if t == nil || t.Counter == nil {
 		return
@@ -126,14 +234,18 @@ func (t *Throttle) Failed(ctx context.Context, user, addr string) {
 	}
 }
 
-// Succeeded resets user's counter after a successful login.
-func (t *Throttle) Succeeded(ctx context.Context, user string) {
+// Succeeded resets the (user, addr) counter after a successful login.
+func (t *Throttle) Succeeded(ctx context.Context, user, addr string) {
 	if t == nil || t.Counter == nil || user == "" {
 		return
 	}
+	k := t.keys(user, addr)[1]
+	if k.limit < 0 {
+		return
+	}
 	// Read first: the common case has nothing to reset and needs no write.
-	if n, _, err := t.Counter.Failures(ctx, "user", user); err == nil && n > 0 {
-		_ = t.Counter.ResetFailures(ctx, "user", user)
+	if n, _, err := t.Counter.Failures(ctx, k.scope, k.key); err == nil && n > 0 {
+		_ = t.Counter.ResetFailures(ctx, k.scope, k.key)
 	}
 }
 
@@ -149,34 +261,59 @@ type Attempt struct {
 }
 
 // VerifyPassword checks the attempt's login and password with v under the
-// throttle: a login or address over its limit is refused (ReasonThrottled)
-// without checking; a failure is counted (see Attempt.ForgiveRepeat), a store
-// outage never; a success resets the user's counter. Errors carry the scheme
-// and login, and a successful Identity without a Scheme gets the attempt's.
-// A nil Throttle only verifies.
+// throttle. A credential v's cache remembers (CachedPasswordVerifier) is
+// answered at once, never throttled. Otherwise the attempt is counted on
+// every counter first; if one is over its limit the attempt is refused
+// (ReasonThrottled) without checking, and with the count taken back. A
+// failure stays counted (see Attempt.ForgiveRepeat); a success or a store
+// outage takes the count back, and a success resets the (login, address)
+// counter. Errors carry the scheme and login, and a successful Identity
+// without a Scheme gets the attempt's. A nil Throttle only verifies.
 func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Attempt) (*Identity, error) {
-	if err := t.Check(ctx, a.Scheme, a.Login, a.Addr); err != nil {
+	if t == nil || t.Counter == nil {
+		return finishAttempt(v.VerifyPassword(ctx, a.Login, a.Password))(a)
+	}
+	if c, ok := v.(CachedPasswordVerifier); ok {
+		id, hit, err := c.VerifyCached(ctx, a.Login, a.Password)
+		if hit || err != nil {
+			return finishAttempt(id, err)(a)
+		}
+	}
+	held, err := t.reserve(ctx, a.Scheme, a.Login, a.Addr)
+	if err != nil {
 		return nil, err
 	}
 	id, err := v.VerifyPassword(ctx, a.Login, a.Password)
 	if err != nil {
-		e := *AsError(err)
-		if e.Reason != ReasonUnavailable && (!a.ForgiveRepeat || t.firstFailure(a.Login, a.Password, a.Addr)) {
-			t.Failed(ctx, a.Login, a.Addr)
+		e := AsError(err)
+		if e.Reason == ReasonUnavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
+			t.release(ctx, held)
 		}
-		if e.Scheme == "" {
-			e.Scheme = a.Scheme
-		}
-		if e.User == "" {
-			e.User = a.Login
-		}
-		return nil, &e
+		return finishAttempt(nil, err)(a)
 	}
-	t.Succeeded(ctx, a.Login)
-	if id.Scheme == "" {
-		id.Scheme = a.Scheme
+	t.release(ctx, held)
+	t.Succeeded(ctx, a.Login, a.Addr)
+	return finishAttempt(id, nil)(a)
+}
+
+// finishAttempt fills the attempt's scheme and login into the outcome.
+func finishAttempt(id *Identity, err error) func(Attempt) (*Identity, error) {
+	return func(a Attempt) (*Identity, error) {
+		if err != nil {
+			e := *AsError(err)
+			if e.Scheme == "" {
+				e.Scheme = a.Scheme
+			}
+			if e.User == "" {
+				e.User = a.Login
+			}
+			return nil, &e
+		}
+		if id.Scheme == "" {
+			id.Scheme = a.Scheme
+		}
+		return id, nil
 	}
-	return id, nil
 }
 
 // firstFailure reports whether these credentials did not fail from addr

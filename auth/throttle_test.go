@@ -2,12 +2,19 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -41,4 +48,105 @@ func TestThrottleVerifyPassword(t *testing.T) {
 	assert.Equal(t, "query", id.Scheme)
 	_, err = nilThrottle.VerifyPassword(ctx, v, auth.Attempt{Scheme: "query", Login: "u", Password: "wrong"})
 	assert.Equal(t, "u", auth.AsError(err).User)
+}
+
+// gatedVerifier counts the checks that reach it and holds each until
+// released, so that concurrent attempts overlap for certain.
+type gatedVerifier struct {
+	inner   auth.PasswordVerifier
+	reached atomic.Int32
+	gate    chan struct{}
+}
+
+func (g *gatedVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	g.reached.Add(1)
+	<-g.gate
+	return g.inner.VerifyPassword(ctx, login, pw)
+}
+
+// Attack: the throttle was checked before verifying and counted after, so
+// 200 parallel wrong guesses for one user from one address were all checked
+// against limits of 10/30.
+func TestThrottleConcurrentGuesses(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	h, _ := cheap.Hash("right")
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: h}))
+	g := &gatedVerifier{inner: &auth.StoreVerifier{Users: st, DummyHash: h}, gate: make(chan struct{})}
+	th := &auth.Throttle{Counter: st}
+	var wg sync.WaitGroup
+	var throttled atomic.Int32
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := th.VerifyPassword(ctx, g, auth.Attempt{Scheme: "basic", Login: "u", Password: fmt.Sprint("guess", i), Addr: "10.0.0.1"})
+			if auth.AsError(err).Reason == auth.ReasonThrottled {
+				throttled.Add(1)
+			}
+		}()
+	}
+	// Every attempt either reached the verifier or was refused.
+	require.Eventually(t, func() bool { return int(g.reached.Load()+throttled.Load()) == 200 }, 10*time.Second, time.Millisecond)
+	close(g.gate)
+	wg.Wait()
+	assert.LessOrEqual(t, g.reached.Load(), int32(auth.DefaultMaxPerUser), "at most the limit is ever checked")
+	assert.EqualValues(t, 200-g.reached.Load(), throttled.Load())
+	n, _, _ := st.Failures(ctx, "user-addr", "u\x0010.0.0.1")
+	assert.Equal(t, auth.DefaultMaxPerUser, n, "refused attempts do not stay counted")
+}
+
+// Attack: ten failures from an attacker's address locked the real user out
+// everywhere for five minutes, although the README promised that a correct
+// cached credential is never slowed.
+func TestThrottleDoesNotLockOutTheRealUser(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	h, _ := cheap.Hash("right")
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: h}))
+	cache := basic.NewCache(&auth.StoreVerifier{Users: st, DummyHash: h}, st, time.Minute, 0)
+	th := &auth.Throttle{Counter: st}
+	try := func(pw, addr string) error {
+		_, err := th.VerifyPassword(ctx, cache, auth.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})
+		return err
+	}
+	require.NoError(t, try("right", "192.0.2.7"), "the real user logs in: now cached")
+	for i := range auth.DefaultMaxPerUser {
+		require.Error(t, try(fmt.Sprint("guess", i), "203.0.113.66"))
+	}
+	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("guess", "203.0.113.66")).Reason, "the attacker is throttled")
+	assert.NoError(t, try("right", "192.0.2.7"), "the real user's cached credential works")
+	assert.NoError(t, try("right", "203.0.113.66"), "a cached credential is never throttled, even from there")
+	assert.NoError(t, try("right", "198.51.100.1"), "cached, from a third address")
+
+	// A fresh (uncached) correct login from another address is not locked
+	// by the attacker's pair either; only the login's total ceiling (100)
+	// would stop it.
+	fresh := &auth.StoreVerifier{Users: st, DummyHash: h}
+	_, err := th.VerifyPassword(ctx, fresh, auth.Attempt{Scheme: "basic", Login: "u", Password: "right", Addr: "198.51.100.2"})
+	assert.NoError(t, err)
+}
+
+// Attack: every new source address grew the in-memory counters, keyed by
+// the full login: 20 000 addresses with 3 KB logins held about 63 MiB.
+func TestThrottleCountersAreBounded(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	st.SetMaxFailureKeys(5000)
+	h, _ := cheap.Hash("right")
+	v := &auth.StoreVerifier{Users: st, DummyHash: h}
+	th := &auth.Throttle{Counter: st}
+	login := strings.Repeat("x", 3000)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 20_000 {
+		addr := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+		_, _ = th.VerifyPassword(ctx, v, auth.Attempt{Scheme: "basic", Login: login + fmt.Sprint(i), Password: "p", Addr: addr})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	assert.LessOrEqual(t, st.FailureKeys(), 5000, "the key bound holds")
+	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	assert.Less(t, grown, int64(8<<20), "heap grew %d bytes", grown)
 }

@@ -357,6 +357,12 @@ func TestThrottle(t *testing.T) {
 	assert.JSONEq(t, `{"error":{"message":"Too many tries, please try again in a few minutes."}}`, body)
 	assert.Equal(t, "300", resp.Header.Get("Retry-After"))
 	assert.Equal(t, before, s.calls.Load(), "a throttled attempt is not verified")
+	// The lock is on the (user, address) pair: the real user elsewhere is
+	// not locked out, and once cached, not even from the attacker's address.
+	resp, _ = s.get(t, "/", from("10.0.0.3"), ptr("wsuser"), ptr("cluster-secret"))
+	assert.Equal(t, 200, resp.StatusCode, "the pair is locked, not the user")
+	resp, _ = s.get(t, "/", from("10.0.0.1"), ptr("wsuser"), ptr("cluster-secret"))
+	assert.Equal(t, 200, resp.StatusCode, "a cached credential is never throttled")
 
 	// Other users are never slowed, from this address or another.
 	resp, _ = s.get(t, "/", from("10.0.0.1"), ptr("zoë"), ptr("pässwörd:with:colons"))
@@ -374,10 +380,12 @@ func TestThrottle(t *testing.T) {
 	for i := range 5 {
 		s.get(t, "/", from("10.0.0.9"), ptr("user"+string(rune('A'+i))), ptr("guess"))
 	}
-	resp, _ = s.get(t, "/", from("10.0.0.9"), ptr("zoë"), ptr("pässwörd:with:colons"))
+	resp, _ = s.get(t, "/", from("10.0.0.9"), ptr("zoë"), ptr("another-guess"))
 	assert.Equal(t, 429, resp.StatusCode)
-	resp, _ = s.get(t, "/", from("10.0.0.10"), ptr("zoë"), ptr("pässwörd:with:colons"))
-	assert.Equal(t, 200, resp.StatusCode, "another address is unaffected")
+	resp, _ = s.get(t, "/", from("10.0.0.9"), ptr("zoë"), ptr("pässwörd:with:colons"))
+	assert.Equal(t, 200, resp.StatusCode, "zoë's cached credential passes even the blocked address")
+	resp, _ = s.get(t, "/", from("10.0.0.10"), ptr("zoë"), ptr("another-guess"))
+	assert.Equal(t, 401, resp.StatusCode, "another address is unaffected")
 
 	// The window ends: everything is allowed again.
 	store.SetClock(func() time.Time { return time.Now().Add(6 * time.Minute) })

@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"hash"
 	"sync"
 	"time"
@@ -90,30 +92,51 @@ func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 	return st.sum, st
 }
 
-// VerifyPassword implements auth.PasswordVerifier.
-func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+// VerifyCached implements auth.CachedPasswordVerifier: it answers from the
+// cache only. A remembered credential whose user is unchanged is a hit; a
+// remembered one whose user was changed, disabled or deleted is dropped (a
+// miss). When the user store fails, the entry is kept and the error
+// (ReasonUnavailable) returned with hit true: an outage must not empty the
+// cache and send every client through a full hash once it is over.
+func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
-	now := c.now()
 	c.mu.RLock()
 	e, hit := c.entries[k]
 	c.mu.RUnlock()
+	if !hit || e.login != login || !c.now().Before(e.expires) {
+		return nil, false, nil
+	}
+	u, err := c.users.User(ctx, login)
+	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		return nil, true, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("basic: looking up user: %w", err)}
+	}
+	if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
+		return u.Identity(""), true, nil
+	}
+	c.mu.Lock()
+	delete(c.entries, k)
+	c.mu.Unlock()
+	return nil, false, nil
+}
+
+// VerifyPassword implements auth.PasswordVerifier: the cache's answer when
+// it has one, else the wrapped verifier's (remembered when it succeeds).
+func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	if id, hit, err := c.VerifyCached(ctx, login, pw); hit || err != nil {
+		return id, err
+	}
 	// The user as it is now, read before verifying: if it changes while the
 	// hash is computed, the entry carries the old stamp and is dropped at its
 	// first use.
 	u, err := c.users.User(ctx, login)
-	if hit && e.login == login && now.Before(e.expires) {
-		if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
-			return u.Identity(""), nil
-		}
-		c.mu.Lock()
-		delete(c.entries, k)
-		c.mu.Unlock()
-	}
 	id, verr := c.next.VerifyPassword(ctx, login, pw)
 	if verr != nil || err != nil || id.Scheme != "" {
 		return id, verr // failures, and anything but the user's own password, are never cached
 	}
+	k, st := c.key(login, pw)
+	c.pool.Put(st)
+	now := c.now()
 	c.mu.Lock()
 	if len(c.entries) >= c.maxEntries {
 		for ek, ev := range c.entries {

@@ -33,6 +33,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -46,6 +47,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,8 +106,22 @@ type Config struct {
 type Authenticator struct {
 	cfg     Config
 	userKey string // canonical form of cfg.UserHeader
-	dummy   auth.Consumer
 }
+
+// dummyConsumer is verified against when the consumer is unknown, disabled
+// or not registered for the request's method, so that every refusal costs
+// the work of a real check: an HMAC with a real-length secret, or an RSA
+// verification with a 2048-bit key parsed from PEM as a real one is.
+var dummyConsumer = sync.OnceValue(func() *auth.Consumer {
+	c := &auth.Consumer{Key: "gatehouse-dummy", Secret: rand.Text()}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err == nil {
+		if der, err := x509.MarshalPKIXPublicKey(&k.PublicKey); err == nil {
+			c.RSAPublicKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		}
+	}
+	return c
+})
 
 // New returns the Authenticator.
 func New(cfg Config) *Authenticator {
@@ -130,16 +146,79 @@ func New(cfg Config) *Authenticator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader), dummy: auth.Consumer{Key: "dummy", Secret: "gatehouse-dummy-consumer-secret-0123456789"}}
+	go dummyConsumer() // make the dummy RSA key before the first refusal needs it
+	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader)}
 }
 
 // Challenge implements auth.Challenger.
 func (a *Authenticator) Challenge() string { return `OAuth realm="gatehouse"` }
 
-// HasCredentials implements auth.Detector.
+// HasCredentials implements auth.Detector: an "OAuth" Authorization header,
+// or an oauth_ parameter in the query or in a form-encoded body (the body
+// is peeked at and left readable).
 func (a *Authenticator) HasCredentials(r *http.Request) bool {
+	if a.inHeaderOrQuery(r) {
+		return true
+	}
+	has, _, _ := a.formCredentials(r)
+	return has
+}
+
+func (a *Authenticator) inHeaderOrQuery(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
-	return len(h) >= 6 && strings.EqualFold(h[:6], "oauth ") || strings.Contains(r.URL.RawQuery, "oauth_signature")
+	return len(h) >= 6 && strings.EqualFold(h[:6], "oauth ") || hasOAuthParam(r.URL.RawQuery)
+}
+
+// hasOAuthParam reports whether a raw form or query string has a parameter
+// whose name starts with oauth_ (escaped or not).
+func hasOAuthParam(raw string) bool {
+	for part := range strings.SplitSeq(raw, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if strings.HasPrefix(name, "oauth_") {
+			return true
+		}
+	}
+	return false
+}
+
+// formCredentials peeks at a form-encoded body: whether it carries an
+// oauth_ parameter, and its bytes when it fits in MaxBodyBytes. r.Body is
+// left holding the whole body for whoever reads next.
+func (a *Authenticator) formCredentials(r *http.Request) (has bool, body []byte, tooLarge bool) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return false, nil, false
+	}
+	body, complete, err := peekBody(r, a.cfg.MaxBodyBytes)
+	if err != nil {
+		return false, nil, false
+	}
+	if !complete {
+		return bytes.Contains(body, []byte("oauth_")), nil, true
+	}
+	return hasOAuthParam(string(body)), body, false
+}
+
+// peekBody reads up to limit bytes of r.Body and puts back a body that
+// yields everything (what was read, then the rest). complete is false when
+// the body is longer than limit.
+func peekBody(r *http.Request, limit int64) (prefix []byte, complete bool, err error) {
+	prefix, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	rest := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(prefix), rest), rest}
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(prefix)) > limit {
+		return prefix[:limit], false, nil
+	}
+	return prefix, true, nil
 }
 
 func fail(reason auth.Reason, msg string) *auth.Error {
@@ -196,14 +275,13 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	}
 	sources = append(sources, qp)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		body, err := io.ReadAll(io.LimitReader(r.Body, a.cfg.MaxBodyBytes+1))
+		body, complete, err := peekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
 		if err != nil {
 			return nil, fail(auth.ReasonMalformed, "cannot read the request body")
 		}
-		if int64(len(body)) > a.cfg.MaxBodyBytes {
+		if !complete {
 			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body)) // the handler still reads it
 		req.body = body
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 			fp, err := ParseForm(string(body))
@@ -241,10 +319,18 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	return req, nil
 }
 
-// Authenticate implements auth.Authenticator.
+// Authenticate implements auth.Authenticator. A request without an OAuth
+// header, query parameter or form parameter is not read at all and gets
+// auth.ErrNoCredentials, so a form POST for another scheme is left alone.
 func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
-	if !a.HasCredentials(r) && !a.mayHaveFormCredentials(r) {
-		return nil, auth.ErrNoCredentials
+	if !a.inHeaderOrQuery(r) {
+		has, _, tooLarge := a.formCredentials(r)
+		if !has {
+			return nil, auth.ErrNoCredentials
+		}
+		if tooLarge {
+			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
+		}
 	}
 	req, err := a.gather(r)
 	if err != nil {
@@ -272,58 +358,48 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	default:
 		return nil, fail(auth.ReasonInvalid, "unsupported signature method "+strconv.Quote(method))
 	}
+	// Every method, PLAINTEXT included, needs a timestamp and a nonce: a
+	// request without them could be replayed forever.
 	now := a.cfg.Now()
-	var ts time.Time
-	if method != "PLAINTEXT" || o.get("oauth_timestamp") != "" {
-		if o.get("oauth_timestamp") == "" || o.get("oauth_nonce") == "" {
-			return nil, fail(auth.ReasonMalformed, "missing oauth_timestamp or oauth_nonce")
-		}
-		secs, err := strconv.ParseInt(o.get("oauth_timestamp"), 10, 64)
-		if err != nil || secs < 0 {
-			return nil, fail(auth.ReasonMalformed, "oauth_timestamp is not a number of seconds")
-		}
-		ts = time.Unix(secs, 0)
-		if d := now.Sub(ts); d > a.cfg.Window || d < -a.cfg.Window {
-			return nil, fail(auth.ReasonInvalid, fmt.Sprintf("stale timestamp: oauth_timestamp is outside the allowed window of ±%s (check the client's clock)", a.cfg.Window))
-		}
+	if o.get("oauth_timestamp") == "" || o.get("oauth_nonce") == "" {
+		return nil, fail(auth.ReasonMalformed, "missing oauth_timestamp or oauth_nonce")
+	}
+	secs, err := strconv.ParseInt(o.get("oauth_timestamp"), 10, 64)
+	if err != nil || secs < 0 {
+		return nil, fail(auth.ReasonMalformed, "oauth_timestamp is not a number of seconds")
+	}
+	if d := now.Sub(time.Unix(secs, 0)); d > a.cfg.Window || d < -a.cfg.Window {
+		return nil, fail(auth.ReasonInvalid, fmt.Sprintf("stale timestamp: oauth_timestamp is outside the allowed window of ±%s (check the client's clock)", a.cfg.Window))
 	}
 
 	key := o.get("oauth_consumer_key")
 	consumer, err := a.cfg.Consumers.Consumer(r.Context(), key)
-	known := err == nil && !consumer.Disabled
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
 	}
+	// A consumer verifies only the methods it is registered for: an
+	// RSA-only consumer has no secret, and an HMAC "signed" with the empty
+	// key must not pass. Unknown, disabled and unregistered all do the work
+	// of a real check against the dummy consumer and get the same answer.
+	known := err == nil && !consumer.Disabled && consumer.Accepts(method)
 	if !known {
-		consumer = &a.dummy // the same work as a real consumer, then refuse
+		consumer = dummyConsumer()
 	}
 	base := appendBaseString(nil, r.Method, a.baseURI(r), req.all)
-	sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer)
-	if !known {
-		return nil, fail(auth.ReasonInvalid, "unknown consumer key")
-	}
-	if !sigOK {
-		return nil, fail(auth.ReasonInvalid, "invalid signature (the signed method, URL, query, form body or secret differ)")
+	if sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer); !known || !sigOK {
+		return nil, fail(auth.ReasonInvalid, "invalid consumer key or signature (the consumer, its secret, or the signed method, URL, query or form body differ)")
 	}
 	if err := a.checkBodyHash(req, method); err != nil {
 		return nil, err
 	}
-	if !ts.IsZero() {
-		fresh, err := a.cfg.Nonces.UseNonce(r.Context(), key, o.get("oauth_nonce"), now.Add(2*a.cfg.Window))
-		if err != nil {
-			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
-		}
-		if !fresh {
-			return nil, fail(auth.ReasonInvalid, "replayed nonce: this oauth_nonce was already used")
-		}
+	fresh, err := a.cfg.Nonces.UseNonce(r.Context(), key, o.get("oauth_nonce"), now.Add(2*a.cfg.Window))
+	if err != nil {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
+	}
+	if !fresh {
+		return nil, fail(auth.ReasonInvalid, "replayed nonce: this oauth_nonce was already used")
 	}
 	return a.mapUser(r, consumer, o)
-}
-
-// mayHaveFormCredentials: a form body may carry all the OAuth parameters.
-func (a *Authenticator) mayHaveFormCredentials(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/x-www-form-urlencoded" && r.ContentLength != 0
 }
 
 func (a *Authenticator) baseURI(r *http.Request) string {
@@ -343,6 +419,9 @@ func (a *Authenticator) baseURI(r *http.Request) string {
 }
 
 func verifySignature(method string, base []byte, sig string, c *auth.Consumer) bool {
+	if !c.Accepts(method) {
+		return false // never verify with material the consumer does not have
+	}
 	key := Encode(c.Secret) + "&" // 1-legged: the token secret is empty
 	switch method {
 	case "HMAC-SHA1", "HMAC-SHA256":

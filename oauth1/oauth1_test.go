@@ -229,16 +229,17 @@ func TestReplayAndTampering(t *testing.T) {
 		send()
 		status, body := e.replay(t, mutate)
 		assert.Equal(t, 401, status, name)
-		assert.Contains(t, problem(t, body), "invalid signature", name)
+		assert.Contains(t, problem(t, body), "invalid consumer key or signature", name)
 	}
 
 	status, body = read(t)(e.client(consumerKey, "wrong", "admin", false).Get(e.srv.URL + "/api"))
 	assert.Equal(t, 401, status)
-	assert.Contains(t, problem(t, body), "invalid signature")
+	wrongSecret := problem(t, body)
+	assert.Contains(t, wrongSecret, "invalid consumer key or signature")
 	assert.NotContains(t, body, consumerSecret)
 	status, body = read(t)(e.client("nobody", "x", "admin", false).Get(e.srv.URL + "/api"))
 	assert.Equal(t, 401, status)
-	assert.Contains(t, problem(t, body), "unknown consumer")
+	assert.Equal(t, wrongSecret, problem(t, body), "an unknown key and a wrong signature read the same")
 	status, _ = read(t)(e.client("off", "off-secret-0123456", "admin", false).Get(e.srv.URL + "/api"))
 	assert.Equal(t, 401, status, "disabled consumer")
 }
@@ -345,8 +346,9 @@ func TestOtherSignatureMethods(t *testing.T) {
 	status, body = do(header(append(params, oauth1.Param{"oauth_signature", base64.StdEncoding.EncodeToString(sig)}), true))
 	assert.Equal(t, 200, status, body)
 
-	// PLAINTEXT over TLS.
+	// PLAINTEXT over TLS, with a timestamp and a nonce like every method.
 	status, body = do(header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"},
+		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "pt-nonce"},
 		{"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true))
 	assert.Equal(t, 200, status, body)
 
@@ -367,7 +369,8 @@ func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: oauth1.MapNone})
 	req := httptest.NewRequest("GET", "http://api.example/api", nil)
-	req.Header.Set("Authorization", header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"}, {"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true))
+	req.Header.Set("Authorization", header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"},
+		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "n"}, {"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true))
 	_, err := a.Authenticate(req)
 	require.Error(t, err)
 	assert.Contains(t, auth.AsError(err).Text(), "only over TLS")
@@ -388,7 +391,7 @@ func TestBehindTLSProxy(t *testing.T) {
 		return req
 	}
 	_, err := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}).Authenticate(mk())
-	assert.Contains(t, auth.AsError(err).Text(), "invalid signature", "forwarded headers are ignored unless trusted")
+	assert.Contains(t, auth.AsError(err).Text(), "invalid consumer key or signature", "forwarded headers are ignored unless trusted")
 	id, err := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st, TrustForwarded: true}).Authenticate(mk())
 	require.NoError(t, err)
 	assert.Equal(t, "admin", id.User)

@@ -318,12 +318,12 @@ func TestRefreshRotation(t *testing.T) {
 	resp, body := e.api(t, fresh.AccessToken)
 	assert.Equal(t, 200, resp.StatusCode, body)
 
-	resp, out := e.post(t, "grant_type=refresh_token&refresh_token="+tok.RefreshToken, nil)
-	assert.Equal(t, 400, resp.StatusCode)
-	assert.Equal(t, "invalid_grant", out["error"], "a refresh token is used once")
-	resp, out = e.post(t, "grant_type=refresh_token&scope=ovirt-app-api+ovirt-ext%3Dtoken%3Apassword-access&refresh_token="+fresh.RefreshToken, nil)
+	resp, out := e.post(t, "grant_type=refresh_token&scope=ovirt-app-api+ovirt-ext%3Dtoken%3Apassword-access&refresh_token="+fresh.RefreshToken, nil)
 	assert.Equal(t, 400, resp.StatusCode)
 	assert.Equal(t, "invalid_scope", out["error"], "no widening of scope")
+	resp, out = e.post(t, "grant_type=refresh_token&refresh_token="+tok.RefreshToken, nil)
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "invalid_grant", out["error"], "a refresh token is used once")
 }
 
 func TestClientHelperRenewsOn401(t *testing.T) {

@@ -43,4 +43,17 @@ func (v patVerifier) VerifyPassword(ctx context.Context, login, pw string) (*aut
 	return id, nil
 }
 
+// VerifyCached implements auth.CachedPasswordVerifier: a PAT is never
+// answered from a cache (it is cheap to check, and its guesses must be
+// throttled); a password is, when next caches.
+func (v patVerifier) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
+	if strings.HasPrefix(pw, PrefixPAT) {
+		return nil, false, nil
+	}
+	if c, ok := v.next.(auth.CachedPasswordVerifier); ok {
+		return c.VerifyCached(ctx, login, pw)
+	}
+	return nil, false, nil
+}
+
 var errPATOwner = errors.New("personal access token of another user")

@@ -55,8 +55,8 @@ type Config struct {
 	// (coalesced: at most one batch per interval); default one minute.
 	TouchInterval time.Duration
 	// PasswordChangeRevokes lists the token kinds that a password change
-	// revokes: a token of such a kind issued before the user's
-	// PasswordChanged stamp is refused. nil means
+	// revokes: a token of such a kind whose PasswordStamp differs from the
+	// user's PasswordChanged is refused. nil means
 	// DefaultPasswordChangeRevokes; an empty non-nil slice revokes none.
 	PasswordChangeRevokes []string
 	// Now is the clock; default time.Now.
@@ -183,7 +183,7 @@ func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scope
 		return Issued{}, err
 	}
 	now := s.cfg.Now()
-	t := auth.Token{ID: newID(), Kind: auth.TokenAccess, User: id.Login(), UserID: u.ID, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now}
+	t := auth.Token{ID: newID(), Kind: auth.TokenAccess, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now}
 	if s.cfg.AccessTTL != Never {
 		t.Expires = now.Add(s.cfg.AccessTTL)
 	}
@@ -231,7 +231,7 @@ func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []
 		return Issued{}, err
 	}
 	now := s.cfg.Now()
-	return s.create(ctx, PrefixRefresh, auth.Token{ID: newID(), Kind: auth.TokenRefresh, User: id.Login(), UserID: u.ID,
+	return s.create(ctx, PrefixRefresh, auth.Token{ID: newID(), Kind: auth.TokenRefresh, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged,
 		ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, Expires: now.Add(ttl)})
 }
 
@@ -301,7 +301,7 @@ func (s *Service) CreatePAT(ctx context.Context, login, name string, expires tim
 	if err != nil {
 		return Issued{}, err
 	}
-	return s.create(ctx, PrefixPAT, auth.Token{ID: newID(), Kind: auth.TokenPAT, User: login, UserID: u.ID, Name: name,
+	return s.create(ctx, PrefixPAT, auth.Token{ID: newID(), Kind: auth.TokenPAT, User: login, UserID: u.ID, PasswordStamp: u.PasswordChanged, Name: name,
 		Scopes: scopes, Created: now, Expires: expires})
 }
 
@@ -357,8 +357,10 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
 		case stored.Kind != auth.TokenJWT || stored.User != jt.User:
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("JWT does not match its stored record"))
+		case !stored.Revoked.IsZero():
+			return fail(auth.ReasonRevoked, "token revoked", nil)
 		}
-		jt.UserID, jt.Created = stored.UserID, stored.Created
+		jt.UserID, jt.Created, jt.PasswordStamp = stored.UserID, stored.Created, stored.PasswordStamp
 		t = &jt
 	} else {
 		got, err := Parse(secret)
@@ -397,7 +399,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 		// The login now names another account (deleted and created again).
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: t.User, Message: "invalid token", Cause: errors.New("token belongs to an earlier account of that login")}
 	}
-	if slices.Contains(s.cfg.PasswordChangeRevokes, t.Kind) && t.Created.Before(u.PasswordChanged) {
+	if passwordChangedSince(s.cfg.PasswordChangeRevokes, t, u) {
 		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: scheme, User: t.User, Message: "token revoked: the password was changed"}
 	}
 	if t.Kind != auth.TokenJWT {
@@ -426,8 +428,14 @@ func (s *Service) Active(ctx context.Context, id string, u *auth.User) (bool, er
 		return false, err
 	}
 	now := s.cfg.Now()
-	return t.Active(now) && t.UserID != "" && t.UserID == u.ID &&
-		!(slices.Contains(s.cfg.PasswordChangeRevokes, t.Kind) && t.Created.Before(u.PasswordChanged)), nil
+	return t.Active(now) && t.UserID != "" && t.UserID == u.ID && !passwordChangedSince(s.cfg.PasswordChangeRevokes, t, u), nil
+}
+
+// passwordChangedSince reports whether t is of a kind a password change
+// revokes and the owner's password changed after t was issued. It compares
+// stamps, not clocks, so replicas with skewed clocks agree.
+func passwordChangedSince(kinds []string, t *auth.Token, u *auth.User) bool {
+	return slices.Contains(kinds, t.Kind) && !t.PasswordStamp.Equal(u.PasswordChanged)
 }
 
 // touch records a use; the store sees it at the next Flush, which happens

@@ -427,12 +427,29 @@ func TestJWTAttacks(t *testing.T) {
 		_, err := e.svc.Verify(ctx, s, token.PrefixAccess, auth.SchemeToken)
 		return err
 	}
+	sign := func(c jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+		tok.Header["kid"] = "ec"
+		s, err := tok.SignedString(ecPriv)
+		require.NoError(t, err)
+		return s
+	}
+	// Attack: a JWT whose jti this service never issued (minted with a
+	// leaked key) used to pass; now only recorded ones do.
+	require.Error(t, verify(sign(claims)), "jti never issued")
+	u, _ := e.store.User(ctx, "wsuser")
+	require.NoError(t, e.store.CreateToken(ctx, auth.Token{ID: "x1", Kind: auth.TokenJWT, User: "wsuser", UserID: u.ID,
+		PasswordStamp: u.PasswordChanged, Created: now, Expires: now.Add(time.Hour)}))
 	// The genuine article works.
-	good := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
-	good.Header["kid"] = "ec"
-	s, err := good.SignedString(ecPriv)
-	require.NoError(t, err)
+	s := sign(claims)
 	require.NoError(t, verify(s))
+	// Attack: a JWT without exp never expired.
+	noExp := jwt.MapClaims{}
+	for k, v := range claims {
+		noExp[k] = v
+	}
+	delete(noExp, "exp")
+	assert.Error(t, verify(sign(noExp)), "exp is required")
 
 	// alg: none.
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims)

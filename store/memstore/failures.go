@@ -25,14 +25,28 @@ func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Dur
 		s.failures = map[failureKey]failureWindow{}
 	}
 	k := failureKey{scope, key}
-	w := s.failures[k]
+	w, held := s.failures[k]
 	if !now.Before(w.resetAt) {
 		w = failureWindow{resetAt: now.Add(window)}
-		s.sweepFailures(now)
+		if !held {
+			s.sweepFailures(now)
+		}
 	}
 	w.count++
 	s.failures[k] = w
 	return w.count, w.resetAt, nil
+}
+
+// RemoveFailure implements auth.FailureCounter.
+func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := failureKey{scope, key}
+	if w, ok := s.failures[k]; ok && w.count > 0 {
+		w.count--
+		s.failures[k] = w
+	}
+	return nil
 }
 
 // Failures implements auth.FailureCounter.
@@ -54,16 +68,55 @@ func (s *Store) ResetFailures(_ context.Context, scope, key string) error {
 	return nil
 }
 
-// sweepFailures drops ended windows once the map has grown, so that a flood
-// of distinct keys cannot grow it without bound. Called with mu held.
+// DefaultMaxFailureKeys bounds the failure counters a Store keeps.
+const DefaultMaxFailureKeys = 100_000
+
+// SetMaxFailureKeys bounds the number of failure counters kept (default
+// DefaultMaxFailureKeys). When a flood of distinct keys (new addresses,
+// new logins) fills it within one window, counters with a single failure
+// go first, then the rest in no particular order: a counter near its limit
+// is kept unless the flood is made of such counters.
+func (s *Store) SetMaxFailureKeys(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxFailureKeys = n
+}
+
+// FailureKeys is the number of failure counters held.
+func (s *Store) FailureKeys() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.failures)
+}
+
+// sweepFailures drops ended windows once the map has grown, and enforces
+// the key bound, so that a flood of distinct keys cannot grow it without
+// bound. Called with mu held, before a new key is added.
 func (s *Store) sweepFailures(now time.Time) {
-	if len(s.failures) < 1024 || len(s.failures) < 2*s.failuresAfterSweep {
+	limit := s.maxFailureKeys
+	if limit <= 0 {
+		limit = DefaultMaxFailureKeys
+	}
+	if len(s.failures) < min(1024, limit) || len(s.failures) < 2*s.failuresAfterSweep && len(s.failures) < limit {
 		return
 	}
 	for k, w := range s.failures {
-		if !now.Before(w.resetAt) {
+		if !now.Before(w.resetAt) || w.count == 0 {
 			delete(s.failures, k)
 		}
+	}
+	if len(s.failures) >= limit {
+		for k, w := range s.failures {
+			if w.count <= 1 {
+				delete(s.failures, k)
+			}
+		}
+	}
+	for k := range s.failures {
+		if len(s.failures) < limit*9/10 {
+			break
+		}
+		delete(s.failures, k)
 	}
 	s.failuresAfterSweep = len(s.failures)
 }

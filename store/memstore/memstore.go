@@ -40,6 +40,7 @@ type Store struct {
 
 	failures           map[failureKey]failureWindow
 	failuresAfterSweep int
+	maxFailureKeys     int
 }
 
 // New returns an empty Store.

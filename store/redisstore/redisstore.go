@@ -155,6 +155,17 @@ func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.D
 	return int(res[0]), time.Now().Add(time.Duration(res[1]) * time.Millisecond), nil
 }
 
+var removeFailure = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0`)
+
+// RemoveFailure implements auth.FailureCounter (DECR, never below zero,
+// keeping the window's expiry).
+func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
+	return removeFailure.Run(ctx, s.rdb, []string{s.key("fail", scope, key)}).Err()
+}
+
 // Failures implements auth.FailureCounter.
 func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Time, error) {
 	k := s.key("fail", scope, key)

@@ -452,15 +452,16 @@ func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
 
 type scanner interface{ Scan(...any) error }
 
-const tokenColumns = "id, hash, kind, login, user_id, client_id, family, token_name, scopes, created, expires, last_used, revoked"
+const tokenColumns = "id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked"
 
 func scanToken(row scanner) (*auth.Token, error) {
 	var t auth.Token
 	var scopes string
-	var created, expires, lastUsed, revoked int64
-	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.UserID, &t.ClientID, &t.Family, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
+	var created, expires, lastUsed, revoked, pwStamp int64
+	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.UserID, &t.ClientID, &t.Family, &pwStamp, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
 		return nil, notFound(err)
 	}
+	t.PasswordStamp = unixnano.To(pwStamp)
 	t.Scopes, t.Created, t.Expires, t.LastUsed, t.Revoked = unlist(scopes), unixnano.To(created), unixnano.To(expires), unixnano.To(lastUsed), unixnano.To(revoked)
 	return &t, nil
 }
@@ -483,9 +484,9 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 	if t.ID == "" {
 		return auth.ErrConflict
 	}
-	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, user_id, client_id, family, token_name, scopes, created, expires, last_used, revoked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Hash, t.Kind, t.User, t.UserID, t.ClientID, t.Family, t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
+	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Hash, t.Kind, t.User, t.UserID, t.ClientID, t.Family, unixnano.From(t.PasswordStamp), t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
 	if isUnique(err) {
 		return auth.ErrConflict
 	}
