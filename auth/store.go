@@ -100,22 +100,22 @@ const (
 // Token is a stored token. The secret itself is never stored: Hash is a
 // keyed hash of it (empty for JWTs, which are verified by signature).
 type Token struct {
-	ID       string    // public identifier (for listing and revoking); a JWT's jti
-	Hash     string    // hex keyed hash of the secret; unique
-	Kind     string    // TokenAccess, TokenPAT, TokenJWT
-	User     string    // owner's login ("name" or "name@domain")
-	UserID   string    // owner's User.ID at issue: the token dies with the account
-	ClientID string    // OAuth 2 client the token was issued to ("" = none)
-	Family   string    // OAuth 2 grant family: a login's access and refresh tokens and all rotated from them
+	ID       string // public identifier (for listing and revoking); a JWT's jti
+	Hash     string // hex keyed hash of the secret; unique
+	Kind     string // TokenAccess, TokenPAT, TokenJWT
+	User     string // owner's login ("name" or "name@domain")
+	UserID   string // owner's User.ID at issue: the token dies with the account
+	ClientID string // OAuth 2 client the token was issued to ("" = none)
+	Family   string // OAuth 2 grant family: a login's access and refresh tokens and all rotated from them
 	// PasswordStamp is the owner's User.PasswordChanged at issue: when the
 	// user's stamp differs, the password was changed since.
 	PasswordStamp time.Time
-	Name     string    // PAT name, unique per user among PATs
-	Scopes   []string  // scopes granted
-	Created  time.Time // when issued
-	Expires  time.Time // zero = never expires
-	LastUsed time.Time // zero = never used (updates are coalesced)
-	Revoked  time.Time // zero = not revoked
+	Name          string    // PAT name, unique per user among PATs
+	Scopes        []string  // scopes granted
+	Created       time.Time // when issued
+	Expires       time.Time // zero = never expires
+	LastUsed      time.Time // zero = never used (updates are coalesced)
+	Revoked       time.Time // zero = not revoked
 }
 
 // Active reports whether the token is neither revoked nor expired at now.
