@@ -3,6 +3,7 @@ package auth_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -219,7 +220,7 @@ func (failingRules) Rules(context.Context) ([]auth.Rule, error) { return nil, er
 func TestPolicyStoreFailureIs503(t *testing.T) {
 	h := auth.Middleware(first, auth.WithPolicy(auth.RuleTable{Store: failingRules{}}))(http.HandlerFunc(whoami))
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "/", nil)
+	req := httptest.NewRequest("GET", "https://api.example/", nil)
 	req.Header.Set("X-First", "alice")
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, 503, rec.Code)
@@ -298,7 +299,7 @@ func TestErrorChallengeOverride(t *testing.T) {
 		return nil, &auth.Error{Reason: auth.ReasonExpired, Challenge: `Bearer error="invalid_token"`}
 	})
 	rec := httptest.NewRecorder()
-	auth.Middleware(auth.Chain(first, bearer))(http.HandlerFunc(whoami)).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	auth.Middleware(auth.Chain(first, bearer))(http.HandlerFunc(whoami)).ServeHTTP(rec, httptest.NewRequest("GET", "https://api.example/", nil))
 	assert.Equal(t, 401, rec.Code)
 	assert.Equal(t, []string{`Bearer error="invalid_token"`}, rec.Result().Header.Values("WWW-Authenticate"))
 }
@@ -330,6 +331,7 @@ func TestAuditRecords(t *testing.T) {
 		req := httptest.NewRequest("GET", c.path, nil)
 		req.Header.Set("X-First", c.user)
 		req.RemoteAddr = "192.0.2.7:5555"
+		req.TLS = &tls.ConnectionState{}
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 	var recs []map[string]any

@@ -30,13 +30,13 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "hello %s", id.User)
 	})
-	srv := httptest.NewServer(auth.Middleware(auth.Chain(trustHeader), auth.WithPolicy(auth.RuleTable{Store: store}))(api))
+	srv := httptest.NewTLSServer(auth.Middleware(auth.Chain(trustHeader), auth.WithPolicy(auth.RuleTable{Store: store}))(api))
 	defer srv.Close()
 
 	for _, method := range []string{"GET", "DELETE"} {
 		req, _ := http.NewRequest(method, srv.URL+"/api/vms", nil)
 		req.Header.Set("X-Demo-User", "wsuser")
-		resp, _ := http.DefaultClient.Do(req)
+		resp, _ := srv.Client().Do(req)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		fmt.Println(method, resp.StatusCode, string(body))

@@ -52,7 +52,13 @@ func TrustForwardedProto() Option { return func(c *config) { c.forwarded = true 
 // → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
 // the request is anonymous; a credential over plain HTTP → 403 (see
-// AllowInsecure).
+// AllowInsecure); more than one Authorization header, or a path CheckPath
+// refuses (dot segments, "//", too many segments) → 400.
+//
+// The plain-HTTP refusal fails closed: it asks every Detector in a first
+// (refusing before any credential is checked), and if a still finds a
+// credential (an authenticator that is no Detector, or wraps one), the
+// request is refused all the same, whatever a decided.
 func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler {
 	c := config{responder: Problem{}}
 	for _, o := range opts {
@@ -62,11 +68,27 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 	finisher, _ := a.(Finisher)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !c.insecure && !IsSecure(r, c.forwarded) && HasCredentials(a, r) {
-				c.fail(w, r, &Error{Reason: ReasonInsecure, Message: "credentials sent over plain HTTP are refused; use HTTPS"}, challenges)
+			if len(r.Header.Values("Authorization")) > 1 {
+				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "more than one Authorization header"}, challenges)
+				return
+			}
+			if err := CheckPath(r); err != nil {
+				c.fail(w, r, AsError(err), challenges)
+				return
+			}
+			plain := !c.insecure && !IsSecure(r, c.forwarded)
+			if plain && HasCredentials(a, r) {
+				c.fail(w, r, errInsecure(), challenges)
 				return
 			}
 			id, err := a.Authenticate(r)
+			if plain && !errors.Is(err, ErrNoCredentials) {
+				// Fail closed: an authenticator that does not say where its
+				// credentials live (no Detector, or a user's wrapper around
+				// one) found one over plain HTTP. Refuse whatever it decided.
+				c.fail(w, r, errInsecure(), challenges)
+				return
+			}
 			if err != nil && !errors.Is(err, ErrNoCredentials) {
 				c.fail(w, r, AsError(err), challenges)
 				return
@@ -100,6 +122,10 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})
 	}
+}
+
+func errInsecure() *Error {
+	return &Error{Reason: ReasonInsecure, Message: "credentials sent over plain HTTP are refused; use HTTPS"}
 }
 
 func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string) {

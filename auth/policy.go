@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"path"
@@ -134,33 +135,35 @@ const MaxPathSegments = 512
 // Matching takes time linear in the number of segments.
 func MatchPath(pattern, urlPath string) bool {
 	p := strings.Trim(urlPath, "/")
-	var segs []string
-	if p != "" {
-		segs = strings.Split(p, "/")
+	if p == "" {
+		return matchSegs(pattern, func(func(string) bool) {})
 	}
-	return matchSegs(pattern, segs)
+	return matchSegs(pattern, strings.SplitSeq(p, "/"))
 }
 
-// requestSegments splits the escaped path of r into segments and unescapes
-// each one, so that an encoded slash never creates a segment.
-func requestSegments(r *http.Request) []string {
+// requestSegments yields the segments of r's escaped path, each unescaped
+// on its own, so that an encoded slash never creates a segment.
+func requestSegments(r *http.Request) iter.Seq[string] {
 	p := strings.Trim(r.URL.EscapedPath(), "/")
-	if p == "" {
-		return nil
-	}
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		if u, err := url.PathUnescape(s); err == nil {
-			segs[i] = u
+	return func(yield func(string) bool) {
+		if p == "" {
+			return
+		}
+		for seg := range strings.SplitSeq(p, "/") {
+			if u, err := url.PathUnescape(seg); err == nil {
+				seg = u
+			}
+			if !yield(seg) {
+				return
+			}
 		}
 	}
-	return segs
 }
 
 // matchSegs runs the pattern as a small automaton over the segments: the
 // set of pattern positions reachable so far, advanced one segment at a
 // time. Time is O(pattern segments × path segments): "**" never backtracks.
-func matchSegs(pattern string, segs []string) bool {
+func matchSegs(pattern string, segs iter.Seq[string]) bool {
 	if pattern == "" {
 		return true
 	}
@@ -180,7 +183,7 @@ func matchSegs(pattern string, segs []string) bool {
 	}
 	cur[0] = true
 	closure(cur)
-	for _, seg := range segs {
+	for seg := range segs {
 		clear(next)
 		any := false
 		for i := 0; i < n; i++ {
@@ -210,7 +213,9 @@ func matchSegment(pat, seg string) bool {
 	if !strings.ContainsAny(pat, `*?[\`) {
 		return pat == seg
 	}
-	ok, err := path.Match(pat, seg)
+	// path.Match's "*" stops at "/", but an escaped slash (%2F) is part of
+	// this one segment, as ServeMux's {id} takes it.
+	ok, err := path.Match(pat, strings.ReplaceAll(seg, "/", "\x00"))
 	return err == nil && ok
 }
 

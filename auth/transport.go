@@ -3,6 +3,8 @@ package auth
 import (
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -64,7 +66,9 @@ func IsSecure(r *http.Request, trustForwarded bool) bool {
 // RedirectHTTPS returns a handler for the plain-HTTP listener that sends every
 // request to the same path on https://host[:httpsPort] (xCAT's default). GET
 // and HEAD get 301, other methods 308 so that clients keep the method and
-// body. httpsPort "" or "443" leaves the port out.
+// body. httpsPort "" or "443" leaves the port out. Credential parameters
+// (StripQueryCredentials) are left out of the target, and the redirect is
+// sent with Cache-Control: no-store, so no cache keeps a password.
 func RedirectHTTPS(httpsPort string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
@@ -82,13 +86,47 @@ func RedirectHTTPS(httpsPort string) http.Handler {
 			host = net.JoinHostPort(strings.Trim(host, "[]"), httpsPort)
 		}
 		target := "https://" + host + r.URL.EscapedPath()
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+		if q := StripQueryCredentials(r.URL.RawQuery); q != "" {
+			target += "?" + q
 		}
 		code := http.StatusPermanentRedirect
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			code = http.StatusMovedPermanently
 		}
+		// A cached redirect would replay forever; and the target never
+		// carries a credential that arrived in the clear.
+		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, target, code)
 	})
+}
+
+// CredentialParams are the query parameters that carry credentials in the
+// schemes of this module: xCAT's userName/userPW/password and RFC 6750's
+// access_token; every parameter starting with "oauth_" counts too.
+var CredentialParams = []string{"userName", "userPW", "password", "access_token"}
+
+// IsCredentialParam reports whether a query parameter name carries a
+// credential (see CredentialParams).
+func IsCredentialParam(name string) bool {
+	return strings.HasPrefix(name, "oauth_") || slices.Contains(CredentialParams, name)
+}
+
+// StripQueryCredentials removes the credential parameters (see
+// CredentialParams) from a raw query string, keeping the others in their
+// order and encoding.
+func StripQueryCredentials(rawQuery string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	var kept []string
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if part != "" && !IsCredentialParam(name) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
 }

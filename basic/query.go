@@ -132,16 +132,19 @@ func queryMalformed(msg string) *auth.Error {
 }
 
 // Finish implements auth.Finisher: on a query-authenticated request it adds
-// the Deprecation (and Link) header and strips the credentials from the URL
-// the handler sees.
+// the Deprecation (and Link) header; on every request that carries query
+// credentials, whichever scheme authenticated it, it strips them from the
+// URL the handler sees.
 func (a *Query) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
-	if id.Scheme != auth.SchemeQuery {
+	if id.Scheme == auth.SchemeQuery {
+		w.Header().Set("Deprecation", a.deprecated)
+		if a.link != "" {
+			w.Header().Add("Link", a.link)
+		}
+	} else if !a.HasCredentials(r) {
 		return r
 	}
-	w.Header().Set("Deprecation", a.deprecated)
-	if a.link != "" {
-		w.Header().Add("Link", a.link)
-	}
+	// Whichever scheme won, credentials in the URL never reach the handler.
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = StripCredentials(r.URL.RawQuery, a.params)
 	r2.RequestURI = r2.URL.RequestURI()

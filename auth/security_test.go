@@ -1,0 +1,181 @@
+package auth_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store/memstore"
+)
+
+// asUser authenticates every request as the user named in X-User.
+var asUser = auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	if u := r.Header.Get("X-User"); u != "" {
+		return &auth.Identity{User: u, Scheme: "test"}, nil
+	}
+	return nil, auth.ErrNoCredentials
+})
+
+func ruleServer(t *testing.T, rules []auth.Rule, h http.Handler) *httptest.Server {
+	t.Helper()
+	st := memstore.New()
+	require.NoError(t, st.SetRules(context.Background(), rules))
+	srv := httptest.NewTLSServer(auth.Middleware(asUser, auth.WithPolicy(auth.RuleTable{Store: st}))(h))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func rawGet(t *testing.T, srv *httptest.Server, method, rawPath, user string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+"/", nil)
+	require.NoError(t, err)
+	req.URL.Opaque = "" // send the path exactly as written
+	req.URL.RawPath, req.URL.Path = "", ""
+	req.URL.Opaque = "//" + req.URL.Host + rawPath
+	req.Header.Set("X-User", user)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Attack: with "deny /api/admin/*" for bob and a ServeMux route
+// "GET /api/admin/{id}", GET /api/admin/1%2Fx reached the handler: the rule
+// matched the decoded path (four segments), ServeMux the escaped one (three).
+func TestPolicyEncodedSlash(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/admin/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin "+r.PathValue("id")) })
+	srv := ruleServer(t, []auth.Rule{
+		{Priority: 1, Subject: "bob", Path: "/api/admin/*", Verdict: auth.Deny},
+		{Priority: 2, Subject: "*", Verdict: auth.Allow},
+	}, mux)
+	status, body := rawGet(t, srv, "GET", "/api/admin/1", "bob")
+	assert.Equal(t, 403, status, body)
+	status, body = rawGet(t, srv, "GET", "/api/admin/1%2Fx", "bob")
+	assert.Equal(t, 403, status, body)
+	assert.NotContains(t, body, "admin 1/x")
+	status, _ = rawGet(t, srv, "GET", "/api/admin/1%2Fx", "alice")
+	assert.Equal(t, 200, status, "an encoded slash is allowed where the policy allows")
+}
+
+// Attack: with "allow /pub/**" and "deny *", /pub/../secret/key and its
+// %2e%2e forms were allowed, and an http.FileServer wrapped directly then
+// served the secret.
+func TestPolicyDotSegments(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "pub"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "secret"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pub", "readme"), []byte("public"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret", "key"), []byte("TOP-SECRET"), 0o644))
+	srv := ruleServer(t, []auth.Rule{
+		{Priority: 1, Subject: "*", Path: "/pub/**", Verdict: auth.Allow},
+		{Priority: 2, Subject: "*", Verdict: auth.Deny},
+	}, http.FileServer(http.Dir(dir)))
+	status, body := rawGet(t, srv, "GET", "/pub/readme", "bob")
+	assert.Equal(t, 200, status)
+	assert.Equal(t, "public", body)
+	for _, p := range []string{"/pub/../secret/key", "/pub/%2e%2e/secret/key", "/pub/%2E%2E/secret/key", "/pub/..%2fsecret/key",
+		"/pub/./../secret/key", "/pub//../secret/key", "/pub/.%2e/secret/key"} {
+		status, body := rawGet(t, srv, "GET", p, "bob")
+		assert.Equal(t, 400, status, p)
+		assert.NotContains(t, body, "TOP-SECRET", p)
+	}
+}
+
+// Attack: "**" backtracked without memoisation: rule /**/admin/**/delete
+// and one 59 KiB URL cost 6 s of CPU. The matcher is now linear; and a
+// request with more than MaxPathSegments segments is refused outright.
+func TestPolicyMatchingIsLinear(t *testing.T) {
+	long := "/" + strings.Repeat("admin/", 10_000) + "x"
+	done := make(chan bool, 1)
+	go func() { done <- auth.MatchPath("/**/admin/**/delete", long) }()
+	select {
+	case got := <-done:
+		assert.False(t, got)
+	case <-time.After(5 * time.Second): // a generous bound: before the fix this took minutes
+		t.Fatal("matching a long path did not finish")
+	}
+	srv := ruleServer(t, []auth.Rule{{Priority: 1, Subject: "*", Path: "/**/admin/**/delete", Verdict: auth.Deny}, {Priority: 2, Subject: "*", Verdict: auth.Allow}},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	status, _ := rawGet(t, srv, "GET", "/"+strings.Repeat("a/", auth.MaxPathSegments+1), "bob")
+	assert.Equal(t, 400, status)
+}
+
+func BenchmarkMatchPath64KiB(b *testing.B) {
+	long := "/" + strings.Repeat("admin/", 64<<10/6)
+	b.SetBytes(int64(len(long)))
+	for b.Loop() {
+		auth.MatchPath("/**/admin/**/delete", long)
+	}
+}
+
+// Attack: ServeMux serves HEAD with GET handlers, so a rule denying GET let
+// HEAD through (and HEAD answers leak existence, sizes and headers).
+func TestPolicyHeadIsGet(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/secret", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Secret", "42")
+	})
+	srv := ruleServer(t, []auth.Rule{
+		{Priority: 1, Subject: "bob", Methods: []string{"GET"}, Path: "/api/secret", Verdict: auth.Deny},
+		{Priority: 2, Subject: "*", Verdict: auth.Allow},
+	}, mux)
+	for _, m := range []string{"GET", "HEAD"} {
+		status, _ := rawGet(t, srv, m, "/api/secret", "bob")
+		assert.Equal(t, 403, status, m)
+	}
+	status, _ := rawGet(t, srv, "HEAD", "/api/secret", "alice")
+	assert.Equal(t, 200, status)
+}
+
+// Attack: an authenticator without a Detector (or a user's wrapper around
+// one) accepted credentials over plain HTTP.
+func TestPlainHTTPRefusalFailsClosed(t *testing.T) {
+	type wrapped struct{ auth.Authenticator }
+	reached := false
+	h := auth.Middleware(wrapped{asUser})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "http://api.example/", nil)
+	req.Header.Set("X-User", "alice")
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, 403, rec.Code)
+	assert.False(t, reached)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "http://api.example/", nil))
+	assert.Equal(t, 401, rec.Code, "no credential over HTTP: the usual 401")
+}
+
+// Attack: with Bearer first and Basic second, two Authorization headers
+// were accepted (each scheme read "its" header).
+func TestDuplicateAuthorizationRefused(t *testing.T) {
+	h := auth.Middleware(asUser)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "https://api.example/", nil)
+	req.Header.Set("X-User", "alice")
+	req.Header.Add("Authorization", "Bearer abc")
+	req.Header.Add("Authorization", "Basic YTpi")
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, 400, rec.Code)
+}
+
+// Attack: RedirectHTTPS copied userPW into a cacheable 301 Location.
+func TestRedirectHTTPSDropsCredentials(t *testing.T) {
+	rec := httptest.NewRecorder()
+	auth.RedirectHTTPS("8443").ServeHTTP(rec, httptest.NewRequest("GET", "http://host.example/xcatws/nodes?userName=root&userPW=hunter2&password=x&access_token=t&oauth_signature=s&pretty=1", nil))
+	assert.Equal(t, 301, rec.Code)
+	loc := rec.Header().Get("Location")
+	assert.Equal(t, "https://host.example:8443/xcatws/nodes?pretty=1", loc)
+	assert.NotContains(t, loc, "hunter2")
+	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+}
