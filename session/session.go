@@ -32,6 +32,7 @@
 package session
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -54,9 +55,21 @@ type Config struct {
 	CookieName string        // default "JSESSIONID"
 	Path       string        // cookie Path; default "/"
 	SameSite   http.SameSite // default http.SameSiteStrictMode
-	// Secure forces the Secure attribute on plain-HTTP responses too (it is
-	// always set on TLS requests).
-	Secure bool
+	// InsecureCookie leaves the Secure attribute off cookies sent on
+	// plain-HTTP requests (tests without TLS only). By default every
+	// session cookie is Secure, also behind a TLS-terminating proxy whose
+	// requests arrive here without TLS.
+	InsecureCookie bool
+
+	// Tokens re-checks, on every use of a session created by a token
+	// (an access token, bearer or PAT), that the token is still active;
+	// *token.Service implements it. Without it, a token login gets no
+	// session: the session could outlive a revoked token.
+	Tokens TokenChecker
+	// Certs, when set, re-checks on every use of a session created by a
+	// client certificate that its serial has not been revoked (use the
+	// same deny-list as mtls.Config.Revoked).
+	Certs auth.CertRevocations
 
 	IdleTimeout    time.Duration // default 30 minutes
 	MaxIdleTimeout time.Duration // bound for Session-TTL; default 8 hours
@@ -67,6 +80,19 @@ type Config struct {
 	CSRFHeader string
 	Now        func() time.Time
 }
+
+// TokenChecker says whether a token still proves its user (see
+// Config.Tokens); *token.Service implements it.
+type TokenChecker interface {
+	Active(ctx context.Context, tokenID string, u *auth.User) (bool, error)
+}
+
+// Identity attributes that name the credential behind a login; a session
+// created from such a login is bound to that credential.
+const (
+	attrTokenID    = "token_id"
+	attrCertSerial = "cert_serial"
+)
 
 // Manager wraps an inner chain with sessions. It implements
 // auth.Authenticator, auth.Challenger (the inner chain's), auth.Detector and
@@ -195,9 +221,19 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
 	}
-	if err != nil || u.Disabled || !u.Updated.Equal(s.UserUpdated) {
+	if err != nil || u.Disabled || !u.Updated.Equal(s.UserUpdated) || s.UserID != u.ID {
 		_ = m.cfg.Store.DeleteSession(ctx, hash)
 		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeSession, User: s.User, Message: "session ended: the user was changed or disabled"}
+	}
+	if s.Credential != "" {
+		active, err := m.credentialActive(ctx, s.Credential, u)
+		if err != nil {
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
+		}
+		if !active {
+			_ = m.cfg.Store.DeleteSession(ctx, hash)
+			return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeSession, User: s.User, Message: "session ended: the credential that opened it was revoked or has expired"}
+		}
 	}
 	if s.CSRF {
 		echo := r.Header.Get("JSESSIONID")
@@ -218,6 +254,27 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	id.Expires = s.Expires
 	id.Attrs = map[string]string{AttrAuthScheme: s.Scheme, attrHash: hash}
 	return id, nil
+}
+
+// credentialActive re-checks the credential a session was created from
+// (one indexed lookup): a token must still be active, a certificate's
+// serial not revoked. A credential that cannot be checked is not active.
+func (m *Manager) credentialActive(ctx context.Context, cred string, u *auth.User) (bool, error) {
+	kind, ref, _ := strings.Cut(cred, ":")
+	switch kind {
+	case "token":
+		if m.cfg.Tokens == nil {
+			return false, nil
+		}
+		return m.cfg.Tokens.Active(ctx, ref, u)
+	case "cert":
+		if m.cfg.Certs == nil {
+			return true, nil // no deny-list: the expiry cap is the check
+		}
+		revoked, err := m.cfg.Certs.CertRevoked(ctx, ref)
+		return !revoked, err
+	}
+	return false, nil
 }
 
 func unsafeMethod(m string) bool {
@@ -279,20 +336,42 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	}
 	sid := base64.RawURLEncoding.EncodeToString(raw)
 	now := m.cfg.Now()
-	s := auth.Session{Hash: hashID(sid), User: id.Login(), Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
-		Created: now, LastSeen: now, IdleTimeout: idle, Expires: now.Add(m.cfg.MaxLifetime), CSRF: csrf}
+	// A session never outlives the credential that opened it: it ends at
+	// the credential's expiry, and a token or certificate is re-checked on
+	// every use.
+	expires := now.Add(m.cfg.MaxLifetime)
+	if !id.Expires.IsZero() && id.Expires.Before(expires) {
+		expires = id.Expires
+	}
+	if !expires.After(now) {
+		return errors.New("the credential has expired")
+	}
+	var cred string
+	switch {
+	case id.Attrs[attrTokenID] != "":
+		if m.cfg.Tokens == nil {
+			return errors.New("token logins get no session here (session.Config.Tokens is not set)")
+		}
+		cred = "token:" + id.Attrs[attrTokenID]
+	case id.Attrs[attrCertSerial] != "":
+		cred = "cert:" + id.Attrs[attrCertSerial]
+	}
+	s := auth.Session{Hash: hashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
+		Created: now, LastSeen: now, IdleTimeout: idle, Expires: expires, CSRF: csrf}
 	if err := m.cfg.Store.CreateSession(ctx, s); err != nil {
 		return errors.New("the session store failed")
 	}
 	http.SetCookie(w, &http.Cookie{Name: m.cfg.CookieName, Value: sid, Path: m.cfg.Path, HttpOnly: true,
-		Secure: m.cfg.Secure || r.TLS != nil, SameSite: m.cfg.SameSite})
+		Secure: m.secure(r), SameSite: m.cfg.SameSite})
 	return nil
 }
 
 func (m *Manager) clearingCookie(r *http.Request) *http.Cookie {
 	return &http.Cookie{Name: m.cfg.CookieName, Value: "", Path: m.cfg.Path, MaxAge: -1, HttpOnly: true,
-		Secure: m.cfg.Secure || r.TLS != nil, SameSite: m.cfg.SameSite}
+		Secure: m.secure(r), SameSite: m.cfg.SameSite}
 }
+
+func (m *Manager) secure(r *http.Request) bool { return !m.cfg.InsecureCookie || r.TLS != nil }
 
 func (m *Manager) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, m.clearingCookie(r))

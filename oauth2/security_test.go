@@ -1,0 +1,68 @@
+package oauth2_test
+
+import (
+	"encoding/base64"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	xoauth2 "golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/store/memstore"
+)
+
+func basicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+}
+
+// Attack: replaying a used refresh token was refused, but the tokens issued
+// from it stayed valid (RFC 9700 §4.14.2 wants the family revoked); and a
+// refresh token issued to client "app" could be redeemed by client "other".
+func TestRefreshTokenReuseAndClientBinding(t *testing.T) {
+	hash, err := password.Hash("app-secret")
+	require.NoError(t, err)
+	clients := memstore.New()
+	require.NoError(t, clients.PutClient(t.Context(), auth.Client{ID: "app", SecretHash: hash}))
+	require.NoError(t, clients.PutClient(t.Context(), auth.Client{ID: "other", SecretHash: hash}))
+	e := newEnv(t, func(c *oauth2.Config) {
+		c.RefreshTokens = true
+		c.Clients = clients
+	})
+
+	app, ctx := e.xconf("app", "app-secret", xoauth2.AuthStyleInHeader)
+	first, err := app.PasswordCredentialsToken(ctx, "admin@internal", "ovirt-pw")
+	require.NoError(t, err)
+
+	// Client "other" cannot redeem app's refresh token.
+	resp, out := e.post(t, "grant_type=refresh_token&refresh_token="+first.RefreshToken, map[string]string{"Authorization": basicAuth("other", "app-secret")})
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "invalid_grant", out["error"])
+
+	// The legitimate client rotates: the new pair works.
+	e.clk.Add(time.Minute)
+	first.Expiry = time.Now().Add(-time.Second)
+	second, err := app.TokenSource(ctx, first).Token()
+	require.NoError(t, err)
+	resp, body := e.api(t, second.AccessToken)
+	require.Equal(t, 200, resp.StatusCode, body)
+
+	// An attacker replays the stolen first refresh token: refused, and the
+	// whole family — the second access and refresh tokens — dies with it.
+	resp, out = e.post(t, "grant_type=refresh_token&refresh_token="+first.RefreshToken, map[string]string{"Authorization": basicAuth("app", "app-secret")})
+	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "invalid_grant", out["error"])
+	resp, _ = e.api(t, second.AccessToken)
+	assert.Equal(t, 401, resp.StatusCode, "the access token of the family is revoked")
+	resp, _ = e.post(t, "grant_type=refresh_token&refresh_token="+second.RefreshToken, map[string]string{"Authorization": basicAuth("app", "app-secret")})
+	assert.Equal(t, 400, resp.StatusCode, "the refresh token of the family is revoked")
+
+	// Another login of the same user is another family, untouched.
+	third, err := app.PasswordCredentialsToken(ctx, "admin@internal", "ovirt-pw")
+	require.NoError(t, err)
+	resp, _ = e.api(t, third.AccessToken)
+	assert.Equal(t, 200, resp.StatusCode)
+}

@@ -1,0 +1,139 @@
+package session_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/authtest"
+	"github.com/gatehouse/gatehouse/session"
+	"github.com/gatehouse/gatehouse/store/memstore"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+type tokenEnv struct {
+	store *memstore.Store
+	clk   *authtest.Clock
+	svc   *token.Service
+	srv   *httptest.Server
+}
+
+func newTokenEnv(t *testing.T, withTokens bool) *tokenEnv {
+	e := &tokenEnv{clk: authtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
+	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
+	e.store.SetClock(e.clk.Now)
+	e.svc = token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: 10 * time.Minute, Now: e.clk.Now})
+	cfg := session.Config{Store: e.store, Users: e.store, Now: e.clk.Now}
+	if withTokens {
+		cfg.Tokens = e.svc
+	}
+	m := session.New(cfg, e.svc.Authenticator("RESTAPI"))
+	e.srv = httptest.NewTLSServer(auth.Middleware(m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *tokenEnv) get(t *testing.T, hdr map[string]string, cookie *http.Cookie) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api", nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	resp, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp
+}
+
+func (e *tokenEnv) login(t *testing.T) (token.Issued, *http.Cookie) {
+	t.Helper()
+	issued, err := e.svc.IssueAccess(context.Background(), &auth.Identity{User: "admin", Domain: "internal"}, nil)
+	require.NoError(t, err)
+	resp := e.get(t, map[string]string{"X-Auth-Token": issued.Secret, "Prefer": "persistent-auth"}, nil)
+	require.Equal(t, 200, resp.StatusCode)
+	ck := sessionCookie(resp)
+	require.NotNil(t, ck)
+	return issued, ck
+}
+
+// Attack: a token plus "Prefer: persistent-auth" gave a session of up to 8
+// hours that outlived the token's revocation and its expiry (a 10-minute
+// token still worked as a session after 2 hours).
+func TestSessionEndsWithItsToken(t *testing.T) {
+	e := newTokenEnv(t, true)
+	keep := map[string]string{"Prefer": "persistent-auth"}
+
+	issued, ck := e.login(t)
+	assert.Equal(t, 200, e.get(t, keep, ck).StatusCode, "the session works")
+	require.NoError(t, e.svc.Revoke(context.Background(), "", issued.Token.ID))
+	assert.Equal(t, 401, e.get(t, keep, ck).StatusCode, "revoking the token ends the session")
+
+	_, ck = e.login(t)
+	e.clk.Add(9 * time.Minute)
+	assert.Equal(t, 200, e.get(t, keep, ck).StatusCode)
+	e.clk.Add(2 * time.Minute) // the token expired; the session's idle time has not
+	assert.Equal(t, 401, e.get(t, keep, ck).StatusCode, "the session ends at the token's expiry")
+	e.clk.Add(2 * time.Hour)
+	assert.Equal(t, 401, e.get(t, keep, ck).StatusCode)
+}
+
+// Without a way to re-check tokens, a token login gets no session at all.
+func TestNoTokenSessionWithoutChecker(t *testing.T) {
+	e := newTokenEnv(t, false)
+	issued, err := e.svc.IssueAccess(context.Background(), &auth.Identity{User: "admin", Domain: "internal"}, nil)
+	require.NoError(t, err)
+	resp := e.get(t, map[string]string{"X-Auth-Token": issued.Secret, "Prefer": "persistent-auth"}, nil)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Nil(t, sessionCookie(resp))
+	assert.Contains(t, resp.Header.Get("Warning"), "no session")
+}
+
+// Attack: a session outlived its account: the user was deleted and created
+// again under the same login.
+func TestSessionEndsWithItsAccount(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.client(t)
+	resp, _ := e.do(t, c, call{user: "admin@internal", pw: "ovirt-pw", hdr: persist})
+	ck := sessionCookie(resp)
+	require.NotNil(t, ck)
+	u, _ := e.store.User(context.Background(), "admin@internal")
+	require.NoError(t, e.store.DeleteUser(context.Background(), "admin@internal"))
+	recreated := *u
+	require.NoError(t, e.store.PutUser(context.Background(), recreated))
+	resp, _ = e.do(t, e.client(t), call{hdr: map[string]string{"Prefer": "persistent-auth", "Cookie": "JSESSIONID=" + ck.Value}})
+	assert.Equal(t, 401, resp.StatusCode)
+}
+
+// Attack: behind a TLS-terminating proxy (TrustForwardedProto) the session
+// cookie lost its Secure attribute, so a browser or client would send it
+// over plain HTTP.
+func TestCookieSecureBehindProxy(t *testing.T) {
+	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
+	inner := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+		if r.Header.Get("X-Test-User") == "" {
+			return nil, auth.ErrNoCredentials
+		}
+		return &auth.Identity{User: "admin", Scheme: "test"}, nil
+	})
+	m := session.New(session.Config{Store: st, Users: st}, inner)
+	h := auth.Middleware(m, auth.TrustForwardedProto())(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest("GET", "http://backend:8080/api", nil)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Test-User", "admin")
+	req.Header.Set("Prefer", "persistent-auth")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, 200, rec.Code)
+	ck := sessionCookie(rec.Result())
+	require.NotNil(t, ck)
+	assert.True(t, ck.Secure)
+}
