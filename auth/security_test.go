@@ -13,8 +13,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -178,4 +180,28 @@ func TestRedirectHTTPSDropsCredentials(t *testing.T) {
 	assert.Equal(t, "https://host.example:8443/xcatws/nodes?pretty=1", loc)
 	assert.NotContains(t, loc, "hunter2")
 	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+}
+
+// A successful login against a legacy hash (bcrypt here) upgrades it to
+// argon2id without counting as a password change.
+func TestLegacyHashUpgradedOnLogin(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	legacy, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
+	require.NoError(t, err)
+	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: string(legacy)}))
+	before, _ := st.User(ctx, "u")
+	v := auth.NewStoreVerifier(st)
+	_, err = v.VerifyPassword(ctx, "u", "wrong")
+	require.Error(t, err)
+	u, _ := st.User(ctx, "u")
+	assert.Equal(t, string(legacy), u.PasswordHash, "a failed login changes nothing")
+	_, err = v.VerifyPassword(ctx, "u", "right")
+	require.NoError(t, err)
+	u, _ = st.User(ctx, "u")
+	assert.Equal(t, "argon2id", password.Format(u.PasswordHash))
+	assert.True(t, u.Updated.Equal(before.Updated), "a rehash is no change of the user")
+	assert.True(t, u.PasswordChanged.Equal(before.PasswordChanged), "nor of the password")
+	_, err = v.VerifyPassword(ctx, "u", "right")
+	assert.NoError(t, err, "the new hash verifies")
 }

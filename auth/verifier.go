@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/gatehouse/gatehouse/auth/password"
@@ -34,6 +35,12 @@ type StoreVerifier struct {
 	// random argon2id hash with password.DefaultParams, made once; set it to a
 	// hash of the same kind and cost as the stored ones if those differ.
 	DummyHash string
+	// KeepLegacyHashes turns off the upgrade of legacy hashes: by default,
+	// after a successful login against a hash that is not argon2
+	// (bcrypt, sha512-crypt, md5-crypt, yescrypt…), the store's hash is
+	// replaced with an argon2id hash of the same password, when the store
+	// implements PasswordRehasher.
+	KeepLegacyHashes bool
 
 	once  sync.Once
 	dummy string
@@ -78,5 +85,21 @@ func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*
 	if u.Disabled {
 		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("user disabled")}
 	}
+	v.upgrade(ctx, login, u.PasswordHash, pw)
 	return u.Identity(""), nil
+}
+
+// upgrade replaces a legacy hash with argon2id after a successful login (see
+// KeepLegacyHashes). A failure leaves the old hash, which still works.
+func (v *StoreVerifier) upgrade(ctx context.Context, login, oldHash, pw string) {
+	if v.KeepLegacyHashes || strings.HasPrefix(password.Format(oldHash), "argon2") {
+		return
+	}
+	rh, ok := v.Users.(PasswordRehasher)
+	if !ok {
+		return
+	}
+	if h, err := password.Hash(pw); err == nil {
+		_ = rh.RehashPassword(ctx, login, oldHash, h)
+	}
 }

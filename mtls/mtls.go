@@ -18,6 +18,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -46,7 +47,12 @@ type Config struct {
 	OrganizationsAsGroups bool
 	// Revoked is an optional deny-list of serials, checked per request.
 	Revoked auth.CertRevocations
-	Now     func() time.Time
+	// Users, when set, is the user table the certificate's user must be in:
+	// an unknown or disabled user is refused, however valid the
+	// certificate, and the identity takes the stored user's groups (and
+	// domain). Without it any certificate the CA signed is a user.
+	Users auth.UserStore
+	Now   func() time.Time
 }
 
 // Authenticator maps a verified client certificate to an Identity. It
@@ -125,8 +131,18 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	fp := sha256.Sum256(leaf.Raw)
 	id := &auth.Identity{User: user, Scheme: auth.SchemeMTLS, Expires: leaf.NotAfter,
 		Attrs: map[string]string{"cert_serial": serial, "cert_sha256": hex.EncodeToString(fp[:])}}
+	if a.cfg.Users != nil {
+		u, err := a.cfg.Users.User(r.Context(), user)
+		if err != nil && !errors.Is(err, auth.ErrNotFound) {
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeMTLS, Cause: err}
+		}
+		if err != nil || u.Disabled {
+			return nil, fail(auth.ReasonInvalid, user, "the certificate's user is unknown or disabled")
+		}
+		id.User, id.Domain, id.Groups = u.Name, u.Domain, slices.Clone(u.Groups)
+	}
 	if a.cfg.OrganizationsAsGroups {
-		id.Groups = leaf.Subject.Organization
+		id.Groups = append(id.Groups, leaf.Subject.Organization...)
 	}
 	return id, nil
 }

@@ -114,6 +114,13 @@ func Verify(hash, pw string) (bool, error) {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"), strings.HasPrefix(hash, "$argon2i$"):
 		return verifyArgon2(hash, pw)
+	case formatName(hash) == "bcrypt" && len(pw) > MaxBcryptLength:
+		// bcrypt reads only the first 72 bytes: a longer password would
+		// match on its prefix alone. Refuse it; never truncate silently.
+		if !costWithinBounds(hash) {
+			return false, fmt.Errorf("%w: bcrypt cost beyond what gatehouse will compute", ErrMalformed)
+		}
+		return false, nil
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"),
 		strings.HasPrefix(hash, "$6$"), strings.HasPrefix(hash, "$5$"),
 		strings.HasPrefix(hash, "$1$"), strings.HasPrefix(hash, "$y$"):
@@ -164,12 +171,33 @@ var cryptDecoder = func() *crypt.Decoder {
 	return d
 }()
 
+// MaxBcryptLength is the longest password bcrypt reads; Verify refuses
+// longer ones against a bcrypt hash instead of comparing their prefix.
+const MaxBcryptLength = 72
+
 // Cost bounds for crypt(3) hashes, so that a hostile or mistyped stored hash
-// (bcrypt cost 31, sha-crypt rounds=999999999) cannot pin a CPU for minutes.
+// (bcrypt cost 31, sha-crypt rounds=999999999, yescrypt N=2^40) can neither
+// pin a CPU for minutes nor allocate more memory than the process has.
 const (
 	maxBcryptCost     = 16
 	maxShaCryptRounds = 5_000_000
+	maxMemoryBytes    = 256 << 20 // yescrypt's N·r·128 and argon2's m
 )
+
+// yescryptCost reads N's log2 and r from a yescrypt setting ("j9T": flags
+// 'j', then one base-64 digit each, minus one), as libxcrypt writes it.
+func yescryptCost(hash string) (ln, r uint, ok bool) {
+	const alphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	setting, _, _ := strings.Cut(strings.TrimPrefix(hash, "$y$"), "$")
+	if len(setting) != 3 || setting[0] != 'j' {
+		return 0, 0, false
+	}
+	a, b := strings.IndexByte(alphabet, setting[1]), strings.IndexByte(alphabet, setting[2])
+	if a < 0 || b < 0 {
+		return 0, 0, false
+	}
+	return uint(a) + 1, uint(b) + 1, true
+}
 
 func costWithinBounds(hash string) bool {
 	switch formatName(hash) {
@@ -186,6 +214,11 @@ func costWithinBounds(hash string) bool {
 			rounds, err := strconv.Atoi(n)
 			return err == nil && rounds <= maxShaCryptRounds
 		}
+	case "yescrypt":
+		ln, r, ok := yescryptCost(hash)
+		// N·r·128 bytes, with N = 2^ln; compare in log space first so that
+		// no shift overflows.
+		return ok && ln <= 30 && r <= 1<<10 && (uint64(128)*uint64(r))<<ln <= maxMemoryBytes
 	}
 	return true
 }
@@ -200,8 +233,9 @@ type argon2Hash struct {
 
 // Bounds that keep a hostile stored hash from exhausting the server.
 const (
-	maxArgonMemory  = 4 * 1024 * 1024 // 4 GiB in KiB
-	maxArgonTime    = 64
+	maxArgonMemory  = maxMemoryBytes / 1024 // 256 MiB in KiB
+	maxArgonTime    = 16
+	maxArgonThreads = 16
 	maxArgonKeyLen  = 1024
 	maxArgonSaltLen = 1024
 )
@@ -241,7 +275,7 @@ func parseArgon2(hash string) (argon2Hash, error) {
 		case "t":
 			h.time, seen[1] = uint32(n), true
 		case "p":
-			if n > 255 {
+			if n > maxArgonThreads {
 				return h, ErrMalformed
 			}
 			h.threads, seen[2] = uint8(n), true
