@@ -205,3 +205,45 @@ func TestLegacyHashUpgradedOnLogin(t *testing.T) {
 	_, err = v.VerifyPassword(ctx, "u", "right")
 	assert.NoError(t, err, "the new hash verifies")
 }
+
+func FuzzNormalizeSerial(f *testing.F) {
+	for _, s := range []string{"serial=0A1B", "0a:1b", "0x00ff", "", "zz", "serial=", strings.Repeat("f", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := auth.NormalizeSerial(s)
+		if err != nil {
+			return
+		}
+		again, err := auth.NormalizeSerial(n)
+		if err != nil || again != n {
+			t.Fatalf("normal form %q of %q does not normalise to itself (%q, %v)", n, s, again, err)
+		}
+		if n != strings.ToLower(n) || len(n) > 1 && n[0] == '0' {
+			t.Fatalf("%q is not lower-case hex without leading zeros", n)
+		}
+	})
+}
+
+func FuzzCheckPath(f *testing.F) {
+	for _, p := range []string{"/api/vms", "/pub/../x", "/pub/%2e%2e/x", "/a/..%2fb", "//x", "/a%2Fb/c", "/%zz"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		req, err := http.NewRequest("GET", "https://h.example"+raw, nil)
+		if err != nil || req.URL.Host != "h.example" {
+			return
+		}
+		if auth.CheckPath(req) != nil {
+			return
+		}
+		// Whatever passes resolves to itself: no dot segment left for
+		// path.Clean or a file server to climb out with.
+		for seg := range strings.SplitSeq(req.URL.Path, "/") {
+			if seg == "." || seg == ".." {
+				t.Fatalf("%q passed with dot segments in %q", raw, req.URL.Path)
+			}
+		}
+		_ = auth.MatchPath("/**/a/*/b/**", req.URL.Path)
+	})
+}

@@ -437,3 +437,14 @@ func TestRealClientsCurl(t *testing.T) {
 	_, code = run(s.srv.URL + "/xcatws/nodes?userName=wsuser&userPW=wrong")
 	assert.Equal(t, "401", code)
 }
+
+// Attack (leak): when another scheme won (here Basic), ?userName=…&userPW=…
+// reached the handler, and its access log, unstripped.
+func TestQueryStrippedWhenAnotherSchemeWins(t *testing.T) {
+	s := newSetup(t, true, nil)
+	resp, body := s.get(t, "/xcatws/nodes?userName=wsuser&userPW=hunter2&pretty=1", nil, ptr("wsuser"), ptr("cluster-secret"))
+	require.Equal(t, 200, resp.StatusCode, body)
+	assert.Equal(t, "basic:wsuser", body)
+	assert.Equal(t, "/xcatws/nodes?pretty=1", s.rec.lastURL.Load())
+	assert.Empty(t, resp.Header.Get("Deprecation"), "the deprecation notice is for query logins")
+}

@@ -99,8 +99,12 @@ func demoStore() (*memstore.Store, error) {
 	s := memstore.New()
 	for _, u := range []struct{ name, domain, pw string }{
 		{"wsuser", "", "cluster-secret"}, {"admin", "", "satellite-pw"}, {"admin", "internal", "ovirt-pw"},
+		{"alice", "", ""}, // Flocker's certificate user: no password
 	} {
-		h, err := password.Hash(u.pw)
+		h, err := "", error(nil)
+		if u.pw != "" {
+			h, err = password.Hash(u.pw)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +171,7 @@ func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.H
 	// bearer tokens, and Basic with user@domain logins.
 	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: passwords,
 		Scopes: []string{"ovirt-app-api"}, RequireScope: true, Throttle: throttle, Audit: logger}))
-	ovirt := session.New(session.Config{Store: store, Users: store, Path: "/ovirt-engine/api"},
+	ovirt := session.New(session.Config{Store: store, Users: store, Path: "/ovirt-engine/api", Tokens: tokens},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
 			basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})))
 	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
@@ -177,7 +181,7 @@ func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.H
 	mux.Handle("/ovirt-engine/services/pki-resource", mtls.PKIResource{CA: ca.Cert})
 
 	// Flocker: client certificates signed by the cluster CA, user from the CN.
-	mux.Handle("/v1/", auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: store}), audit)(whoami))
+	mux.Handle("/v1/", auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: store, Users: store}), audit)(whoami))
 
 	pat, err := tokens.CreatePAT(context.Background(), "admin", "demo", time.Time{}, nil)
 	if err != nil {
