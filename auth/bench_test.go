@@ -18,7 +18,7 @@ func BenchmarkMiddlewareOverhead(b *testing.B) {
 			b.Fatal("no identity")
 		}
 	}))
-	req := httptest.NewRequest("GET", "/api/vms", nil)
+	req := httptest.NewRequest("GET", "https://api.example/api/vms", nil)
 	var w nopWriter
 	b.ReportAllocs()
 	for b.Loop() {
