@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -129,4 +131,28 @@ func StripQueryCredentials(rawQuery string) string {
 		}
 	}
 	return strings.Join(kept, "&")
+}
+
+// PeekBody reads up to limit bytes of r.Body for an authenticator that must
+// look at the body (form-encoded credentials, body hashes) and puts back a
+// body that yields every byte, what was read and then the rest, so the
+// handler reads it whole. complete is false when the body is longer than
+// limit (prefix then holds the first limit bytes).
+func PeekBody(r *http.Request, limit int64) (prefix []byte, complete bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, true, nil
+	}
+	prefix, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	rest := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(prefix), rest), rest}
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(prefix)) > limit {
+		return prefix[:limit], false, nil
+	}
+	return prefix, true, nil
 }

@@ -44,7 +44,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -192,7 +191,7 @@ func (a *Authenticator) formCredentials(r *http.Request) (has bool, body []byte,
 	if mt != "application/x-www-form-urlencoded" || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return false, nil, false
 	}
-	body, complete, err := peekBody(r, a.cfg.MaxBodyBytes)
+	body, complete, err := auth.PeekBody(r, a.cfg.MaxBodyBytes)
 	if err != nil {
 		return false, nil, false
 	}
@@ -200,25 +199,6 @@ func (a *Authenticator) formCredentials(r *http.Request) (has bool, body []byte,
 		return bytes.Contains(body, []byte("oauth_")), nil, true
 	}
 	return hasOAuthParam(string(body)), body, false
-}
-
-// peekBody reads up to limit bytes of r.Body and puts back a body that
-// yields everything (what was read, then the rest). complete is false when
-// the body is longer than limit.
-func peekBody(r *http.Request, limit int64) (prefix []byte, complete bool, err error) {
-	prefix, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
-	rest := r.Body
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(prefix), rest), rest}
-	if err != nil {
-		return nil, false, err
-	}
-	if int64(len(prefix)) > limit {
-		return prefix[:limit], false, nil
-	}
-	return prefix, true, nil
 }
 
 func fail(reason auth.Reason, msg string) *auth.Error {
@@ -275,7 +255,7 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	}
 	sources = append(sources, qp)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		body, complete, err := peekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
+		body, complete, err := auth.PeekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
 		if err != nil {
 			return nil, fail(auth.ReasonMalformed, "cannot read the request body")
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -43,10 +44,39 @@ func NewBearer(cfg BearerConfig) *Bearer {
 // Challenge implements auth.Challenger.
 func (b *Bearer) Challenge() string { return b.challenge }
 
-// HasCredentials implements auth.Detector.
+// HasCredentials implements auth.Detector: a Bearer Authorization header,
+// and (when enabled) an access_token query or form-body parameter. The body
+// is peeked at and left readable.
 func (b *Bearer) HasCredentials(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
-	return len(h) >= 7 && strings.EqualFold(h[:7], "bearer ") || b.cfg.Query && r.URL.Query().Has("access_token")
+	if len(h) >= 7 && strings.EqualFold(h[:7], "bearer ") || b.cfg.Query && r.URL.Query().Has("access_token") {
+		return true
+	}
+	return b.cfg.FormBody && formHasToken(r)
+}
+
+// formHasToken reports whether a form-encoded body carries access_token.
+func formHasToken(r *http.Request) bool {
+	vals, ok := peekForm(r)
+	return ok && vals.Has("access_token")
+}
+
+// peekForm parses a form-encoded body of up to MaxRequestBytes without
+// consuming it: r.Body is put back to yield every byte for the handler. A
+// body that is not a form, is larger, or does not parse gives ok false.
+func peekForm(r *http.Request) (url.Values, bool) {
+	if r.Method == http.MethodGet || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, false
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return nil, false
+	}
+	prefix, complete, err := auth.PeekBody(r, MaxRequestBytes)
+	if err != nil || !complete {
+		return nil, false
+	}
+	vals, err := url.ParseQuery(string(prefix))
+	return vals, err == nil
 }
 
 func (b *Bearer) fail(reason auth.Reason, errCode, desc string) *auth.Error {
@@ -70,13 +100,9 @@ func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
 			found = append(found, v...)
 		}
 	}
-	if b.cfg.FormBody && r.Method != http.MethodGet {
-		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-			if err := r.ParseForm(); err == nil {
-				if v, ok := r.PostForm["access_token"]; ok {
-					found = append(found, v...)
-				}
-			}
+	if b.cfg.FormBody {
+		if vals, ok := peekForm(r); ok {
+			found = append(found, vals["access_token"]...)
 		}
 	}
 	switch {

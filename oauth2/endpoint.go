@@ -118,6 +118,10 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(errf(InvalidRequest, "the token endpoint is served over HTTPS only"))
 		return
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		fail(errf(InvalidRequest, "more than one Authorization header"))
+		return
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		fail(errf(InvalidRequest, "send the request as application/x-www-form-urlencoded"))
 		return

@@ -2,6 +2,10 @@ package oauth2_test
 
 import (
 	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +15,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/store/memstore"
+	"github.com/gatehouse/gatehouse/token"
 )
 
 func basicAuth(id, secret string) string {
@@ -65,4 +71,45 @@ func TestRefreshTokenReuseAndClientBinding(t *testing.T) {
 	require.NoError(t, err)
 	resp, _ = e.api(t, third.AccessToken)
 	assert.Equal(t, 200, resp.StatusCode)
+}
+
+// Attack: an access_token in a form body (FormBody on) was accepted over
+// plain HTTP: the HTTPS refusal did not look in the body.
+func TestFormBodyTokenRefusedOverHTTP(t *testing.T) {
+	st := authtest.NewStore(t, authtest.User{Login: "admin"})
+	tokens := token.New(token.Config{Store: st, Users: st})
+	issued, err := tokens.IssueAccess(t.Context(), &auth.Identity{User: "admin"}, nil)
+	require.NoError(t, err)
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, FormBody: true})
+	var body string
+	srv := httptest.NewServer(auth.Middleware(bearer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body = string(b)
+	})))
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/api", "application/x-www-form-urlencoded", strings.NewReader("access_token="+issued.Secret+"&x=1"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 403, resp.StatusCode)
+
+	tls := httptest.NewTLSServer(srv.Config.Handler)
+	defer tls.Close()
+	resp, err = tls.Client().Post(tls.URL+"/api", "application/x-www-form-urlencoded", strings.NewReader("access_token="+issued.Secret+"&x=1"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "over TLS the form token works")
+	assert.Equal(t, "access_token="+issued.Secret+"&x=1", body, "and the handler reads the body")
+}
+
+// Attack: two Authorization headers at the token endpoint, one per reader.
+func TestTokenEndpointDuplicateAuthorization(t *testing.T) {
+	e := newEnv(t, nil)
+	req, _ := http.NewRequest("POST", e.srv.URL+tokenPath, strings.NewReader("grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Add("Authorization", basicAuth("a", "b"))
+	req.Header.Add("Authorization", basicAuth("c", "d"))
+	resp, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 400, resp.StatusCode)
 }

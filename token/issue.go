@@ -128,6 +128,9 @@ func malformed(msg string) error {
 
 // issueCredentials finds the login and password of a token request.
 func issueCredentials(r *http.Request) (login, pw string, err error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", "", malformed("more than one Authorization header")
+	}
 	q, qerr := url.ParseQuery(r.URL.RawQuery)
 	if qerr != nil {
 		return "", "", malformed("query string is not valid URL encoding")

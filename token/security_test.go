@@ -2,6 +2,8 @@ package token_test
 
 import (
 	"context"
+	"encoding/base64"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,16 +15,23 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
+// adminTokens gives admin a PAT and an access token.
+func adminTokens(t *testing.T, e *env) (pat, access token.Issued) {
+	t.Helper()
+	pat, err := e.svc.CreatePAT(context.Background(), "admin", "ci", token.NoExpiry, nil)
+	require.NoError(t, err)
+	access, err = e.svc.IssueAccess(context.Background(), &auth.Identity{User: "admin"}, nil)
+	require.NoError(t, err)
+	return pat, access
+}
+
 // Attack: tokens were bound to a login string. After the user was deleted
 // and a new account created with the same name, the old PAT (and access
 // token) authenticated as the new account.
 func TestTokensDieWithTheirAccount(t *testing.T) {
 	e := newEnv(t, token.Config{})
 	ctx := context.Background()
-	pat, err := e.svc.CreatePAT(ctx, "admin", "ci", token.NoExpiry, nil)
-	require.NoError(t, err)
-	access, err := e.svc.IssueAccess(ctx, &auth.Identity{User: "admin"}, nil)
-	require.NoError(t, err)
+	pat, access := adminTokens(t, e)
 
 	old, _ := e.store.User(ctx, "admin")
 	require.NoError(t, e.store.DeleteUser(ctx, "admin"))
@@ -55,14 +64,11 @@ func TestTokensDieWithTheirAccount(t *testing.T) {
 func TestPasswordChangeRevokes(t *testing.T) {
 	e := newEnv(t, token.Config{})
 	ctx := context.Background()
-	pat, err := e.svc.CreatePAT(ctx, "admin", "ci", token.NoExpiry, nil)
-	require.NoError(t, err)
-	access, err := e.svc.IssueAccess(ctx, &auth.Identity{User: "admin"}, nil)
-	require.NoError(t, err)
+	pat, access := adminTokens(t, e)
 	u, _ := e.store.User(ctx, "admin")
 	rehashed, _ := password.Hash("satellite-pw")
 	require.NoError(t, e.store.RehashPassword(ctx, "admin", u.PasswordHash, rehashed))
-	_, err = e.svc.Verify(ctx, access.Secret, token.PrefixAccess, auth.SchemeToken)
+	_, err := e.svc.Verify(ctx, access.Secret, token.PrefixAccess, auth.SchemeToken)
 	require.NoError(t, err, "a rehash is no password change")
 
 	changed := *u
@@ -77,4 +83,16 @@ func TestPasswordChangeRevokes(t *testing.T) {
 	keepNone := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, PasswordChangeRevokes: []string{auth.TokenPAT}})
 	_, err = keepNone.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)
 	assert.Error(t, err, "configured: PATs end too")
+}
+
+// Attack: two Authorization headers at the xCAT token endpoint.
+func TestIssueDuplicateAuthorization(t *testing.T) {
+	e := newEnv(t, token.Config{})
+	req, _ := http.NewRequest("POST", e.srv.URL+"/xcatws/tokens", nil)
+	req.Header.Add("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("wsuser:cluster-secret")))
+	req.Header.Add("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("other:other-pw")))
+	res, err := e.srv.Client().Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, 400, res.StatusCode)
 }
