@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // Responder writes the response for a failed request. err is normally an
@@ -20,16 +21,33 @@ type ResponderFunc func(w http.ResponseWriter, r *http.Request, err error)
 // Error calls f.
 func (f ResponderFunc) Error(w http.ResponseWriter, r *http.Request, err error) { f(w, r, err) }
 
-// writeHeaders sets the headers every dialect shares: Retry-After on 429 and
-// no caching of an authentication failure.
+// writeHeaders sets the headers every dialect shares: Retry-After on 429
+// and 503 (see RetryAfterHeader) and no caching of an authentication
+// failure.
 func writeHeaders(w http.ResponseWriter, e *Error, contentType string) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
-	if e.Reason == ReasonThrottled && e.RetryAfter > 0 {
-		secs := int64((e.RetryAfter + 999_999_999) / 1_000_000_000)
-		h.Set("Retry-After", strconv.FormatInt(secs, 10))
+	if v := RetryAfterHeader(e.Status(), e.RetryAfter); v != "" {
+		h.Set("Retry-After", v)
 	}
+}
+
+// UnavailableRetryAfter is the Retry-After sent with a 503 (a store that
+// could not answer) when the failure names no better time.
+const UnavailableRetryAfter = 2 * time.Second
+
+// RetryAfterHeader is the Retry-After value, in whole seconds rounded up,
+// for a response with status and the wait a failure asked for: the wait on
+// 429 and 503 (UnavailableRetryAfter when a 503 names none), "" otherwise.
+func RetryAfterHeader(status int, wait time.Duration) string {
+	switch {
+	case status == http.StatusServiceUnavailable && wait <= 0:
+		wait = UnavailableRetryAfter
+	case status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable, wait <= 0:
+		return ""
+	}
+	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
 }
 
 func writeJSON(w http.ResponseWriter, e *Error, contentType string, body any) {

@@ -24,14 +24,17 @@ import (
 // never all pass a check made before any of them was counted.
 type FailureCounter interface {
 	// AddFailure records a failure and returns the count in the current
-	// window and when that window ends. It is atomic: of n concurrent calls
-	// each sees a different count.
-	AddFailure(ctx context.Context, scope, key string, window time.Duration) (count int, resetAt time.Time, err error)
+	// window and the time left until that window ends. It is atomic: of n
+	// concurrent calls each sees a different count. The time left is
+	// measured by the counter's own clock and never exceeds window, so a
+	// counter and its caller can never disagree about the clock.
+	AddFailure(ctx context.Context, scope, key string, window time.Duration) (count int, left time.Duration, err error)
 	// RemoveFailure takes one failure back (never below zero; a missing key
 	// is not an error).
 	RemoveFailure(ctx context.Context, scope, key string) error
-	// Failures returns the count in the current window and when it ends.
-	Failures(ctx context.Context, scope, key string) (count int, resetAt time.Time, err error)
+	// Failures returns the count in the current window and the time left
+	// in it (zero and zero when there is no window).
+	Failures(ctx context.Context, scope, key string) (count int, left time.Duration, err error)
 	// ResetFailures forgets the key.
 	ResetFailures(ctx context.Context, scope, key string) error
 }
@@ -167,7 +170,7 @@ func (t *Throttle) reserve(ctx context.Context, scheme, user, addr string) ([]th
 		if k.limit < 0 {
 			continue
 		}
-		n, reset, err := t.Counter.AddFailure(ctx, k.scope, k.key, t.window())
+		n, left, err := t.Counter.AddFailure(ctx, k.scope, k.key, t.window())
 		if err != nil {
 			t.release(ctx, held)
 			return nil, &Error{Reason: ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
@@ -175,11 +178,7 @@ func (t *Throttle) reserve(ctx context.Context, scheme, user, addr string) ([]th
 		held = append(held, k)
 		if n > k.limit {
 			t.release(ctx, held)
-			wait := reset.Sub(t.now())
-			if wait < time.Second {
-				wait = time.Second
-			}
-			return nil, &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: wait}
+			return nil, &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: max(left, time.Second)}
 		}
 	}
 	return held, nil
@@ -206,16 +205,12 @@ func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
 		if k.limit < 0 {
 			continue
 		}
-		n, reset, err := t.Counter.Failures(ctx, k.scope, k.key)
+		n, left, err := t.Counter.Failures(ctx, k.scope, k.key)
 		if err != nil {
 			return &Error{Reason: ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
 		}
-		if n >= k.limit {
-			wait := reset.Sub(t.now())
-			if wait <= 0 {
-				continue
-			}
-			return &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: wait}
+		if n >= k.limit && left > 0 {
+			return &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: left}
 		}
 	}
 	return nil

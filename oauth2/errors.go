@@ -3,8 +3,9 @@ package oauth2
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // Error codes of RFC 6749 §5.2.
@@ -60,8 +61,8 @@ func writeError(w http.ResponseWriter, style ErrorStyle, e *Error, basicChalleng
 	if e.status() == http.StatusUnauthorized && basicChallenge {
 		h.Set("WWW-Authenticate", `Basic realm="oauth2", charset="UTF-8"`)
 	}
-	if e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	if v := auth.RetryAfterHeader(e.status(), e.RetryAfter); v != "" {
+		h.Set("Retry-After", v)
 	}
 	w.WriteHeader(e.status())
 	var body any = map[string]string{"error": e.Code, "error_description": e.Description}

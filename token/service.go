@@ -443,7 +443,9 @@ func passwordChangedSince(kinds []string, t *auth.Token, u *auth.User) bool {
 func (s *Service) touch(ctx context.Context, id string, now time.Time) {
 	s.touchMu.Lock()
 	s.pending[id] = now
-	due := now.Sub(s.lastFlush) >= s.cfg.TouchInterval
+	// A clock that stepped back must not stall the flush for as long as it
+	// stepped: a lastFlush in the future is due at once.
+	due := now.Sub(s.lastFlush) >= s.cfg.TouchInterval || now.Before(s.lastFlush)
 	s.touchMu.Unlock()
 	if due {
 		_ = s.Flush(ctx)

@@ -14,10 +14,21 @@ type failureKey struct{ scope, key string }
 type failureWindow struct {
 	count   int
 	resetAt time.Time
+	window  time.Duration
+}
+
+// left is the time left in the window at now: zero when it has ended. A
+// clock that went backwards never stretches a window beyond its length.
+func (w failureWindow) left(now time.Time) time.Duration {
+	d := w.resetAt.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return min(d, w.window)
 }
 
 // AddFailure implements auth.FailureCounter.
-func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Duration) (int, time.Time, error) {
+func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -26,15 +37,17 @@ func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Dur
 	}
 	k := failureKey{scope, key}
 	w, held := s.failures[k]
-	if !now.Before(w.resetAt) {
-		w = failureWindow{resetAt: now.Add(window)}
+	if w.left(now) == 0 {
+		w = failureWindow{resetAt: now.Add(window), window: window}
 		if !held {
 			s.sweepFailures(now)
 		}
+	} else if w.resetAt.Sub(now) > w.window {
+		w.resetAt = now.Add(w.window) // the clock went back: keep the window's length
 	}
 	w.count++
 	s.failures[k] = w
-	return w.count, w.resetAt, nil
+	return w.count, w.left(now), nil
 }
 
 // RemoveFailure implements auth.FailureCounter.
@@ -50,14 +63,15 @@ func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
 }
 
 // Failures implements auth.FailureCounter.
-func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Time, error) {
+func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Duration, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	w, ok := s.failures[failureKey{scope, key}]
-	if !ok || !s.now().Before(w.resetAt) {
-		return 0, time.Time{}, nil
+	left := w.left(s.now())
+	if !ok || left == 0 {
+		return 0, 0, nil
 	}
-	return w.count, w.resetAt, nil
+	return w.count, left, nil
 }
 
 // ResetFailures implements auth.FailureCounter.
@@ -101,7 +115,7 @@ func (s *Store) sweepFailures(now time.Time) {
 		return
 	}
 	for k, w := range s.failures {
-		if !now.Before(w.resetAt) || w.count == 0 {
+		if w.left(now) == 0 || w.count == 0 {
 			delete(s.failures, k)
 		}
 	}

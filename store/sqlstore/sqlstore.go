@@ -8,6 +8,18 @@
 // The schema is created and upgraded on Open by versioned, embedded SQL
 // migrations; several replicas may open the same database at once (a
 // PostgreSQL advisory lock, or SQLite's write lock, serializes them).
+//
+// # Faults
+//
+// Every call has a deadline (Config.Timeout, 2 s by default; on PostgreSQL
+// also the server's statement_timeout, with lock_timeout at half of it), so
+// a locked table or a database that went away gives an error — which the
+// schemes answer with 503 and Retry-After — instead of a hang. Calls run in
+// lanes (users, tokens, sessions, the rest), each allowed at most three
+// quarters of the pool, so a stuck table cannot starve logins that never
+// touch it. When SQLite finds its file read-only (or gone, or the disk
+// full), the store logs what to fix and recycles its connections, so that
+// writes work again as soon as the file does.
 package sqlstore
 
 import (
@@ -18,10 +30,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -40,6 +54,102 @@ type Store struct {
 	postgres bool
 	now      func() time.Time
 	stmts    map[string]*sql.Stmt
+	timeout  time.Duration
+	lanes    [numLanes]chan struct{}
+	log      *slog.Logger
+	path     string // the SQLite file, for messages
+
+	recycleMu   sync.Mutex
+	lastRecycle time.Time
+	idleConns   int
+}
+
+// Config says which database to open and how to treat it.
+type Config struct {
+	// SQLitePath is an SQLite database file (created when missing); or
+	// set PostgresDSN ("postgres://user@127.0.0.1:5432/db?sslmode=disable").
+	SQLitePath  string
+	PostgresDSN string
+	// Timeout bounds every store call; default DefaultTimeout.
+	Timeout time.Duration
+	// MaxConns is the PostgreSQL connection pool's size. 0 derives it from
+	// the server's max_connections: a quarter of it, at least 4 and at most
+	// 64, so that several replicas and the server's own reserve fit.
+	MaxConns int
+	// Logger hears what an operator must fix (a read-only database file);
+	// default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultTimeout bounds every store call unless Config.Timeout says
+// otherwise.
+const DefaultTimeout = 2 * time.Second
+
+// lane groups calls that touch the same table, so that one stuck table
+// cannot hold every connection.
+type lane int
+
+const (
+	laneUsers lane = iota
+	laneTokens
+	laneSessions
+	laneOther
+	numLanes
+)
+
+type laneKey struct{}
+
+// begin gives a store call its deadline and a place in its lane; the
+// returned func ends both. A call made while another of this store's calls
+// is running on the same context (a method calling another) reuses that
+// place. When no place frees up before the deadline, the context returned
+// has ended and the call fails at once with its error.
+func (s *Store) begin(ctx context.Context, l lane) (context.Context, context.CancelFunc) {
+	if ctx.Value(laneKey{}) == s {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	select {
+	case s.lanes[l] <- struct{}{}:
+		return context.WithValue(ctx, laneKey{}, s), func() { <-s.lanes[l]; cancel() }
+	case <-ctx.Done():
+		return ctx, cancel
+	}
+}
+
+// noteErr looks at a failed call: when SQLite says its file cannot be
+// written (read-only, replaced, unopenable, disk full), it logs what to fix
+// and recycles the pool's idle connections (at most once a second), since
+// connections opened while the file was read-only stay read-only after it
+// is fixed. It returns err.
+func (s *Store) noteErr(err error) error {
+	if err == nil || s.postgres {
+		return err
+	}
+	m := strings.ToLower(err.Error())
+	var hint string
+	switch {
+	case strings.Contains(m, "readonly") || strings.Contains(m, "read-only"):
+		hint = "the database file (or its -wal/-shm files, or their directory) is read-only: give the service write access"
+	case strings.Contains(m, "unable to open") || strings.Contains(m, "cantopen"):
+		hint = "the database file cannot be opened: check that it and its directory exist and are writable"
+	case strings.Contains(m, "disk is full") || strings.Contains(m, "database or disk is full"):
+		hint = "the disk holding the database is full: free space"
+	case strings.Contains(m, "disk i/o error"):
+		hint = "the database file failed to read or write (disk I/O error): check the file system"
+	default:
+		return err
+	}
+	s.recycleMu.Lock()
+	defer s.recycleMu.Unlock()
+	if time.Since(s.lastRecycle) < time.Second {
+		return err
+	}
+	s.lastRecycle = time.Now()
+	s.log.Error("sqlstore: "+hint, "path", s.path, "error", err.Error())
+	s.db.SetMaxIdleConns(0) // close the idle connections; new ones reopen the file
+	s.db.SetMaxIdleConns(s.idleConns)
+	return err
 }
 
 var (
@@ -55,30 +165,94 @@ var (
 )
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
-// WAL mode with a busy timeout, and migrates it.
+// WAL mode with a busy timeout, and migrates it, with the defaults of
+// Config.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	return open(ctx, db, false)
+	return Open(ctx, Config{SQLitePath: path})
 }
 
 // OpenPostgres opens a PostgreSQL database by DSN
-// ("postgres://user@127.0.0.1:5432/db?sslmode=disable") and migrates it.
+// ("postgres://user@127.0.0.1:5432/db?sslmode=disable") and migrates it,
+// with the defaults of Config.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	return Open(ctx, Config{PostgresDSN: dsn})
+}
+
+// Open opens the database cfg names and migrates it.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if (cfg.SQLitePath == "") == (cfg.PostgresDSN == "") {
+		return nil, errors.New("sqlstore: set exactly one of SQLitePath and PostgresDSN")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SQLitePath != "" {
+		// busy_timeout stays below the call deadline, so a locked database
+		// gives SQLite's own "database is locked" rather than a hang.
+		busy := max(cfg.Timeout*3/4, 100*time.Millisecond).Milliseconds()
+		dsn := "file:" + cfg.SQLitePath + "?_pragma=busy_timeout(" + strconv.FormatInt(busy, 10) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(4)
+		db.SetConnMaxIdleTime(time.Minute)
+		return open(ctx, db, false, cfg, 16, 4)
+	}
+	db, err := sql.Open("pgx", withServerTimeouts(cfg.PostgresDSN, cfg.Timeout))
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	return open(ctx, db, true)
+	size := cfg.MaxConns
+	if size <= 0 {
+		size = 4
+		var v string
+		if err := db.QueryRowContext(ctx, "SHOW max_connections").Scan(&v); err == nil {
+			if n, err := strconv.Atoi(v); err == nil {
+				size = min(max(n/4, 4), 64)
+			}
+		}
+	}
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return open(ctx, db, true, cfg, size, size)
 }
 
-func open(ctx context.Context, db *sql.DB, postgres bool) (*Store, error) {
-	s := &Store{db: db, postgres: postgres, now: time.Now, stmts: map[string]*sql.Stmt{}}
+// withServerTimeouts adds statement_timeout and lock_timeout (half of it)
+// to a PostgreSQL DSN, URL or keyword form, unless the DSN sets them.
+func withServerTimeouts(dsn string, timeout time.Duration) string {
+	ms := timeout.Milliseconds()
+	params := map[string]int64{"statement_timeout": ms, "lock_timeout": max(ms/2, 1)}
+	for _, name := range []string{"statement_timeout", "lock_timeout"} {
+		if strings.Contains(dsn, name) {
+			continue
+		}
+		v := strconv.FormatInt(params[name], 10)
+		switch {
+		case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+			sep := "?"
+			if strings.Contains(dsn, "?") {
+				sep = "&"
+			}
+			dsn += sep + name + "=" + v
+		default:
+			dsn += " " + name + "=" + v
+		}
+	}
+	return dsn
+}
+
+func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, idle int) (*Store, error) {
+	s := &Store{db: db, postgres: postgres, now: time.Now, stmts: map[string]*sql.Stmt{},
+		timeout: cfg.Timeout, log: cfg.Logger, path: cfg.SQLitePath, idleConns: idle}
+	for i := range s.lanes {
+		s.lanes[i] = make(chan struct{}, max(1, poolSize*3/4))
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connecting: %w", err)
@@ -135,7 +309,14 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return s.db.ExecContext(ctx, s.rebind(q), args...)
+	res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
+	return res, s.noteErr(err)
+}
+
+// beginTx starts a write transaction (SQLite: BEGIN IMMEDIATE).
+func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	return tx, s.noteErr(err)
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -192,7 +373,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return s.noteErr(tx.Commit())
 }
 
 func stripComments(s string) string {
@@ -306,11 +487,15 @@ func scanUser(row scanner) (*auth.User, error) {
 
 // User implements auth.UserStore.
 func (s *Store) User(ctx context.Context, login string) (*auth.User, error) {
+	ctx, done := s.begin(ctx, laneUsers)
+	defer done()
 	return scanUser(s.stmts["user"].QueryRowContext(ctx, login))
 }
 
 // UserFold implements auth.UserFolder.
 func (s *Store) UserFold(ctx context.Context, login string) (*auth.User, error) {
+	ctx, done := s.begin(ctx, laneUsers)
+	defer done()
 	if u, err := s.User(ctx, login); err == nil || !errors.Is(err, auth.ErrNotFound) {
 		return u, err
 	}
@@ -337,6 +522,8 @@ func (s *Store) UserFold(ctx context.Context, login string) (*auth.User, error) 
 // PutUser implements auth.UserAdmin. Updated is the later of now and just
 // after the previous stamp, so that it always moves.
 func (s *Store) PutUser(ctx context.Context, u auth.User) error {
+	ctx, done := s.begin(ctx, laneUsers)
+	defer done()
 	updated := s.now().UnixNano()
 	if old, err := s.User(ctx, u.Login()); err == nil && updated <= old.Updated.UnixNano() {
 		updated = old.Updated.UnixNano() + 1
@@ -354,6 +541,8 @@ func (s *Store) PutUser(ctx context.Context, u auth.User) error {
 
 // RehashPassword implements auth.PasswordRehasher.
 func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
+	ctx, done := s.begin(ctx, laneUsers)
+	defer done()
 	_, err := s.exec(ctx, "UPDATE users SET password_hash = ? WHERE login = ? AND password_hash = ?", newHash, login, oldHash)
 	return err
 }
@@ -361,7 +550,9 @@ func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash stri
 // DeleteUser implements auth.UserAdmin: in one transaction the user goes,
 // its tokens are revoked and its sessions deleted.
 func (s *Store) DeleteUser(ctx context.Context, login string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	ctx, done := s.begin(ctx, laneUsers)
+	defer done()
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
@@ -379,11 +570,13 @@ func (s *Store) DeleteUser(ctx context.Context, login string) error {
 	if _, err := tx.ExecContext(ctx, s.rebind("DELETE FROM sessions WHERE login = ?"), login); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.noteErr(tx.Commit())
 }
 
 // ListUsers implements auth.UserAdmin, sorted by login.
 func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
+	ctx, done := s.begin(ctx, laneUsers)
+	defer done()
 	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users ORDER BY login")
 	if err != nil {
 		return nil, err
@@ -404,6 +597,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 
 // Rules implements auth.PolicyStore, in stored order.
 func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	rows, err := s.query(ctx, "SELECT priority, subject, methods, path, verdict, disabled, note FROM rules ORDER BY pos")
 	if err != nil {
 		return nil, err
@@ -426,12 +621,14 @@ func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
 // SetRules validates and replaces the whole rule table in one transaction;
 // nothing changes when any rule is invalid.
 func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	for _, r := range rules {
 		if err := r.Validate(); err != nil {
 			return err
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
@@ -445,7 +642,7 @@ func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return s.noteErr(tx.Commit())
 }
 
 // Tokens.
@@ -468,6 +665,8 @@ func scanToken(row scanner) (*auth.Token, error) {
 
 // TokenByHash implements auth.TokenStore.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	if hash == "" {
 		return nil, auth.ErrNotFound
 	}
@@ -476,11 +675,15 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, erro
 
 // TokenByID implements auth.TokenStore.
 func (s *Store) TokenByID(ctx context.Context, id string) (*auth.Token, error) {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	return scanToken(s.stmts["tokenByID"].QueryRowContext(ctx, id))
 }
 
 // CreateToken implements auth.TokenAdmin.
 func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	if t.ID == "" {
 		return auth.ErrConflict
 	}
@@ -495,6 +698,8 @@ func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
 
 // ListTokens implements auth.TokenAdmin.
 func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token, error) {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	q := "SELECT " + tokenColumns + " FROM tokens WHERE login = ?"
 	args := []any{user}
 	if kind != "" {
@@ -519,6 +724,8 @@ func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token
 
 // RevokeToken implements auth.TokenAdmin.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	if _, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", unixnano.From(at), id); err != nil {
 		return err
 	}
@@ -529,6 +736,8 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 // ConsumeToken implements auth.TokenAdmin: one UPDATE, so exactly one
 // concurrent caller sees a row change.
 func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	res, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", unixnano.From(at), id)
 	if err != nil {
 		return false, err
@@ -547,6 +756,8 @@ func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool
 
 // TouchTokens implements auth.TokenAdmin in one transaction.
 func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	if len(used) == 0 {
 		return nil
 	}
@@ -555,7 +766,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 		ids = append(ids, id)
 	}
 	slices.Sort(ids) // a stable lock order across replicas
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
 	}
@@ -567,11 +778,13 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 			return err
 		}
 	}
-	return tx.Commit()
+	return s.noteErr(tx.Commit())
 }
 
 // RevokeFamily implements auth.TokenAdmin.
 func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (int, error) {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	if family == "" {
 		return 0, nil
 	}
@@ -585,6 +798,8 @@ func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (
 
 // DeleteExpiredTokens implements auth.TokenAdmin.
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
 	res, err := s.exec(ctx, "DELETE FROM tokens WHERE expires <> 0 AND expires < ?", unixnano.From(before))
 	if err != nil {
 		return 0, err
@@ -597,6 +812,8 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 
 // CreateSession implements auth.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
 	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, user_id, credential, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.Hash, x.User, x.UserID, x.Credential, x.Scheme, list(x.Scopes), unixnano.From(x.UserUpdated), unixnano.From(x.Created), unixnano.From(x.LastSeen), int64(x.IdleTimeout), unixnano.From(x.Expires), flag(x.CSRF))
@@ -608,6 +825,8 @@ func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
 
 // SessionByHash implements auth.SessionStore.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, error) {
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
 	var x auth.Session
 	var scopes string
 	var userUpdated, created, lastSeen, idle, expires int64
@@ -623,6 +842,8 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 
 // TouchSession implements auth.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
 	res, err := s.exec(ctx, "UPDATE sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?", unixnano.From(at), hash, unixnano.From(at))
 	if err != nil {
 		return err
@@ -637,12 +858,16 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 
 // DeleteSession implements auth.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
 	_, err := s.exec(ctx, "DELETE FROM sessions WHERE hash = ?", hash)
 	return err
 }
 
 // DeleteExpiredSessions removes sessions past their absolute end.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
 	res, err := s.exec(ctx, "DELETE FROM sessions WHERE expires < ?", unixnano.From(before))
 	if err != nil {
 		return 0, err
@@ -655,6 +880,8 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 
 // Consumer implements auth.ConsumerStore.
 func (s *Store) Consumer(ctx context.Context, key string) (*auth.Consumer, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	var c auth.Consumer
 	var disabled int
 	var users, methods string
@@ -670,6 +897,8 @@ func (s *Store) Consumer(ctx context.Context, key string) (*auth.Consumer, error
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
 // auth.Consumer.Validate is refused and nothing changes.
 func (s *Store) PutConsumer(ctx context.Context, c auth.Consumer) error {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -682,6 +911,8 @@ func (s *Store) PutConsumer(ctx context.Context, c auth.Consumer) error {
 
 // Client implements auth.ClientStore.
 func (s *Store) Client(ctx context.Context, id string) (*auth.Client, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	var c auth.Client
 	var disabled int
 	var scopes, grants string
@@ -696,6 +927,8 @@ func (s *Store) Client(ctx context.Context, id string) (*auth.Client, error) {
 
 // PutClient creates or replaces an OAuth 2 client.
 func (s *Store) PutClient(ctx context.Context, c auth.Client) error {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	_, err := s.exec(ctx, `INSERT INTO clients (client_id, secret_hash, disabled, scopes, grants) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (client_id) DO UPDATE SET secret_hash = excluded.secret_hash, disabled = excluded.disabled,
 		scopes = excluded.scopes, grants = excluded.grants`,
@@ -708,6 +941,8 @@ func (s *Store) PutClient(ctx context.Context, c auth.Client) error {
 // UseNonce implements auth.NonceStore with one atomic statement: the insert
 // succeeds, or revives an expired row, or changes nothing (a replay).
 func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	now := s.now()
 	res, err := s.exec(ctx, `INSERT INTO nonces (consumer_key, nonce, expires) VALUES (?, ?, ?)
 		ON CONFLICT (consumer_key, nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?`,
@@ -728,6 +963,8 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 // CertRevoked implements auth.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
 func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	norm, err := auth.NormalizeSerial(serial)
 	if err != nil {
 		return false, err
@@ -741,6 +978,8 @@ func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
 // auth.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
 func (s *Store) RevokeCert(ctx context.Context, serial string) error {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
 	norm, err := auth.NormalizeSerial(serial)
 	if err != nil {
 		return err
