@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"bufio"
-	"context"
 	"database/sql"
 	"fmt"
 	"net"
@@ -138,25 +137,41 @@ func asUser(cmd *exec.Cmd) (uid, gid int, err error) {
 }
 
 func startPostgres() (string, error) {
-	initdb, err := findPGBin("initdb")
+	p, err := newPostgres(200)
 	if err != nil {
 		return "", err
+	}
+	mu.Lock()
+	stops = append(stops, func() {
+		_ = p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop")
+		os.RemoveAll(p.dir)
+	})
+	mu.Unlock()
+	return p.DSN, nil
+}
+
+// newPostgres initialises a cluster in a new temporary directory and
+// starts it on a free 127.0.0.1 port.
+func newPostgres(maxConnections int) (*PostgresServer, error) {
+	initdb, err := findPGBin("initdb")
+	if err != nil {
+		return nil, err
 	}
 	pgctl, err := findPGBin("pg_ctl")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "gatehouse-pg-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	probe := exec.Command(initdb)
 	uid, gid, err := asUser(probe)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := os.Chown(dir, uid, gid); err != nil {
-		return "", err
+		return nil, err
 	}
 	data := filepath.Join(dir, "data")
 	run := func(bin string, args ...string) error {
@@ -172,23 +187,20 @@ func startPostgres() (string, error) {
 		return nil
 	}
 	if err := run(initdb, "-D", data, "-U", "gatehouse", "--auth=trust", "--no-sync", "-E", "UTF8"); err != nil {
-		return "", err
+		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=on -c max_connections=200", port, dir)
-	if err := run(pgctl, "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
-		return "", err
-	}
-	mu.Lock()
-	stops = append(stops, func() {
-		_ = run(pgctl, "-D", data, "-m", "immediate", "-w", "stop")
+	p := &PostgresServer{dir: dir, run: run, ctl: pgctl,
+		opts: fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=on -c max_connections=%d", port, dir, maxConnections),
+		DSN:  fmt.Sprintf("postgres://gatehouse@127.0.0.1:%d/postgres?sslmode=disable", port)}
+	if err := p.Start(); err != nil {
 		os.RemoveAll(dir)
-	})
-	mu.Unlock()
-	return fmt.Sprintf("postgres://gatehouse@127.0.0.1:%d/postgres?sslmode=disable", port), nil
+		return nil, err
+	}
+	return p, nil
 }
 
 // RedisAddr returns the address of a Redis server: $GATEHOUSE_REDIS_ADDR when
@@ -232,19 +244,9 @@ func startRedis() (string, error) {
 		}
 	}()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if ctx.Err() != nil {
-			_ = cmd.Process.Kill()
-			return "", fmt.Errorf("redis-server did not start: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitTCP(addr, 15*time.Second); err != nil {
+		_ = cmd.Process.Kill()
+		return "", fmt.Errorf("redis-server did not start: %v", err)
 	}
 	mu.Lock()
 	stops = append(stops, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })

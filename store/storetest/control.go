@@ -1,0 +1,144 @@
+package storetest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RedisServer is a redis-server of a test's own that the test can stop and
+// start again on the same address (fault injection). Its data lives in a
+// temporary directory; with Persistent it keeps an append-only file synced
+// on every write, so a restart loses nothing.
+type RedisServer struct {
+	Addr       string
+	dir        string
+	port       int
+	persistent bool
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// StartRedis starts a private redis-server on a free 127.0.0.1 port,
+// stopped when the test ends. It skips (or fails, under RequireEnv) when
+// redis-server is missing.
+func StartRedis(tb testing.TB, persistent bool) *RedisServer {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		unavailable(tb, "Redis", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &RedisServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: tb.TempDir(), port: port, persistent: persistent}
+	if err := r.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Stop() })
+	return r
+}
+
+// Start starts the server (again) and waits until it accepts connections.
+func (r *RedisServer) Start() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		return nil
+	}
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir, "--save", "", "--protected-mode", "yes"}
+	if r.persistent {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	cmd := exec.Command("redis-server", args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+		}
+	}()
+	r.cmd = cmd
+	return waitTCP(r.Addr, 15*time.Second)
+}
+
+// Stop kills the server (SIGKILL: no chance to save more than it has).
+func (r *RedisServer) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// PostgresServer is a PostgreSQL cluster of a test's own that the test can
+// stop and start again on the same port (fault injection).
+type PostgresServer struct {
+	// DSN is the cluster's "postgres" database as user gatehouse.
+	DSN  string
+	dir  string
+	opts string
+	run  func(bin string, args ...string) error
+	ctl  string
+}
+
+// StartPostgres initialises and starts a private cluster (as an
+// unprivileged user when running as root) with the given max_connections,
+// stopped and removed when the test ends.
+func StartPostgres(tb testing.TB, maxConnections int) *PostgresServer {
+	tb.Helper()
+	p, err := newPostgres(maxConnections)
+	if err != nil {
+		unavailable(tb, "PostgreSQL", err)
+	}
+	tb.Cleanup(func() {
+		_ = p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop")
+		os.RemoveAll(p.dir)
+	})
+	return p
+}
+
+// Stop stops the server at once (immediate mode: clients are cut off).
+func (p *PostgresServer) Stop() error {
+	return p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop")
+}
+
+// Start starts the stopped server again on the same port.
+func (p *PostgresServer) Start() error {
+	return p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-l", filepath.Join(p.dir, "log"), "-w", "-t", "60", "-o", p.opts, "start")
+}
+
+func waitTCP(addr string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s did not come up: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
