@@ -240,9 +240,13 @@ func TestSQLiteUnwritableAndFixed(t *testing.T) {
 		return rec.Result()
 	}
 	require.Equal(t, 201, issue().StatusCode)
-	files, _ := filepath.Glob(path + "*")
+	// The database and its write-ahead log become unwritable. The -shm
+	// file is left alone: SQLite maps it into memory, and a mapping of a
+	// file that cannot grow ends the process with SIGBUS, which is no
+	// store fault but the kernel's.
+	files := []string{path, path + "-wal"}
 	lock := func(flag string) {
-		for _, f := range append(files, dir) {
+		for _, f := range files {
 			out, err := exec.Command(chattr, flag, f).CombinedOutput()
 			if err != nil {
 				t.Skipf("chattr %s not supported here: %v %s", flag, err, out)

@@ -223,6 +223,21 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return open(ctx, db, true, cfg, size, size)
 }
 
+func retryBusy(ctx context.Context, postgres bool, f func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := f()
+		if err == nil || postgres || !strings.Contains(err.Error(), "SQLITE_BUSY") && !strings.Contains(err.Error(), "database is locked") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // withServerTimeouts adds statement_timeout and lock_timeout (half of it)
 // to a PostgreSQL DSN, URL or keyword form, unless the DSN sets them.
 func withServerTimeouts(dsn string, timeout time.Duration) string {
@@ -253,11 +268,16 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 	for i := range s.lanes {
 		s.lanes[i] = make(chan struct{}, max(1, poolSize*3/4))
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlstore: connecting: %w", err)
-	}
-	if err := s.migrate(ctx); err != nil {
+	// Replicas opening one SQLite file at once wait for each other's
+	// migrations: SQLITE_BUSY at open is retried (the per-call busy timeout
+	// is kept short for requests), for up to a minute or until ctx ends.
+	err := retryBusy(ctx, postgres, func() error {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: connecting: %w", err)
+		}
+		return s.migrate(ctx)
+	})
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
