@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
+	"time"
 )
 
 // Option configures Middleware.
@@ -154,15 +156,21 @@ func AuditSuccess(l *slog.Logger, r *http.Request, id *Identity) {
 		return
 	}
 	if id == nil {
-		audit(l, r, slog.LevelInfo, "anonymous", "", "", "", nil)
+		audit(l, r, slog.LevelInfo, "anonymous", "", "", "", nil, 0)
 		return
 	}
-	audit(l, r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "", nil)
+	audit(l, r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "", nil, 0)
 }
 
 // AuditFailure logs a refused request to l (nil: nothing): outcome "deny"
 // for policy and scope denials, "fail" otherwise; level Error when a store
 // failed, Warn else.
+//
+// Repeats are rate-limited, so that a flood of identical failures (the same
+// outcome, scheme, user, reason and client address) cannot flood the log:
+// the first is logged, the repeats within the next second are counted, and
+// the next record of that failure carries the count as "repeats". A
+// success is always logged, and so is every distinct failure.
 func AuditFailure(l *slog.Logger, r *http.Request, e *Error) {
 	if l == nil {
 		return
@@ -174,12 +182,68 @@ func AuditFailure(l *slog.Logger, r *http.Request, e *Error) {
 	case ReasonUnavailable:
 		level = slog.LevelError
 	}
-	audit(l, r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause)
+	repeats, log := failureLog.admit(l, outcome+"\x00"+e.Scheme+"\x00"+e.User+"\x00"+string(e.Reason)+"\x00"+ClientAddr(r))
+	if !log {
+		return
+	}
+	audit(l, r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Cause, repeats)
+}
+
+// failureLog rate-limits identical audit failures (see AuditFailure).
+var failureLog = &repeatLimiter{window: time.Second, max: 10_000}
+
+type repeatLimiter struct {
+	window time.Duration
+	max    int
+
+	mu   sync.Mutex
+	seen map[repeatKey]*repeatState
+}
+
+type repeatKey struct {
+	l   *slog.Logger
+	key string
+}
+
+type repeatState struct {
+	logged     time.Time
+	suppressed int
+}
+
+// admit reports whether a failure with key should be logged now, and how
+// many identical ones were held back since it was last logged.
+func (rl *repeatLimiter) admit(l *slog.Logger, key string) (repeats int, log bool) {
+	now := time.Now()
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if rl.seen == nil {
+		rl.seen = map[repeatKey]*repeatState{}
+	}
+	k := repeatKey{l, key}
+	st, ok := rl.seen[k]
+	if ok && now.Sub(st.logged) < rl.window {
+		st.suppressed++
+		return 0, false
+	}
+	if !ok {
+		if len(rl.seen) >= rl.max {
+			for k, v := range rl.seen { // forget what has gone quiet
+				if now.Sub(v.logged) >= rl.window && v.suppressed == 0 || len(rl.seen) >= rl.max {
+					delete(rl.seen, k)
+				}
+			}
+		}
+		st = &repeatState{}
+		rl.seen[k] = st
+	}
+	repeats, st.suppressed, st.logged = st.suppressed, 0, now
+	return repeats, true
 }
 
 // audit writes one record: message "auth" with outcome, scheme, user, reason,
-// remote, method and path (never the query string), and the cause if any.
-func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, user, reason string, cause error) {
+// remote, method and path (never the query string), the cause if any, and
+// how many identical failures were held back before it.
+func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, user, reason string, cause error, repeats int) {
 	attrs := []slog.Attr{
 		slog.String("outcome", outcome),
 		slog.String("scheme", scheme),
@@ -191,6 +255,9 @@ func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, u
 	}
 	if cause != nil {
 		attrs = append(attrs, slog.String("cause", cause.Error()))
+	}
+	if repeats > 0 {
+		attrs = append(attrs, slog.Int("repeats", repeats))
 	}
 	l.LogAttrs(r.Context(), level, "auth", attrs...)
 }

@@ -6,11 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // FailureCounter counts failed attempts per (scope, key) in fixed windows:
@@ -264,15 +268,73 @@ type Attempt struct {
 // outage takes the count back, and a success resets the (login, address)
 // counter. Errors carry the scheme and login, and a successful Identity
 // without a Scheme gets the attempt's. A nil Throttle only verifies.
+//
+// Concurrent checks of the very same login and password are collapsed into
+// one: the first runs (and is counted), the others wait for its answer, so
+// a burst of requests at a cache entry's expiry costs one hash, not one per
+// request.
 func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Attempt) (*Identity, error) {
-	if t == nil || t.Counter == nil {
-		return finishAttempt(v.VerifyPassword(ctx, a.Login, a.Password))(a)
-	}
 	if c, ok := v.(CachedPasswordVerifier); ok {
 		id, hit, err := c.VerifyCached(ctx, a.Login, a.Password)
 		if hit || err != nil {
 			return finishAttempt(id, err)(a)
 		}
+	}
+	group := flightGroup(v)
+	if group == nil {
+		return finishAttempt(t.verify(ctx, v, a))(a)
+	}
+	key := sharedKey(a.Login, a.Password)
+	for {
+		res := <-group.DoChan(key, func() (any, error) { return t.verify(ctx, v, a) })
+		err := res.Err
+		if err != nil && res.Shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			continue // the client whose check this was left; ours has not
+		}
+		var id *Identity
+		if shared, _ := res.Val.(*Identity); shared != nil {
+			c := *shared // each caller gets its own copy
+			id = &c
+		}
+		return finishAttempt(id, err)(a)
+	}
+}
+
+// flights collapse concurrent checks of the same credentials, one group per
+// verifier (two verifiers may answer the same password differently: one
+// that takes personal access tokens, one that does not).
+var flights sync.Map // PasswordVerifier → *singleflight.Group
+
+// flightGroup is v's group, or nil when v cannot be told apart from other
+// verifiers (a value of a type that is not comparable, such as a func).
+func flightGroup(v PasswordVerifier) *singleflight.Group {
+	if !reflect.TypeOf(v).Comparable() {
+		return nil
+	}
+	g, _ := flights.LoadOrStore(v, new(singleflight.Group))
+	return g.(*singleflight.Group)
+}
+
+// flightKey keys inFlight by a keyed hash, so that no password is kept in
+// the clear as a map key.
+var flightKey = func() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return k
+}()
+
+func sharedKey(login, pw string) string {
+	m := hmac.New(sha256.New, flightKey)
+	m.Write([]byte(login))
+	m.Write([]byte{0})
+	m.Write([]byte(pw))
+	return string(m.Sum(nil))
+}
+
+// verify is one throttled check (see VerifyPassword).
+func (t *Throttle) verify(ctx context.Context, v PasswordVerifier, a Attempt) (*Identity, error) {
+	if t == nil || t.Counter == nil {
+		return v.VerifyPassword(ctx, a.Login, a.Password)
 	}
 	held, err := t.reserve(ctx, a.Scheme, a.Login, a.Addr)
 	if err != nil {
@@ -284,14 +346,15 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Att
 		if e.Reason == ReasonUnavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
 			t.release(ctx, held)
 		}
-		return finishAttempt(nil, err)(a)
+		return nil, err
 	}
 	t.release(ctx, held)
 	t.Succeeded(ctx, a.Login, a.Addr)
-	return finishAttempt(id, nil)(a)
+	return id, nil
 }
 
-// finishAttempt fills the attempt's scheme and login into the outcome.
+// finishAttempt fills the attempt's scheme and login into the outcome (id
+// is the caller's own copy).
 func finishAttempt(id *Identity, err error) func(Attempt) (*Identity, error) {
 	return func(a Attempt) (*Identity, error) {
 		if err != nil {

@@ -35,6 +35,9 @@ type StoreVerifier struct {
 	// random argon2id hash with password.DefaultParams, made once; set it to a
 	// hash of the same kind and cost as the stored ones if those differ.
 	DummyHash string
+	// Slots bounds the hashes running at once; nil means DefaultHashSlots,
+	// shared by the whole process.
+	Slots *HashSlots
 	// KeepLegacyHashes turns off the upgrade of legacy hashes: by default,
 	// after a successful login against a hash that is not argon2
 	// (bcrypt, sha512-crypt, md5-crypt, yescrypt…), the store's hash is
@@ -72,10 +75,15 @@ func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*
 		return nil, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
 	}
 	if u == nil || u.PasswordHash == "" {
-		_, _ = password.Verify(v.dummyHash(), pw)
+		if err := v.slots().Do(ctx, func() { _, _ = password.Verify(v.dummyHash(), pw) }); err != nil {
+			return nil, busy(login, err)
+		}
 		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("unknown user or no password set")}
 	}
-	ok, err := password.Verify(u.PasswordHash, pw)
+	var ok bool
+	if err := v.slots().Do(ctx, func() { ok, err = password.Verify(u.PasswordHash, pw) }); err != nil {
+		return nil, busy(login, err)
+	}
 	if err != nil {
 		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: fmt.Errorf("stored hash unusable: %w", err)}
 	}
@@ -89,6 +97,22 @@ func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*
 	return u.Identity(""), nil
 }
 
+func (v *StoreVerifier) slots() *HashSlots {
+	if v.Slots != nil {
+		return v.Slots
+	}
+	return DefaultHashSlots
+}
+
+// busy turns a refusal of HashSlots.Do into the verifier's error: 503 with
+// Retry-After when the slots stayed taken, the same (the client will not
+// read it) when the client left.
+func busy(login string, err error) *Error {
+	e := *AsError(err)
+	e.User = login
+	return &e
+}
+
 // upgrade replaces a legacy hash with argon2id after a successful login (see
 // KeepLegacyHashes). A failure leaves the old hash, which still works.
 func (v *StoreVerifier) upgrade(ctx context.Context, login, oldHash, pw string) {
@@ -99,7 +123,9 @@ func (v *StoreVerifier) upgrade(ctx context.Context, login, oldHash, pw string) 
 	if !ok {
 		return
 	}
-	if h, err := password.Hash(pw); err == nil {
+	var h string
+	var err error
+	if v.slots().Do(ctx, func() { h, err = password.Hash(pw) }) == nil && err == nil {
 		_ = rh.RehashPassword(ctx, login, oldHash, h)
 	}
 }

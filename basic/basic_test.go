@@ -284,19 +284,33 @@ func TestCacheExpires(t *testing.T) {
 	store := authtest.NewStore(t, users...)
 	var calls atomic.Int64
 	c := basic.NewCache(countingVerifier{authtest.Verifier(t, store), &calls}, store, time.Minute, 0)
+	c.SetMaxAge(5 * time.Minute)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	c.SetClock(func() time.Time { return now })
 	ctx := context.Background()
-	_, err := c.VerifyPassword(ctx, "wsuser", "cluster-secret")
-	require.NoError(t, err)
+	verify := func() {
+		t.Helper()
+		_, err := c.VerifyPassword(ctx, "wsuser", "cluster-secret")
+		require.NoError(t, err)
+	}
+	verify()
 	now = now.Add(59 * time.Second)
-	_, err = c.VerifyPassword(ctx, "wsuser", "cluster-secret")
-	require.NoError(t, err)
+	verify()
 	assert.EqualValues(t, 1, calls.Load())
-	now = now.Add(2 * time.Second)
-	_, err = c.VerifyPassword(ctx, "wsuser", "cluster-secret")
-	require.NoError(t, err)
-	assert.EqualValues(t, 2, calls.Load(), "verified again after the TTL")
+	now = now.Add(55 * time.Second) // 1:54: used at 0:59, so extended to 1:59
+	verify()
+	assert.EqualValues(t, 1, calls.Load(), "an entry in use is extended, not recomputed")
+	for range 3 { // kept in use every 50 s: 2:44, 3:34, 4:24 …
+		now = now.Add(50 * time.Second)
+		verify()
+	}
+	assert.EqualValues(t, 1, calls.Load())
+	now = now.Add(50 * time.Second) // … until MaxAge after the check: 5:14 > 5:00
+	verify()
+	assert.EqualValues(t, 2, calls.Load(), "checked again at the ceiling")
+	now = now.Add(61 * time.Second) // idle for a whole TTL
+	verify()
+	assert.EqualValues(t, 3, calls.Load(), "an idle entry expires after its TTL")
 	assert.Equal(t, 1, c.Len())
 	c.Forget("wsuser")
 	assert.Equal(t, 0, c.Len())

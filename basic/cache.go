@@ -25,6 +25,15 @@ import (
 // so a password change or a disable takes effect on the next request. A
 // failed verification is never cached.
 //
+// A busy credential never goes cold: a hit in the second half of an
+// entry's TTL extends it by another TTL, up to MaxAge after the password
+// was last really checked (DefaultCacheMaxAge; see SetMaxAge). Shortly
+// before that ceiling, a hit starts one check of the password in the
+// background and is answered from the cache at once; when the check
+// succeeds the entry starts afresh. So a credential in use is re-checked
+// once per MaxAge and no request ever waits for it; only an entry left
+// idle past its TTL costs the next request a hash.
+//
 // A Cache is a PasswordVerifier wrapping another one; put it beneath any
 // verifier whose answers must not be cached (the token package's
 // personal-access-token verifier wraps a Cache, not the other way round).
@@ -32,18 +41,21 @@ type Cache struct {
 	next       auth.PasswordVerifier
 	users      auth.UserStore
 	ttl        time.Duration
+	maxAge     time.Duration
 	maxEntries int
 	now        func() time.Time
 
 	pool sync.Pool // *macState
 
-	mu      sync.RWMutex
-	entries map[[sha256.Size]byte]cacheEntry
+	mu         sync.RWMutex
+	entries    map[[sha256.Size]byte]cacheEntry
+	refreshing map[[sha256.Size]byte]bool
 }
 
 type cacheEntry struct {
 	login   string
 	updated time.Time
+	created time.Time // when the password was really checked
 	expires time.Time
 }
 
@@ -55,6 +67,9 @@ type macState struct {
 
 // DefaultCacheTTL is how long a verified password is remembered by default.
 const DefaultCacheTTL = 30 * time.Second
+
+// DefaultCacheMaxAge bounds how long use can keep extending an entry.
+const DefaultCacheMaxAge = 10 * time.Minute
 
 // NewCache wraps next. users must be the store next verifies against (hits
 // re-read the user from it). ttl <= 0 means DefaultCacheTTL. At most
@@ -71,11 +86,15 @@ func NewCache(next auth.PasswordVerifier, users auth.UserStore, ttl time.Duratio
 	if _, err := rand.Read(key); err != nil {
 		panic("basic: no randomness for the cache key: " + err.Error())
 	}
-	c := &Cache{next: next, users: users, ttl: ttl, maxEntries: maxEntries, now: time.Now,
-		entries: map[[sha256.Size]byte]cacheEntry{}}
+	c := &Cache{next: next, users: users, ttl: ttl, maxAge: max(ttl, DefaultCacheMaxAge), maxEntries: maxEntries, now: time.Now,
+		entries: map[[sha256.Size]byte]cacheEntry{}, refreshing: map[[sha256.Size]byte]bool{}}
 	c.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
 	return c
 }
+
+// SetMaxAge bounds how long use keeps extending an entry (d < TTL: TTL,
+// so entries are never extended).
+func (c *Cache) SetMaxAge(d time.Duration) { c.maxAge = max(d, c.ttl) }
 
 // SetClock replaces the cache's clock (tests).
 func (c *Cache) SetClock(now func() time.Time) { c.now = now }
@@ -104,7 +123,8 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 	c.mu.RLock()
 	e, hit := c.entries[k]
 	c.mu.RUnlock()
-	if !hit || e.login != login || !c.now().Before(e.expires) {
+	now := c.now()
+	if !hit || e.login != login || !now.Before(e.expires) {
 		return nil, false, nil
 	}
 	u, err := c.users.User(ctx, login)
@@ -112,12 +132,60 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 		return nil, true, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("basic: looking up user: %w", err)}
 	}
 	if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
+		if ceiling := e.created.Add(c.maxAge); c.maxAge > c.ttl && now.After(ceiling.Add(-c.ttl/2)) {
+			c.refresh(ctx, k, login, pw, e)
+		}
+		if e.expires.Sub(now) < c.ttl/2 { // in use and half gone: extend it
+			ext := now.Add(c.ttl)
+			if ceiling := e.created.Add(c.maxAge); ceiling.Before(ext) {
+				ext = ceiling
+			}
+			if ext.After(e.expires) {
+				e.expires = ext
+				c.mu.Lock()
+				if cur, ok := c.entries[k]; ok && cur.created.Equal(e.created) {
+					c.entries[k] = e
+				}
+				c.mu.Unlock()
+			}
+		}
 		return u.Identity(""), true, nil
 	}
 	c.mu.Lock()
 	delete(c.entries, k)
 	c.mu.Unlock()
 	return nil, false, nil
+}
+
+// refresh checks a hot entry's password again in the background, once at a
+// time per entry; on success the entry starts afresh, on a refusal it is
+// dropped, and on a store failure it is left to end at its ceiling.
+func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw string, e cacheEntry) {
+	c.mu.Lock()
+	if c.refreshing[k] {
+		c.mu.Unlock()
+		return
+	}
+	c.refreshing[k] = true
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ttl)
+	go func() {
+		defer cancel()
+		u, uerr := c.users.User(ctx, login)
+		id, err := c.next.VerifyPassword(ctx, login, pw)
+		now := c.now()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.refreshing, k)
+		switch cur, ok := c.entries[k]; {
+		case !ok || !cur.created.Equal(e.created):
+			// replaced or dropped meanwhile
+		case err == nil && uerr == nil && id.Scheme == "":
+			c.entries[k] = cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)}
+		case err != nil && auth.AsError(err).Reason != auth.ReasonUnavailable:
+			delete(c.entries, k)
+		}
+	}()
 }
 
 // VerifyPassword implements auth.PasswordVerifier: the cache's answer when
@@ -148,7 +216,7 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 			clear(c.entries)
 		}
 	}
-	c.entries[k] = cacheEntry{login: login, updated: u.Updated, expires: now.Add(c.ttl)}
+	c.entries[k] = cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
 	return id, nil
 }

@@ -252,7 +252,10 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 	if c != nil && c.SecretHash != "" {
 		hash = c.SecretHash
 	}
-	ok, _ := password.Verify(hash, tr.ClientSecret)
+	var ok bool
+	if err := auth.DefaultHashSlots.Do(ctx, func() { ok, _ = password.Verify(hash, tr.ClientSecret) }); err != nil {
+		return nil, &Error{Code: "temporarily_unavailable", Description: "too many checks at once, try again shortly", Status: http.StatusServiceUnavailable, RetryAfter: time.Second}
+	}
 	switch {
 	case c == nil || c.Disabled:
 		return nil, errf(InvalidClient, "unknown client or bad client secret")

@@ -1,0 +1,221 @@
+package loadtest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/session"
+	"github.com/gatehouse/gatehouse/store/memstore"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// Items 2 and 3 of the hashing issue: 256 connections send wrong passwords,
+// each request from a new address (so no throttle stops them), while a
+// legitimate client uses its cached credential. Before the bound, 512
+// hashes ran at once and the server reached 10 GB; cached traffic fell to
+// a fourteenth.
+func TestHashingUnderAttack(t *testing.T) {
+	srv := startServer(t)
+	legit := newClient(8, 10*time.Second)
+	url := srv.url + "/api"
+	status, err := get(legit, url, "legit", "legit-password", "192.0.2.1")
+	require.NoError(t, err)
+	require.Equal(t, 200, status, "the first login hashes once and caches")
+
+	measure := func(d time.Duration) *hammer {
+		stop := make(chan struct{})
+		h := run(8, stop, 0, func(_, _ int) (int, error) { return get(legit, url, "legit", "legit-password", "192.0.2.1") })
+		time.Sleep(d)
+		close(stop)
+		h.wait()
+		return h
+	}
+	baseline := measure(3 * time.Second)
+
+	attacker := newClient(256, 30*time.Second)
+	var seq atomic.Int64
+	stop := make(chan struct{})
+	attack := run(256, stop, 0, func(w, i int) (int, error) {
+		n := seq.Add(1)
+		return get(attacker, url, fmt.Sprintf("victim%d", w), fmt.Sprintf("guess-%d", i), fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255))
+	})
+	time.Sleep(500 * time.Millisecond) // let the attack build up
+	during := measure(3 * time.Second)
+	close(stop)
+	attack.wait()
+	attacker.CloseIdleConnections()
+
+	peak := srv.peakRSS(t)
+	slots := int64(runtime.NumCPU())
+	limit := slots*20<<20 + 200<<20
+	ratio := float64(during.count(200)) / float64(baseline.count(200))
+	t.Logf("cached Basic: %d OK in 3 s alone, %d OK in 3 s under attack (%.2f); attack: %v, %d client errors; server peak RSS %d MiB (limit %d MiB); p99 legit %v",
+		baseline.count(200), during.count(200), ratio, attack.byStatus, attack.errors.Load(), peak>>20, limit>>20, during.p99())
+	assert.Zero(t, attack.count(500))
+	assert.Positive(t, attack.count(401), "the attack's hashes ran, within the bound")
+	assert.Zero(t, during.count(503), "a cached credential never waits for a hash slot")
+	if !raceEnabled { // the race detector's shadow memory and slowdown void these
+		assert.LessOrEqual(t, peak, limit, "memory stays within slots × hash memory + 200 MiB")
+		assert.GreaterOrEqual(t, ratio, 0.7, "cached credentials keep 70%% of their throughput")
+	}
+}
+
+// Item 1: when a hot credential's cache entry ends, every in-flight request
+// used to hash it again at once (seconds at ~0 req/s, 1.5 GB). Now the
+// entry is extended while in use, and before its ceiling one check runs in
+// the background while requests are answered from the cache.
+func TestCacheCeilingUnderLoad(t *testing.T) {
+	store := legitStore()
+	slots := auth.NewHashSlots(0, 0)
+	srv := httptest.NewTLSServer(handler(store, slots, 500*time.Millisecond, 1500*time.Millisecond))
+	defer srv.Close()
+	c := newClient(64, 10*time.Second)
+	status, err := get(c, srv.URL, "legit", "legit-password", "192.0.2.1")
+	require.NoError(t, err)
+	require.Equal(t, 200, status)
+	before := slots.Stats().Started
+	stop := make(chan struct{})
+	// 64 clients, each sending a request every 20 ms.
+	h := run(64, stop, 20*time.Millisecond, func(_, _ int) (int, error) {
+		return get(c, srv.URL, "legit", "legit-password", "192.0.2.1")
+	})
+	time.Sleep(2 * time.Second) // the refresh is due 1.25 s after the last check
+	close(stop)
+	h.wait()
+	hashes := slots.Stats().Started - before
+	t.Logf("64 connections for 2 s: %v, p99 %v, %d hashes", h.byStatus, h.p99(), hashes)
+	assert.Equal(t, int64(1), hashes, "one hash before the ceiling, in the background")
+	assert.Equal(t, 0, h.count(429)+h.count(503))
+	if !raceEnabled {
+		assert.Less(t, h.p99(), 100*time.Millisecond, "no latency spike")
+	}
+}
+
+// Item 3: hashes kept running 15 s after the load generator left. A check
+// whose client has gone is never started.
+func TestNoHashingForClientsThatLeft(t *testing.T) {
+	store := legitStore()
+	slots := auth.NewHashSlots(1, 5*time.Second)
+	srv := httptest.NewTLSServer(handler(store, slots, 0, 0))
+	defer srv.Close()
+	c := newClient(64, 30*time.Millisecond) // they give up at once
+	for i := range 40 {
+		go func() { _, _ = get(c, srv.URL, "legit", fmt.Sprint("wrong-", i), fmt.Sprint("10.0.0.", i)) }()
+	}
+	time.Sleep(300 * time.Millisecond) // every client has left by now
+	settled := slots.Stats().Started
+	time.Sleep(time.Second)
+	st := slots.Stats()
+	t.Logf("40 clients that left: %d hashes started, then %d more; %d running", settled, st.Started-settled, st.Running)
+	assert.Equal(t, settled, st.Started, "no hash starts after the clients left")
+	assert.Less(t, settled, int64(40), "most of them never started")
+	assert.Zero(t, st.Running)
+}
+
+// Item 4: a request without any credential costs no store call and no
+// hash, and a flood of identical refusals does not flood the audit log.
+func TestNoCredentialsIsCheap(t *testing.T) {
+	store := &countingStore{Store: memstore.New()}
+	slots := auth.NewHashSlots(0, 0)
+	tokens := token.New(token.Config{Store: store, Users: store})
+	var logbuf bytes.Buffer
+	pw := &auth.StoreVerifier{Users: store, Slots: slots}
+	chain := auth.Chain(
+		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
+		tokens.Authenticator("gatehouse"),
+		basic.New(basic.Config{Verifier: tokens.PATVerifier(basic.NewCache(pw, store, 0, 0))}),
+		basic.NewQuery(basic.Config{Verifier: pw}, basic.QueryConfig{}),
+	)
+	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain),
+		auth.WithAudit(slog.New(slog.NewJSONHandler(&logbuf, nil))))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for range 1000 {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "https://api.example/api/hosts?x=1", strings.NewReader(`{"a":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "198.51.100.7:4444"
+		h.ServeHTTP(rec, req)
+		require.Equal(t, 401, rec.Code)
+	}
+	assert.Zero(t, store.calls.Load(), "no store call")
+	assert.Zero(t, slots.Stats().Started, "no hash")
+	lines := strings.Count(logbuf.String(), "\n")
+	assert.LessOrEqual(t, lines, 2, "1000 identical refusals in well under a second: one audit record (got %d)", lines)
+
+	// A distinct failure and a success are still logged.
+	logbuf.Reset()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "https://api.example/api", nil)
+	req.RemoteAddr = "203.0.113.9:1"
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, 1, strings.Count(logbuf.String(), "\n"), "another address: another record")
+	time.Sleep(1100 * time.Millisecond)
+	logbuf.Reset()
+	req = httptest.NewRequest("GET", "https://api.example/api", nil)
+	req.RemoteAddr = "198.51.100.7:4444"
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	assert.Contains(t, logbuf.String(), `"repeats":`, "the held-back repeats are counted in the next record")
+}
+
+func BenchmarkNoCredentials(b *testing.B) {
+	store := memstore.New()
+	tokens := token.New(token.Config{Store: store, Users: store})
+	pw := auth.NewStoreVerifier(store)
+	chain := auth.Chain(
+		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
+		tokens.Authenticator("gatehouse"),
+		basic.New(basic.Config{Verifier: tokens.PATVerifier(basic.NewCache(pw, store, 0, 0))}),
+	)
+	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest("GET", "https://api.example/api/hosts", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(discard{}, req)
+	}
+}
+
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+// countingStore counts every call the schemes make to it.
+type countingStore struct {
+	*memstore.Store
+	calls atomic.Int64
+}
+
+func (s *countingStore) User(ctx context.Context, login string) (*auth.User, error) {
+	s.calls.Add(1)
+	return s.Store.User(ctx, login)
+}
+
+func (s *countingStore) TokenByHash(ctx context.Context, h string) (*auth.Token, error) {
+	s.calls.Add(1)
+	return s.Store.TokenByHash(ctx, h)
+}
+
+func (s *countingStore) SessionByHash(ctx context.Context, h string) (*auth.Session, error) {
+	s.calls.Add(1)
+	return s.Store.SessionByHash(ctx, h)
+}
+
+func (s *countingStore) Consumer(ctx context.Context, key string) (*auth.Consumer, error) {
+	s.calls.Add(1)
+	return s.Store.Consumer(ctx, key)
+}
