@@ -79,15 +79,25 @@ func putUser(s auth.UserAdmin, u User) error {
 }
 
 // Verifier returns a StoreVerifier over users whose dummy hash has
-// CheapHasher's cost, so unknown users cost what known ones do in tests.
+// CheapHasher's cost, so unknown users cost what known ones do in tests,
+// and whose hashes run in Slots.
 func Verifier(tb testing.TB, users auth.UserStore) *auth.StoreVerifier {
 	tb.Helper()
 	h, err := CheapHasher.Hash("dummy")
 	if err != nil {
 		tb.Fatalf("authtest: %v", err)
 	}
-	return &auth.StoreVerifier{Users: users, DummyHash: h}
+	return &auth.StoreVerifier{Users: users, DummyHash: h, Slots: Slots}
 }
+
+// Slots are the hash slots of Verifier: NumCPU at once, as by default, but
+// no CPU budget, since cheap test hashes in quick succession would spend it
+// and turn tests about something else into 503s.
+var Slots = func() *auth.HashSlots {
+	s := auth.NewHashSlots(0, 0)
+	s.SetCPUShare(0)
+	return s
+}()
 
 // BasicRequest returns a GET request to url with HTTP Basic credentials. tb
 // may be nil (examples); a bad url then panics.
