@@ -24,8 +24,24 @@
 //
 // An OAuth 1 signature covers the method, URL, query and a form-encoded body,
 // not a JSON body: a JSON body can be altered without breaking the signature.
-// Set RequireBodyHash to demand the oauth_body_hash extension (a signed
-// SHA-1 or SHA-256 of the raw body) on requests with other bodies.
+// The oauth_body_hash extension (a signed SHA-1 or SHA-256 of the raw body)
+// closes that gap, but real clients get it wrong: apipie-bindings (under
+// hammer) signs before the body is attached and always sends the hash of
+// the empty body, and node's oauth-1.0a sends an HMAC instead of a digest.
+// Foreman never compares the hash, so those clients work there. Config.BodyHash
+// chooses:
+//
+//   - BodyHashIgnore (Foreman's behaviour): the parameter is signed like any
+//     other but its value is not compared with the body. It defends nothing
+//     about the body: whoever alters a JSON body in flight is not noticed.
+//   - BodyHashCheckIfPresent (the zero value): a hash that is sent must
+//     match the body; requests without one pass. It defends the bodies of
+//     clients that send a correct hash.
+//   - BodyHashRequire: every request with a non-form body must carry a
+//     matching hash. It defends every body, and refuses hammer's writes.
+//
+// In every mode a form-encoded body must not carry a hash (RFC: it is
+// signed as parameters).
 package oauth1
 
 import (
@@ -71,6 +87,17 @@ const (
 	MapNone
 )
 
+// BodyHashPolicy says what the oauth_body_hash parameter is checked against
+// (see the package documentation, "Bodies").
+type BodyHashPolicy int
+
+// Body-hash policies.
+const (
+	BodyHashCheckIfPresent BodyHashPolicy = iota // a hash that is sent must match the body
+	BodyHashIgnore                               // signed, never compared (Foreman)
+	BodyHashRequire                              // every non-form body must carry a matching hash
+)
+
 // Config configures the Authenticator.
 type Config struct {
 	Consumers auth.ConsumerStore // required
@@ -91,9 +118,9 @@ type Config struct {
 	// X-Forwarded-Host, for servers behind a TLS-terminating proxy. Only set
 	// it when every request comes through that proxy.
 	TrustForwarded bool
-	// RequireBodyHash demands oauth_body_hash on requests whose body is not
-	// form-encoded (and checks it whenever present).
-	RequireBodyHash bool
+	// BodyHash is the oauth_body_hash policy; the zero value checks a hash
+	// when one is sent. Foreman's clients need BodyHashIgnore.
+	BodyHash BodyHashPolicy
 	// MaxBodyBytes bounds the body read for form parameters and body hashes;
 	// default 1 MiB.
 	MaxBodyBytes int64
@@ -103,8 +130,9 @@ type Config struct {
 // Authenticator verifies OAuth 1.0a signed requests. It implements
 // auth.Authenticator, auth.Challenger and auth.Detector.
 type Authenticator struct {
-	cfg     Config
-	userKey string // canonical form of cfg.UserHeader
+	cfg               Config
+	userKey           string // canonical form of cfg.UserHeader
+	userKeyUnderscore string // the same with _ for - (puppet-foreman's spelling)
 }
 
 // dummyConsumer is verified against when the consumer is unknown, disabled
@@ -146,7 +174,8 @@ func New(cfg Config) *Authenticator {
 		cfg.Now = time.Now
 	}
 	go dummyConsumer() // make the dummy RSA key before the first refusal needs it
-	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader)}
+	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader),
+		userKeyUnderscore: http.CanonicalHeaderKey(strings.ReplaceAll(cfg.UserHeader, "-", "_"))}
 }
 
 // Challenge implements auth.Challenger.
@@ -281,8 +310,13 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	for _, src := range sources {
 		for _, p := range src {
 			if strings.HasPrefix(p.Name, "oauth_") || strings.HasPrefix(p.Name, "xoauth_") {
-				if _, dup := req.oauth.lookup(p.Name); dup {
-					return nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice")
+				if v, dup := req.oauth.lookup(p.Name); dup {
+					if v != p.Value {
+						return nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice with different values")
+					}
+					// The same name and value twice (authlib sends query and
+					// body parameters in both places): signed once.
+					continue
 				}
 				req.oauth = append(req.oauth, p)
 			}
@@ -361,13 +395,26 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	// RSA-only consumer has no secret, and an HMAC "signed" with the empty
 	// key must not pass. Unknown, disabled and unregistered all do the work
 	// of a real check against the dummy consumer and get the same answer.
-	known := err == nil && !consumer.Disabled && consumer.Accepts(method)
-	if !known {
+	var cause error
+	switch {
+	case err != nil:
+		cause = errors.New("unknown consumer key")
+	case consumer.Disabled:
+		cause = errors.New("disabled consumer")
+	case !consumer.Accepts(method):
+		cause = errors.New("consumer not registered for " + method)
+	}
+	if cause != nil {
 		consumer = dummyConsumer()
 	}
 	base := appendBaseString(nil, r.Method, a.baseURI(r), req.all)
-	if sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer); !known || !sigOK {
-		return nil, fail(auth.ReasonInvalid, "invalid consumer key or signature (the consumer, its secret, or the signed method, URL, query or form body differ)")
+	if sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer); cause != nil || !sigOK {
+		if cause == nil {
+			cause = errors.New("bad signature")
+		}
+		e := fail(auth.ReasonInvalid, "invalid consumer key or signature (the consumer, its secret, or the signed method, URL, query or form body differ)")
+		e.Cause = fmt.Errorf("%w (consumer %q)", cause, key) // for the audit log only
+		return nil, e
 	}
 	if err := a.checkBodyHash(req, method); err != nil {
 		return nil, err
@@ -490,9 +537,12 @@ func (a *Authenticator) checkBodyHash(req *request, method string) error {
 		return nil
 	}
 	if !present {
-		if a.cfg.RequireBodyHash && len(req.body) > 0 {
+		if a.cfg.BodyHash == BodyHashRequire && len(req.body) > 0 {
 			return fail(auth.ReasonInvalid, "oauth_body_hash is required: the signature does not cover a non-form body otherwise")
 		}
+		return nil
+	}
+	if a.cfg.BodyHash == BodyHashIgnore {
 		return nil
 	}
 	var h hash.Hash = sha1.New()
@@ -508,9 +558,9 @@ func (a *Authenticator) checkBodyHash(req *request, method string) error {
 
 func (a *Authenticator) mapUser(r *http.Request, c *auth.Consumer, o protoParams) (*auth.Identity, error) {
 	attrs := map[string]string{"consumer_key": c.Key}
-	header := ""
-	if v := r.Header[a.userKey]; len(v) > 0 {
-		header = strings.TrimSpace(v[0])
+	header, err := a.userHeader(r)
+	if err != nil {
+		return nil, err
 	}
 	var name string
 	switch a.cfg.Mapping {
@@ -543,6 +593,27 @@ func (a *Authenticator) mapUser(r *http.Request, c *auth.Consumer, o protoParams
 	id := u.Identity(auth.SchemeOAuth1)
 	id.Attrs = attrs
 	return id, nil
+}
+
+// userHeader reads the user header in either spelling: FOREMAN-USER, or
+// foreman_user as puppet-foreman sends it (Go keeps "Foreman_user" apart
+// from "Foreman-User"; Rack, under Foreman, merges them). Both at once with
+// different values is refused.
+func (a *Authenticator) userHeader(r *http.Request) (string, error) {
+	dash, underscore := "", ""
+	if v := r.Header[a.userKey]; len(v) > 0 {
+		dash = strings.TrimSpace(v[0])
+	}
+	if v := r.Header[a.userKeyUnderscore]; len(v) > 0 && a.userKeyUnderscore != a.userKey {
+		underscore = strings.TrimSpace(v[0])
+	}
+	switch {
+	case dash != "" && underscore != "" && dash != underscore:
+		return "", fail(auth.ReasonMalformed, a.cfg.UserHeader+" sent twice (with - and with _) naming different users")
+	case dash != "":
+		return dash, nil
+	}
+	return underscore, nil
 }
 
 func lookupFold(ctx context.Context, users auth.UserStore, name string) (*auth.User, error) {

@@ -398,7 +398,7 @@ func TestBehindTLSProxy(t *testing.T) {
 }
 
 func TestBodyHash(t *testing.T) {
-	e := newEnv(t, func(c *oauth1.Config) { c.RequireBodyHash = true })
+	e := newEnv(t, func(c *oauth1.Config) { c.BodyHash = oauth1.BodyHashRequire })
 	body := `{"host":{"name":"web01"}}`
 	do := func(extra ...oauth1.Param) (int, string) {
 		req, _ := http.NewRequest("PUT", e.srv.URL+"/api/hosts/1", strings.NewReader(body))

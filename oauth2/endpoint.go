@@ -37,9 +37,13 @@ type Config struct {
 	// Scopes are the scopes the endpoint grants. A request for another scope
 	// is invalid_scope. Empty means any scope is granted as asked.
 	Scopes []string
-	// RequireScope makes the scope parameter mandatory (oVirt requires
-	// "ovirt-app-api").
+	// RequireScope makes a scope mandatory (oVirt's contract is
+	// "ovirt-app-api"). With DefaultScope set, a request without a scope
+	// gets the default instead (RFC 6749 §3.3), as oVirt's SSO issues a
+	// token without one and requests-oauthlib 1.3's OAuth2Session drops the
+	// scope from the password grant; a wrong scope is still invalid_scope.
 	RequireScope bool
+	DefaultScope []string
 	// Clients, when set, authenticates clients (RFC 6749 §2.3.1, by Basic or
 	// body parameters); RequireClient refuses requests without one.
 	Clients       auth.ClientStore
@@ -106,7 +110,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	basicUsed := false
 	user := ""
 	fail := func(err *Error) {
-		auth.AuditFailure(e.cfg.Audit, r, &auth.Error{Reason: auth.Reason(err.Code), Scheme: auth.SchemeOAuth2, User: user})
+		auth.AuditFailure(e.cfg.Audit, r, &auth.Error{Reason: auth.Reason(err.Code), Scheme: auth.SchemeOAuth2, User: user, Message: err.Description})
 		writeError(w, e.cfg.ErrorStyle, err, basicUsed)
 	}
 	if r.Method != http.MethodPost {
@@ -269,20 +273,31 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 
 func (e *TokenEndpoint) grantScopes(asked []string, c *auth.Client) ([]string, *Error) {
 	if len(asked) == 0 {
+		asked = e.cfg.DefaultScope
+	}
+	if len(asked) == 0 {
 		if e.cfg.RequireScope {
-			return nil, errf(InvalidScope, "scope is required")
+			return nil, errf(InvalidScope, "scope is required"+e.expected())
 		}
 		return nil, nil
 	}
 	for _, s := range asked {
 		if len(e.cfg.Scopes) > 0 && !slices.Contains(e.cfg.Scopes, s) {
-			return nil, errf(InvalidScope, "unknown scope "+strconv.Quote(s))
+			return nil, errf(InvalidScope, "unknown scope "+strconv.Quote(s)+e.expected())
 		}
 		if c != nil && len(c.Scopes) > 0 && !slices.Contains(c.Scopes, s) {
 			return nil, errf(InvalidScope, "scope "+strconv.Quote(s)+" is not allowed for this client")
 		}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(asked))), nil
+}
+
+// expected names the scopes the endpoint grants, for error messages.
+func (e *TokenEndpoint) expected() string {
+	if len(e.cfg.Scopes) == 0 {
+		return ""
+	}
+	return ": ask for " + strings.Join(e.cfg.Scopes, " or ")
 }
 
 func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.Identity, *Error) {

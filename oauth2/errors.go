@@ -49,7 +49,8 @@ type ErrorStyle int
 const (
 	// RFC6749 is {"error":"invalid_grant","error_description":"…"}.
 	RFC6749 ErrorStyle = iota
-	// OVirt is oVirt SSO's shape, {"error_code":"invalid_grant","error":"…"}.
+	// OVirt is oVirt SSO's shape, {"error_code":"invalid_grant","error":"…"},
+	// with error_description (the same text) for RFC 6749 clients.
 	OVirt
 )
 
@@ -67,7 +68,10 @@ func writeError(w http.ResponseWriter, style ErrorStyle, e *Error, basicChalleng
 	w.WriteHeader(e.status())
 	var body any = map[string]string{"error": e.Code, "error_description": e.Description}
 	if style == OVirt {
-		body = map[string]string{"error_code": e.Code, "error": e.Description}
+		// ovirt-engine-sdk-python up to 4.1.7 reads error_code, later ones
+		// and libgovirt read error as the message; RFC clients read
+		// error_description.
+		body = map[string]string{"error_code": e.Code, "error": e.Description, "error_description": e.Description}
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -163,22 +163,32 @@ func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.H
 
 	// Satellite: 1-legged OAuth with FOREMAN-USER, and Basic with personal
 	// access tokens as the password.
-	signed := oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store})
+	// Foreman never compares oauth_body_hash with the body, and hammer
+	// (apipie-bindings) always sends the hash of an empty body: ignore it.
+	signed := oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store, BodyHash: oauth1.BodyHashIgnore})
 	satellite := auth.Chain(signed, basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}))
 	mux.Handle("/api/", auth.Middleware(satellite, policy, audit, auth.WithResponder(auth.Foreman{}))(whoami))
 
 	// oVirt: the SSO token endpoint (password grant, scope ovirt-app-api),
 	// bearer tokens, and Basic with user@domain logins.
+	// A request without a scope gets ovirt-app-api (requests-oauthlib drops
+	// it); errors come in oVirt's shape, which the oVirt SDKs parse.
 	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: passwords,
-		Scopes: []string{"ovirt-app-api"}, RequireScope: true, Throttle: throttle, Audit: logger}))
+		Scopes: []string{"ovirt-app-api"}, RequireScope: true, DefaultScope: []string{"ovirt-app-api"},
+		ErrorStyle: oauth2.OVirt, Throttle: throttle, Audit: logger}))
 	ovirt := session.New(session.Config{Store: store, Users: store, Path: "/ovirt-engine/api", Tokens: tokens},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
 			basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})))
 	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
 	mux.Handle("/ovirt-engine/api/", auth.Middleware(ovirt, policy, audit)(whoami))
 
-	// oVirt publishes its CA without authentication.
+	// oVirt publishes its CA without authentication; libgovirt fetches it
+	// from /ca.crt.
 	mux.Handle("/ovirt-engine/services/pki-resource", mtls.PKIResource{CA: ca.Cert})
+	mux.HandleFunc("GET /ca.crt", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
+		_, _ = w.Write(ca.CertPEM())
+	})
 
 	// Flocker: client certificates signed by the cluster CA, user from the CN.
 	mux.Handle("/v1/", auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: store, Users: store}), audit)(whoami))

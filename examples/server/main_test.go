@@ -63,6 +63,22 @@ func TestDemoServer(t *testing.T) {
 	assert.Equal(t, 200, status, body)
 	status, _ = do(anon, "GET", "/api/status", "admin", "wrong", "")
 	assert.Equal(t, 401, status)
+	// requests-oauthlib's OAuth2Session drops the scope: the default applies.
+	status, body = do(anon, "POST", "/ovirt-engine/sso/oauth/token", "", "",
+		"grant_type=password&username="+url.QueryEscape("admin@internal")+"&password=ovirt-pw",
+		"Content-Type", "application/x-www-form-urlencoded")
+	assert.Equal(t, 200, status, body)
+	assert.Contains(t, body, `"scope":"ovirt-app-api"`)
+	// Errors in oVirt's shape, for both generations of its SDK.
+	status, body = do(anon, "POST", "/ovirt-engine/sso/oauth/token", "", "",
+		"grant_type=password&scope=other&username="+url.QueryEscape("admin@internal")+"&password=ovirt-pw",
+		"Content-Type", "application/x-www-form-urlencoded")
+	assert.Equal(t, 400, status, body)
+	assert.Contains(t, body, `"error_code":"invalid_scope"`)
+	assert.Contains(t, body, `ask for ovirt-app-api`)
+	status, body = do(anon, "GET", "/ca.crt", "", "", "")
+	assert.Equal(t, 200, status)
+	assert.Contains(t, body, "BEGIN CERTIFICATE")
 
 	user, err := mtls.NewHTTPClient(dir, "user")
 	require.NoError(t, err)
