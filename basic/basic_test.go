@@ -285,8 +285,8 @@ func TestCacheExpires(t *testing.T) {
 	var calls atomic.Int64
 	c := basic.NewCache(countingVerifier{authtest.Verifier(t, store), &calls}, store, time.Minute, 0)
 	c.SetMaxAge(5 * time.Minute)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c.SetClock(func() time.Time { return now })
+	clk := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	c.SetClock(clk.Now)
 	ctx := context.Background()
 	verify := func() {
 		t.Helper()
@@ -294,21 +294,25 @@ func TestCacheExpires(t *testing.T) {
 		require.NoError(t, err)
 	}
 	verify()
-	now = now.Add(59 * time.Second)
+	clk.Add(59 * time.Second)
 	verify()
 	assert.EqualValues(t, 1, calls.Load())
-	now = now.Add(55 * time.Second) // 1:54: used at 0:59, so extended to 1:59
+	clk.Add(55 * time.Second) // 1:54: used at 0:59, so extended to 1:59
 	verify()
 	assert.EqualValues(t, 1, calls.Load(), "an entry in use is extended, not recomputed")
-	for range 3 { // kept in use every 50 s: 2:44, 3:34, 4:24 …
-		now = now.Add(50 * time.Second)
+	for range 2 { // kept in use every 50 s: 2:44, 3:34
+		clk.Add(50 * time.Second)
 		verify()
 	}
 	assert.EqualValues(t, 1, calls.Load())
-	now = now.Add(50 * time.Second) // … until MaxAge after the check: 5:14 > 5:00
+	clk.Add(50 * time.Second) // 4:24, within a TTL of the 5:00 ceiling
+	verify()                  // answered from the cache; one check runs in the background
+	require.Eventually(t, func() bool { return c.Refreshing() == 0 }, 5*time.Second, time.Millisecond)
+	assert.EqualValues(t, 2, calls.Load(), "checked again in the background")
+	clk.Add(50 * time.Second) // 5:14: past the old ceiling, the renewed entry answers
 	verify()
-	assert.EqualValues(t, 2, calls.Load(), "checked again at the ceiling")
-	now = now.Add(61 * time.Second) // idle for a whole TTL
+	assert.EqualValues(t, 2, calls.Load())
+	clk.Add(61 * time.Second) // idle for a whole TTL
 	verify()
 	assert.EqualValues(t, 3, calls.Load(), "an idle entry expires after its TTL")
 	assert.Equal(t, 1, c.Len())

@@ -27,8 +27,8 @@ import (
 //
 // A busy credential never goes cold: a hit in the second half of an
 // entry's TTL extends it by another TTL, up to MaxAge after the password
-// was last really checked (DefaultCacheMaxAge; see SetMaxAge). Shortly
-// before that ceiling, a hit starts one check of the password in the
+// was last really checked (DefaultCacheMaxAge; see SetMaxAge). Within a
+// TTL of that ceiling, a hit starts one check of the password in the
 // background and is answered from the cache at once; when the check
 // succeeds the entry starts afresh. So a credential in use is re-checked
 // once per MaxAge and no request ever waits for it; only an entry left
@@ -132,7 +132,9 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 		return nil, true, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("basic: looking up user: %w", err)}
 	}
 	if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
-		if ceiling := e.created.Add(c.maxAge); c.maxAge > c.ttl && now.After(ceiling.Add(-c.ttl/2)) {
+		// Within a TTL of the ceiling: check again in the background, with a
+		// whole TTL for the check to finish before anyone would wait for it.
+		if ceiling := e.created.Add(c.maxAge); c.maxAge > c.ttl && now.After(ceiling.Add(-c.ttl)) {
 			c.refresh(ctx, k, login, pw, e)
 		}
 		if e.expires.Sub(now) < c.ttl/2 { // in use and half gone: extend it

@@ -1,0 +1,9 @@
+package basic
+
+// Refreshing is how many background checks are running (tests wait for
+// them to end).
+func (c *Cache) Refreshing() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.refreshing)
+}
