@@ -167,7 +167,8 @@ func AuditSuccess(l *slog.Logger, r *http.Request, id *Identity) {
 // failed, Warn else.
 //
 // Repeats are rate-limited, so that a flood of identical failures (the same
-// outcome, scheme, user, reason and client address) cannot flood the log:
+// outcome, scheme, user, reason, detail, cause and client address) cannot
+// flood the log:
 // the first is logged, the repeats within the next second are counted, and
 // the next record of that failure carries the count as "repeats". A
 // success is always logged, and so is every distinct failure.
@@ -182,7 +183,11 @@ func AuditFailure(l *slog.Logger, r *http.Request, e *Error) {
 	case ReasonUnavailable:
 		level = slog.LevelError
 	}
-	repeats, log := failureLog.admit(l, outcome+"\x00"+e.Scheme+"\x00"+e.User+"\x00"+string(e.Reason)+"\x00"+ClientAddr(r))
+	cause := ""
+	if e.Cause != nil {
+		cause = e.Cause.Error()
+	}
+	repeats, log := failureLog.admit(l, outcome+"\x00"+e.Scheme+"\x00"+e.User+"\x00"+string(e.Reason)+"\x00"+e.Text()+"\x00"+cause+"\x00"+ClientAddr(r))
 	if !log {
 		return
 	}

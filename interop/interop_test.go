@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +19,25 @@ import (
 // demo is a running demonstration server and what its banner told.
 type demo struct {
 	base, certDir, pat, secret string
+	audit                      *syncBuffer // its audit log (stderr)
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine and readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startDemo builds and starts ./examples/server on a free port and reads
@@ -33,7 +54,8 @@ func startDemo(t *testing.T) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard // its audit log
+	audit := &syncBuffer{}
+	cmd.Stderr = audit
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +85,7 @@ func startDemo(t *testing.T) *demo {
 		certDir: find(`--cacert (\S+)/cluster\.crt`),
 		pat:     find(`--user admin:(gate_pat_\w+)`),
 		secret:  find(`consumer key katello, secret (\S+),`),
+		audit:   audit,
 	}
 	t.Cleanup(func() { os.RemoveAll(d.certDir) })
 	return d
@@ -138,5 +161,54 @@ func TestRealClients(t *testing.T) {
 				t.Errorf("client exited with %v:\n%s", err, out)
 			}
 		})
+	}
+}
+
+// Item 6 of the interop issue: every OAuth 1 refusal reads Foreman's
+// "Unable to authenticate user" to the client, but the audit log says
+// precisely why, and never holds the secret.
+func TestAuditSaysWhy(t *testing.T) {
+	if _, err := exec.Command("/usr/bin/python3", "-c", "import requests_oauthlib").CombinedOutput(); err != nil {
+		if os.Getenv("GATEHOUSE_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("requests-oauthlib not installed: %v", err)
+		}
+		t.Skip("requests-oauthlib not installed")
+	}
+	d := startDemo(t)
+	script := `
+import os, requests
+from requests_oauthlib import OAuth1
+base, ca, key, secret = os.environ["GH_BASE"], os.environ["GH_CA"], os.environ["GH_CONSUMER_KEY"], os.environ["GH_CONSUMER_SECRET"]
+def call(auth, headers):
+    r = requests.get(base + "/api/hosts", auth=auth, headers=headers, verify=ca)
+    print(r.status_code, r.text.strip())
+call(OAuth1(key, client_secret="not-the-secret-at-all"), {"FOREMAN-USER": "admin"})
+call(OAuth1(key, client_secret=secret, timestamp="1000000000"), {"FOREMAN-USER": "admin"})
+call(OAuth1(key, client_secret=secret), {})
+call(OAuth1(key, client_secret=secret), {"FOREMAN-USER": "nobody"})
+call(OAuth1("no-such-consumer", client_secret=secret), {"FOREMAN-USER": "admin"})
+`
+	cmd := exec.Command("/usr/bin/python3", "-c", script)
+	cmd.Env = d.env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		if !strings.HasPrefix(line, "401 ") || !strings.Contains(line, "Unable to authenticate user") {
+			t.Errorf("client saw %q, want Foreman's 401", line)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, why := range []string{"bad signature", "stale timestamp", "missing FOREMAN-USER", "unknown user", "unknown consumer key"} {
+		for !strings.Contains(d.audit.String(), why) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(d.audit.String(), why) {
+			t.Errorf("the audit log does not say %q:\n%s", why, d.audit.String())
+		}
+	}
+	if strings.Contains(d.audit.String(), d.secret) || strings.Contains(d.audit.String(), "not-the-secret-at-all") {
+		t.Error("a secret reached the audit log")
 	}
 }
