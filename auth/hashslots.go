@@ -38,8 +38,8 @@ type HashSlots struct {
 }
 
 // DefaultHashCPUShare is the part of the machine's CPU that password
-// hashing may use on average (15 %).
-const DefaultHashCPUShare = 0.15
+// hashing may use on average (a tenth).
+const DefaultHashCPUShare = 0.1
 
 // hashBurst is the hashing time that may run at once after a quiet spell.
 const hashBurst = time.Second
