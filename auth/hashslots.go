@@ -111,7 +111,18 @@ func (h *HashSlots) Do(ctx context.Context, hash func()) error {
 		return fmt.Errorf("auth: the client left before its password was checked: %w", err)
 	}
 	deadline := time.Now().Add(h.wait)
+	left := func(err error) error { return fmt.Errorf("auth: the client left while its password waited: %w", err) }
+	// busy answers only when the wait is over, even when it is clear sooner
+	// that no turn will come: an instant refusal would invite an attacker
+	// to spend the CPU the bound saved on asking again at once.
 	busy := func() error {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return left(ctx.Err())
+		}
 		h.refused.Add(1)
 		return &Error{Reason: ReasonUnavailable, Message: "too many password checks at once, try again shortly",
 			RetryAfter: time.Second, Cause: errBusy}
@@ -124,14 +135,14 @@ func (h *HashSlots) Do(ctx context.Context, hash func()) error {
 		select {
 		case h.slots <- struct{}{}:
 		case <-ctx.Done():
-			return fmt.Errorf("auth: the client left while its password waited: %w", ctx.Err())
+			return left(ctx.Err())
 		case <-t.C:
 			return busy()
 		}
 	}
-	defer func() { <-h.slots }()
 	if d := h.turn(); d > 0 {
 		if time.Now().Add(d).After(deadline) {
+			<-h.slots // no turn within the wait: free the slot for others
 			return busy()
 		}
 		t := time.NewTimer(d)
@@ -141,6 +152,7 @@ func (h *HashSlots) Do(ctx context.Context, hash func()) error {
 		case <-ctx.Done():
 		}
 	}
+	defer func() { <-h.slots }()
 	if err := ctx.Err(); err != nil { // the client may have left while waiting
 		return fmt.Errorf("auth: the client left before its password was checked: %w", err)
 	}
