@@ -280,24 +280,37 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Att
 			return finishAttempt(id, err)(a)
 		}
 	}
+	if h, ok := v.(HashlessPasswordVerifier); ok && h.Hashless(a.Password) {
+		return finishAttempt(t.verify(ctx, v, a))(a)
+	}
 	group := flightGroup(v)
 	if group == nil {
 		return finishAttempt(t.verify(ctx, v, a))(a)
 	}
-	key := sharedKey(a.Login, a.Password)
+	// The key lives only while the check runs, in this process's memory,
+	// as the password already does.
+	key := a.Login + "\x00" + a.Password
 	for {
-		res := <-group.DoChan(key, func() (any, error) { return t.verify(ctx, v, a) })
-		err := res.Err
-		if err != nil && res.Shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+		val, err, shared := group.Do(key, func() (any, error) { return t.verify(ctx, v, a) })
+		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
 			continue // the client whose check this was left; ours has not
 		}
 		var id *Identity
-		if shared, _ := res.Val.(*Identity); shared != nil {
-			c := *shared // each caller gets its own copy
+		if got, _ := val.(*Identity); got != nil {
+			c := *got // each caller gets its own copy
 			id = &c
 		}
 		return finishAttempt(id, err)(a)
 	}
+}
+
+// HashlessPasswordVerifier is implemented by a PasswordVerifier that can
+// tell from a password alone that checking it runs no slow hash (a personal
+// access token sent in the password's place). Throttle.VerifyPassword then
+// checks it at once, still throttled, without collapsing it with concurrent
+// checks of the same credentials (worth it only for a hash).
+type HashlessPasswordVerifier interface {
+	Hashless(password string) bool
 }
 
 // flights collapse concurrent checks of the same credentials, one group per
@@ -311,24 +324,11 @@ func flightGroup(v PasswordVerifier) *singleflight.Group {
 	if !reflect.TypeOf(v).Comparable() {
 		return nil
 	}
+	if g, ok := flights.Load(v); ok {
+		return g.(*singleflight.Group)
+	}
 	g, _ := flights.LoadOrStore(v, new(singleflight.Group))
 	return g.(*singleflight.Group)
-}
-
-// flightKey keys inFlight by a keyed hash, so that no password is kept in
-// the clear as a map key.
-var flightKey = func() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k)
-	return k
-}()
-
-func sharedKey(login, pw string) string {
-	m := hmac.New(sha256.New, flightKey)
-	m.Write([]byte(login))
-	m.Write([]byte{0})
-	m.Write([]byte(pw))
-	return string(m.Sum(nil))
 }
 
 // verify is one throttled check (see VerifyPassword).

@@ -56,4 +56,8 @@ func (v patVerifier) VerifyCached(ctx context.Context, login, pw string) (*auth.
 	return nil, false, nil
 }
 
+// Hashless implements auth.HashlessPasswordVerifier: a PAT is checked by
+// a keyed hash and one lookup, never a password hash.
+func (v patVerifier) Hashless(pw string) bool { return strings.HasPrefix(pw, PrefixPAT) }
+
 var errPATOwner = errors.New("personal access token of another user")
