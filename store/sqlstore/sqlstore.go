@@ -162,6 +162,7 @@ var (
 	_ auth.ClientStore     = (*Store)(nil)
 	_ auth.NonceStore      = (*Store)(nil)
 	_ auth.CertRevocations = (*Store)(nil)
+	_ auth.FailureCounter  = (*Store)(nil)
 )
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
@@ -1006,5 +1007,68 @@ func (s *Store) RevokeCert(ctx context.Context, serial string) error {
 	}
 	_, err = s.exec(ctx, "INSERT INTO revoked_certs (serial, revoked) VALUES (?, ?) ON CONFLICT (serial) DO NOTHING",
 		norm, s.now().UnixNano())
+	return err
+}
+
+// Failure counters.
+
+// AddFailure implements auth.FailureCounter with one atomic upsert: a new
+// or ended window starts at 1, a running one counts up.
+func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
+	now := s.now()
+	var count int
+	var resetAt int64
+	err := s.db.QueryRowContext(ctx, s.rebind(`INSERT INTO failures (scope, fail_key, count, reset_at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (scope, fail_key) DO UPDATE SET
+		count = CASE WHEN failures.reset_at <= ? OR failures.reset_at > ? THEN 1 ELSE failures.count + 1 END,
+		reset_at = CASE WHEN failures.reset_at <= ? OR failures.reset_at > ? THEN excluded.reset_at ELSE failures.reset_at END
+		RETURNING count, reset_at`),
+		scope, key, now.Add(window).UnixNano(), now.UnixNano(), now.Add(window).UnixNano(), now.UnixNano(), now.Add(window).UnixNano()).
+		Scan(&count, &resetAt)
+	if err != nil {
+		return 0, 0, s.noteErr(err)
+	}
+	if now.UnixNano()%256 == 0 { // now and then, forget ended windows
+		_, _ = s.exec(ctx, "DELETE FROM failures WHERE reset_at <= ?", now.UnixNano())
+	}
+	return count, max(0, time.Duration(resetAt-now.UnixNano())), nil
+}
+
+// RemoveFailure implements auth.FailureCounter.
+func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
+	_, err := s.exec(ctx, "UPDATE failures SET count = count - 1 WHERE scope = ? AND fail_key = ? AND count > 0", scope, key)
+	return err
+}
+
+// Failures implements auth.FailureCounter.
+func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
+	now := s.now()
+	var count int
+	var resetAt int64
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT count, reset_at FROM failures WHERE scope = ? AND fail_key = ?"), scope, key).Scan(&count, &resetAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	left := time.Duration(resetAt - now.UnixNano())
+	if left <= 0 {
+		return 0, 0, nil
+	}
+	return count, left, nil
+}
+
+// ResetFailures implements auth.FailureCounter.
+func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
+	_, err := s.exec(ctx, "DELETE FROM failures WHERE scope = ? AND fail_key = ?", scope, key)
 	return err
 }

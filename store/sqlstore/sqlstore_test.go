@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 }
 
 func backend(s *sqlstore.Store) storetest.Backend {
-	return storetest.Backend{Users: s, Rules: s, Tokens: s, Sessions: s, Consumers: s, Clients: s, Nonces: s, Certs: s}
+	return storetest.Backend{Users: s, Rules: s, Tokens: s, Sessions: s, Consumers: s, Clients: s, Nonces: s, Certs: s, Failures: s}
 }
 
 func openSQLite(t testing.TB) *sqlstore.Store {

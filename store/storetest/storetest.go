@@ -439,6 +439,26 @@ func failures(t *testing.T, ctx context.Context, s auth.FailureCounter) {
 	n, _, _ = s.Failures(ctx, "addr", key)
 	assert.Equal(t, 2, n)
 	require.NoError(t, s.RemoveFailure(ctx, "addr", "never-seen"))
+	// Concurrent failures each see their own count (the throttle reserves
+	// attempts with them).
+	seen := make(chan int, 20)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, _, err := s.AddFailure(ctx, "user", "race-"+key, time.Minute)
+			assert.NoError(t, err)
+			seen <- n
+		}()
+	}
+	wg.Wait()
+	close(seen)
+	counts := map[int]bool{}
+	for n := range seen {
+		counts[n] = true
+	}
+	assert.Len(t, counts, 20, "every concurrent AddFailure got a distinct count")
 	n, _, _ = s.Failures(ctx, "user", key)
 	assert.Zero(t, n, "scopes are separate")
 	time.Sleep(300 * time.Millisecond)
