@@ -1,0 +1,112 @@
+package interop
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestReadmeHeadline pastes the README's first Go snippet into main.go of a
+// new module (requiring this one through a replace directive), runs it with
+// `go run` on a free port, and sends it the curl line printed under it.
+func TestReadmeHeadline(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "```go\n")
+	end := strings.Index(text[start+6:], "```\n")
+	if start < 0 || end < 0 {
+		t.Fatal("no Go snippet in the README")
+	}
+	snippet := text[start+6 : start+6+end]
+	curlStart := strings.Index(text[start:], "```sh\ncurl ")
+	if curlStart < 0 {
+		t.Fatal("no curl line under the snippet")
+	}
+	curlLine := strings.SplitN(text[start+curlStart+len("```sh\n"):], "\n", 2)[0]
+	curlLine, want, _ := strings.Cut(curlLine, "   # ")
+
+	port := freePort(t)
+	snippet = strings.ReplaceAll(snippet, "127.0.0.1:8443", "127.0.0.1:"+port)
+	curlLine = strings.ReplaceAll(curlLine, "127.0.0.1:8443", "127.0.0.1:"+port)
+
+	dir := t.TempDir()
+	repo, _ := filepath.Abs("..")
+	// The example's module needs what gatehouse needs: the same go.sum, and
+	// gatehouse itself from this checkout.
+	mod := "module example\n\ngo 1.26\n\nrequire github.com/gatehouse/gatehouse v0.0.0\n\nreplace github.com/gatehouse/gatehouse => " + repo + "\n"
+	sum, err := os.ReadFile("../go.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"go.mod": mod, "go.sum": string(sum), "main.go": snippet} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tidy := exec.Command("go", "mod", "tidy", "-e")
+	tidy.Dir = dir
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, "go", "run", ".")
+	run.Dir = dir
+	var log strings.Builder
+	run.Stdout, run.Stderr = &log, &log
+	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run's child is the server: stop the group
+	run.WaitDelay = 5 * time.Second
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
+		_ = run.Wait()
+	}()
+
+	deadline := time.Now().Add(2 * time.Minute) // go run compiles first
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the snippet never listened: %s", log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out, err := exec.Command("sh", "-c", curlLine).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s\nserver: %s", curlLine, err, out, log.String())
+	}
+	if !strings.Contains(string(out), strings.TrimSpace(want)) {
+		t.Errorf("%s printed %q, the README says %q", curlLine, out, want)
+	}
+	// Wrong password: 401, not a hang or a 500.
+	bad := strings.Replace(curlLine, "alice:s3cret", "alice:wrong", 1) + " -s -o /dev/null -w '%{http_code}'"
+	out, _ = exec.Command("sh", "-c", bad).CombinedOutput()
+	if string(out) != "401" {
+		t.Errorf("a wrong password gave %q", out)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
