@@ -23,7 +23,10 @@ import (
 
 // headerAuth is a tiny real Authenticator for tests: "X-Test-User: name"
 // authenticates name unless it is "bad"; it offers its own challenge.
-type headerAuth struct{ header, scheme string }
+type headerAuth struct {
+	auth.Minimal
+	header, scheme string
+}
 
 func (h headerAuth) Authenticate(r *http.Request) (*auth.Identity, error) {
 	v := r.Header.Get(h.header)
@@ -44,11 +47,11 @@ func (h headerAuth) Authenticate(r *http.Request) (*auth.Identity, error) {
 	return &auth.Identity{User: v, Scheme: h.scheme, Groups: []string{"staff"}}, nil
 }
 
-func (h headerAuth) Challenge() string { return h.scheme + ` realm="test"` }
+func (h headerAuth) Challenges() []string { return []string{h.scheme + ` realm="test"`} }
 
 var (
-	first  = headerAuth{"X-First", "First"}
-	second = headerAuth{"X-Second", "Second"}
+	first  = headerAuth{header: "X-First", scheme: "First"}
+	second = headerAuth{header: "X-Second", scheme: "Second"}
 )
 
 func whoami(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +136,7 @@ func TestChallengesNestedAndDeduplicated(t *testing.T) {
 	c := auth.Chain(first, auth.Chain(second, first), auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) {
 		return nil, auth.ErrNoCredentials
 	}))
-	assert.Equal(t, []string{`First realm="test"`, `Second realm="test"`}, auth.Challenges(c))
+	assert.Equal(t, []string{`First realm="test"`, `Second realm="test"`}, c.Challenges())
 }
 
 func TestPolicyRuleTable(t *testing.T) {

@@ -38,7 +38,8 @@ func WithAudit(l *slog.Logger) Option { return func(c *config) { c.audit = l } }
 func Optional() Option { return func(c *config) { c.optional = true } }
 
 // AllowInsecure accepts credentials over plain HTTP. Without it, a request
-// that arrives without TLS and carries a credential (see HasCredentials) is
+// that arrives without TLS and carries a credential (see
+// Authenticator.HasCredentials; an Authorization header always counts) is
 // refused with 403 before the credential is checked. Use it only for tests or
 // behind a TLS-terminating proxy you cannot describe with TrustForwardedProto.
 func AllowInsecure() Option { return func(c *config) { c.insecure = true } }
@@ -57,17 +58,16 @@ func TrustForwardedProto() Option { return func(c *config) { c.forwarded = true 
 // AllowInsecure); more than one Authorization header, or a path CheckPath
 // refuses (dot segments, "//", too many segments) → 400.
 //
-// The plain-HTTP refusal fails closed: it asks every Detector in a first
+// The plain-HTTP refusal fails closed: it asks a.HasCredentials first
 // (refusing before any credential is checked), and if a still finds a
-// credential (an authenticator that is no Detector, or wraps one), the
-// request is refused all the same, whatever a decided.
+// credential (an authenticator that cannot say where it looks), the request
+// is refused all the same, whatever a decided.
 func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler {
 	c := config{responder: Problem{}}
 	for _, o := range opts {
 		o(&c)
 	}
-	challenges := Challenges(a)
-	finisher, _ := a.(Finisher)
+	challenges := a.Challenges()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if len(r.Header.Values("Authorization")) > 1 {
@@ -79,7 +79,7 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 				return
 			}
 			plain := !c.insecure && !IsSecure(r, c.forwarded)
-			if plain && HasCredentials(a, r) {
+			if plain && (r.Header.Get("Authorization") != "" || a.HasCredentials(r)) {
 				c.fail(w, r, errInsecure(), challenges)
 				return
 			}
@@ -118,9 +118,7 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 			if c.audit != nil {
 				AuditSuccess(c.audit, r, id)
 			}
-			if finisher != nil {
-				r = finisher.Finish(w, r, id)
-			}
+			r = a.Finish(w, r, id)
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})
 	}

@@ -10,50 +10,6 @@ import (
 	"strings"
 )
 
-// Detector is implemented by an Authenticator that can tell, without checking
-// anything, whether a request carries its kind of credential. Middleware uses
-// it to refuse credentials sent over plain HTTP before they are checked.
-type Detector interface {
-	HasCredentials(r *http.Request) bool
-}
-
-// HasCredentials reports whether r carries a credential of a: asked of every
-// Detector in a (through Chains); the Authorization header always counts.
-func HasCredentials(a Authenticator, r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" {
-		return true
-	}
-	if c, ok := a.(*chain); ok {
-		for _, inner := range c.as {
-			if HasCredentials(inner, r) {
-				return true
-			}
-		}
-		return false
-	}
-	d, ok := a.(Detector)
-	return ok && d.HasCredentials(r)
-}
-
-// Finisher is implemented by an Authenticator that must adjust the request
-// or response once it has authenticated one (strip credentials from the URL,
-// add a deprecation header). Middleware calls Finish after a successful
-// authentication and authorization, before the wrapped handler; a Chain
-// forwards it to every inner Finisher, and each acts only on identities with
-// its own Scheme.
-type Finisher interface {
-	Finish(w http.ResponseWriter, r *http.Request, id *Identity) *http.Request
-}
-
-func (c *chain) Finish(w http.ResponseWriter, r *http.Request, id *Identity) *http.Request {
-	for _, a := range c.as {
-		if f, ok := a.(Finisher); ok {
-			r = f.Finish(w, r, id)
-		}
-	}
-	return r
-}
-
 // IsSecure reports whether r arrived over TLS. With trustForwarded it also
 // believes a TLS-terminating proxy's "X-Forwarded-Proto: https"; only set that
 // when every request comes through such a proxy, since clients can send the

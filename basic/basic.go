@@ -71,8 +71,7 @@ func (c *Config) defaults() {
 	}
 }
 
-// Authenticator is HTTP Basic. It implements auth.Authenticator,
-// auth.Challenger and auth.Detector.
+// Authenticator is HTTP Basic; it implements auth.Authenticator.
 type Authenticator struct {
 	cfg       Config
 	challenge string
@@ -84,10 +83,15 @@ func New(cfg Config) *Authenticator {
 	return &Authenticator{cfg: cfg, challenge: `Basic realm=` + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
 }
 
-// Challenge implements auth.Challenger: `Basic realm="…", charset="UTF-8"`.
-func (a *Authenticator) Challenge() string { return a.challenge }
+// Challenges implements auth.Authenticator: `Basic realm="…", charset="UTF-8"`.
+func (a *Authenticator) Challenges() []string { return []string{a.challenge} }
 
-// HasCredentials implements auth.Detector.
+// Finish implements auth.Authenticator: nothing to do.
+func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
+	return r
+}
+
+// HasCredentials implements auth.Authenticator: a Basic Authorization header.
 func (a *Authenticator) HasCredentials(r *http.Request) bool {
 	v := r.Header.Get("Authorization")
 	return len(v) >= 6 && strings.EqualFold(v[:6], "basic ")

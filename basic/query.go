@@ -28,7 +28,7 @@ type QueryConfig struct {
 // ?userName=U&userPW=P (or &password=P). Every successful response carries a
 // Deprecation header (RFC 9745), and the credentials are removed from the
 // request URL before the wrapped handler (and its access log) sees it.
-// Query implements auth.Authenticator, auth.Detector and auth.Finisher.
+// Query implements auth.Authenticator (it offers no challenge).
 type Query struct {
 	cfg        Config
 	userParam  string
@@ -59,7 +59,11 @@ func NewQuery(cfg Config, q QueryConfig) *Query {
 	return a
 }
 
-// HasCredentials implements auth.Detector.
+// Challenges implements auth.Authenticator: none (query credentials are
+// not something a client is invited to send).
+func (a *Query) Challenges() []string { return nil }
+
+// HasCredentials implements auth.Authenticator.
 func (a *Query) HasCredentials(r *http.Request) bool {
 	if r.URL.RawQuery == "" {
 		return false
@@ -131,7 +135,7 @@ func queryMalformed(msg string) *auth.Error {
 	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeQuery, Message: msg}
 }
 
-// Finish implements auth.Finisher: on a query-authenticated request it adds
+// Finish implements auth.Authenticator: on a query-authenticated request it adds
 // the Deprecation (and Link) header; on every request that carries query
 // credentials, whichever scheme authenticated it, it strips them from the
 // URL the handler sees.

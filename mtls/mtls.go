@@ -57,8 +57,22 @@ type Config struct {
 
 // Authenticator maps a verified client certificate to an Identity. It
 // implements auth.Authenticator; a request without a client certificate gets
-// auth.ErrNoCredentials, so it can sit in a chain beside other schemes.
+// auth.ErrNoCredentials, so it can sit in a chain beside other schemes. It
+// offers no challenge: a certificate is asked for by the TLS handshake.
 type Authenticator struct{ cfg Config }
+
+// HasCredentials implements auth.Authenticator: a client certificate.
+func (a *Authenticator) HasCredentials(r *http.Request) bool {
+	return r.TLS != nil && len(r.TLS.PeerCertificates) > 0
+}
+
+// Challenges implements auth.Authenticator: none.
+func (a *Authenticator) Challenges() []string { return nil }
+
+// Finish implements auth.Authenticator: nothing to do.
+func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
+	return r
+}
 
 // New returns the Authenticator.
 func New(cfg Config) *Authenticator {

@@ -128,7 +128,7 @@ type Config struct {
 }
 
 // Authenticator verifies OAuth 1.0a signed requests. It implements
-// auth.Authenticator, auth.Challenger and auth.Detector.
+// auth.Authenticator.
 type Authenticator struct {
 	cfg               Config
 	userKey           string // canonical form of cfg.UserHeader
@@ -178,10 +178,15 @@ func New(cfg Config) *Authenticator {
 		userKeyUnderscore: http.CanonicalHeaderKey(strings.ReplaceAll(cfg.UserHeader, "-", "_"))}
 }
 
-// Challenge implements auth.Challenger.
-func (a *Authenticator) Challenge() string { return `OAuth realm="gatehouse"` }
+// Challenges implements auth.Authenticator.
+func (a *Authenticator) Challenges() []string { return []string{`OAuth realm="gatehouse"`} }
 
-// HasCredentials implements auth.Detector: an "OAuth" Authorization header,
+// Finish implements auth.Authenticator: nothing to do.
+func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
+	return r
+}
+
+// HasCredentials implements auth.Authenticator: an "OAuth" Authorization header,
 // or an oauth_ parameter in the query or in a form-encoded body (the body
 // is peeked at and left readable).
 func (a *Authenticator) HasCredentials(r *http.Request) bool {

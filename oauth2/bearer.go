@@ -23,7 +23,7 @@ type BearerConfig struct {
 }
 
 // Bearer verifies RFC 6750 bearer tokens. It implements auth.Authenticator,
-// auth.Challenger and auth.Detector. A missing token gets the plain
+// auth.Authenticator. A missing token gets the plain
 // `Bearer realm="…"` challenge; a bad one 401 with error="invalid_token".
 type Bearer struct {
 	cfg       BearerConfig
@@ -41,10 +41,15 @@ func NewBearer(cfg BearerConfig) *Bearer {
 	return &Bearer{cfg: cfg, challenge: "Bearer realm=" + strconv.Quote(cfg.Realm)}
 }
 
-// Challenge implements auth.Challenger.
-func (b *Bearer) Challenge() string { return b.challenge }
+// Challenges implements auth.Authenticator.
+func (b *Bearer) Challenges() []string { return []string{b.challenge} }
 
-// HasCredentials implements auth.Detector: a Bearer Authorization header,
+// Finish implements auth.Authenticator: nothing to do.
+func (b *Bearer) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
+	return r
+}
+
+// HasCredentials implements auth.Authenticator: a Bearer Authorization header,
 // and (when enabled) an access_token query or form-body parameter. The body
 // is peeked at and left readable.
 func (b *Bearer) HasCredentials(r *http.Request) bool {

@@ -95,8 +95,8 @@ const (
 )
 
 // Manager wraps an inner chain with sessions. It implements
-// auth.Authenticator, auth.Challenger (the inner chain's), auth.Detector and
-// auth.Finisher: use it where the inner chain would go.
+// auth.Authenticator (offering the inner chain's challenges): use it where
+// the inner chain would go.
 type Manager struct {
 	cfg   Config
 	inner auth.Authenticator
@@ -131,13 +131,14 @@ func New(cfg Config, inner auth.Authenticator) *Manager {
 	return &Manager{cfg: cfg, inner: inner}
 }
 
-// Challenges lists the inner chain's challenges (see auth.Challenges).
-func (m *Manager) Challenges() []string { return auth.Challenges(m.inner) }
+// Challenges implements auth.Authenticator: the inner chain's.
+func (m *Manager) Challenges() []string { return m.inner.Challenges() }
 
-// HasCredentials implements auth.Detector.
+// HasCredentials implements auth.Authenticator: the session cookie, or the
+// inner chain's credentials.
 func (m *Manager) HasCredentials(r *http.Request) bool {
 	_, err := r.Cookie(m.cfg.CookieName)
-	return err == nil || auth.HasCredentials(m.inner, r)
+	return err == nil || r.Header.Get("Authorization") != "" || m.inner.HasCredentials(r)
 }
 
 // Attribute names this package sets on identities.
@@ -285,12 +286,11 @@ func unsafeMethod(m string) bool {
 	return true
 }
 
-// Finish implements auth.Finisher: it creates a session for a fresh login
-// that asked for one, and ends a session used without asking to keep it.
+// Finish implements auth.Authenticator: the inner chain's finishing, then
+// it creates a session for a fresh login that asked for one, and ends a
+// session used without asking to keep it.
 func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
-	if f, ok := m.inner.(auth.Finisher); ok {
-		r = f.Finish(w, r, id)
-	}
+	r = m.inner.Finish(w, r, id)
 	prefer := r.Header.Values("Prefer")
 	persistent := prefers(prefer, "persistent-auth")
 	ctx := r.Context()

@@ -10,7 +10,7 @@ import (
 
 // Authenticator accepts access tokens sent as "X-Auth-Token: <token>" (xCAT)
 // or "Authorization: Bearer <token>". It implements auth.Authenticator,
-// auth.Challenger and auth.Detector. Personal access tokens are not accepted
+// auth.Authenticator. Personal access tokens are not accepted
 // here: they are Basic passwords (see Service.PATVerifier).
 type Authenticator struct {
 	svc       *Service
@@ -26,10 +26,15 @@ func (s *Service) Authenticator(realm string) *Authenticator {
 	return &Authenticator{svc: s, challenge: "Bearer realm=" + strconv.Quote(realm)}
 }
 
-// Challenge implements auth.Challenger.
-func (a *Authenticator) Challenge() string { return a.challenge }
+// Challenges implements auth.Authenticator.
+func (a *Authenticator) Challenges() []string { return []string{a.challenge} }
 
-// HasCredentials implements auth.Detector.
+// Finish implements auth.Authenticator: nothing to do.
+func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
+	return r
+}
+
+// HasCredentials implements auth.Authenticator.
 func (a *Authenticator) HasCredentials(r *http.Request) bool {
 	_, ok := bearer(r)
 	return ok || r.Header.Get("X-Auth-Token") != ""
