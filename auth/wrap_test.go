@@ -43,7 +43,7 @@ func TestWrappedSchemesKeepTheirBehaviour(t *testing.T) {
 	schemes := []struct {
 		name      string
 		a         auth.Authenticator
-		challenge string             // "" when the scheme offers none
+		challenge string              // "" when the scheme offers none
 		credit    func(*http.Request) // puts the scheme's kind of credential on a request
 	}{
 		{"basic", basic.New(cfg), "Basic", func(r *http.Request) { r.SetBasicAuth("wsuser", "pw") }},
