@@ -27,11 +27,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
-	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/mtls"
-	"github.com/gatehouse/gatehouse/oauth1"
-	"github.com/gatehouse/gatehouse/oauth2"
-	"github.com/gatehouse/gatehouse/session"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -139,61 +136,24 @@ func demoCA() (*mtls.CA, string, error) {
 	return ca, dir, os.WriteFile(dir+"/cluster.crt", ca.CertPEM(), 0o644)
 }
 
-// newHandler wires the four products' faces; it returns the handler and a
-// personal access token made for admin at start.
+// newHandler mounts the four products' faces (package preset) over store;
+// it returns the handler and a personal access token made for admin at
+// start.
 func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.Handler, string) {
-	throttle := &auth.Throttle{Counter: store}
-	passwords := basic.NewCache(auth.NewStoreVerifier(store), store, 0, 0)
-	tokens := token.New(token.Config{Store: store, Users: store})
-	policy := auth.WithPolicy(auth.RuleTable{Store: store})
-	audit := auth.WithAudit(logger)
-
+	p := preset.New(preset.From(store), preset.Options{Audit: logger, CA: ca})
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"user\":%q,\"domain\":%q,\"scheme\":%q}\n", id.User, id.Domain, id.Scheme)
 	})
 	mux := http.NewServeMux()
+	mux.Handle(preset.XCATPrefix, p.XCAT(whoami))
+	mux.Handle(preset.SatellitePrefix, p.Satellite(whoami))
+	mux.Handle(preset.OVirtPrefix, p.OVirt(whoami))
+	mux.Handle("GET /ca.crt", p.CA())
+	mux.Handle(preset.FlockerPrefix, p.Flocker(whoami))
 
-	// xCAT: tokens, X-Auth-Token, query credentials, Basic.
-	xcatCfg := basic.Config{Verifier: passwords, Throttle: throttle}
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: tokens, Verifier: passwords, Throttle: throttle, Audit: logger})
-	mux.Handle("/xcatws/", auth.Middleware(auth.Chain(tokens.Authenticator("xCAT"), basic.NewQuery(xcatCfg, basic.QueryConfig{TokenURL: "/xcatws/tokens"}), basic.New(xcatCfg)),
-		policy, audit, auth.WithResponder(auth.XCAT{}))(whoami))
-
-	// Satellite: 1-legged OAuth with FOREMAN-USER, and Basic with personal
-	// access tokens as the password.
-	// Foreman never compares oauth_body_hash with the body, and hammer
-	// (apipie-bindings) always sends the hash of an empty body: ignore it.
-	signed := oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store, BodyHash: oauth1.BodyHashIgnore})
-	satellite := auth.Chain(signed, basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}))
-	mux.Handle("/api/", auth.Middleware(satellite, policy, audit, auth.WithResponder(auth.Foreman{}))(whoami))
-
-	// oVirt: the SSO token endpoint (password grant, scope ovirt-app-api),
-	// bearer tokens, and Basic with user@domain logins.
-	// A request without a scope gets ovirt-app-api (requests-oauthlib drops
-	// it); errors come in oVirt's shape, which the oVirt SDKs parse.
-	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: passwords,
-		Scopes: []string{"ovirt-app-api"}, RequireScope: true, DefaultScope: []string{"ovirt-app-api"},
-		ErrorStyle: oauth2.OVirt, Throttle: throttle, Audit: logger}))
-	ovirt := session.New(session.Config{Store: store, Users: store, Path: "/ovirt-engine/api", Tokens: tokens},
-		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"}),
-			basic.New(basic.Config{Verifier: passwords, Realm: "RESTAPI", Domains: []string{"internal"}, Throttle: throttle})))
-	mux.Handle("/ovirt-engine/api", auth.Middleware(ovirt, policy, audit)(whoami))
-	mux.Handle("/ovirt-engine/api/", auth.Middleware(ovirt, policy, audit)(whoami))
-
-	// oVirt publishes its CA without authentication; libgovirt fetches it
-	// from /ca.crt.
-	mux.Handle("/ovirt-engine/services/pki-resource", mtls.PKIResource{CA: ca.Cert})
-	mux.HandleFunc("GET /ca.crt", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
-		_, _ = w.Write(ca.CertPEM())
-	})
-
-	// Flocker: client certificates signed by the cluster CA, user from the CN.
-	mux.Handle("/v1/", auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: store, Users: store}), audit)(whoami))
-
-	pat, err := tokens.CreatePAT(context.Background(), "admin", "demo", time.Time{}, nil)
+	pat, err := p.Tokens().CreatePAT(context.Background(), "admin", "demo", token.NoExpiry, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

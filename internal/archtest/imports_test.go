@@ -24,6 +24,8 @@ func layer(pkg string) string {
 		return "store-internal"
 	case rel == "store/memstore" || rel == "store/sqlstore" || rel == "store/redisstore":
 		return "store"
+	case rel == "preset":
+		return "preset"
 	}
 	return ""
 }
@@ -78,6 +80,10 @@ func TestImports(t *testing.T) {
 				t.Errorf("%s: a store backend knows no scheme", edge)
 			case from == "store" && to == "store":
 				t.Errorf("%s: store backends do not depend on each other", edge)
+			case from == "preset" && (to == "store" || to == "store-internal"):
+				t.Errorf("%s: presets take stores as interfaces (preset.Stores), never a backend", edge)
+			case to == "preset" && from != "":
+				t.Errorf("%s: presets sit on top; nothing of the library imports them", edge)
 			}
 		}
 	}

@@ -1,0 +1,242 @@
+// Package preset wires gatehouse's schemes into the faces of the four
+// products, so that making a service speak, say, oVirt's authentication is
+// one call plus the mux:
+//
+//	p := preset.New(preset.Stores{…}, preset.Options{})
+//	mux.Handle("/ovirt-engine/", p.OVirt(api))
+//	mux.Handle("/xcatws/", p.XCAT(api))
+//
+// Each face uses that product's paths, realm, scopes, domains, error dialect
+// and token endpoint, as its clients expect them. Every product constant is
+// named once, here. The faces share one password pipeline — the store's
+// password check behind one verified-credential cache, one throttle, the
+// process's hash slots — and one token service, built by New.
+package preset
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/mtls"
+	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/session"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// The products' constants.
+const (
+	// XCATPrefix is where xCAT's REST API lives; tokens are issued at
+	// XCATPrefix + "tokens".
+	XCATPrefix = "/xcatws/"
+	// SatellitePrefix is where Foreman's API lives.
+	SatellitePrefix = "/api/"
+	// ForemanUserHeader names the user an OAuth 1 request acts as.
+	ForemanUserHeader = "FOREMAN-USER"
+	// OVirtPrefix is oVirt's engine: the API under OVirtPrefix+"api", SSO
+	// tokens at OVirtTokenPath, the CA at OVirtPKIPath.
+	OVirtPrefix    = "/ovirt-engine/"
+	OVirtTokenPath = "/ovirt-engine/sso/oauth/token"
+	OVirtPKIPath   = "/ovirt-engine/services/pki-resource"
+	// OVirtRealm is the realm oVirt's clients expect in challenges.
+	OVirtRealm = "RESTAPI"
+	// OVirtScope is the scope oVirt's SSO grants for the API.
+	OVirtScope = "ovirt-app-api"
+	// OVirtDomain is oVirt's built-in profile (admin@internal).
+	OVirtDomain = "internal"
+	// FlockerPrefix is Flocker's control-service API.
+	FlockerPrefix = "/v1/"
+	// XCATTokenTTL is xCAT's default tokenexpiredays: one day (see
+	// token.ParseExpireDays for the setting).
+	XCATTokenTTL = 24 * time.Hour
+)
+
+// Stores are the stores the faces need. memstore.Store and sqlstore.Store
+// are all of them; with Redis, point Sessions, Nonces and Counter at a
+// redisstore.Store.
+type Stores struct {
+	Users     auth.UserStore
+	Tokens    auth.TokenAdmin
+	Sessions  auth.SessionStore    // oVirt's persistent-auth
+	Consumers auth.ConsumerStore   // Satellite's OAuth 1
+	Nonces    auth.NonceStore      // Satellite's OAuth 1
+	Counter   auth.FailureCounter  // throttling; nil = none
+	Certs     auth.CertRevocations // Flocker's revoked serials; nil = none
+	// Policy authorizes every face's requests (an xCAT-style rule table);
+	// nil allows every authenticated request.
+	Policy auth.PolicyStore
+}
+
+// AllStores is what a store that holds everything implements (memstore,
+// sqlstore).
+type AllStores interface {
+	auth.UserStore
+	auth.TokenAdmin
+	auth.SessionStore
+	auth.ConsumerStore
+	auth.NonceStore
+	auth.FailureCounter
+	auth.CertRevocations
+	auth.PolicyStore
+}
+
+// From takes every store from one that holds everything.
+func From(s AllStores) Stores {
+	return Stores{Users: s, Tokens: s, Sessions: s, Consumers: s, Nonces: s, Counter: s, Certs: s, Policy: s}
+}
+
+// Options tune the faces; the zero value is each product's behaviour.
+type Options struct {
+	// Audit, when set, gets one record per decision on every face.
+	Audit *slog.Logger
+	// TokenHashKey keys the hashes tokens are stored under (every replica
+	// the same; see token.Config.HashKey).
+	TokenHashKey []byte
+	// AccessTTL is the validity of access tokens: 0 = XCATTokenTTL
+	// (token.Never: none).
+	AccessTTL time.Duration
+	// CA is the cluster CA: oVirt's face publishes it, Flocker's verifies
+	// client certificates with it (the server's TLS configuration must use
+	// mtls.ServerTLSConfig with the same CA).
+	CA *mtls.CA
+	// TrustForwarded believes X-Forwarded-Proto (and, for OAuth 1's signed
+	// URL, X-Forwarded-Host) from a TLS-terminating proxy in front of
+	// every request.
+	TrustForwarded bool
+}
+
+// Presets holds what the faces share. Make it with New.
+type Presets struct {
+	stores    Stores
+	opts      Options
+	tokens    *token.Service
+	passwords auth.PasswordVerifier
+	throttle  *auth.Throttle
+}
+
+// New builds the shared password pipeline and token service.
+func New(s Stores, o Options) *Presets {
+	if o.AccessTTL == 0 {
+		o.AccessTTL = XCATTokenTTL
+	}
+	p := &Presets{stores: s, opts: o}
+	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL})
+	p.passwords = basic.NewCache(auth.NewStoreVerifier(s.Users), s.Users, 0, 0)
+	if s.Counter != nil {
+		p.throttle = &auth.Throttle{Counter: s.Counter}
+	}
+	return p
+}
+
+// Tokens is the token service the faces share (to create personal access
+// tokens, list and revoke tokens).
+func (p *Presets) Tokens() *token.Service { return p.tokens }
+
+// middleware wraps next for one face: its scheme, the shared policy and
+// audit, the face's error dialect.
+func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next http.Handler) http.Handler {
+	opts := []auth.Option{auth.WithResponder(dialect)}
+	if p.stores.Policy != nil {
+		opts = append(opts, auth.WithPolicy(auth.RuleTable{Store: p.stores.Policy}))
+	}
+	if p.opts.Audit != nil {
+		opts = append(opts, auth.WithAudit(p.opts.Audit))
+	}
+	if p.opts.TrustForwarded {
+		opts = append(opts, auth.TrustForwardedProto())
+	}
+	return auth.Middleware(a, opts...)(next)
+}
+
+// XCAT serves xCAT's face under XCATPrefix: POST …/tokens issues access
+// tokens (xCAT's JSON, tokenexpiredays semantics), and every other request
+// reaches api when it carries an X-Auth-Token (or Bearer) token, xCAT's
+// userName/userPW query credentials (stripped, with a Deprecation header),
+// or HTTP Basic. Errors in xCAT's dialect.
+func (p *Presets) XCAT(api http.Handler) http.Handler {
+	cfg := basic.Config{Verifier: p.passwords, Throttle: p.throttle}
+	mux := http.NewServeMux()
+	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Verifier: p.passwords, Throttle: p.throttle,
+		Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded})
+	mux.Handle(XCATPrefix, p.middleware(auth.Chain(
+		p.tokens.Authenticator("xCAT"),
+		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
+		basic.New(cfg)), auth.XCAT{}, api))
+	return mux
+}
+
+// Satellite serves Satellite/Foreman's face under SatellitePrefix: 1-legged
+// OAuth 1.0a with the user in FOREMAN-USER (or puppet-foreman's
+// foreman_user), oauth_body_hash signed but not compared as Foreman does
+// (hammer needs it), and HTTP Basic with the password or a personal access
+// token. Errors in Foreman's dialect.
+func (p *Presets) Satellite(api http.Handler) http.Handler {
+	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
+		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded})
+	pats := basic.New(basic.Config{Verifier: p.tokens.PATVerifier(p.passwords), Throttle: p.throttle})
+	return p.middleware(auth.Chain(signed, pats), auth.Foreman{}, api)
+}
+
+// OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint
+// (password grant, scope ovirt-app-api, applied when a client sends none,
+// errors in oVirt's shape), the API under OVirtPrefix+"api" with bearer
+// tokens, HTTP Basic with user@internal logins (realm RESTAPI) and
+// Prefer: persistent-auth sessions, and, with Options.CA, the CA at
+// pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too for
+// libgovirt.
+func (p *Presets) OVirt(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.Config{Tokens: p.tokens, Verifier: p.passwords,
+		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
+		ErrorStyle: oauth2.OVirt, Throttle: p.throttle, Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded}))
+	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
+		Tokens: p.tokens, Certs: p.stores.Certs},
+		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
+			basic.New(basic.Config{Verifier: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}, Throttle: p.throttle})))
+	protected := p.middleware(sessions, auth.Problem{}, api)
+	mux.Handle(OVirtPrefix+"api", protected)
+	mux.Handle(OVirtPrefix+"api/", protected)
+	if p.opts.CA != nil {
+		mux.Handle(OVirtPKIPath, mtls.PKIResource{CA: p.opts.CA.Cert})
+	}
+	return mux
+}
+
+// CA serves the cluster CA certificate as PEM (libgovirt fetches it from
+// /ca.crt); it answers 404 without Options.CA.
+func (p *Presets) CA() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.opts.CA == nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
+		_, _ = w.Write(p.opts.CA.CertPEM())
+	})
+}
+
+// Flocker serves Flocker's face under FlockerPrefix: client certificates
+// signed by Options.CA, the user from the CN (user-<name>), the OU bound to
+// the cluster, revoked serials and unknown or disabled users refused. The
+// server's TLS configuration must ask for client certificates
+// (mtls.ServerTLSConfig).
+func (p *Presets) Flocker(api http.Handler) http.Handler {
+	cfg := mtls.Config{Revoked: p.stores.Certs, Users: p.stores.Users}
+	if p.opts.CA != nil {
+		cfg.ClusterID = p.opts.CA.ClusterID
+	}
+	return p.middleware(mtls.New(cfg), auth.Problem{}, api)
+}
+
+// CertPool is the pool of the cluster CA for mtls.ServerTLSConfig (nil
+// without Options.CA).
+func (p *Presets) CertPool() *x509.CertPool {
+	if p.opts.CA == nil {
+		return nil
+	}
+	return p.opts.CA.Pool()
+}
