@@ -1018,6 +1018,11 @@ func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.D
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	now := s.now()
+	// A window ending more than a minute past a whole window from now means
+	// the clock stepped back: start afresh. (Concurrent callers read the
+	// clock in an order that need not be the order they write in: hence
+	// the slack.)
+	stepped := now.Add(window + time.Minute).UnixNano()
 	var count int
 	var resetAt int64
 	err := s.db.QueryRowContext(ctx, s.rebind(`INSERT INTO failures (scope, fail_key, count, reset_at) VALUES (?, ?, 1, ?)
@@ -1025,7 +1030,7 @@ func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.D
 		count = CASE WHEN failures.reset_at <= ? OR failures.reset_at > ? THEN 1 ELSE failures.count + 1 END,
 		reset_at = CASE WHEN failures.reset_at <= ? OR failures.reset_at > ? THEN excluded.reset_at ELSE failures.reset_at END
 		RETURNING count, reset_at`),
-		scope, key, now.Add(window).UnixNano(), now.UnixNano(), now.Add(window).UnixNano(), now.UnixNano(), now.Add(window).UnixNano()).
+		scope, key, now.Add(window).UnixNano(), now.UnixNano(), stepped, now.UnixNano(), stepped).
 		Scan(&count, &resetAt)
 	if err != nil {
 		return 0, 0, s.noteErr(err)
