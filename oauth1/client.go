@@ -4,11 +4,11 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/dghubble/oauth1"
+	dghubble "github.com/dghubble/oauth1"
 )
 
-// ClientConfig describes a Go caller of a Foreman-style API.
-type ClientConfig struct {
+// SigningClientConfig describes a Go caller of a Foreman-style API.
+type SigningClientConfig struct {
 	ConsumerKey, ConsumerSecret string
 	// User is sent in UserHeader (default "FOREMAN-USER"); with Signed it is
 	// also added to the query as xoauth_requestor_id, so the signature covers
@@ -21,14 +21,14 @@ type ClientConfig struct {
 	Base http.RoundTripper
 }
 
-// NewClient returns an *http.Client that signs every request 1-legged with
+// NewSigningClient returns an *http.Client that signs every request 1-legged with
 // github.com/dghubble/oauth1 (HMAC-SHA1, as Satellite expects) and names the
 // user the Foreman way.
-func NewClient(ctx context.Context, cfg ClientConfig) *http.Client {
+func NewSigningClient(ctx context.Context, cfg SigningClientConfig) *http.Client {
 	if cfg.Base != nil {
-		ctx = context.WithValue(ctx, oauth1.HTTPClient, &http.Client{Transport: cfg.Base})
+		ctx = context.WithValue(ctx, dghubble.HTTPClient, &http.Client{Transport: cfg.Base})
 	}
-	signed := oauth1.NewConfig(cfg.ConsumerKey, cfg.ConsumerSecret).Client(ctx, oauth1.NewToken("", ""))
+	signed := dghubble.NewConfig(cfg.ConsumerKey, cfg.ConsumerSecret).Client(ctx, dghubble.NewToken("", ""))
 	header := cfg.UserHeader
 	if header == "" {
 		header = "FOREMAN-USER"

@@ -26,7 +26,7 @@ func Example() {
 	srv := httptest.NewTLSServer(auth.Middleware(verifier)(api))
 	defer srv.Close()
 
-	client := oauth1.NewClient(context.Background(), oauth1.ClientConfig{
+	client := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{
 		ConsumerKey: "katello", ConsumerSecret: "s3cr3t-consumer-secret", User: "admin", Base: srv.Client().Transport,
 	})
 	resp, err := client.Get(srv.URL + "/api/v2/hosts?per_page=5")

@@ -98,7 +98,7 @@ func newEnv(t *testing.T, mutate func(*oauth1.Config)) *env {
 }
 
 func (e *env) client(key, secret, user string, signed bool) *http.Client {
-	return oauth1.NewClient(context.Background(), oauth1.ClientConfig{ConsumerKey: key, ConsumerSecret: secret, User: user, Signed: signed, Base: e.rec})
+	return oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{ConsumerKey: key, ConsumerSecret: secret, User: user, Signed: signed, Base: e.rec})
 }
 
 // read returns a function that takes a client call's results: read(t)(c.Do(req)).

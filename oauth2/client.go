@@ -9,8 +9,8 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 )
 
-// ClientConfig describes a Go caller of an oVirt-style API.
-type ClientConfig struct {
+// PasswordClientConfig describes a Go caller of an oVirt-style API.
+type PasswordClientConfig struct {
 	TokenURL               string // e.g. https://engine/ovirt-engine/sso/oauth/token
 	ClientID, ClientSecret string // optional
 	Username, Password     string // e.g. admin@internal
@@ -22,13 +22,13 @@ type ClientConfig struct {
 	Base http.RoundTripper
 }
 
-// NewClient gets a token with the password grant (x/oauth2's
+// NewPasswordClient gets a token with the password grant (x/oauth2's
 // PasswordCredentialsToken) and returns an *http.Client that sends it as a
 // bearer token. Since there is no refresh token, a 401 makes the client get a
 // new token with the password and retry the request once (requests with a
 // body are retried only when it can be replayed, i.e. Request.GetBody is set,
 // as http.NewRequest does for common body types).
-func NewClient(ctx context.Context, cfg ClientConfig) (*http.Client, error) {
+func NewPasswordClient(ctx context.Context, cfg PasswordClientConfig) (*http.Client, error) {
 	base := cfg.Base
 	if base == nil {
 		base = http.DefaultTransport
@@ -45,7 +45,7 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*http.Client, error) {
 }
 
 type renewing struct {
-	cfg  ClientConfig
+	cfg  PasswordClientConfig
 	ctx  context.Context
 	base http.RoundTripper
 	conf *xoauth2.Config

@@ -30,8 +30,9 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// Config configures the token endpoint.
-type Config struct {
+// EndpointConfig configures the token endpoint (the server side; the
+// client side of golang.org/x/oauth2 is its Config).
+type EndpointConfig struct {
 	Tokens   *token.Service        // required: issues the tokens
 	Verifier auth.PasswordVerifier // required: checks username and password
 	// Scopes are the scopes the endpoint grants. A request for another scope
@@ -68,14 +69,14 @@ type Config struct {
 
 // TokenEndpoint is the token endpoint handler.
 type TokenEndpoint struct {
-	cfg   Config
+	cfg   EndpointConfig
 	dummy string
 }
 
 // NewTokenEndpoint returns the handler.
-func NewTokenEndpoint(cfg Config) *TokenEndpoint {
+func NewTokenEndpoint(cfg EndpointConfig) *TokenEndpoint {
 	if cfg.Tokens == nil || cfg.Verifier == nil {
-		panic("oauth2: Config needs Tokens and Verifier")
+		panic("oauth2: EndpointConfig needs Tokens and Verifier")
 	}
 	if cfg.ClientAddr == nil {
 		cfg.ClientAddr = auth.ClientAddr

@@ -21,7 +21,7 @@ func Example() {
 	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
 	tokens := token.New(token.Config{Store: store, Users: store})
 	mux := http.NewServeMux()
-	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.Config{
+	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.EndpointConfig{
 		Tokens: tokens, Verifier: basic.NewCache(auth.NewStoreVerifier(store), store, 0, 0),
 		Scopes: []string{"ovirt-app-api"}, RequireScope: true,
 	}))
@@ -34,7 +34,7 @@ func Example() {
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
 
-	client, err := oauth2.NewClient(context.Background(), oauth2.ClientConfig{
+	client, err := oauth2.NewPasswordClient(context.Background(), oauth2.PasswordClientConfig{
 		TokenURL: srv.URL + "/ovirt-engine/sso/oauth/token", Username: "admin@internal", Password: "ovirt-pw",
 		Scopes: []string{"ovirt-app-api"}, Base: srv.Client().Transport,
 	})

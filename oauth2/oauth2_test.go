@@ -38,13 +38,13 @@ type env struct {
 	mu    sync.Mutex
 }
 
-func newEnv(t *testing.T, mutate func(*oauth2.Config)) *env {
+func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 	t.Helper()
 	e := &env{clk: authtest.NewClock(time.Now().Truncate(time.Second))}
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "user@internal", Password: "u"})
 	e.store.SetClock(e.clk.Now)
 	tokens := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, AccessTTL: time.Hour})
-	cfg := oauth2.Config{Tokens: tokens, Verifier: authtest.Verifier(t, e.store), Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"},
+	cfg := oauth2.EndpointConfig{Tokens: tokens, Verifier: authtest.Verifier(t, e.store), Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"},
 		RequireScope: true, Now: e.clk.Now}
 	if mutate != nil {
 		mutate(&cfg)
@@ -107,7 +107,7 @@ func TestXOAuth2Interop(t *testing.T) {
 	for _, clients := range []bool{false, true} {
 		for name, style := range map[string]xoauth2.AuthStyle{"auto": xoauth2.AuthStyleAutoDetect, "header": xoauth2.AuthStyleInHeader, "params": xoauth2.AuthStyleInParams} {
 			t.Run(name+"/clients="+strconv.FormatBool(clients), func(t *testing.T) {
-				e := newEnv(t, func(c *oauth2.Config) {
+				e := newEnv(t, func(c *oauth2.EndpointConfig) {
 					if clients {
 						c.Clients, c.RequireClient = storeWithClient(t), true
 					}
@@ -167,7 +167,7 @@ func TestCurlOVirtManual(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	e := newEnv(t, func(c *oauth2.Config) { c.Clients = storeWithClient(t) })
+	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.Clients = storeWithClient(t) })
 	good := "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw"
 	basicHdr := func(id, secret string) map[string]string {
 		r, _ := http.NewRequest("GET", "/", nil)
@@ -224,7 +224,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestOVirtErrorStyle(t *testing.T) {
-	e := newEnv(t, func(c *oauth2.Config) { c.ErrorStyle = oauth2.OVirt })
+	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.ErrorStyle = oauth2.OVirt })
 	resp, out := e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=nope", nil)
 	assert.Equal(t, 400, resp.StatusCode)
 	assert.Equal(t, "invalid_grant", out["error_code"])
@@ -281,7 +281,7 @@ func TestBearerQueryAndFormOptIn(t *testing.T) {
 
 func TestAutoDetectRetryCountsOnce(t *testing.T) {
 	counter := memstore.New()
-	e := newEnv(t, func(c *oauth2.Config) {
+	e := newEnv(t, func(c *oauth2.EndpointConfig) {
 		c.Throttle = &auth.Throttle{Counter: counter, MaxPerUser: 3}
 	})
 	conf, ctx := e.xconf("", "", xoauth2.AuthStyleAutoDetect)
@@ -304,7 +304,7 @@ func TestAutoDetectRetryCountsOnce(t *testing.T) {
 }
 
 func TestRefreshRotation(t *testing.T) {
-	e := newEnv(t, func(c *oauth2.Config) { c.RefreshTokens = true })
+	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.RefreshTokens = true })
 	conf, ctx := e.xconf("", "", xoauth2.AuthStyleInParams)
 	tok, err := conf.PasswordCredentialsToken(ctx, "admin@internal", "ovirt-pw")
 	require.NoError(t, err)
@@ -328,7 +328,7 @@ func TestRefreshRotation(t *testing.T) {
 
 func TestClientHelperRenewsOn401(t *testing.T) {
 	e := newEnv(t, nil)
-	c, err := oauth2.NewClient(context.Background(), oauth2.ClientConfig{
+	c, err := oauth2.NewPasswordClient(context.Background(), oauth2.PasswordClientConfig{
 		TokenURL: e.srv.URL + tokenPath, Username: "admin@internal", Password: "ovirt-pw",
 		Scopes: []string{"ovirt-app-api"}, Base: e.srv.Client().Transport,
 	})
@@ -346,7 +346,7 @@ func TestClientHelperRenewsOn401(t *testing.T) {
 	e.clk.Add(2 * time.Hour)
 	assert.Equal(t, 200, get())
 	assert.Greater(t, e.calls, before)
-	_, err = oauth2.NewClient(context.Background(), oauth2.ClientConfig{
+	_, err = oauth2.NewPasswordClient(context.Background(), oauth2.PasswordClientConfig{
 		TokenURL: e.srv.URL + tokenPath, Username: "admin@internal", Password: "bad",
 		Scopes: []string{"ovirt-app-api"}, Base: e.srv.Client().Transport,
 	})
@@ -356,7 +356,7 @@ func TestClientHelperRenewsOn401(t *testing.T) {
 func TestPlainHTTPRefused(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "u", Password: "p"})
 	tokens := token.New(token.Config{Store: st, Users: st})
-	ep := oauth2.NewTokenEndpoint(oauth2.Config{Tokens: tokens, Verifier: basic.NewCache(auth.NewStoreVerifier(st), st, 0, 0)})
+	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Verifier: basic.NewCache(auth.NewStoreVerifier(st), st, 0, 0)})
 	req := httptest.NewRequest("POST", "http://x"+tokenPath, strings.NewReader("grant_type=password&username=u&password=p"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
@@ -373,7 +373,7 @@ func TestAuditNeverLogsSecrets(t *testing.T) {
 		defer mu.Unlock()
 		return buf.Write(p)
 	}), nil))
-	e := newEnv(t, func(c *oauth2.Config) { c.Audit = logger })
+	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.Audit = logger })
 	e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=hunter2", nil)
 	e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw", nil)
 	mu.Lock()

@@ -34,7 +34,7 @@ func TestRefreshTokenReuseAndClientBinding(t *testing.T) {
 	clients := memstore.New()
 	require.NoError(t, clients.PutClient(t.Context(), auth.Client{ID: "app", SecretHash: hash}))
 	require.NoError(t, clients.PutClient(t.Context(), auth.Client{ID: "other", SecretHash: hash}))
-	e := newEnv(t, func(c *oauth2.Config) {
+	e := newEnv(t, func(c *oauth2.EndpointConfig) {
 		c.RefreshTokens = true
 		c.Clients = clients
 	})

@@ -190,7 +190,7 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 // libgovirt.
 func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.Config{Tokens: p.tokens, Verifier: p.passwords,
+	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Verifier: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
 		ErrorStyle: oauth2.OVirt, Throttle: p.throttle, Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",

@@ -214,7 +214,7 @@ func (r *rig) schemes() []scheme {
 			return r.plain.Do(req)
 		}},
 		{"oauth1", 200, func(r *rig) (*http.Response, error) {
-			c := oauth1.NewClient(context.Background(), oauth1.ClientConfig{ConsumerKey: "katello", ConsumerSecret: consumerSecret, User: "admin", Base: r.rec})
+			c := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{ConsumerKey: "katello", ConsumerSecret: consumerSecret, User: "admin", Base: r.rec})
 			return c.Get(r.srv.URL + "/api/hosts")
 		}},
 		{"mtls", 200, func(r *rig) (*http.Response, error) { return r.withCert.Do(r.get("/api/hosts")) }},
