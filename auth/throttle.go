@@ -367,8 +367,10 @@ func finishAttempt(id *Identity, err error) func(Attempt) (*Identity, error) {
 			}
 			return nil, &e
 		}
-		if id.Scheme == "" {
-			id.Scheme = a.Scheme
+		if id.Scheme == "" { // a copy: the verifier's Identity is never changed
+			c := *id
+			c.Scheme = a.Scheme
+			id = &c
 		}
 		return id, nil
 	}

@@ -144,7 +144,6 @@ func (m *Manager) HasCredentials(r *http.Request) bool {
 // Attribute names this package sets on identities.
 const (
 	AttrAuthScheme = "auth_scheme" // the scheme that created the session
-	attrHash       = "session_hash"
 )
 
 const idLen = 43 // base64url of 32 bytes
@@ -253,7 +252,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	id := u.Identity(auth.SchemeSession)
 	id.Scopes = s.Scopes
 	id.Expires = s.Expires
-	id.Attrs = map[string]string{AttrAuthScheme: s.Scheme, attrHash: hash}
+	id.Attrs = map[string]string{AttrAuthScheme: s.Scheme}
 	return id, nil
 }
 
@@ -296,7 +295,9 @@ func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	ctx := r.Context()
 	if id.Scheme == auth.SchemeSession {
 		if !persistent {
-			_ = m.cfg.Store.DeleteSession(ctx, id.Attrs[attrHash])
+			if sid, ok := m.cookie(r); ok {
+				_ = m.cfg.Store.DeleteSession(ctx, hashID(sid))
+			}
 			m.clearCookie(w, r)
 		}
 		return r
@@ -382,8 +383,10 @@ func (m *Manager) clearCookie(w http.ResponseWriter, r *http.Request) {
 // mux.Handle("DELETE /ovirt-engine/api/session", mw(m.Logout())).
 func (m *Manager) Logout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, ok := auth.IdentityFrom(r.Context()); ok && id.Attrs[attrHash] != "" {
-			_ = m.cfg.Store.DeleteSession(r.Context(), id.Attrs[attrHash])
+		if id, ok := auth.IdentityFrom(r.Context()); ok && id.Scheme == auth.SchemeSession {
+			if sid, ok := m.cookie(r); ok {
+				_ = m.cfg.Store.DeleteSession(r.Context(), hashID(sid))
+			}
 		}
 		m.clearCookie(w, r)
 		w.WriteHeader(http.StatusNoContent)
