@@ -172,13 +172,11 @@ func checkUser(user string) *auth.Error {
 	if user == "" {
 		return malformed("empty user name")
 	}
-	if !utf8.ValidString(user) {
-		return malformed("user name is not valid UTF-8")
-	}
-	for _, r := range user {
-		if r < 0x20 || r == 0x7f {
-			return malformed("user name contains a control character")
+	if !auth.Printable(user) {
+		if !utf8.ValidString(user) {
+			return malformed("user name is not valid UTF-8")
 		}
+		return malformed("user name contains a control character")
 	}
 	return nil
 }

@@ -3,7 +3,8 @@ package oauth2
 import (
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // TokenRequest is a parsed token-endpoint request body (RFC 6749 §4.3.2,
@@ -50,7 +51,7 @@ func ParseTokenRequest(body string) (TokenRequest, *Error) {
 		tr.Scope = strings.Fields(s)
 	}
 	for _, s := range []string{tr.Username, tr.ClientID, tr.GrantType} {
-		if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		if !auth.Printable(s) {
 			return tr, errf(InvalidRequest, "control characters or invalid UTF-8 in a parameter")
 		}
 	}

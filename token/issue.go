@@ -183,7 +183,7 @@ func checked(login, pw string) (string, string, error) {
 	if login == "" {
 		return "", "", malformed("empty userName")
 	}
-	if strings.ContainsFunc(login, func(r rune) bool { return r < 0x20 || r == 0x7f }) || strings.IndexByte(pw, 0) >= 0 {
+	if !auth.Printable(login) || strings.IndexByte(pw, 0) >= 0 {
 		return "", "", malformed("control characters in the credentials")
 	}
 	return login, pw, nil

@@ -25,7 +25,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -290,7 +289,7 @@ var ErrBadName = errors.New("token: a name must be 1–255 characters of printab
 // Secret is the only copy: only its hash is stored. A name the user already
 // has gives auth.ErrConflict.
 func (s *Service) CreatePAT(ctx context.Context, login, name string, expires time.Time, scopes []string) (Issued, error) {
-	if name == "" || len(name) > 255 || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if name == "" || len(name) > 255 || !auth.Printable(name) {
 		return Issued{}, ErrBadName
 	}
 	now := s.cfg.Now()

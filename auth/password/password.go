@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-crypt/crypt"
 	"github.com/go-crypt/crypt/algorithm/bcrypt"
@@ -97,6 +98,17 @@ func (h Hasher) NeedsRehash(hash string) bool {
 	return ph.memory < p.Memory || ph.time < p.Time || ph.threads < p.Threads ||
 		uint32(len(ph.key)) < p.KeyLen || uint32(len(ph.salt)) < p.SaltLen
 }
+
+// Dummy is an argon2id hash with DefaultParams of a random password, made
+// once per process: verifying against it costs what a real check costs, so
+// an unknown user or client answers no faster than a known one.
+var Dummy = sync.OnceValue(func() string {
+	h, err := Hash(rand.Text())
+	if err != nil {
+		panic("password: cannot make the dummy hash: " + err.Error())
+	}
+	return h
+})
 
 // Hash returns an argon2id hash of pw with DefaultParams.
 func Hash(pw string) (string, error) { return Hasher{}.Hash(pw) }
