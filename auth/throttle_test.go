@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -104,7 +103,7 @@ func TestThrottleDoesNotLockOutTheRealUser(t *testing.T) {
 	st := memstore.New()
 	h, _ := cheap.Hash("right")
 	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: h}))
-	cache := basic.NewCache(&auth.StoreVerifier{Users: st, DummyHash: h}, st, time.Minute, 0)
+	cache := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: &auth.StoreVerifier{Users: st, DummyHash: h}, Users: st, TTL: time.Minute})
 	th := &auth.Throttle{Counter: st}
 	try := func(pw, addr string) error {
 		_, err := th.VerifyPassword(ctx, cache, auth.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})

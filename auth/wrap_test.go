@@ -39,7 +39,7 @@ func TestWrappedSchemesKeepTheirBehaviour(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "wsuser", Password: "pw"})
 	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: "katello", Secret: "wrapped-consumer-secret"}))
 	tokens := token.New(token.Config{Store: st, Users: st})
-	cfg := basic.Config{Verifier: authtest.Verifier(t, st)}
+	cfg := basic.Config{Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, st)}}
 	schemes := []struct {
 		name      string
 		a         auth.Authenticator

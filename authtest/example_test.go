@@ -21,7 +21,7 @@ func Example() {
 	clock := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tokens := token.New(token.Config{Store: store, Users: store, Now: clock.Now})
 
-	a := basic.New(basic.Config{Users: store})
+	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: store})})
 	id, err := a.Authenticate(authtest.BasicRequest(nil, "https://api.example/", "wsuser", "cluster-secret"))
 	fmt.Println(id.User, id.Groups, err)
 

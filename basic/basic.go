@@ -3,8 +3,8 @@
 // the query string as xCAT takes them (?userName=U&userPW=P, or the legacy
 // name password). Both accept user@domain logins (oVirt's admin@internal)
 // when domains are configured, throttle failed attempts per user and per
-// client address, and verify through an auth.PasswordVerifier, normally
-// behind a Cache so that a slow password hash is not computed per request.
+// client address, and verify through one auth.Passwords pipeline (cache,
+// throttle, hash slots) shared with the other schemes that take passwords.
 package basic
 
 import (
@@ -13,22 +13,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/token"
 )
 
 // Config configures both the Basic and the query-string authenticators.
 type Config struct {
-	// Verifier checks login and password. When nil, Users must be set and the
-	// verifier is auth.NewStoreVerifier(Users) behind a Cache.
-	Verifier auth.PasswordVerifier
-	// Users is the user store; used to build the default Verifier.
-	Users auth.UserStore
-	// CacheTTL is the lifetime of the default Verifier's cache entries:
-	// 0 means DefaultCacheTTL, negative disables the cache.
-	CacheTTL time.Duration
+	// Passwords is the password pipeline (auth.NewPasswords): verifier,
+	// cache, throttle. Required.
+	Passwords *auth.Passwords
+	// PATs, when set, also accepts the user's personal access tokens in
+	// place of the password (Satellite's curl --user NAME:TOKEN).
+	PATs *token.Service
 
 	// Realm is shown in the Basic challenge; default "gatehouse". oVirt
 	// clients expect "RESTAPI".
@@ -40,31 +38,19 @@ type Config struct {
 	Domains       []string
 	DefaultDomain string
 
-	// Throttle limits failed attempts; nil = none.
-	Throttle *auth.Throttle
-	// ClientAddr gives the client address for throttling; default
-	// auth.ClientAddr (the connection's remote address).
-	ClientAddr func(*http.Request) string
-
 	// MaxCredentialBytes bounds the encoded credentials; default 4096.
 	MaxCredentialBytes int
 }
 
 func (c *Config) defaults() {
-	if c.Verifier == nil {
-		if c.Users == nil {
-			panic("basic: Config needs a Verifier or Users")
-		}
-		c.Verifier = auth.NewStoreVerifier(c.Users)
-		if c.CacheTTL >= 0 {
-			c.Verifier = NewCache(c.Verifier, c.Users, c.CacheTTL, 0)
-		}
+	if c.Passwords == nil {
+		panic("basic: Config needs Passwords (auth.NewPasswords)")
+	}
+	if c.PATs != nil {
+		c.Passwords = c.Passwords.With(c.PATs.PATVerifier)
 	}
 	if c.Realm == "" {
 		c.Realm = "gatehouse"
-	}
-	if c.ClientAddr == nil {
-		c.ClientAddr = auth.ClientAddr
 	}
 	if c.MaxCredentialBytes <= 0 {
 		c.MaxCredentialBytes = 4096
@@ -211,9 +197,5 @@ func (c *Config) verify(r *http.Request, scheme, login, pw string) (*auth.Identi
 	if domain != "" {
 		login = user + "@" + domain
 	}
-	addr := ""
-	if c.Throttle != nil {
-		addr = c.ClientAddr(r)
-	}
-	return c.Throttle.VerifyPassword(r.Context(), c.Verifier, auth.Attempt{Scheme: scheme, Login: login, Password: pw, Addr: addr})
+	return c.Passwords.Check(r, scheme, login, pw)
 }

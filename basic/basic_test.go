@@ -58,8 +58,8 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 func newSetup(t *testing.T, tls bool, mutate func(*basic.Config), opts ...auth.Option) *setup {
 	t.Helper()
 	s := &setup{store: authtest.NewStore(t, users...), rec: &recorder{}, calls: &atomic.Int64{}}
-	cfg := basic.Config{Users: s.store, Realm: "RESTAPI"}
-	cfg.Verifier = basic.NewCache(countingVerifier{authtest.Verifier(t, s.store), s.calls}, s.store, time.Minute, 0)
+	cfg := basic.Config{Realm: "RESTAPI", Passwords: &auth.Passwords{
+		Verifier: auth.NewPasswordCache(auth.PasswordCacheConfig{Next: countingVerifier{authtest.Verifier(t, s.store), s.calls}, Users: s.store, TTL: time.Minute})}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -164,7 +164,7 @@ func TestMalformedBasicHeaders(t *testing.T) {
 }
 
 func TestOtherSchemeIsNotBasic(t *testing.T) {
-	a := basic.New(basic.Config{Users: memstore.New()})
+	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: memstore.New()})})
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Authorization", "Bearer abc")
 	_, err := a.Authenticate(req)
@@ -280,46 +280,6 @@ func TestCache(t *testing.T) {
 	assert.Equal(t, 401, resp.StatusCode)
 }
 
-func TestCacheExpires(t *testing.T) {
-	store := authtest.NewStore(t, users...)
-	var calls atomic.Int64
-	c := basic.NewCache(countingVerifier{authtest.Verifier(t, store), &calls}, store, time.Minute, 0)
-	c.SetMaxAge(5 * time.Minute)
-	clk := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	c.SetClock(clk.Now)
-	ctx := context.Background()
-	verify := func() {
-		t.Helper()
-		_, err := c.VerifyPassword(ctx, "wsuser", "cluster-secret")
-		require.NoError(t, err)
-	}
-	verify()
-	clk.Add(59 * time.Second)
-	verify()
-	assert.EqualValues(t, 1, calls.Load())
-	clk.Add(55 * time.Second) // 1:54: used at 0:59, so extended to 1:59
-	verify()
-	assert.EqualValues(t, 1, calls.Load(), "an entry in use is extended, not recomputed")
-	for range 2 { // kept in use every 50 s: 2:44, 3:34
-		clk.Add(50 * time.Second)
-		verify()
-	}
-	assert.EqualValues(t, 1, calls.Load())
-	clk.Add(50 * time.Second) // 4:24, within a TTL of the 5:00 ceiling
-	verify()                  // answered from the cache; one check runs in the background
-	require.Eventually(t, func() bool { return c.Refreshing() == 0 }, 5*time.Second, time.Millisecond)
-	assert.EqualValues(t, 2, calls.Load(), "checked again in the background")
-	clk.Add(50 * time.Second) // 5:14: past the old ceiling, the renewed entry answers
-	verify()
-	assert.EqualValues(t, 2, calls.Load())
-	clk.Add(61 * time.Second) // idle for a whole TTL
-	verify()
-	assert.EqualValues(t, 3, calls.Load(), "an idle entry expires after its TTL")
-	assert.Equal(t, 1, c.Len())
-	c.Forget("wsuser")
-	assert.Equal(t, 0, c.Len())
-}
-
 func TestPlainHTTPIsRefusedUnchecked(t *testing.T) {
 	s := newSetup(t, false, nil)
 	resp, body := s.get(t, "/", nil, ptr("wsuser"), ptr("cluster-secret"))
@@ -359,8 +319,8 @@ func TestThrottle(t *testing.T) {
 	var store *memstore.Store
 	s := newSetup(t, true, func(c *basic.Config) {
 		store = memstore.New()
-		c.Throttle = &auth.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
-		c.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
+		c.Passwords.Throttle = &auth.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
+		c.Passwords.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
 	}, auth.WithResponder(auth.Foreman{}))
 	from := func(addr string) map[string]string { return map[string]string{"X-Test-Client": addr} }
 
@@ -413,7 +373,7 @@ func TestThrottle(t *testing.T) {
 
 func TestThrottleNeverCountsStoreOutages(t *testing.T) {
 	counter := memstore.New()
-	cfg := basic.Config{Verifier: auth.NewStoreVerifier(brokenStore{}), Throttle: &auth.Throttle{Counter: counter}}
+	cfg := basic.Config{Passwords: &auth.Passwords{Verifier: auth.NewStoreVerifier(brokenStore{}), Throttle: &auth.Throttle{Counter: counter}}}
 	a := basic.New(cfg)
 	req := authtest.BasicRequest(t, "https://x/", "wsuser", "pw")
 	req.RemoteAddr = "10.1.1.1:1"

@@ -16,7 +16,7 @@ import (
 // clients send them.
 func Example() {
 	users := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
-	cfg := basic.Config{Users: users, Realm: "RESTAPI"}
+	cfg := basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: users}), Realm: "RESTAPI"}
 	chain := auth.Chain(basic.New(cfg), basic.NewQuery(cfg, basic.QueryConfig{}))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())

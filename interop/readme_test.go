@@ -61,20 +61,24 @@ func TestReadmeHeadline(t *testing.T) {
 	defer cancel()
 	run := exec.CommandContext(ctx, "go", "run", ".")
 	run.Dir = dir
-	var log strings.Builder
-	run.Stdout, run.Stderr = &log, &log
+	log := &syncBuffer{}
+	run.Stdout, run.Stderr = log, log
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run's child is the server: stop the group
 	run.WaitDelay = 5 * time.Second
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		_ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL)
-		_ = run.Wait()
-	}()
+	defer func() { _ = syscall.Kill(-run.Process.Pid, syscall.SIGKILL) }()
 
+	exited := make(chan struct{})
+	go func() { _ = run.Wait(); close(exited) }()
 	deadline := time.Now().Add(2 * time.Minute) // go run compiles first
 	for {
+		select {
+		case <-exited:
+			t.Fatalf("the snippet exited: %s", log.String())
+		default:
+		}
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
 		if err == nil {
 			c.Close()

@@ -138,8 +138,8 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
 		tokens.Authenticator("gatehouse"),
-		basic.New(basic.Config{Verifier: tokens.PATVerifier(basic.NewCache(pw, store, 0, 0))}),
-		basic.NewQuery(basic.Config{Verifier: pw}, basic.QueryConfig{}),
+		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
+		basic.NewQuery(basic.Config{Passwords: &auth.Passwords{Verifier: pw}}, basic.QueryConfig{}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain),
 		auth.WithAudit(slog.New(slog.NewJSONHandler(&logbuf, nil))))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -178,7 +178,7 @@ func BenchmarkNoCredentials(b *testing.B) {
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
 		tokens.Authenticator("gatehouse"),
-		basic.New(basic.Config{Verifier: tokens.PATVerifier(basic.NewCache(pw, store, 0, 0))}),
+		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := httptest.NewRequest("GET", "https://api.example/api/hosts", nil)

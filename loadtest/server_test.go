@@ -47,12 +47,10 @@ func TestMain(m *testing.M) {
 // generator can be many addresses).
 func handler(store *memstore.Store, slots *auth.HashSlots, ttl, maxAge time.Duration) http.Handler {
 	v := &auth.StoreVerifier{Users: store, Slots: slots}
-	c := basic.NewCache(v, store, ttl, 0)
-	if maxAge > 0 {
-		c.SetMaxAge(maxAge)
-	}
-	a := basic.New(basic.Config{Verifier: c, Throttle: &auth.Throttle{Counter: store},
-		ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }})
+	c := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: v, Users: store, TTL: ttl, MaxAge: maxAge})
+	a := basic.New(basic.Config{
+		Passwords: &auth.Passwords{Verifier: c, Throttle: &auth.Throttle{Counter: store}, ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }},
+	})
 	return auth.Middleware(a)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 }
 

@@ -87,7 +87,7 @@ func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
 func TestFormBodyOfAnotherScheme(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
 	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
-	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Users: st}))
+	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: st})}))
 	srv := httptest.NewTLSServer(auth.Middleware(chain)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		io.WriteString(w, strconv.Itoa(len(b))+":"+string(b[:min(len(b), 20)]))

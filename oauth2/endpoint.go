@@ -32,8 +32,10 @@ import (
 // EndpointConfig configures the token endpoint (the server side; the
 // client side of golang.org/x/oauth2 is its Config).
 type EndpointConfig struct {
-	Tokens   *token.Service        // required: issues the tokens
-	Verifier auth.PasswordVerifier // required: checks username and password
+	Tokens *token.Service // required: issues the tokens
+	// Passwords checks username and password: the pipeline shared with the
+	// other schemes (auth.NewPasswords). Required.
+	Passwords *auth.Passwords
 	// Scopes are the scopes the endpoint grants. A request for another scope
 	// is invalid_scope. Empty means any scope is granted as asked.
 	Scopes []string
@@ -52,9 +54,6 @@ type EndpointConfig struct {
 	// RefreshTTL (0 = token.DefaultRefreshTTL).
 	RefreshTokens bool
 	RefreshTTL    time.Duration
-	// Throttle limits failed password attempts; ClientAddr as in basic.
-	Throttle   *auth.Throttle
-	ClientAddr func(*http.Request) string
 	// ErrorStyle picks the error JSON; default RFC6749.
 	ErrorStyle ErrorStyle
 	// AllowInsecure accepts requests over plain HTTP; TrustForwardedProto
@@ -74,11 +73,8 @@ type TokenEndpoint struct {
 
 // NewTokenEndpoint returns the handler.
 func NewTokenEndpoint(cfg EndpointConfig) *TokenEndpoint {
-	if cfg.Tokens == nil || cfg.Verifier == nil {
-		panic("oauth2: EndpointConfig needs Tokens and Verifier")
-	}
-	if cfg.ClientAddr == nil {
-		cfg.ClientAddr = auth.ClientAddr
+	if cfg.Tokens == nil || cfg.Passwords == nil {
+		panic("oauth2: EndpointConfig needs Tokens and Passwords")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -302,8 +298,8 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.I
 	}
 	// x/oauth2's auto-detect retry repeats a failed request at once with the
 	// client credentials moved: the throttle counts such a repeat once.
-	id, err := e.cfg.Throttle.VerifyPassword(r.Context(), e.cfg.Verifier, auth.Attempt{
-		Scheme: auth.SchemeOAuth2, Login: tr.Username, Password: tr.Password, Addr: e.cfg.ClientAddr(r), ForgiveRepeat: true})
+	id, err := e.cfg.Passwords.CheckAttempt(r.Context(), auth.Attempt{
+		Scheme: auth.SchemeOAuth2, Login: tr.Username, Password: tr.Password, Addr: e.cfg.Passwords.Addr(r), ForgiveRepeat: true})
 	if err != nil {
 		switch ae := auth.AsError(err); ae.Reason {
 		case auth.ReasonThrottled:

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
-	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -22,8 +21,7 @@ func Example() {
 	tokens := token.New(token.Config{Store: store, Users: store})
 	mux := http.NewServeMux()
 	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.EndpointConfig{
-		Tokens: tokens, Verifier: basic.NewCache(auth.NewStoreVerifier(store), store, 0, 0),
-		Scopes: []string{"ovirt-app-api"}, RequireScope: true,
+		Tokens: tokens, Passwords: &auth.Passwords{Verifier: auth.NewPasswordCache(auth.PasswordCacheConfig{Next: auth.NewStoreVerifier(store), Users: store})}, Scopes: []string{"ovirt-app-api"}, RequireScope: true,
 	}))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())

@@ -114,8 +114,7 @@ type Presets struct {
 	stores    Stores
 	opts      Options
 	tokens    *token.Service
-	passwords auth.PasswordVerifier
-	throttle  *auth.Throttle
+	passwords *auth.Passwords
 }
 
 // New builds the shared password pipeline and token service.
@@ -125,10 +124,7 @@ func New(s Stores, o Options) *Presets {
 	}
 	p := &Presets{stores: s, opts: o}
 	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL})
-	p.passwords = basic.NewCache(auth.NewStoreVerifier(s.Users), s.Users, 0, 0)
-	if s.Counter != nil {
-		p.throttle = &auth.Throttle{Counter: s.Counter}
-	}
+	p.passwords = auth.NewPasswords(auth.PasswordsConfig{Users: s.Users, Counter: s.Counter})
 	return p
 }
 
@@ -158,9 +154,9 @@ func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next 
 // userName/userPW query credentials (stripped, with a Deprecation header),
 // or HTTP Basic. Errors in xCAT's dialect.
 func (p *Presets) XCAT(api http.Handler) http.Handler {
-	cfg := basic.Config{Verifier: p.passwords, Throttle: p.throttle}
+	cfg := basic.Config{Passwords: p.passwords}
 	mux := http.NewServeMux()
-	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Verifier: p.passwords, Throttle: p.throttle,
+	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
 		Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded})
 	mux.Handle(XCATPrefix, p.middleware(auth.Chain(
 		p.tokens.Authenticator("xCAT"),
@@ -177,7 +173,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
 		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded})
-	pats := basic.New(basic.Config{Verifier: p.tokens.PATVerifier(p.passwords), Throttle: p.throttle})
+	pats := basic.New(basic.Config{Passwords: p.passwords, PATs: p.tokens})
 	return p.middleware(auth.Chain(signed, pats), auth.Foreman{}, api)
 }
 
@@ -190,13 +186,13 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 // libgovirt.
 func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Verifier: p.passwords,
+	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
-		ErrorStyle: oauth2.OVirt, Throttle: p.throttle, Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded}))
+		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
 		Tokens: p.tokens, Certs: p.stores.Certs},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
-			basic.New(basic.Config{Verifier: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}, Throttle: p.throttle})))
+			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
 	protected := p.middleware(sessions, auth.Problem{}, api)
 	mux.Handle(OVirtPrefix+"api", protected)
 	mux.Handle(OVirtPrefix+"api/", protected)

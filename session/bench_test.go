@@ -15,7 +15,7 @@ import (
 // Manager over memstore.
 func BenchmarkCookieRequest(b *testing.B) {
 	st := authtest.NewStore(b, authtest.User{Login: "admin@internal", Password: "pw"})
-	m := session.New(session.Config{Store: st, Users: st}, basic.New(basic.Config{Users: st}))
+	m := session.New(session.Config{Store: st, Users: st}, basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: st})}))
 	login := httptest.NewRequest("GET", "https://x/api", nil)
 	login.SetBasicAuth("admin@internal", "pw")
 	login.Header.Set("Prefer", "persistent-auth")

@@ -64,7 +64,7 @@ func BenchmarkPATAsBasic(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := basic.New(basic.Config{Verifier: svc.PATVerifier(auth.NewStoreVerifier(st))})
+	a := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(auth.NewStoreVerifier(st))}})
 	req := httptest.NewRequest("GET", "https://x/api", nil)
 	req.SetBasicAuth("wsuser", pat.Secret)
 	b.ReportAllocs()

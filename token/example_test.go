@@ -21,15 +21,15 @@ import (
 func Example() {
 	store := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
 	svc := token.New(token.Config{Store: store, Users: store})
-	passwords := basic.NewCache(auth.NewStoreVerifier(store), store, 0, 0)
+	passwords := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: auth.NewStoreVerifier(store), Users: store})
 
 	mux := http.NewServeMux()
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: svc, Verifier: passwords})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: svc, Passwords: &auth.Passwords{Verifier: passwords}})
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
 	})
-	either := auth.Chain(svc.Authenticator("gatehouse"), basic.New(basic.Config{Verifier: svc.PATVerifier(passwords)}))
+	either := auth.Chain(svc.Authenticator("gatehouse"), basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(passwords)}}))
 	mux.Handle("/api/", auth.Middleware(either)(hello))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()

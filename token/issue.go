@@ -24,14 +24,12 @@ import (
 // where expire is xCAT's own form (server local time, no zero padding) or
 // "never", and expires_at is RFC 3339 UTC (absent for never).
 type IssueHandler struct {
-	Service  *Service
-	Verifier auth.PasswordVerifier // checks the password (normally a basic.Cache)
+	Service *Service
+	// Passwords checks the password: the pipeline shared with the other
+	// schemes (auth.NewPasswords). Required.
+	Passwords *auth.Passwords
 	// Responder renders failures; default auth.XCAT{}.
 	Responder auth.Responder
-	// Throttle limits failed attempts; nil = none. ClientAddr defaults to
-	// auth.ClientAddr.
-	Throttle   *auth.Throttle
-	ClientAddr func(*http.Request) string
 	// AllowInsecure accepts credentials over plain HTTP; TrustForwardedProto
 	// believes X-Forwarded-Proto (see auth.IsSecure).
 	AllowInsecure, TrustForwardedProto bool
@@ -86,15 +84,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	addr := ""
-	if h.Throttle != nil {
-		if h.ClientAddr != nil {
-			addr = h.ClientAddr(r)
-		} else {
-			addr = auth.ClientAddr(r)
-		}
-	}
-	id, err := h.Throttle.VerifyPassword(ctx, h.Verifier, auth.Attempt{Scheme: auth.SchemeToken, Login: login, Password: pw, Addr: addr})
+	id, err := h.Passwords.Check(r, auth.SchemeToken, login, pw)
 	if err != nil {
 		fail(auth.AsError(err))
 		return

@@ -51,13 +51,13 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 
 	passwords := authtest.Verifier(t, e.store)
 	mux := http.NewServeMux()
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: e.svc, Verifier: passwords, Location: time.UTC})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: e.svc, Passwords: &auth.Passwords{Verifier: passwords}, Location: time.UTC})
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})
 	mux.Handle("/xcatws/", auth.Middleware(e.svc.Authenticator("xCAT"), auth.WithResponder(auth.XCAT{}))(whoami))
-	pat := basic.New(basic.Config{Verifier: e.svc.PATVerifier(basic.NewCache(passwords, e.store, time.Minute, 0))})
+	pat := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: e.svc.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
 	mux.Handle("/api/", auth.Middleware(pat, auth.WithResponder(auth.Foreman{}))(whoami))
 	e.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(e.srv.Close)

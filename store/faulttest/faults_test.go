@@ -231,7 +231,7 @@ func TestSQLiteUnwritableAndFixed(t *testing.T) {
 	defer db.Close()
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
 	svc := token.New(token.Config{Store: db, Users: db})
-	h := &token.IssueHandler{Service: svc, Verifier: authtest.Verifier(t, db)}
+	h := &token.IssueHandler{Service: svc, Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, db)}}
 	issue := func() *http.Response {
 		req := httptest.NewRequest("POST", "https://api.example/xcatws/tokens", strings.NewReader(`{"userName":"admin","userPW":"pw"}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -310,7 +310,7 @@ func TestSmallPostgresManyClients(t *testing.T) {
 }
 
 func basicPAT(svc *token.Service, users auth.UserStore) auth.Authenticator {
-	return basic.New(basic.Config{Verifier: svc.PATVerifier(auth.NewStoreVerifier(users))})
+	return basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(auth.NewStoreVerifier(users))}})
 }
 
 // Item 1, the operator's side: Open says loudly when Redis would forget

@@ -98,10 +98,10 @@ func newRig(t *testing.T) *rig {
 	require.NoError(t, err)
 
 	r.tokens = token.New(token.Config{Store: r.db, Users: r.db})
-	cache := basic.NewCache(countingVerifier{authtest.Verifier(t, r.db), &r.hashes}, r.db, time.Hour, 0)
+	cache := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: countingVerifier{authtest.Verifier(t, r.db), &r.hashes}, Users: r.db, TTL: time.Hour})
 	passwords := r.tokens.PATVerifier(cache)
 	throttle := &auth.Throttle{Counter: r.rs}
-	bcfg := basic.Config{Verifier: passwords, Throttle: throttle}
+	bcfg := basic.Config{Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: r.db, Nonces: r.rs, Users: r.db}),
 		r.tokens.Authenticator("gatehouse"),
@@ -115,7 +115,7 @@ func newRig(t *testing.T) *rig {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})))
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: r.tokens, Verifier: passwords, Throttle: throttle})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: r.tokens, Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}})
 	r.srv = httptest.NewUnstartedServer(mux)
 	r.srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
 	r.srv.StartTLS()

@@ -25,7 +25,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	throttle := &auth.Throttle{Counter: rs}
-	chain := basic.New(basic.Config{Users: db, Throttle: throttle})
+	chain := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: auth.NewPasswords(auth.PasswordsConfig{Users: db}).Verifier, Throttle: throttle}})
 	sessions := session.New(session.Config{Store: rs, Users: db}, chain)
 	_ = auth.Middleware(sessions)
 }

@@ -52,16 +52,16 @@ type replica struct {
 
 func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica {
 	tokens := token.New(token.Config{Store: db, Users: db, HashKey: hashKey, TouchInterval: time.Millisecond})
-	passwords := basic.NewCache(authtest.Verifier(t, db), db, time.Minute, 0)
+	passwords := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: authtest.Verifier(t, db), Users: db, TTL: time.Minute})
 	throttle := &auth.Throttle{Counter: rs}
 	inner := auth.Chain(
 		tokens.Authenticator("api"),
 		oauth1.New(oauth1.Config{Consumers: db, Nonces: rs, Users: db}),
-		basic.New(basic.Config{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}),
+		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}}),
 	)
 	sessions := session.New(session.Config{Store: rs, Users: db}, inner)
 	mux := http.NewServeMux()
-	mux.Handle("/tokens", &token.IssueHandler{Service: tokens, Verifier: passwords, Throttle: throttle})
+	mux.Handle("/tokens", &token.IssueHandler{Service: tokens, Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}})
 	mux.Handle("/api/", auth.Middleware(sessions)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())

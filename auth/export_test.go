@@ -1,8 +1,8 @@
-package basic
+package auth
 
 // Refreshing is how many background checks are running (tests wait for
 // them to end).
-func (c *Cache) Refreshing() int {
+func (c *PasswordCache) Refreshing() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.refreshing)

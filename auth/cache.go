@@ -1,4 +1,4 @@
-package basic
+package auth
 
 import (
 	"context"
@@ -10,36 +10,34 @@ import (
 	"hash"
 	"sync"
 	"time"
-
-	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Cache remembers successful password verifications so that a slow hash
+// PasswordCache remembers successful password verifications so that a slow hash
 // (argon2id, bcrypt) is computed once per TTL instead of once per request.
 //
 // Entries are keyed by HMAC-SHA256, under a random per-process key, of the
 // login and the password: neither is kept in memory in the clear, and the map
 // is useless without the key. Every hit still fetches the user from the
 // store, and the entry is dropped when the user was changed (password,
-// groups, disabled flag: auth.User.Updated) or disabled since it was made,
+// groups, disabled flag: User.Updated) or disabled since it was made,
 // so a password change or a disable takes effect on the next request. A
 // failed verification is never cached.
 //
 // A busy credential never goes cold: a hit in the second half of an
 // entry's TTL extends it by another TTL, up to MaxAge after the password
-// was last really checked (DefaultCacheMaxAge; see SetMaxAge). Within a
+// was last really checked (DefaultCacheMaxAge; see PasswordCacheConfig). Within a
 // TTL of that ceiling, a hit starts one check of the password in the
 // background and is answered from the cache at once; when the check
 // succeeds the entry starts afresh. So a credential in use is re-checked
 // once per MaxAge and no request ever waits for it; only an entry left
 // idle past its TTL costs the next request a hash.
 //
-// A Cache is a PasswordVerifier wrapping another one; put it beneath any
+// A PasswordCache is a PasswordVerifier wrapping another one; put it beneath any
 // verifier whose answers must not be cached (the token package's
-// personal-access-token verifier wraps a Cache, not the other way round).
-type Cache struct {
-	next       auth.PasswordVerifier
-	users      auth.UserStore
+// personal-access-token verifier wraps a PasswordCache, not the other way round).
+type PasswordCache struct {
+	next       PasswordVerifier
+	users      UserStore
 	ttl        time.Duration
 	maxAge     time.Duration
 	maxEntries int
@@ -71,39 +69,53 @@ const DefaultCacheTTL = 30 * time.Second
 // DefaultCacheMaxAge bounds how long use can keep extending an entry.
 const DefaultCacheMaxAge = 10 * time.Minute
 
-// NewCache wraps next. users must be the store next verifies against (hits
-// re-read the user from it). ttl <= 0 means DefaultCacheTTL. At most
-// maxEntries are kept (<= 0: 100 000); when full, expired entries are swept
-// and, if that is not enough, the cache starts afresh.
-func NewCache(next auth.PasswordVerifier, users auth.UserStore, ttl time.Duration, maxEntries int) *Cache {
-	if ttl <= 0 {
-		ttl = DefaultCacheTTL
+// PasswordCacheConfig configures a PasswordCache.
+type PasswordCacheConfig struct {
+	Next  PasswordVerifier // required: what really checks (a StoreVerifier)
+	Users UserStore        // required: the store Next checks against (hits re-read the user)
+	// TTL is an entry's lifetime without use: 0 = DefaultCacheTTL.
+	TTL time.Duration
+	// MaxAge bounds how long use keeps extending an entry: 0 =
+	// DefaultCacheMaxAge; below TTL, entries are never extended.
+	MaxAge time.Duration
+	// MaxEntries bounds the entries (0 = 100 000): when full, expired
+	// entries are swept and, if that is not enough, the cache starts afresh.
+	MaxEntries int
+	Now        func() time.Time // the clock; default time.Now
+}
+
+// NewPasswordCache returns the cache over cfg.Next.
+func NewPasswordCache(cfg PasswordCacheConfig) *PasswordCache {
+	if cfg.Next == nil || cfg.Users == nil {
+		panic("auth: PasswordCacheConfig needs Next and Users")
 	}
-	if maxEntries <= 0 {
-		maxEntries = 100_000
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultCacheTTL
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = DefaultCacheMaxAge
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 100_000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
-		panic("basic: no randomness for the cache key: " + err.Error())
+		panic("auth: no randomness for the cache key: " + err.Error())
 	}
-	c := &Cache{next: next, users: users, ttl: ttl, maxAge: max(ttl, DefaultCacheMaxAge), maxEntries: maxEntries, now: time.Now,
+	c := &PasswordCache{next: cfg.Next, users: cfg.Users, ttl: cfg.TTL, maxAge: max(cfg.MaxAge, cfg.TTL), maxEntries: cfg.MaxEntries, now: cfg.Now,
 		entries: map[[sha256.Size]byte]cacheEntry{}, refreshing: map[[sha256.Size]byte]bool{}}
 	c.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
 	return c
 }
 
-// SetMaxAge bounds how long use keeps extending an entry (d < TTL: TTL,
-// so entries are never extended).
-func (c *Cache) SetMaxAge(d time.Duration) { c.maxAge = max(d, c.ttl) }
-
-// SetClock replaces the cache's clock (tests).
-func (c *Cache) SetClock(now func() time.Time) { c.now = now }
-
-func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
+func (c *PasswordCache) key(login, pw string) ([sha256.Size]byte, *macState) {
 	st := c.pool.Get().(*macState)
 	st.mac.Reset()
 	st.buf = append(st.buf[:0], login...)
-	st.buf = append(st.buf, 0) // logins never contain NUL: basic refuses it
+	st.buf = append(st.buf, 0) // logins never contain NUL: the schemes refuse it
 	st.buf = append(st.buf, pw...)
 	st.mac.Write(st.buf)
 	clear(st.buf)
@@ -111,13 +123,13 @@ func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 	return st.sum, st
 }
 
-// VerifyCached implements auth.CachedPasswordVerifier: it answers from the
+// VerifyCached implements CachedPasswordVerifier: it answers from the
 // cache only. A remembered credential whose user is unchanged is a hit; a
 // remembered one whose user was changed, disabled or deleted is dropped (a
 // miss). When the user store fails, the entry is kept and the error
 // (ReasonUnavailable) returned with hit true: an outage must not empty the
 // cache and send every client through a full hash once it is over.
-func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
+func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Identity, bool, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
 	c.mu.RLock()
@@ -128,8 +140,8 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 		return nil, false, nil
 	}
 	u, err := c.users.User(ctx, login)
-	if err != nil && !errors.Is(err, auth.ErrNotFound) {
-		return nil, true, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("basic: looking up user: %w", err)}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, true, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
 	}
 	if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
 		// Within a TTL of the ceiling: check again in the background, with a
@@ -162,7 +174,7 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 // refresh checks a hot entry's password again in the background, once at a
 // time per entry; on success the entry starts afresh, on a refusal it is
 // dropped, and on a store failure it is left to end at its ceiling.
-func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw string, e cacheEntry) {
+func (c *PasswordCache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw string, e cacheEntry) {
 	c.mu.Lock()
 	if c.refreshing[k] {
 		c.mu.Unlock()
@@ -184,15 +196,15 @@ func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw stri
 			// replaced or dropped meanwhile
 		case err == nil && uerr == nil && id.Scheme == "":
 			c.entries[k] = cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)}
-		case err != nil && auth.AsError(err).Reason != auth.ReasonUnavailable:
+		case err != nil && AsError(err).Reason != ReasonUnavailable:
 			delete(c.entries, k)
 		}
 	}()
 }
 
-// VerifyPassword implements auth.PasswordVerifier: the cache's answer when
+// VerifyPassword implements PasswordVerifier: the cache's answer when
 // it has one, else the wrapped verifier's (remembered when it succeeds).
-func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+func (c *PasswordCache) VerifyPassword(ctx context.Context, login, pw string) (*Identity, error) {
 	if id, hit, err := c.VerifyCached(ctx, login, pw); hit || err != nil {
 		return id, err
 	}
@@ -224,8 +236,8 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 }
 
 // Forget drops every cached verification of login (call it when the user is
-// changed through a path that does not update auth.User.Updated).
-func (c *Cache) Forget(login string) {
+// changed through a path that does not update User.Updated).
+func (c *PasswordCache) Forget(login string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, e := range c.entries {
@@ -236,7 +248,7 @@ func (c *Cache) Forget(login string) {
 }
 
 // Len is the number of cached verifications.
-func (c *Cache) Len() int {
+func (c *PasswordCache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)
