@@ -86,7 +86,7 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 			id, err := a.Authenticate(r)
 			if plain && !errors.Is(err, ErrNoCredentials) {
 				// Fail closed: an authenticator that does not say where its
-				// credentials live (no Detector, or a user's wrapper around
+				// credentials live (HasCredentials said no, or a user's wrapper around
 				// one) found one over plain HTTP. Refuse whatever it decided.
 				c.fail(w, r, errInsecure(), challenges)
 				return

@@ -44,7 +44,7 @@ type FailureCounter interface {
 }
 
 // CachedPasswordVerifier is a PasswordVerifier that remembers verified
-// credentials (basic.Cache). Throttle.VerifyPassword asks it first: a
+// credentials (PasswordCache). Throttle.VerifyPassword asks it first: a
 // credential it remembers is never throttled, so an attacker who locks a
 // login out from elsewhere does not lock out the real user's working
 // credential.

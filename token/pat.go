@@ -15,7 +15,7 @@ import (
 // and Attrs["token_id"]. Errors carry the login, so the Foreman responder
 // answers "Unable to authenticate user NAME".
 //
-// Put it above a basic.Cache, never below: PAT answers are not cached, so a
+// Put it above an auth.PasswordCache, never below: PAT answers are not cached, so a
 // revocation bites on the next request.
 func (s *Service) PATVerifier(next auth.PasswordVerifier) auth.PasswordVerifier {
 	return patVerifier{svc: s, next: next}
