@@ -106,6 +106,7 @@ type Config struct {
 
 	Mapping    Mapping
 	UserHeader string // default "FOREMAN-USER"
+	Realm      string // in the challenge; default "gatehouse"
 	// NoMappingUser and NoMappingGroups are the identity of MapNone;
 	// defaults "foreman_api_admin" and ["admin"].
 	NoMappingUser   string
@@ -158,6 +159,9 @@ func New(cfg Config) *Authenticator {
 	if cfg.UserHeader == "" {
 		cfg.UserHeader = "FOREMAN-USER"
 	}
+	if cfg.Realm == "" {
+		cfg.Realm = "gatehouse"
+	}
 	if cfg.NoMappingUser == "" {
 		cfg.NoMappingUser = "foreman_api_admin"
 	}
@@ -179,7 +183,9 @@ func New(cfg Config) *Authenticator {
 }
 
 // Challenges implements auth.Authenticator.
-func (a *Authenticator) Challenges() []string { return []string{`OAuth realm="gatehouse"`} }
+func (a *Authenticator) Challenges() []string {
+	return []string{"OAuth realm=" + strconv.Quote(a.cfg.Realm)}
+}
 
 // Finish implements auth.Authenticator: nothing to do.
 func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {

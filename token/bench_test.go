@@ -45,7 +45,7 @@ func BenchmarkOpaqueVerify(b *testing.B) {
 
 // BenchmarkJWTVerifyHS256 is one JWT check (signature, claims, revocation lookup).
 func BenchmarkJWTVerifyHS256(b *testing.B) {
-	codec, err := token.NewJWT("iss", "aud", 0, hsKey("k1"))
+	codec, err := token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "aud", Keys: []token.JWTKey{hsKey("k1")}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func BenchmarkJWTVerifyHS256(b *testing.B) {
 // BenchmarkPATAsBasic is a whole Basic authentication whose password is a PAT.
 func BenchmarkPATAsBasic(b *testing.B) {
 	svc, st := benchService(b, token.Config{})
-	pat, err := svc.CreatePAT(context.Background(), "wsuser", "bench", time.Time{}, nil)
+	pat, err := svc.CreatePAT(context.Background(), token.PATSpec{Login: "wsuser", Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
@@ -46,7 +45,7 @@ func Example() {
 	req.Header.Set("X-Auth-Token", issued.Token.ID) // curl -H "X-Auth-Token: …"
 	printBody(client.Do(req))
 
-	pat, _ := svc.CreatePAT(context.Background(), "wsuser", "ci", time.Time{}, nil)
+	pat, _ := svc.CreatePAT(context.Background(), token.PATSpec{Login: "wsuser", Name: "ci"})
 	req, _ = http.NewRequest("GET", srv.URL+"/api/hosts", nil)
 	req.SetBasicAuth("wsuser", pat.Secret) // curl --user wsuser:gate_pat_…
 	printBody(client.Do(req))

@@ -37,7 +37,7 @@ func FuzzParse(f *testing.F) {
 // FuzzVerifyJWT feeds arbitrary strings (JWT-shaped or not) to a service that
 // takes JWTs: it must answer with an *auth.Error, never panic, never accept.
 func FuzzVerifyJWT(f *testing.F) {
-	codec, err := token.NewJWT("iss", "aud", 0, hsKey("k1"))
+	codec, err := token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "aud", Keys: []token.JWTKey{hsKey("k1")}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -39,10 +39,19 @@ type JWT struct {
 	methods          []string
 }
 
-// NewJWT builds the codec. keys are oldest first: the last key that can sign
-// signs new tokens; all verify. Rotate by appending a new key and, once the
-// old tokens have expired, dropping the oldest.
-func NewJWT(issuer, audience string, leeway time.Duration, keys ...JWTKey) (*JWT, error) {
+// JWTConfig configures the JWT codec.
+type JWTConfig struct {
+	Issuer, Audience string        // both required: set in iss and aud, checked on every token
+	Leeway           time.Duration // allowed clock difference for exp, nbf and iat
+	// Keys, oldest first: the last key that can sign signs new tokens; all
+	// verify. Rotate by appending a new key and, once the old tokens have
+	// expired, dropping the oldest.
+	Keys []JWTKey
+}
+
+// NewJWT builds the codec.
+func NewJWT(cfg JWTConfig) (*JWT, error) {
+	issuer, audience, leeway, keys := cfg.Issuer, cfg.Audience, cfg.Leeway, cfg.Keys
 	if issuer == "" || audience == "" {
 		return nil, errors.New("token: JWT needs an issuer and an audience")
 	}

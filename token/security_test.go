@@ -18,7 +18,7 @@ import (
 // adminTokens gives admin a PAT and an access token.
 func adminTokens(t *testing.T, e *env) (pat, access token.Issued) {
 	t.Helper()
-	pat, err := e.svc.CreatePAT(context.Background(), "admin", "ci", token.NoExpiry, nil)
+	pat, err := e.svc.CreatePAT(context.Background(), token.PATSpec{Login: "admin", Name: "ci"})
 	require.NoError(t, err)
 	access, err = e.svc.IssueAccess(context.Background(), &auth.Identity{User: "admin"}, nil)
 	require.NoError(t, err)

@@ -284,11 +284,19 @@ var NoExpiry = time.Time{}
 // name.
 var ErrBadName = errors.New("token: a name must be 1–255 characters of printable UTF-8")
 
-// CreatePAT makes a personal access token for the user with login, named
-// name (unique per user), expiring at expires (zero = never). The returned
+// PATSpec describes a personal access token to create.
+type PATSpec struct {
+	Login   string    // the owner ("name" or "name@domain"); must exist
+	Name    string    // unique per user, 1–255 printable characters
+	Expires time.Time // zero (NoExpiry) = never
+	Scopes  []string
+}
+
+// CreatePAT makes a personal access token as spec says. The returned
 // Secret is the only copy: only its hash is stored. A name the user already
 // has gives auth.ErrConflict.
-func (s *Service) CreatePAT(ctx context.Context, login, name string, expires time.Time, scopes []string) (Issued, error) {
+func (s *Service) CreatePAT(ctx context.Context, spec PATSpec) (Issued, error) {
+	login, name, expires, scopes := spec.Login, spec.Name, spec.Expires, spec.Scopes
 	if name == "" || len(name) > 255 || !auth.Printable(name) {
 		return Issued{}, ErrBadName
 	}

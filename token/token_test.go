@@ -229,7 +229,7 @@ func TestStoredOnlyAsHash(t *testing.T) {
 	e := newEnv(t, token.Config{HashKey: []byte("0123456789abcdef0123456789abcdef")})
 	ctx := context.Background()
 	out := e.issue(t, "/xcatws/tokens", `{"userName":"wsuser","userPW":"cluster-secret"}`, nil)
-	pat, err := e.svc.CreatePAT(ctx, "admin", "ci", time.Time{}, nil)
+	pat, err := e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "ci"})
 	require.NoError(t, err)
 	for _, login := range []string{"wsuser", "admin"} {
 		ts, err := e.store.ListTokens(ctx, login, "")
@@ -245,7 +245,7 @@ func TestStoredOnlyAsHash(t *testing.T) {
 func TestPATAsBasicPassword(t *testing.T) {
 	e := newEnv(t, token.Config{TouchInterval: time.Hour})
 	ctx := context.Background()
-	pat, err := e.svc.CreatePAT(ctx, "admin", "automation", time.Time{}, nil)
+	pat, err := e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "automation"})
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(pat.Secret, token.PrefixPAT))
 
@@ -278,13 +278,13 @@ func TestPATAsBasicPassword(t *testing.T) {
 	assert.Equal(t, e.clk.Now(), list[0].LastUsed)
 	assert.True(t, list[0].Expires.IsZero())
 
-	_, err = e.svc.CreatePAT(ctx, "admin", "automation", time.Time{}, nil)
+	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "automation"})
 	assert.ErrorIs(t, err, auth.ErrConflict, "names are unique per user")
-	_, err = e.svc.CreatePAT(ctx, "other", "automation", time.Time{}, nil)
+	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "other", Name: "automation"})
 	assert.NoError(t, err, "another user may use the name")
-	_, err = e.svc.CreatePAT(ctx, "admin", "", time.Time{}, nil)
+	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: ""})
 	assert.ErrorIs(t, err, token.ErrBadName)
-	_, err = e.svc.CreatePAT(ctx, "nobody", "x", time.Time{}, nil)
+	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "nobody", Name: "x"})
 	assert.ErrorIs(t, err, auth.ErrNotFound)
 
 	// Revocation bites on the next request, with Foreman's exact message.
@@ -300,9 +300,9 @@ func TestPATAsBasicPassword(t *testing.T) {
 func TestPATExpiry(t *testing.T) {
 	e := newEnv(t, token.Config{})
 	ctx := context.Background()
-	pat, err := e.svc.CreatePAT(ctx, "admin", "short", e.clk.Now().Add(time.Hour), nil)
+	pat, err := e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "short", Expires: e.clk.Now().Add(time.Hour)})
 	require.NoError(t, err)
-	_, err = e.svc.CreatePAT(ctx, "admin", "past", e.clk.Now().Add(-time.Hour), nil)
+	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "past", Expires: e.clk.Now().Add(-time.Hour)})
 	assert.Error(t, err)
 	req := authtest.BasicRequest(t, e.srv.URL+"/api/x", "admin", pat.Secret)
 	resp, err := e.srv.Client().Do(req)
@@ -322,7 +322,7 @@ func TestPATWithCurl(t *testing.T) {
 	}
 	e := newEnv(t, token.Config{})
 	ctx := context.Background()
-	pat, err := e.svc.CreatePAT(ctx, "admin", "curl", time.Time{}, nil)
+	pat, err := e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "curl"})
 	require.NoError(t, err)
 	out, err := exec.Command(curl, "-sk", "--user", "admin:"+pat.Secret, e.srv.URL+"/api/hosts").Output()
 	require.NoError(t, err)
@@ -347,7 +347,7 @@ func TestPATWithCurl(t *testing.T) {
 func TestLastUsedCoalesced(t *testing.T) {
 	e := newEnv(t, token.Config{TouchInterval: time.Minute})
 	ctx := context.Background()
-	pat, err := e.svc.CreatePAT(ctx, "admin", "busy", time.Time{}, nil)
+	pat, err := e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "busy"})
 	require.NoError(t, err)
 	v := e.svc.PATVerifier(authtest.Verifier(t, e.store))
 	for range 100 {
@@ -373,13 +373,13 @@ func TestJWTRotationAndRevocation(t *testing.T) {
 	for _, newest := range []token.JWTKey{hsKey("k2"), {ID: "k2", Alg: "EdDSA", Signer: edPriv}, {ID: "k2", Alg: "ES256", Signer: ecPriv}} {
 		t.Run(newest.Alg, func(t *testing.T) {
 			ctx := context.Background()
-			old, err := token.NewJWT("https://gatehouse.test", "api", 0, hsKey("k1"))
+			old, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.test", Audience: "api", Keys: []token.JWTKey{hsKey("k1")}})
 			require.NoError(t, err)
 			e := newEnv(t, token.Config{JWT: old})
 			first := e.issue(t, "/xcatws/tokens", `{"userName":"wsuser","userPW":"cluster-secret"}`, nil)
 			assert.Equal(t, 2, strings.Count(first.Token.ID, "."))
 
-			rotated, err := token.NewJWT("https://gatehouse.test", "api", 0, hsKey("k1"), newest)
+			rotated, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.test", Audience: "api", Keys: []token.JWTKey{hsKey("k1"), newest}})
 			require.NoError(t, err)
 			e2 := token.New(token.Config{Store: e.store, Users: e.store, JWT: rotated, Now: e.clk.Now})
 			id, err := e2.Verify(ctx, first.Token.ID, token.PrefixAccess, auth.SchemeToken)
@@ -394,7 +394,7 @@ func TestJWTRotationAndRevocation(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{"ovirt-app-api"}, id.Scopes)
 
-			onlyNew, err := token.NewJWT("https://gatehouse.test", "api", 0, newest)
+			onlyNew, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.test", Audience: "api", Keys: []token.JWTKey{newest}})
 			require.NoError(t, err)
 			e3 := token.New(token.Config{Store: e.store, Users: e.store, JWT: onlyNew, Now: e.clk.Now})
 			_, err = e3.Verify(ctx, first.Token.ID, token.PrefixAccess, auth.SchemeToken)
@@ -415,7 +415,7 @@ func TestJWTRotationAndRevocation(t *testing.T) {
 
 func TestJWTAttacks(t *testing.T) {
 	ecPriv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	codec, err := token.NewJWT("https://gatehouse.test", "api", 0, token.JWTKey{ID: "ec", Alg: "ES256", Signer: ecPriv})
+	codec, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.test", Audience: "api", Keys: []token.JWTKey{token.JWTKey{ID: "ec", Alg: "ES256", Signer: ecPriv}}})
 	require.NoError(t, err)
 	e := newEnv(t, token.Config{JWT: codec})
 	ctx := context.Background()
@@ -492,15 +492,15 @@ func TestJWTAttacks(t *testing.T) {
 }
 
 func TestJWTConfigErrors(t *testing.T) {
-	_, err := token.NewJWT("", "api", 0, hsKey("a"))
+	_, err := token.NewJWT(token.JWTConfig{Audience: "api", Keys: []token.JWTKey{hsKey("a")}})
 	assert.Error(t, err)
-	_, err = token.NewJWT("iss", "api", 0, token.JWTKey{ID: "a", Alg: "HS256", Secret: []byte("short")})
+	_, err = token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "api", Keys: []token.JWTKey{token.JWTKey{ID: "a", Alg: "HS256", Secret: []byte("short")}}})
 	assert.Error(t, err)
-	_, err = token.NewJWT("iss", "api", 0, token.JWTKey{ID: "a", Alg: "none"})
+	_, err = token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "api", Keys: []token.JWTKey{token.JWTKey{ID: "a", Alg: "none"}}})
 	assert.Error(t, err)
-	_, err = token.NewJWT("iss", "api", 0, hsKey("a"), hsKey("a"))
+	_, err = token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "api", Keys: []token.JWTKey{hsKey("a"), hsKey("a")}})
 	assert.Error(t, err)
 	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
-	_, err = token.NewJWT("iss", "api", 0, token.JWTKey{ID: "a", Alg: "EdDSA", Public: edPub})
+	_, err = token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "api", Keys: []token.JWTKey{token.JWTKey{ID: "a", Alg: "EdDSA", Public: edPub}}})
 	assert.Error(t, err, "verify-only keys alone cannot sign")
 }

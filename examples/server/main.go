@@ -153,7 +153,7 @@ func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.H
 	mux.Handle("GET /ca.crt", p.CA())
 	mux.Handle(preset.FlockerPrefix, p.Flocker(whoami))
 
-	pat, err := p.Tokens().CreatePAT(context.Background(), "admin", "demo", token.NoExpiry, nil)
+	pat, err := p.Tokens().CreatePAT(context.Background(), token.PATSpec{Login: "admin", Name: "demo"})
 	if err != nil {
 		log.Fatal(err)
 	}

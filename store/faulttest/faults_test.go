@@ -198,9 +198,9 @@ func TestLastUsedAfterClockStepsBack(t *testing.T) {
 	clk := authtest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	svc := token.New(token.Config{Store: st, Users: st, Now: clk.Now, TouchInterval: time.Minute})
 	ctx := context.Background()
-	first, err := svc.CreatePAT(ctx, "admin", "first", token.NoExpiry, nil)
+	first, err := svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "first"})
 	require.NoError(t, err)
-	second, err := svc.CreatePAT(ctx, "admin", "second", token.NoExpiry, nil)
+	second, err := svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "second"})
 	require.NoError(t, err)
 	clk.Add(2 * time.Minute)
 	_, err = svc.Verify(ctx, first.Secret, token.PrefixPAT, auth.SchemePAT) // flushed: a minute has passed
@@ -283,7 +283,7 @@ func TestSmallPostgresManyClients(t *testing.T) {
 	assert.LessOrEqual(t, db.DB().Stats().MaxOpenConnections, 20/4+1, "the pool is a quarter of max_connections")
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
 	svc := token.New(token.Config{Store: db, Users: db})
-	pat, err := svc.CreatePAT(context.Background(), "admin", "ci", token.NoExpiry, nil)
+	pat, err := svc.CreatePAT(context.Background(), token.PATSpec{Login: "admin", Name: "ci"})
 	require.NoError(t, err)
 	mw := auth.Middleware(basicPAT(svc, db))
 	var mu sync.Mutex

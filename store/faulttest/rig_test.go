@@ -126,7 +126,7 @@ func newRig(t *testing.T) *rig {
 	r.withCert = r.client(&cert)
 	r.rec = &recorder{next: r.plain.Transport}
 
-	pat, err := r.tokens.CreatePAT(ctx, "admin", "faulttest", token.NoExpiry, nil)
+	pat, err := r.tokens.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "faulttest"})
 	require.NoError(t, err)
 	r.pat = pat.Secret
 	access, err := r.tokens.IssueAccess(ctx, &auth.Identity{User: "admin"}, nil)

@@ -106,7 +106,7 @@ func TestTwoReplicas(t *testing.T) {
 	})
 
 	t.Run("PAT revoked on A is rejected on B at the next request", func(t *testing.T) {
-		pat, err := a.tokens.CreatePAT(ctx, "admin", "replicas", time.Time{}, nil)
+		pat, err := a.tokens.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "replicas"})
 		require.NoError(t, err)
 		withPAT := func(r *http.Request) { r.SetBasicAuth("admin", pat.Secret) }
 		resp, body := b.do(t, "GET", "/api/x", "", withPAT)
@@ -197,7 +197,7 @@ func serveHelper() {
 	}
 	tokens := token.New(token.Config{Store: db, Users: db, HashKey: hashKey})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		issued, err := tokens.CreatePAT(r.Context(), "admin", r.URL.Query().Get("name"), time.Time{}, nil)
+		issued, err := tokens.CreatePAT(r.Context(), token.PATSpec{Login: "admin", Name: r.URL.Query().Get("name")})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

@@ -26,7 +26,7 @@ func Example() {
 
 	_ = db.PutUser(ctx, auth.User{Name: "admin", Groups: []string{"admin"}})
 	tokens := token.New(token.Config{Store: db, Users: db})
-	pat, _ := tokens.CreatePAT(ctx, "admin", "ci", token.NoExpiry, nil)
+	pat, _ := tokens.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "ci"})
 	id, err := tokens.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)
 	fmt.Println(id.User, id.Groups, err)
 	// Output: admin [admin] <nil>
