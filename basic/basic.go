@@ -8,14 +8,13 @@
 package basic
 
 import (
-	"encoding/base64"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/creds"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -96,75 +95,16 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if len(vals) > 1 {
 		return nil, malformed("more than one Authorization header")
 	}
-	login, pw, err := ParseCredentials(rest, a.cfg.MaxCredentialBytes)
-	if err != nil {
-		return nil, err
+	login, pw, perr := creds.ParseBasic(rest, a.cfg.MaxCredentialBytes)
+	if perr != nil {
+		perr.Scheme = auth.SchemeBasic
+		return nil, perr
 	}
 	return a.cfg.verify(r, auth.SchemeBasic, login, pw)
 }
 
 func malformed(msg string) *auth.Error {
 	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeBasic, Message: msg}
-}
-
-// ParseCredentials decodes the token68 of a Basic Authorization header (the
-// part after "Basic ") into user and password. The errors say exactly what is
-// wrong, so that a client whose base64 library wraps lines learns why:
-// line breaks or whitespace inside the encoded value, invalid base64, a
-// decoded value with CR/LF (echo without -n), no colon, an empty user, NUL or
-// other control characters in the user, NUL in the password, invalid UTF-8 in
-// the user, or more than maxBytes of encoded credentials.
-func ParseCredentials(encoded string, maxBytes int) (user, password string, err error) {
-	encoded = strings.TrimLeft(encoded, " ")
-	if len(encoded) > maxBytes {
-		return "", "", malformed("Basic credentials longer than " + strconv.Itoa(maxBytes) + " bytes")
-	}
-	encoded = strings.TrimRight(encoded, " \t")
-	if encoded == "" {
-		return "", "", malformed("empty Basic credentials")
-	}
-	if strings.ContainsAny(encoded, "\r\n") {
-		return "", "", malformed("Basic credentials contain a line break: encode user:password as base64 on one line (for example base64 -w0)")
-	}
-	if strings.ContainsAny(encoded, " \t") {
-		return "", "", malformed("Basic credentials contain whitespace, as a base64 encoder that wraps lines produces: encode user:password as base64 on one line (for example base64 -w0)")
-	}
-	enc := base64.StdEncoding
-	if len(encoded)%4 != 0 && !strings.HasSuffix(encoded, "=") {
-		enc = base64.RawStdEncoding // tolerate clients that drop the padding
-	}
-	raw, derr := enc.DecodeString(encoded)
-	if derr != nil {
-		return "", "", malformed("Basic credentials are not valid base64")
-	}
-	s := string(raw)
-	if strings.ContainsAny(s, "\r\n") {
-		return "", "", malformed("decoded Basic credentials contain CR/LF: encode user:password without a trailing newline (echo -n)")
-	}
-	user, password, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", "", malformed("decoded Basic credentials have no colon between user and password")
-	}
-	if err := checkUser(user); err != nil {
-		return "", "", err
-	}
-	if strings.IndexByte(password, 0) >= 0 {
-		return "", "", malformed("password contains a NUL byte")
-	}
-	return user, password, nil
-}
-
-func checkUser(user string) *auth.Error {
-	if user == "" {
-		return malformed("empty user name")
-	}
-	if !auth.Printable(user) {
-		if !utf8.ValidString(user) {
-			return malformed("user name is not valid UTF-8")
-		}
-		return malformed("user name contains a control character")
-	}
-	return nil
 }
 
 // splitLogin applies the domain rules: the login to look up and the Identity's

@@ -157,7 +157,9 @@ func TestMalformedBasicHeaders(t *testing.T) {
 	}
 	// A raw CR/LF inside the value cannot cross a real HTTP/1.1 connection;
 	// the parser still names it.
-	_, _, err := basic.ParseCredentials(wrapped[:20]+"\r\n"+wrapped[20:], 4096)
+	req := httptest.NewRequest("GET", "https://api.example/", nil)
+	req.Header.Set("Authorization", "Basic "+wrapped[:20]+"\r\n"+wrapped[20:])
+	_, err := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, s.store)}}).Authenticate(req)
 	require.Error(t, err)
 	assert.Contains(t, auth.AsError(err).Text(), "line break")
 	assert.Zero(t, s.calls.Load(), "malformed credentials never reach the verifier")

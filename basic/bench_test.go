@@ -61,13 +61,3 @@ func BenchmarkBasicUnknownUser(b *testing.B) {
 	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: benchStore(b), CacheTTL: -1})})
 	benchAuth(b, a, "nobody", "not-the-password", false)
 }
-
-// BenchmarkParseCredentials is the header parser alone.
-func BenchmarkParseCredentials(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := basic.ParseCredentials("d3N1c2VyOmNsdXN0ZXItc2VjcmV0", 4096); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/creds"
 )
 
 // QueryConfig names the query parameters that carry credentials, the xCAT
@@ -82,57 +83,15 @@ func (a *Query) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if r.URL.RawQuery == "" {
 		return nil, auth.ErrNoCredentials
 	}
-	user, pw, err := ParseQuery(r.URL.RawQuery, a.userParam, a.pwParams)
-	if err != nil {
-		return nil, err
+	user, pw, perr := creds.ParseQuery(r.URL.RawQuery, a.userParam, a.pwParams)
+	if perr != nil {
+		perr.Scheme = auth.SchemeQuery
+		return nil, perr
 	}
 	if user == "" && pw == "" {
 		return nil, auth.ErrNoCredentials
 	}
 	return a.cfg.verify(r, auth.SchemeQuery, user, pw)
-}
-
-// ParseQuery extracts user and password from a raw query string. Both empty
-// with a nil error means the query carries no credentials. A user without a
-// password (or the reverse), repeated parameters, bad escapes, control
-// characters in the user and NUL in the password are malformed.
-func ParseQuery(rawQuery, userParam string, pwParams []string) (user, pw string, err error) {
-	vals, perr := url.ParseQuery(rawQuery)
-	if perr != nil {
-		return "", "", queryMalformed("query string is not valid URL encoding")
-	}
-	users, hasUser := vals[userParam]
-	var pws []string
-	hasPW := false
-	for _, p := range pwParams {
-		if v, ok := vals[p]; ok {
-			pws, hasPW = v, true
-			break
-		}
-	}
-	switch {
-	case !hasUser && !hasPW:
-		return "", "", nil
-	case !hasUser:
-		return "", "", queryMalformed("password given without " + userParam)
-	case !hasPW:
-		return "", "", queryMalformed(userParam + " given without a password")
-	case len(users) > 1 || len(pws) > 1:
-		return "", "", queryMalformed("credential parameters repeated")
-	}
-	user, pw = users[0], pws[0]
-	if e := checkUser(user); e != nil {
-		e.Scheme = auth.SchemeQuery
-		return "", "", e
-	}
-	if strings.IndexByte(pw, 0) >= 0 {
-		return "", "", queryMalformed("password contains a NUL byte")
-	}
-	return user, pw, nil
-}
-
-func queryMalformed(msg string) *auth.Error {
-	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeQuery, Message: msg}
 }
 
 // Finish implements auth.Authenticator: on a query-authenticated request it adds

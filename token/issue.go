@@ -6,11 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/creds"
 )
 
 // IssueHandler is xCAT's token resource: POST the user's credentials, get an
@@ -121,16 +121,13 @@ func issueCredentials(r *http.Request) (login, pw string, err error) {
 	if len(r.Header.Values("Authorization")) > 1 {
 		return "", "", malformed("more than one Authorization header")
 	}
-	q, qerr := url.ParseQuery(r.URL.RawQuery)
-	if qerr != nil {
-		return "", "", malformed("query string is not valid URL encoding")
-	}
-	if q.Has("userName") {
-		pw := q.Get("userPW")
-		if !q.Has("userPW") {
-			pw = q.Get("password")
-		}
-		return checked(q.Get("userName"), pw)
+	// The query and Basic are parsed as basic parses them (internal/creds):
+	// the same credential is never accepted here and refused there.
+	if user, pw, perr := creds.ParseQuery(r.URL.RawQuery, "userName", []string{"userPW", "password"}); perr != nil {
+		perr.Scheme = auth.SchemeToken
+		return "", "", perr
+	} else if user != "" {
+		return user, pw, nil
 	}
 	if r.Body != nil && r.ContentLength != 0 {
 		raw, err := io.ReadAll(io.LimitReader(r.Body, maxIssueBody+1))
@@ -150,31 +147,35 @@ func issueCredentials(r *http.Request) (login, pw string, err error) {
 				return "", "", malformed("request body is not the JSON object {\"userName\":…,\"userPW\":…}")
 			}
 			if body.UserName != nil {
-				switch {
-				case body.UserPW != nil:
-					return checked(*body.UserName, *body.UserPW)
-				case body.Password != nil:
-					return checked(*body.UserName, *body.Password)
+				pw := body.UserPW
+				if pw == nil {
+					pw = body.Password
 				}
-				return "", "", malformed("userName given without userPW")
+				if pw == nil {
+					return "", "", malformed("userName given without userPW")
+				}
+				if e := creds.CheckUser(*body.UserName); e != nil {
+					e.Scheme = auth.SchemeToken
+					return "", "", e
+				}
+				if strings.IndexByte(*pw, 0) >= 0 {
+					return "", "", malformed("password contains a NUL byte")
+				}
+				return *body.UserName, *pw, nil
 			}
 		}
 	}
-	if u, p, ok := r.BasicAuth(); ok {
-		return checked(u, p)
-	}
-	if r.Header.Get("Authorization") != "" {
-		return "", "", malformed("Authorization header is not valid HTTP Basic")
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, rest, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Basic") {
+			return "", "", malformed("Authorization header is not HTTP Basic")
+		}
+		user, pw, perr := creds.ParseBasic(rest, maxIssueBody)
+		if perr != nil {
+			perr.Scheme = auth.SchemeToken
+			return "", "", perr
+		}
+		return user, pw, nil
 	}
 	return "", "", &auth.Error{Reason: auth.ReasonMissing, Scheme: auth.SchemeToken, Message: "send userName and userPW to get a token"}
-}
-
-func checked(login, pw string) (string, string, error) {
-	if login == "" {
-		return "", "", malformed("empty userName")
-	}
-	if !auth.Printable(login) || strings.IndexByte(pw, 0) >= 0 {
-		return "", "", malformed("control characters in the credentials")
-	}
-	return login, pw, nil
 }

@@ -1,4 +1,4 @@
-package basic_test
+package creds_test
 
 import (
 	"encoding/base64"
@@ -7,10 +7,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/internal/creds"
 )
 
-func FuzzParseCredentials(f *testing.F) {
+func FuzzParseBasic(f *testing.F) {
 	for _, s := range []string{"wsuser:cluster-secret", "zoë:pä:ss", ":", "u:", "a\x00b:c", "u:p\n"} {
 		f.Add(base64.StdEncoding.EncodeToString([]byte(s)))
 	}
@@ -18,7 +18,7 @@ func FuzzParseCredentials(f *testing.F) {
 	f.Add("d3N1c2VyOnB3")
 	f.Add("  d3N1 c2VyOnB3  ")
 	f.Fuzz(func(t *testing.T, encoded string) {
-		user, pw, err := basic.ParseCredentials(encoded, 4096)
+		user, pw, err := parseBasic(encoded, 4096)
 		if err != nil {
 			e := auth.AsError(err)
 			if e.Reason != auth.ReasonMalformed || e.Text() == "" {
@@ -30,7 +30,7 @@ func FuzzParseCredentials(f *testing.F) {
 			t.Fatalf("accepted bad credentials %q / %q", user, pw)
 		}
 		// Round trip: what we accept is what a client encoded.
-		again, pw2, err := basic.ParseCredentials(base64.StdEncoding.EncodeToString([]byte(user+":"+pw)), 1<<20)
+		again, pw2, err := parseBasic(base64.StdEncoding.EncodeToString([]byte(user+":"+pw)), 1<<20)
 		if err != nil || again != user || pw2 != pw {
 			t.Fatalf("round trip changed %q:%q → %q:%q (%v)", user, pw, again, pw2, err)
 		}
@@ -44,7 +44,7 @@ func FuzzParseQuery(f *testing.F) {
 	f.Add("a=1;b=2")
 	f.Fuzz(func(t *testing.T, q string) {
 		params := []string{"userName", "userPW", "password"}
-		user, pw, err := basic.ParseQuery(q, "userName", params[1:])
+		user, pw, err := parseQuery(q, "userName", params[1:])
 		if err != nil {
 			if auth.AsError(err).Reason != auth.ReasonMalformed {
 				t.Fatalf("not a malformed error: %v", err)
@@ -54,9 +54,37 @@ func FuzzParseQuery(f *testing.F) {
 		if user == "" && pw != "" {
 			t.Fatalf("password %q without user", pw)
 		}
-		stripped := basic.StripCredentials(q, params)
-		if u, p, err := basic.ParseQuery(stripped, "userName", params[1:]); err == nil && (u != "" || p != "") {
+		stripped := auth.StripQueryCredentials(q)
+		if u, p, err := parseQuery(stripped, "userName", params[1:]); err == nil && (u != "" || p != "") {
 			t.Fatalf("credentials survive stripping: %q → %q", q, stripped)
 		}
 	})
+}
+
+// parseBasic and parseQuery return a plain error, nil when there is none
+// (a nil *auth.Error in an error interface is not nil).
+func parseBasic(encoded string, max int) (string, string, error) {
+	u, p, e := creds.ParseBasic(encoded, max)
+	if e != nil {
+		return "", "", e
+	}
+	return u, p, nil
+}
+
+func parseQuery(q, userParam string, pwParams []string) (string, string, error) {
+	u, p, e := creds.ParseQuery(q, userParam, pwParams)
+	if e != nil {
+		return "", "", e
+	}
+	return u, p, nil
+}
+
+// BenchmarkParseBasic is the header parser alone.
+func BenchmarkParseBasic(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := creds.ParseBasic("d3N1c2VyOmNsdXN0ZXItc2VjcmV0", 4096); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
