@@ -48,7 +48,7 @@ func TestWrappedSchemesKeepTheirBehaviour(t *testing.T) {
 	}{
 		{"basic", basic.New(cfg), "Basic", func(r *http.Request) { r.SetBasicAuth("wsuser", "pw") }},
 		{"query", basic.NewQuery(cfg, basic.QueryConfig{}), "", func(r *http.Request) { r.URL.RawQuery = "userName=wsuser&userPW=pw" }},
-		{"token", tokens.Authenticator("xCAT"), "Bearer", func(r *http.Request) { r.Header.Set("X-Auth-Token", "gate_at_x") }},
+		{"token", tokens.Authenticator(), "", func(r *http.Request) { r.Header.Set("X-Auth-Token", "gate_at_x") }},
 		{"bearer", oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens}), "Bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer x") }},
 		{"oauth1", oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), "OAuth", func(r *http.Request) {
 			r.URL.RawQuery = "oauth_consumer_key=katello&oauth_signature=x"

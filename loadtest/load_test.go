@@ -137,7 +137,7 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 	pw := &auth.StoreVerifier{Users: store, Slots: slots}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
-		tokens.Authenticator("gatehouse"),
+		tokens.Authenticator(),
 		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
 		basic.NewQuery(basic.Config{Passwords: &auth.Passwords{Verifier: pw}}, basic.QueryConfig{}),
 	)
@@ -177,7 +177,7 @@ func BenchmarkNoCredentials(b *testing.B) {
 	pw := auth.NewStoreVerifier(store)
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
-		tokens.Authenticator("gatehouse"),
+		tokens.Authenticator(),
 		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))

@@ -16,6 +16,10 @@ import (
 type BearerConfig struct {
 	Tokens *token.Service // required
 	Realm  string         // in the challenge; default "gatehouse"
+	// Scheme labels the identities it proves (Identity.Scheme); default
+	// auth.SchemeOAuth2. xCAT's face says auth.SchemeToken, so that a token
+	// reads the same whether it came as X-Auth-Token or as Bearer.
+	Scheme string
 	// FormBody and Query also accept the token as an access_token form-body
 	// or query parameter (RFC 6750 §2.2, §2.3). Both are off by default:
 	// query tokens end up in logs.
@@ -37,6 +41,9 @@ func NewBearer(cfg BearerConfig) *Bearer {
 	}
 	if cfg.Realm == "" {
 		cfg.Realm = "gatehouse"
+	}
+	if cfg.Scheme == "" {
+		cfg.Scheme = auth.SchemeOAuth2
 	}
 	return &Bearer{cfg: cfg, challenge: "Bearer realm=" + strconv.Quote(cfg.Realm)}
 }
@@ -85,7 +92,7 @@ func peekForm(r *http.Request) (url.Values, bool) {
 }
 
 func (b *Bearer) fail(reason auth.Reason, errCode, desc string) *auth.Error {
-	return &auth.Error{Reason: reason, Scheme: auth.SchemeOAuth2, Message: desc,
+	return &auth.Error{Reason: reason, Scheme: b.cfg.Scheme, Message: desc,
 		Challenge: b.challenge + `, error="` + errCode + `", error_description=` + strconv.Quote(desc)}
 }
 
@@ -118,7 +125,7 @@ func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
 	case found[0] == "":
 		return nil, b.fail(auth.ReasonMalformed, "invalid_request", "empty access token")
 	}
-	id, err := b.cfg.Tokens.Verify(r.Context(), found[0], token.PrefixAccess, auth.SchemeOAuth2)
+	id, err := b.cfg.Tokens.Verify(r.Context(), found[0], token.PrefixAccess, b.cfg.Scheme)
 	if err != nil {
 		e := auth.AsError(err)
 		if e.Reason == auth.ReasonUnavailable {

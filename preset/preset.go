@@ -50,6 +50,8 @@ const (
 	OVirtDomain = "internal"
 	// FlockerPrefix is Flocker's control-service API.
 	FlockerPrefix = "/v1/"
+	// XCATRealm names xCAT's API in Bearer challenges.
+	XCATRealm = "xCAT"
 	// XCATTokenTTL is xCAT's default tokenexpiredays: one day (see
 	// token.ParseExpireDays for the setting).
 	XCATTokenTTL = 24 * time.Hour
@@ -159,7 +161,8 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
 		Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded})
 	mux.Handle(XCATPrefix, p.middleware(auth.Chain(
-		p.tokens.Authenticator("xCAT"),
+		p.tokens.Authenticator(),
+		oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: XCATRealm, Scheme: auth.SchemeToken}),
 		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
 		basic.New(cfg)), auth.XCAT{}, api))
 	return mux

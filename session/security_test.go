@@ -33,7 +33,7 @@ func newTokenEnv(t *testing.T, withTokens bool) *tokenEnv {
 	if withTokens {
 		cfg.Tokens = e.svc
 	}
-	m := session.New(cfg, e.svc.Authenticator("RESTAPI"))
+	m := session.New(cfg, e.svc.Authenticator())
 	e.srv = httptest.NewTLSServer(auth.Middleware(m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	t.Cleanup(e.srv.Close)
 	return e

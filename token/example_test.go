@@ -28,7 +28,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
 	})
-	either := auth.Chain(svc.Authenticator("gatehouse"), basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(passwords)}}))
+	either := auth.Chain(svc.Authenticator(), basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(passwords)}}))
 	mux.Handle("/api/", auth.Middleware(either)(hello))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()

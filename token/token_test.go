@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -56,7 +57,8 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})
-	mux.Handle("/xcatws/", auth.Middleware(e.svc.Authenticator("xCAT"), auth.WithResponder(auth.XCAT{}))(whoami))
+	xcat := auth.Chain(e.svc.Authenticator(), oauth2.NewBearer(oauth2.BearerConfig{Tokens: e.svc, Realm: "xCAT", Scheme: auth.SchemeToken}))
+	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.WithResponder(auth.XCAT{}))(whoami))
 	pat := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: e.svc.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
 	mux.Handle("/api/", auth.Middleware(pat, auth.WithResponder(auth.Foreman{}))(whoami))
 	e.srv = httptest.NewTLSServer(mux)

@@ -104,7 +104,7 @@ func newRig(t *testing.T) *rig {
 	bcfg := basic.Config{Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: r.db, Nonces: r.rs, Users: r.db}),
-		r.tokens.Authenticator("gatehouse"),
+		r.tokens.Authenticator(),
 		basic.New(bcfg),
 		basic.NewQuery(bcfg, basic.QueryConfig{}),
 		mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: r.db, Users: r.db}),

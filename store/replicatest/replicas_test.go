@@ -55,7 +55,7 @@ func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica
 	passwords := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: authtest.Verifier(t, db), Users: db, TTL: time.Minute})
 	throttle := &auth.Throttle{Counter: rs}
 	inner := auth.Chain(
-		tokens.Authenticator("api"),
+		tokens.Authenticator(),
 		oauth1.New(oauth1.Config{Consumers: db, Nonces: rs, Users: db}),
 		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}}),
 	)
