@@ -60,6 +60,13 @@ type Error struct {
 	// Header holds extra response headers for the failure (e.g. a
 	// Set-Cookie that clears a dead session); Middleware adds them.
 	Header http.Header
+	// Code is a protocol's own error code, for the dialects that show one
+	// (RFC 6749 §5.2's invalid_grant, …); empty otherwise.
+	Code string
+	// HTTPStatus, when set, overrides the Reason's status where a protocol
+	// fixes another (RFC 6749 answers invalid_grant with 400, a wrong
+	// method with 405).
+	HTTPStatus int
 	Cause  error // internal detail for logs; never rendered
 }
 
@@ -75,8 +82,14 @@ func (e *Error) Error() string {
 // Unwrap returns Cause.
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Status is the HTTP status code for the failure.
-func (e *Error) Status() int { return e.Reason.Status() }
+// Status is the HTTP status code for the failure: HTTPStatus when set, else
+// the Reason's.
+func (e *Error) Status() int {
+	if e.HTTPStatus != 0 {
+		return e.HTTPStatus
+	}
+	return e.Reason.Status()
+}
 
 // Text is the client-facing message: Message, or a default for the Reason.
 func (e *Error) Text() string {

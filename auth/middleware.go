@@ -154,10 +154,10 @@ func AuditSuccess(l *slog.Logger, r *http.Request, id *Identity) {
 		return
 	}
 	if id == nil {
-		audit(l, r, slog.LevelInfo, "anonymous", "", "", "", "", nil, 0)
+		audit(l, r, slog.LevelInfo, "anonymous", "", "", "", "", "", nil, 0)
 		return
 	}
-	audit(l, r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "", "", nil, 0)
+	audit(l, r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "", "", "", nil, 0)
 }
 
 // AuditFailure logs a refused request to l (nil: nothing): outcome "deny"
@@ -189,7 +189,7 @@ func AuditFailure(l *slog.Logger, r *http.Request, e *Error) {
 	if !log {
 		return
 	}
-	audit(l, r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Text(), e.Cause, repeats)
+	audit(l, r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Code, e.Text(), e.Cause, repeats)
 }
 
 // failureLog rate-limits identical audit failures (see AuditFailure).
@@ -247,7 +247,7 @@ func (rl *repeatLimiter) admit(l *slog.Logger, key string) (repeats int, log boo
 // remote, method and path (never the query string), for a failure its
 // client-facing detail and the precise cause (never a secret), and how many
 // identical failures were held back before it.
-func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, user, reason, detail string, cause error, repeats int) {
+func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, user, reason, code, detail string, cause error, repeats int) {
 	attrs := []slog.Attr{
 		slog.String("outcome", outcome),
 		slog.String("scheme", scheme),
@@ -256,6 +256,9 @@ func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, u
 		slog.String("remote", r.RemoteAddr),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
+	}
+	if code != "" {
+		attrs = append(attrs, slog.String("code", code))
 	}
 	if detail != "" {
 		attrs = append(attrs, slog.String("detail", detail))

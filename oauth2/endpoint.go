@@ -101,13 +101,18 @@ type Response struct {
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	basicUsed := false
 	user := ""
-	fail := func(err *Error) {
-		auth.AuditFailure(e.cfg.Audit, r, &auth.Error{Reason: auth.Reason(err.Code), Scheme: auth.SchemeOAuth2, User: user, Message: err.Description})
-		writeError(w, e.cfg.ErrorStyle, err, basicUsed)
+	fail := func(err *auth.Error) {
+		if err.User == "" {
+			err.User = user
+		}
+		auth.AuditFailure(e.cfg.Audit, r, err)
+		Responder{Style: e.cfg.ErrorStyle, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		fail(&Error{Code: InvalidRequest, Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed})
+		e := errf(InvalidRequest, "the token endpoint takes POST")
+		e.HTTPStatus = http.StatusMethodNotAllowed
+		fail(e)
 		return
 	}
 	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwardedProto) {
@@ -183,11 +188,11 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.issue(w, r, id, scopes, grant, fail)
 }
 
-func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, grant token.Grant, fail func(*Error)) {
+func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, grant token.Grant, fail func(*auth.Error)) {
 	ctx := r.Context()
 	issued, err := e.cfg.Tokens.IssueAccessGrant(ctx, id, scopes, grant)
 	if err != nil {
-		fail(&Error{Code: "temporarily_unavailable", Description: "cannot issue a token now", Status: http.StatusServiceUnavailable})
+		fail(unavailable("cannot issue a token now", err))
 		return
 	}
 	resp := Response{AccessToken: issued.Secret, TokenType: "bearer", Scope: strings.Join(scopes, " ")}
@@ -198,7 +203,7 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 	if e.cfg.RefreshTokens {
 		rt, err := e.cfg.Tokens.IssueRefresh(ctx, id, scopes, e.cfg.RefreshTTL, grant)
 		if err != nil {
-			fail(&Error{Code: "temporarily_unavailable", Description: "cannot issue a token now", Status: http.StatusServiceUnavailable})
+			fail(unavailable("cannot issue a token now", err))
 			return
 		}
 		resp.RefreshToken = rt.Secret
@@ -214,7 +219,7 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 // authenticateClient applies RFC 6749 §2.3.1. x/oauth2 in auto-detect mode
 // sends "Basic Og==" (empty id and secret) for public clients: that counts
 // as no client credentials.
-func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *TokenRequest, basicUsed *bool) (*auth.Client, *Error) {
+func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *TokenRequest, basicUsed *bool) (*auth.Client, *auth.Error) {
 	id, secret, hasBasic := r.BasicAuth()
 	if hasBasic && (id != "" || secret != "") {
 		*basicUsed = true
@@ -242,7 +247,7 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 	}
 	c, err := e.cfg.Clients.Client(ctx, tr.ClientID)
 	if err != nil && !errors.Is(err, auth.ErrNotFound) {
-		return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check the client now", Status: http.StatusServiceUnavailable}
+		return nil, unavailable("cannot check the client now", err)
 	}
 	hash := e.dummy
 	if c != nil && c.SecretHash != "" {
@@ -250,7 +255,9 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 	}
 	var ok bool
 	if err := auth.DefaultHashSlots.Do(ctx, func() { ok, _ = password.Verify(hash, tr.ClientSecret) }); err != nil {
-		return nil, &Error{Code: "temporarily_unavailable", Description: "too many checks at once, try again shortly", Status: http.StatusServiceUnavailable, RetryAfter: time.Second}
+		u := unavailable("too many checks at once, try again shortly", err)
+		u.RetryAfter = time.Second
+		return nil, u
 	}
 	switch {
 	case c == nil || c.Disabled:
@@ -263,7 +270,7 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 	return c, nil
 }
 
-func (e *TokenEndpoint) grantScopes(asked []string, c *auth.Client) ([]string, *Error) {
+func (e *TokenEndpoint) grantScopes(asked []string, c *auth.Client) ([]string, *auth.Error) {
 	if len(asked) == 0 {
 		asked = e.cfg.DefaultScope
 	}
@@ -292,7 +299,7 @@ func (e *TokenEndpoint) expected() string {
 	return ": ask for " + strings.Join(e.cfg.Scopes, " or ")
 }
 
-func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.Identity, *Error) {
+func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.Identity, *auth.Error) {
 	if tr.Username == "" || tr.Password == "" {
 		return nil, errf(InvalidRequest, "the password grant needs username and password")
 	}
@@ -303,9 +310,11 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.I
 	if err != nil {
 		switch ae := auth.AsError(err); ae.Reason {
 		case auth.ReasonThrottled:
-			return nil, &Error{Code: InvalidGrant, Description: "too many failed attempts, try again later", Status: http.StatusTooManyRequests, RetryAfter: ae.RetryAfter}
+			t := errf(InvalidGrant, "too many failed attempts, try again later")
+			t.Reason, t.HTTPStatus, t.RetryAfter = auth.ReasonThrottled, 0, ae.RetryAfter
+			return nil, t
 		case auth.ReasonUnavailable:
-			return nil, &Error{Code: "temporarily_unavailable", Description: "cannot check credentials now", Status: http.StatusServiceUnavailable}
+			return nil, unavailable("cannot check credentials now", ae.Cause)
 		}
 		return nil, errf(InvalidGrant, "the username or password is incorrect")
 	}
@@ -315,14 +324,14 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.I
 // refreshGrant rotates the refresh token presented by clientID ("" when no
 // client authenticated) and returns the identity and the grant (client and
 // family) the new tokens belong to.
-func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr TokenRequest, clientID string) (*auth.Identity, token.Grant, *Error) {
+func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr TokenRequest, clientID string) (*auth.Identity, token.Grant, *auth.Error) {
 	if tr.RefreshToken == "" {
 		return nil, token.Grant{}, errf(InvalidRequest, "missing refresh_token")
 	}
 	id, grant, err := e.cfg.Tokens.Rotate(ctx, tr.RefreshToken, clientID)
 	if err != nil {
 		if auth.AsError(err).Reason == auth.ReasonUnavailable {
-			return nil, token.Grant{}, &Error{Code: "temporarily_unavailable", Description: "cannot check the token now", Status: http.StatusServiceUnavailable}
+			return nil, token.Grant{}, unavailable("cannot check the token now", err)
 		}
 		return nil, token.Grant{}, errf(InvalidGrant, "the refresh token is invalid, expired, revoked, already used or not yours")
 	}

@@ -3,7 +3,6 @@ package oauth2
 import (
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -18,29 +17,26 @@ const (
 	InvalidScope         = "invalid_scope"
 )
 
-// Error is a token-endpoint error (RFC 6749 §5.2).
-type Error struct {
-	Code        string
-	Description string
-	// Status overrides the default (400; 401 for invalid_client).
-	Status     int
-	RetryAfter time.Duration
+// errf is a token-endpoint error (RFC 6749 §5.2) as an *auth.Error: the
+// code in Code, the description in Message, the status the RFC gives it
+// (400; 401 for invalid_client).
+func errf(code, desc string) *auth.Error {
+	e := &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth2, Code: code, Message: desc}
+	switch code {
+	case InvalidClient:
+		e.HTTPStatus = http.StatusUnauthorized
+	case InvalidRequest:
+		e.Reason = auth.ReasonMalformed
+	default:
+		e.HTTPStatus = http.StatusBadRequest
+	}
+	return e
 }
 
-// Error implements error.
-func (e *Error) Error() string { return "oauth2: " + e.Code + ": " + e.Description }
-
-func errf(code, desc string) *Error { return &Error{Code: code, Description: desc} }
-
-func (e *Error) status() int {
-	switch {
-	case e.Status != 0:
-		return e.Status
-	case e.Code == InvalidClient:
-		return http.StatusUnauthorized
-	default:
-		return http.StatusBadRequest
-	}
+// unavailable is the endpoint's 503 (a store or the hash slots could not
+// answer): temporarily_unavailable, with Retry-After.
+func unavailable(desc string, cause error) *auth.Error {
+	return &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Code: "temporarily_unavailable", Message: desc, Cause: cause}
 }
 
 // ErrorStyle selects the JSON shape of token-endpoint errors.
@@ -54,24 +50,45 @@ const (
 	OVirt
 )
 
-func writeError(w http.ResponseWriter, style ErrorStyle, e *Error, basicChallenge bool) {
+// Responder renders an *auth.Error in the token endpoint's JSON (RFC 6749
+// §5.2, or oVirt's shape): error from Code (temporarily_unavailable for a
+// 503, invalid_request for any other error without one), the description
+// from the message, no caching, Retry-After on 429 and 503.
+type Responder struct {
+	Style ErrorStyle
+	// BasicChallenge adds a Basic challenge to a 401 (the client sent
+	// Basic client credentials).
+	BasicChallenge bool
+}
+
+// Error implements auth.Responder.
+func (rs Responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
+	e := auth.AsError(err)
+	code := e.Code
+	switch {
+	case code != "":
+	case e.Reason == auth.ReasonUnavailable:
+		code = "temporarily_unavailable"
+	default:
+		code = InvalidRequest
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	if e.status() == http.StatusUnauthorized && basicChallenge {
+	if e.Status() == http.StatusUnauthorized && rs.BasicChallenge {
 		h.Set("WWW-Authenticate", `Basic realm="oauth2", charset="UTF-8"`)
 	}
-	if v := auth.RetryAfterHeader(e.status(), e.RetryAfter); v != "" {
+	if v := auth.RetryAfterHeader(e.Status(), e.RetryAfter); v != "" {
 		h.Set("Retry-After", v)
 	}
-	w.WriteHeader(e.status())
-	var body any = map[string]string{"error": e.Code, "error_description": e.Description}
-	if style == OVirt {
+	w.WriteHeader(e.Status())
+	var body any = map[string]string{"error": code, "error_description": e.Text()}
+	if rs.Style == OVirt {
 		// ovirt-engine-sdk-python up to 4.1.7 reads error_code, later ones
 		// and libgovirt read error as the message; RFC clients read
 		// error_description.
-		body = map[string]string{"error_code": e.Code, "error": e.Description, "error_description": e.Description}
+		body = map[string]string{"error_code": code, "error": e.Text(), "error_description": e.Text()}
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -17,7 +17,7 @@ func FuzzParseTokenRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		tr, err := oauth2.ParseTokenRequest(body)
 		if err != nil {
-			if err.Code != oauth2.InvalidRequest || err.Description == "" {
+			if err.Code != oauth2.InvalidRequest || err.Message == "" {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return

@@ -380,7 +380,7 @@ func TestAuditNeverLogsSecrets(t *testing.T) {
 	out := buf.String()
 	mu.Unlock()
 	assert.Contains(t, out, `"outcome":"fail"`)
-	assert.Contains(t, out, `"reason":"invalid_grant"`)
+	assert.Contains(t, out, `"code":"invalid_grant"`)
 	assert.Contains(t, out, `"outcome":"allow"`)
 	assert.Contains(t, out, `"user":"admin@internal"`)
 	assert.NotContains(t, out, "hunter2")

@@ -23,11 +23,11 @@ type TokenRequest struct {
 const MaxRequestBytes = 16 << 10
 
 // ParseTokenRequest parses an application/x-www-form-urlencoded token
-// request. It returns an *Error with code invalid_request for a body that is
+// request. It returns an *auth.Error with Code invalid_request for a body that is
 // not valid form encoding, repeats a parameter (RFC 6749 §3.2: "MUST NOT be
 // included more than once"), is too large, or carries control characters or
 // invalid UTF-8 in a name, or NUL in a secret.
-func ParseTokenRequest(body string) (TokenRequest, *Error) {
+func ParseTokenRequest(body string) (TokenRequest, *auth.Error) {
 	var tr TokenRequest
 	if len(body) > MaxRequestBytes {
 		return tr, errf(InvalidRequest, "request body too large")
