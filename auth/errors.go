@@ -67,7 +67,7 @@ type Error struct {
 	// fixes another (RFC 6749 answers invalid_grant with 400, a wrong
 	// method with 405).
 	HTTPStatus int
-	Cause  error // internal detail for logs; never rendered
+	Cause      error // internal detail for logs; never rendered
 }
 
 // Error implements error.
