@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"hash"
 	"sync"
 	"time"
@@ -37,7 +38,7 @@ import (
 // personal-access-token verifier wraps a PasswordCache, not the other way round).
 type PasswordCache struct {
 	next       PasswordVerifier
-	users      UserStore
+	users      stores.UserStore
 	ttl        time.Duration
 	maxAge     time.Duration
 	maxEntries int
@@ -72,7 +73,7 @@ const DefaultCacheMaxAge = 10 * time.Minute
 // PasswordCacheConfig configures a PasswordCache.
 type PasswordCacheConfig struct {
 	Next  PasswordVerifier // required: what really checks (a StoreVerifier)
-	Users UserStore        // required: the store Next checks against (hits re-read the user)
+	Users stores.UserStore // required: the store Next checks against (hits re-read the user)
 	// TTL is an entry's lifetime without use: 0 = DefaultCacheTTL.
 	TTL time.Duration
 	// MaxAge bounds how long use keeps extending an entry: 0 =
@@ -140,7 +141,7 @@ func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Id
 		return nil, false, nil
 	}
 	u, err := c.users.User(ctx, login)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, true, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
 	}
 	if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
@@ -163,7 +164,7 @@ func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Id
 				c.mu.Unlock()
 			}
 		}
-		return u.Identity(""), true, nil
+		return UserIdentity(u, ""), true, nil
 	}
 	c.mu.Lock()
 	delete(c.entries, k)

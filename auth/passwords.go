@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"net/http"
 	"time"
 )
@@ -25,7 +26,7 @@ type Passwords struct {
 
 // PasswordsConfig configures NewPasswords.
 type PasswordsConfig struct {
-	Users UserStore // required
+	Users stores.UserStore // required
 	// Counter keeps the throttle's failure counts (memstore for one
 	// process, sqlstore or redisstore for many); nil turns throttling off.
 	Counter FailureCounter

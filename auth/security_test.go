@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -189,7 +190,7 @@ func TestLegacyHashUpgradedOnLogin(t *testing.T) {
 	st := memstore.New()
 	legacy, err := bcrypt.GenerateFromPassword([]byte("right"), bcrypt.MinCost)
 	require.NoError(t, err)
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: string(legacy)}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: string(legacy)}))
 	before, _ := st.User(ctx, "u")
 	v := auth.NewStoreVerifier(st)
 	_, err = v.VerifyPassword(ctx, "u", "wrong")
@@ -211,11 +212,11 @@ func FuzzNormalizeSerial(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := auth.NormalizeSerial(s)
+		n, err := stores.NormalizeSerial(s)
 		if err != nil {
 			return
 		}
-		again, err := auth.NormalizeSerial(n)
+		again, err := stores.NormalizeSerial(n)
 		if err != nil || again != n {
 			t.Fatalf("normal form %q of %q does not normalise to itself (%q, %v)", n, s, again, err)
 		}

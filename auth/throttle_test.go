@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -22,7 +23,7 @@ func TestThrottleVerifyPassword(t *testing.T) {
 	st := memstore.New()
 	h, err := cheap.Hash("right")
 	require.NoError(t, err)
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: h}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
 	v := &auth.StoreVerifier{Users: st, DummyHash: h}
 	th := &auth.Throttle{Counter: st, MaxPerUser: 3}
 	count := func() int { n, _, _ := st.Failures(ctx, "user", "u"); return n }
@@ -70,7 +71,7 @@ func TestThrottleConcurrentGuesses(t *testing.T) {
 	ctx := context.Background()
 	st := memstore.New()
 	h, _ := cheap.Hash("right")
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: h}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
 	g := &gatedVerifier{inner: &auth.StoreVerifier{Users: st, DummyHash: h}, gate: make(chan struct{})}
 	th := &auth.Throttle{Counter: st}
 	var wg sync.WaitGroup
@@ -102,7 +103,7 @@ func TestThrottleDoesNotLockOutTheRealUser(t *testing.T) {
 	ctx := context.Background()
 	st := memstore.New()
 	h, _ := cheap.Hash("right")
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "u", PasswordHash: h}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
 	cache := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: &auth.StoreVerifier{Users: st, DummyHash: h}, Users: st, TTL: time.Minute})
 	th := &auth.Throttle{Counter: st}
 	try := func(pw, addr string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"strings"
 	"sync"
 
@@ -29,7 +30,7 @@ type PasswordVerifier interface {
 // as a wrong password does, so response times do not reveal which logins
 // exist.
 type StoreVerifier struct {
-	Users UserStore
+	Users stores.UserStore
 	// DummyHash is verified when there is no real hash to check. Empty means a
 	// random argon2id hash with password.DefaultParams, made once; set it to a
 	// hash of the same kind and cost as the stored ones if those differ.
@@ -49,7 +50,7 @@ type StoreVerifier struct {
 }
 
 // NewStoreVerifier returns a StoreVerifier over users.
-func NewStoreVerifier(users UserStore) *StoreVerifier { return &StoreVerifier{Users: users} }
+func NewStoreVerifier(users stores.UserStore) *StoreVerifier { return &StoreVerifier{Users: users} }
 
 const errBadLogin = "invalid user name or password"
 
@@ -66,7 +67,7 @@ func (v *StoreVerifier) dummyHash() string {
 // VerifyPassword implements PasswordVerifier.
 func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*Identity, error) {
 	u, err := v.Users.User(ctx, login)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
 	}
 	if u == nil || u.PasswordHash == "" {
@@ -89,7 +90,7 @@ func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*
 		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("user disabled")}
 	}
 	v.upgrade(ctx, login, u.PasswordHash, pw)
-	return u.Identity(""), nil
+	return UserIdentity(u, ""), nil
 }
 
 func (v *StoreVerifier) slots() *HashSlots {
@@ -114,7 +115,7 @@ func (v *StoreVerifier) upgrade(ctx context.Context, login, oldHash, pw string) 
 	if v.KeepLegacyHashes || strings.HasPrefix(password.Format(oldHash), "argon2") {
 		return
 	}
-	rh, ok := v.Users.(PasswordRehasher)
+	rh, ok := v.Users.(stores.PasswordRehasher)
 	if !ok {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -19,12 +20,12 @@ func TestStoreVerifier(t *testing.T) {
 	st := memstore.New()
 	h, err := cheap.Hash("right")
 	require.NoError(t, err)
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "alice", PasswordHash: h, Groups: []string{"ops"}}))
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: h}))
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "gone", PasswordHash: h, Disabled: true}))
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "nopw"}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "alice", PasswordHash: h, Groups: []string{"ops"}}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: h}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "gone", PasswordHash: h, Disabled: true}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "nopw"}))
 	// A shadow hash pasted by an admin (openssl passwd -6 cluster-secret).
-	require.NoError(t, st.PutUser(ctx, auth.User{Name: "legacy", PasswordHash: "$6$a2PDWrj7qZZ0nFDc$8vP5kPJH1iim3udBYTd9mqJGlhNoFF4DZ7Vf4kkd1ZBQshk5drmfSLROjh8vlf84W6tUCN3.svMmvyptWqU4l/"}))
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "legacy", PasswordHash: "$6$a2PDWrj7qZZ0nFDc$8vP5kPJH1iim3udBYTd9mqJGlhNoFF4DZ7Vf4kkd1ZBQshk5drmfSLROjh8vlf84W6tUCN3.svMmvyptWqU4l/"}))
 	v := &auth.StoreVerifier{Users: st, DummyHash: h}
 
 	for _, c := range []struct {

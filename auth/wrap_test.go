@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
@@ -37,7 +38,7 @@ func (l logged) Authenticate(r *http.Request) (*auth.Identity, error) {
 // and embedding keeps them; auth.Wrap does the same.
 func TestWrappedSchemesKeepTheirBehaviour(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "wsuser", Password: "pw"})
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: "katello", Secret: "wrapped-consumer-secret"}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: "wrapped-consumer-secret"}))
 	tokens := token.New(token.Config{Store: st, Users: st})
 	cfg := basic.Config{Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, st)}}
 	schemes := []struct {

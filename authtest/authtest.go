@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -52,19 +53,19 @@ func Users(users ...User) *memstore.Store {
 }
 
 // PutUser creates or replaces u in s (hashing its password with CheapHasher).
-func PutUser(tb testing.TB, s auth.UserAdmin, u User) {
+func PutUser(tb testing.TB, s stores.UserAdmin, u User) {
 	tb.Helper()
 	if err := putUser(s, u); err != nil {
 		tb.Fatal(err)
 	}
 }
 
-func putUser(s auth.UserAdmin, u User) error {
+func putUser(s stores.UserAdmin, u User) error {
 	name, domain := u.Login, ""
 	if i := strings.LastIndexByte(u.Login, '@'); i >= 0 {
 		name, domain = u.Login[:i], u.Login[i+1:]
 	}
-	rec := auth.User{Name: name, Domain: domain, Groups: u.Groups, Disabled: u.Disabled}
+	rec := stores.User{Name: name, Domain: domain, Groups: u.Groups, Disabled: u.Disabled}
 	if u.Password != "" {
 		h, err := CheapHasher.Hash(u.Password)
 		if err != nil {
@@ -81,7 +82,7 @@ func putUser(s auth.UserAdmin, u User) error {
 // Verifier returns a StoreVerifier over users whose dummy hash has
 // CheapHasher's cost, so unknown users cost what known ones do in tests,
 // and whose hashes run in Slots.
-func Verifier(tb testing.TB, users auth.UserStore) *auth.StoreVerifier {
+func Verifier(tb testing.TB, users stores.UserStore) *auth.StoreVerifier {
 	tb.Helper()
 	h, err := CheapHasher.Hash("dummy")
 	if err != nil {

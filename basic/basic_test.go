@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -387,7 +388,7 @@ func TestThrottleNeverCountsStoreOutages(t *testing.T) {
 
 type brokenStore struct{}
 
-func (brokenStore) User(context.Context, string) (*auth.User, error) {
+func (brokenStore) User(context.Context, string) (*stores.User, error) {
 	return nil, io.ErrUnexpectedEOF
 }
 

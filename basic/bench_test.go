@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
@@ -19,7 +20,7 @@ func benchStore(b *testing.B) *memstore.Store {
 		b.Fatal(err)
 	}
 	s := memstore.New()
-	if err := s.PutUser(context.Background(), auth.User{Name: "wsuser", PasswordHash: h}); err != nil {
+	if err := s.PutUser(context.Background(), stores.User{Name: "wsuser", PasswordHash: h}); err != nil {
 		b.Fatal(err)
 	}
 	return s

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/session"
@@ -200,22 +201,22 @@ type countingStore struct {
 	calls atomic.Int64
 }
 
-func (s *countingStore) User(ctx context.Context, login string) (*auth.User, error) {
+func (s *countingStore) User(ctx context.Context, login string) (*stores.User, error) {
 	s.calls.Add(1)
 	return s.Store.User(ctx, login)
 }
 
-func (s *countingStore) TokenByHash(ctx context.Context, h string) (*auth.Token, error) {
+func (s *countingStore) TokenByHash(ctx context.Context, h string) (*stores.Token, error) {
 	s.calls.Add(1)
 	return s.Store.TokenByHash(ctx, h)
 }
 
-func (s *countingStore) SessionByHash(ctx context.Context, h string) (*auth.Session, error) {
+func (s *countingStore) SessionByHash(ctx context.Context, h string) (*stores.Session, error) {
 	s.calls.Add(1)
 	return s.Store.SessionByHash(ctx, h)
 }
 
-func (s *countingStore) Consumer(ctx context.Context, key string) (*auth.Consumer, error) {
+func (s *countingStore) Consumer(ctx context.Context, key string) (*stores.Consumer, error) {
 	s.calls.Add(1)
 	return s.Store.Consumer(ctx, key)
 }

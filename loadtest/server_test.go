@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
@@ -60,7 +61,7 @@ func legitStore() *memstore.Store {
 	if err != nil {
 		panic(err)
 	}
-	if err := st.PutUser(context.Background(), auth.User{Name: "legit", PasswordHash: h}); err != nil {
+	if err := st.PutUser(context.Background(), stores.User{Name: "legit", PasswordHash: h}); err != nil {
 		panic(err)
 	}
 	return st

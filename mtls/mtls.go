@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // DefaultPrefix is Flocker's CN prefix for API users.
@@ -46,12 +47,12 @@ type Config struct {
 	// Kubernetes does.
 	OrganizationsAsGroups bool
 	// Revoked is an optional deny-list of serials, checked per request.
-	Revoked auth.CertRevocations
+	Revoked stores.CertRevocations
 	// Users, when set, is the user table the certificate's user must be in:
 	// an unknown or disabled user is refused, however valid the
 	// certificate, and the identity takes the stored user's groups (and
 	// domain). Without it any certificate the CA signed is a user.
-	Users auth.UserStore
+	Users stores.UserStore
 	Now   func() time.Time
 }
 
@@ -147,7 +148,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		Attrs: map[string]string{"cert_serial": serial, "cert_sha256": hex.EncodeToString(fp[:])}}
 	if a.cfg.Users != nil {
 		u, err := a.cfg.Users.User(r.Context(), user)
-		if err != nil && !errors.Is(err, auth.ErrNotFound) {
+		if err != nil && !errors.Is(err, stores.ErrNotFound) {
 			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeMTLS, Cause: err}
 		}
 		if err != nil || u.Disabled {

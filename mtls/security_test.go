@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/mtls"
 )
 
@@ -21,7 +21,7 @@ func TestCertificateOfDisabledUserRefused(t *testing.T) {
 	var e *env
 	e = newEnv(t, mtls.Optional, func(c *mtls.Config) { c.Users = lateUsers(func() *env { return e }) })
 	ctx := context.Background()
-	require.NoError(t, e.store.PutUser(ctx, auth.User{Name: "alice", Groups: []string{"admins"}}))
+	require.NoError(t, e.store.PutUser(ctx, stores.User{Name: "alice", Groups: []string{"admins"}}))
 	alice, err := e.ca.IssueClient("alice", mtls.LeafOptions{Organizations: []string{"ops"}})
 	require.NoError(t, err)
 	ghost, err := e.ca.IssueClient("ghost", mtls.LeafOptions{})
@@ -32,7 +32,7 @@ func TestCertificateOfDisabledUserRefused(t *testing.T) {
 	assert.Equal(t, 200, status)
 	assert.Equal(t, "mtls:alice:admins,ops", body, "stored groups, then the certificate's O")
 
-	require.NoError(t, e.store.PutUser(ctx, auth.User{Name: "alice", Disabled: true}))
+	require.NoError(t, e.store.PutUser(ctx, stores.User{Name: "alice", Disabled: true}))
 	status, _, err = get(t, e.client(alice.TLSCertificate()), e.srv.URL)
 	require.NoError(t, err)
 	assert.Equal(t, 401, status, "disabled user")
@@ -45,7 +45,7 @@ func TestCertificateOfDisabledUserRefused(t *testing.T) {
 // config that needs it.
 type lateUsers func() *env
 
-func (l lateUsers) User(ctx context.Context, login string) (*auth.User, error) {
+func (l lateUsers) User(ctx context.Context, login string) (*stores.User, error) {
 	return l().store.User(ctx, login)
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth1"
 )
@@ -16,7 +16,7 @@ import (
 // mapping and a fresh nonce, over memstore.
 func BenchmarkVerifyHMACSHA1(b *testing.B) {
 	st := authtest.NewStore(b, authtest.User{Login: "admin"})
-	_ = st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret})
+	_ = st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	base := []oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "HMAC-SHA1"},
@@ -37,9 +37,9 @@ func BenchmarkVerifyHMACSHA1(b *testing.B) {
 	for b.Loop() {
 		if i == batch {
 			b.StopTimer()
-			_ = st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret})
+			_ = st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
 			st2 := authtest.NewStore(b, authtest.User{Login: "admin"})
-			_ = st2.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret})
+			_ = st2.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
 			a = oauth1.New(oauth1.Config{Consumers: st2, Nonces: st2, Users: st2})
 			i = 0
 			b.StartTimer()

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth1"
 )
@@ -16,7 +17,7 @@ import (
 // secret sign the request, FOREMAN-USER names the user.
 func Example() {
 	store := authtest.Users(authtest.User{Login: "admin"})
-	_ = store.PutConsumer(context.Background(), auth.Consumer{Key: "katello", Secret: "s3cr3t-consumer-secret"})
+	_ = store.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: "s3cr3t-consumer-secret"})
 	verifier := oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store})
 
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
@@ -43,7 +44,7 @@ func FuzzParseHeader(f *testing.F) {
 // a 4xx status.
 func FuzzAuthenticate(f *testing.F) {
 	st := memstore.New()
-	_ = st.PutConsumer(context.Background(), auth.Consumer{Key: "k", Secret: "fuzz-consumer-secret"})
+	_ = st.PutConsumer(context.Background(), stores.Consumer{Key: "k", Secret: "fuzz-consumer-secret"})
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	f.Add(`OAuth oauth_consumer_key="k",oauth_signature_method="HMAC-SHA1",oauth_signature="x",oauth_timestamp="1",oauth_nonce="n"`, "a=1&oauth_nonce=2", "b=%zz")
 	f.Add(`OAuth oauth_consumer_key="k",oauth_signature_method="PLAINTEXT",oauth_signature="s%26"`, "", "")

@@ -14,7 +14,7 @@
 // header, which the signature does not cover: anyone holding the consumer key
 // and secret can act as any user, and so can anyone who can alter a signed
 // request in flight without TLS. Restrict each consumer to a list of users
-// (auth.Consumer.Users) to limit that, or use MapSigned, in which the user is
+// (stores.Consumer.Users) to limit that, or use MapSigned, in which the user is
 // the signed xoauth_requestor_id parameter (clients must send it; the Client
 // helper does). MapNone authenticates every valid request as one built-in
 // identity — in Foreman that is foreman_api_admin, a FULL ADMINISTRATOR:
@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // Mapping says how a verified request maps to a user.
@@ -100,9 +101,9 @@ const (
 
 // Config configures the Authenticator.
 type Config struct {
-	Consumers auth.ConsumerStore // required
-	Nonces    auth.NonceStore    // required
-	Users     auth.UserStore     // required unless Mapping is MapNone
+	Consumers stores.ConsumerStore // required
+	Nonces    stores.NonceStore    // required
+	Users     stores.UserStore     // required unless Mapping is MapNone
 
 	Mapping    Mapping
 	UserHeader string // default "FOREMAN-USER"
@@ -140,8 +141,8 @@ type Authenticator struct {
 // or not registered for the request's method, so that every refusal costs
 // the work of a real check: an HMAC with a real-length secret, or an RSA
 // verification with a 2048-bit key parsed from PEM as a real one is.
-var dummyConsumer = sync.OnceValue(func() *auth.Consumer {
-	c := &auth.Consumer{Key: "gatehouse-dummy", Secret: rand.Text()}
+var dummyConsumer = sync.OnceValue(func() *stores.Consumer {
+	c := &stores.Consumer{Key: "gatehouse-dummy", Secret: rand.Text()}
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err == nil {
 		if der, err := x509.MarshalPKIXPublicKey(&k.PublicKey); err == nil {
@@ -399,7 +400,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 
 	key := o.get("oauth_consumer_key")
 	consumer, err := a.cfg.Consumers.Consumer(r.Context(), key)
-	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
 	}
 	// A consumer verifies only the methods it is registered for: an
@@ -456,7 +457,7 @@ func (a *Authenticator) baseURI(r *http.Request) string {
 	return BaseURI(scheme, host, r.URL.EscapedPath())
 }
 
-func verifySignature(method string, base []byte, sig string, c *auth.Consumer) bool {
+func verifySignature(method string, base []byte, sig string, c *stores.Consumer) bool {
 	if !c.Accepts(method) {
 		return false // never verify with material the consumer does not have
 	}
@@ -567,7 +568,7 @@ func (a *Authenticator) checkBodyHash(req *request, method string) error {
 	return nil
 }
 
-func (a *Authenticator) mapUser(r *http.Request, c *auth.Consumer, o protoParams) (*auth.Identity, error) {
+func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoParams) (*auth.Identity, error) {
 	attrs := map[string]string{"consumer_key": c.Key}
 	header, err := a.userHeader(r)
 	if err != nil {
@@ -595,13 +596,13 @@ func (a *Authenticator) mapUser(r *http.Request, c *auth.Consumer, o protoParams
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name, Message: "this consumer may not act as that user"}
 	}
 	u, err := lookupFold(r.Context(), a.cfg.Users, name)
-	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
 	}
 	if err != nil || u.Disabled {
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name, Message: "unknown user"}
 	}
-	id := u.Identity(auth.SchemeOAuth1)
+	id := auth.UserIdentity(u, auth.SchemeOAuth1)
 	id.Attrs = attrs
 	return id, nil
 }
@@ -627,8 +628,8 @@ func (a *Authenticator) userHeader(r *http.Request) (string, error) {
 	return underscore, nil
 }
 
-func lookupFold(ctx context.Context, users auth.UserStore, name string) (*auth.User, error) {
-	if f, ok := users.(auth.UserFolder); ok {
+func lookupFold(ctx context.Context, users stores.UserStore, name string) (*stores.User, error) {
+	if f, ok := users.(stores.UserFolder); ok {
 		return f.UserFold(ctx, name)
 	}
 	return users.User(ctx, name)

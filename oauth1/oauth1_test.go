@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -78,9 +79,9 @@ func newEnv(t *testing.T, mutate func(*oauth1.Config)) *env {
 		authtest.User{Login: "Jsmith", Password: "x"},
 		authtest.User{Login: "gone", Password: "x", Disabled: true})
 	ctx := context.Background()
-	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
-	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: "limited", Secret: "limited-secret-0123", Users: []string{"jsmith"}}))
-	require.NoError(t, e.store.PutConsumer(ctx, auth.Consumer{Key: "off", Secret: "off-secret-0123456", Disabled: true}))
+	require.NoError(t, e.store.PutConsumer(ctx, stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
+	require.NoError(t, e.store.PutConsumer(ctx, stores.Consumer{Key: "limited", Secret: "limited-secret-0123", Users: []string{"jsmith"}}))
+	require.NoError(t, e.store.PutConsumer(ctx, stores.Consumer{Key: "off", Secret: "off-secret-0123456", Disabled: true}))
 	cfg := oauth1.Config{Consumers: e.store, Nonces: e.store, Users: e.store}
 	if mutate != nil {
 		mutate(&cfg)
@@ -326,7 +327,7 @@ func TestOtherSignatureMethods(t *testing.T) {
 	require.NoError(t, err)
 	pubDER, _ := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
 	e := newEnv(t, nil)
-	require.NoError(t, e.store.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret,
+	require.NoError(t, e.store.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret,
 		RSAPublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))}))
 	do := func(h string) (int, string) {
 		req, _ := http.NewRequest("GET", e.srv.URL+"/api", nil)
@@ -366,7 +367,7 @@ func TestOtherSignatureMethods(t *testing.T) {
 
 func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 	st := memstore.New()
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: oauth1.MapNone})
 	req := httptest.NewRequest("GET", "http://api.example/api", nil)
 	req.Header.Set("Authorization", header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"},
@@ -378,7 +379,7 @@ func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 
 func TestBehindTLSProxy(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	// The client signed https://satellite.example/api; the proxy forwards
 	// plain HTTP to the backend at 10.0.0.5:3000.
 	h := signedHeader("GET", "https://satellite.example/api", consumerSecret, "HMAC-SHA1")

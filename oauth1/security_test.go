@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
@@ -37,7 +38,7 @@ func rsaPEM(t testing.TB) string {
 // knowing the consumer key acted as any user.
 func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, RSAPublicKeyPEM: rsaPEM(t)}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, RSAPublicKeyPEM: rsaPEM(t)}))
 	srv := httptest.NewTLSServer(auth.Middleware(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}))(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret data") })))
 	defer srv.Close()
@@ -58,7 +59,7 @@ func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
 	assert.NotContains(t, body, "secret data")
 
 	// Methods narrows a consumer further: HMAC-SHA256 only.
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret, Methods: []string{"HMAC-SHA256"}}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret, Methods: []string{"HMAC-SHA256"}}))
 	status, _ = do(signedHeader("GET", srv.URL+"/api", consumerSecret, "HMAC-SHA1"))
 	assert.Equal(t, 401, status, "a method the consumer is not registered for")
 	status, _ = do(signedHeader("GET", srv.URL+"/api", consumerSecret, "HMAC-SHA256"))
@@ -68,7 +69,7 @@ func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
 // Attack: PLAINTEXT without timestamp and nonce could be replayed forever.
 func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	h := header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"}, {"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true)
 	for i := range 2 {
@@ -86,7 +87,7 @@ func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
 // and the handler could not read the body.
 func TestFormBodyOfAnotherScheme(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: st})}))
 	srv := httptest.NewTLSServer(auth.Middleware(chain)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -107,7 +108,7 @@ func TestFormBodyOfAnotherScheme(t *testing.T) {
 // Attack: OAuth 1 parameters in a form body were accepted over plain HTTP.
 func TestFormBodyCredentialsRefusedOverHTTP(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: consumerKey, Secret: consumerSecret}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	srv := httptest.NewServer(auth.Middleware(a)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
 	defer srv.Close()
@@ -134,7 +135,7 @@ func TestFormBodyCredentialsRefusedOverHTTP(t *testing.T) {
 // too (measured in allocations, which are deterministic, not in time).
 func TestConsumerEnumeration(t *testing.T) {
 	st := memstore.New()
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: "known", RSAPublicKeyPEM: rsaPEM(t)}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "known", RSAPublicKeyPEM: rsaPEM(t)}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: oauth1.MapNone})
 	sig := strings.Repeat("A", 342) + "=="
 	mk := func(key string) *http.Request {

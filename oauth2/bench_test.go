@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
@@ -43,7 +44,7 @@ func BenchmarkIssue(b *testing.B) {
 // BenchmarkBearerVerify is one bearer-token authentication over memstore.
 func BenchmarkBearerVerify(b *testing.B) {
 	st := memstore.New()
-	_ = st.PutUser(context.Background(), auth.User{Name: "admin", Domain: "internal"})
+	_ = st.PutUser(context.Background(), stores.User{Name: "admin", Domain: "internal"})
 	tokens := token.New(token.Config{Store: st, Users: st})
 	issued, err := tokens.IssueAccess(context.Background(), &auth.Identity{User: "admin", Domain: "internal"}, []string{"ovirt-app-api"})
 	if err != nil {

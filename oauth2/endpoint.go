@@ -26,6 +26,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -48,7 +49,7 @@ type EndpointConfig struct {
 	DefaultScope []string
 	// Clients, when set, authenticates clients (RFC 6749 §2.3.1, by Basic or
 	// body parameters); RequireClient refuses requests without one.
-	Clients       auth.ClientStore
+	Clients       stores.ClientStore
 	RequireClient bool
 	// RefreshTokens issues single-use, rotating refresh tokens valid for
 	// RefreshTTL (0 = token.DefaultRefreshTTL).
@@ -219,7 +220,7 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 // authenticateClient applies RFC 6749 §2.3.1. x/oauth2 in auto-detect mode
 // sends "Basic Og==" (empty id and secret) for public clients: that counts
 // as no client credentials.
-func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *TokenRequest, basicUsed *bool) (*auth.Client, *auth.Error) {
+func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *TokenRequest, basicUsed *bool) (*stores.Client, *auth.Error) {
 	id, secret, hasBasic := r.BasicAuth()
 	if hasBasic && (id != "" || secret != "") {
 		*basicUsed = true
@@ -246,7 +247,7 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 		return nil, nil
 	}
 	c, err := e.cfg.Clients.Client(ctx, tr.ClientID)
-	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, unavailable("cannot check the client now", err)
 	}
 	hash := e.dummy
@@ -270,7 +271,7 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 	return c, nil
 }
 
-func (e *TokenEndpoint) grantScopes(asked []string, c *auth.Client) ([]string, *auth.Error) {
+func (e *TokenEndpoint) grantScopes(asked []string, c *stores.Client) ([]string, *auth.Error) {
 	if len(asked) == 0 {
 		asked = e.cfg.DefaultScope
 	}

@@ -21,6 +21,7 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -140,9 +141,9 @@ func storeWithClient(t *testing.T) *memstore.Store {
 	h, err := authtest.CheapHasher.Hash("sdk secret/+&")
 	require.NoError(t, err)
 	s := memstore.New()
-	require.NoError(t, s.PutClient(context.Background(), auth.Client{ID: "ovirt-sdk", SecretHash: h}))
-	require.NoError(t, s.PutClient(context.Background(), auth.Client{ID: "limited", SecretHash: h, Grants: []string{"refresh_token"}}))
-	require.NoError(t, s.PutClient(context.Background(), auth.Client{ID: "narrow", SecretHash: h, Scopes: []string{"ovirt-ext=token:password-access"}}))
+	require.NoError(t, s.PutClient(context.Background(), stores.Client{ID: "ovirt-sdk", SecretHash: h}))
+	require.NoError(t, s.PutClient(context.Background(), stores.Client{ID: "limited", SecretHash: h, Grants: []string{"refresh_token"}}))
+	require.NoError(t, s.PutClient(context.Background(), stores.Client{ID: "narrow", SecretHash: h, Scopes: []string{"ovirt-ext=token:password-access"}}))
 	return s
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -32,8 +33,8 @@ func TestRefreshTokenReuseAndClientBinding(t *testing.T) {
 	hash, err := password.Hash("app-secret")
 	require.NoError(t, err)
 	clients := memstore.New()
-	require.NoError(t, clients.PutClient(t.Context(), auth.Client{ID: "app", SecretHash: hash}))
-	require.NoError(t, clients.PutClient(t.Context(), auth.Client{ID: "other", SecretHash: hash}))
+	require.NoError(t, clients.PutClient(t.Context(), stores.Client{ID: "app", SecretHash: hash}))
+	require.NoError(t, clients.PutClient(t.Context(), stores.Client{ID: "other", SecretHash: hash}))
 	e := newEnv(t, func(c *oauth2.EndpointConfig) {
 		c.RefreshTokens = true
 		c.Clients = clients

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oauth1"
@@ -61,13 +62,13 @@ const (
 // are all of them; with Redis, point Sessions, Nonces and Counter at a
 // redisstore.Store.
 type Stores struct {
-	Users     auth.UserStore
-	Tokens    auth.TokenAdmin
-	Sessions  auth.SessionStore    // oVirt's persistent-auth
-	Consumers auth.ConsumerStore   // Satellite's OAuth 1
-	Nonces    auth.NonceStore      // Satellite's OAuth 1
-	Counter   auth.FailureCounter  // throttling; nil = none
-	Certs     auth.CertRevocations // Flocker's revoked serials; nil = none
+	Users     stores.UserStore
+	Tokens    stores.TokenAdmin
+	Sessions  stores.SessionStore    // oVirt's persistent-auth
+	Consumers stores.ConsumerStore   // Satellite's OAuth 1
+	Nonces    stores.NonceStore      // Satellite's OAuth 1
+	Counter   auth.FailureCounter    // throttling; nil = none
+	Certs     stores.CertRevocations // Flocker's revoked serials; nil = none
 	// Policy authorizes every face's requests (an xCAT-style rule table);
 	// nil allows every authenticated request.
 	Policy auth.PolicyStore
@@ -76,13 +77,13 @@ type Stores struct {
 // AllStores is what a store that holds everything implements (memstore,
 // sqlstore).
 type AllStores interface {
-	auth.UserStore
-	auth.TokenAdmin
-	auth.SessionStore
-	auth.ConsumerStore
-	auth.NonceStore
+	stores.UserStore
+	stores.TokenAdmin
+	stores.SessionStore
+	stores.ConsumerStore
+	stores.NonceStore
 	auth.FailureCounter
-	auth.CertRevocations
+	stores.CertRevocations
 	auth.PolicyStore
 }
 

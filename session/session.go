@@ -45,12 +45,13 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // Config configures a Manager.
 type Config struct {
-	Store auth.SessionStore // required
-	Users auth.UserStore    // required: sessions follow their user's state
+	Store stores.SessionStore // required
+	Users stores.UserStore    // required: sessions follow their user's state
 
 	CookieName string        // default "JSESSIONID"
 	Path       string        // cookie Path; default "/"
@@ -69,7 +70,7 @@ type Config struct {
 	// Certs, when set, re-checks on every use of a session created by a
 	// client certificate that its serial has not been revoked (use the
 	// same deny-list as mtls.Config.Revoked).
-	Certs auth.CertRevocations
+	Certs stores.CertRevocations
 
 	IdleTimeout    time.Duration // default 30 minutes
 	MaxIdleTimeout time.Duration // bound for Session-TTL; default 8 hours
@@ -84,7 +85,7 @@ type Config struct {
 // TokenChecker says whether a token still proves its user (see
 // Config.Tokens); *token.Service implements it.
 type TokenChecker interface {
-	Active(ctx context.Context, tokenID string, u *auth.User) (bool, error)
+	Active(ctx context.Context, tokenID string, u *stores.User) (bool, error)
 }
 
 // Identity attributes that name the credential behind a login; a session
@@ -206,7 +207,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	ctx := r.Context()
 	hash := hashID(cookieID)
 	s, err := m.cfg.Store.SessionByHash(ctx, hash)
-	if errors.Is(err, auth.ErrNotFound) {
+	if errors.Is(err, stores.ErrNotFound) {
 		return nil, sessionError(auth.ReasonInvalid, "unknown or ended session")
 	}
 	if err != nil {
@@ -218,7 +219,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 		return nil, sessionError(auth.ReasonExpired, "session expired")
 	}
 	u, err := m.cfg.Users.User(ctx, s.User)
-	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
 	}
 	if err != nil || u.Disabled || !u.Updated.Equal(s.UserUpdated) || s.UserID != u.ID {
@@ -249,7 +250,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	if now.Sub(s.LastSeen) >= s.IdleTimeout/10 {
 		_ = m.cfg.Store.TouchSession(ctx, hash, now)
 	}
-	id := u.Identity(auth.SchemeSession)
+	id := auth.UserIdentity(u, auth.SchemeSession)
 	id.Scopes = s.Scopes
 	id.Expires = s.Expires
 	id.Attrs = map[string]string{AttrAuthScheme: s.Scheme}
@@ -259,7 +260,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 // credentialActive re-checks the credential a session was created from
 // (one indexed lookup): a token must still be active, a certificate's
 // serial not revoked. A credential that cannot be checked is not active.
-func (m *Manager) credentialActive(ctx context.Context, cred string, u *auth.User) (bool, error) {
+func (m *Manager) credentialActive(ctx context.Context, cred string, u *stores.User) (bool, error) {
 	kind, ref, _ := strings.Cut(cred, ":")
 	switch kind {
 	case "token":
@@ -357,7 +358,7 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	case id.Attrs[attrCertSerial] != "":
 		cred = "cert:" + id.Attrs[attrCertSerial]
 	}
-	s := auth.Session{Hash: hashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
+	s := stores.Session{Hash: hashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
 		Created: now, LastSeen: now, IdleTimeout: idle, Expires: expires, CSRF: csrf}
 	if err := m.cfg.Store.CreateSession(ctx, s); err != nil {
 		return errors.New("the session store failed")

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/session"
@@ -137,7 +138,7 @@ func TestThreeSteps(t *testing.T) {
 
 	// The session id is stored only hashed.
 	_, err := e.store.SessionByHash(context.Background(), ck.Value)
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 }
 
 func TestLogoutAndFixation(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
@@ -15,7 +16,7 @@ import (
 
 func benchService(b *testing.B, cfg token.Config) (*token.Service, *memstore.Store) {
 	st := memstore.New()
-	if err := st.PutUser(context.Background(), auth.User{Name: "wsuser"}); err != nil {
+	if err := st.PutUser(context.Background(), stores.User{Name: "wsuser"}); err != nil {
 		b.Fatal(err)
 	}
 	cfg.Store, cfg.Users = st, st
@@ -85,8 +86,8 @@ func BenchmarkLookup(b *testing.B) {
 		ctx := context.Background()
 		created := time.Now()
 		for i := range n {
-			if err := st.CreateToken(ctx, auth.Token{ID: fmt.Sprint("id", i), Hash: svc.HashSecret(fmt.Sprint("filler", i)),
-				Kind: auth.TokenAccess, User: "wsuser", Created: created}); err != nil {
+			if err := st.CreateToken(ctx, stores.Token{ID: fmt.Sprint("id", i), Hash: svc.HashSecret(fmt.Sprint("filler", i)),
+				Kind: stores.TokenAccess, User: "wsuser", Created: created}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -42,7 +43,7 @@ func FuzzVerifyJWT(f *testing.F) {
 		f.Fatal(err)
 	}
 	st := memstore.New()
-	_ = st.PutUser(context.Background(), auth.User{Name: "wsuser"})
+	_ = st.PutUser(context.Background(), stores.User{Name: "wsuser"})
 	svc := token.New(token.Config{Store: st, Users: st, JWT: codec})
 	issued, err := svc.IssueAccess(context.Background(), &auth.Identity{User: "wsuser"}, nil)
 	if err != nil {

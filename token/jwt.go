@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // JWTKey is one signing key. Alg is "HS256" (Secret of at least 32 bytes),
@@ -121,7 +122,7 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-func (j *JWT) sign(t auth.Token) (string, error) {
+func (j *JWT) sign(t stores.Token) (string, error) {
 	c := claims{Scope: strings.Join(t.Scopes, " "), RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: j.issuer, Subject: t.User, Audience: jwt.ClaimStrings{j.audience},
 		IssuedAt: jwt.NewNumericDate(t.Created), NotBefore: jwt.NewNumericDate(t.Created), ID: t.ID,
@@ -140,7 +141,7 @@ func (j *JWT) sign(t auth.Token) (string, error) {
 }
 
 // verify checks a JWT and returns the token it stands for (ID = jti).
-func (j *JWT) verify(s string, now time.Time) (auth.Token, error) {
+func (j *JWT) verify(s string, now time.Time) (stores.Token, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(s, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -165,12 +166,12 @@ func (j *JWT) verify(s string, now time.Time) (auth.Token, error) {
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return auth.Token{}, err
+		return stores.Token{}, err
 	}
 	if c.ID == "" || c.Subject == "" {
-		return auth.Token{}, errors.New("token: JWT without jti or sub")
+		return stores.Token{}, errors.New("token: JWT without jti or sub")
 	}
-	t := auth.Token{ID: c.ID, Kind: auth.TokenJWT, User: c.Subject}
+	t := stores.Token{ID: c.ID, Kind: stores.TokenJWT, User: c.Subject}
 	if c.Scope != "" {
 		t.Scopes = strings.Fields(c.Scope)
 	}

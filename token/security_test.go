@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -35,7 +36,7 @@ func TestTokensDieWithTheirAccount(t *testing.T) {
 
 	old, _ := e.store.User(ctx, "admin")
 	require.NoError(t, e.store.DeleteUser(ctx, "admin"))
-	require.NoError(t, e.store.PutUser(ctx, auth.User{Name: "admin", PasswordHash: old.PasswordHash}))
+	require.NoError(t, e.store.PutUser(ctx, stores.User{Name: "admin", PasswordHash: old.PasswordHash}))
 	// Even had the store not revoked them on delete, the new account is
 	// another account: put the records back as they were to prove it.
 	for _, id := range []string{pat.Token.ID, access.Token.ID} {
@@ -47,8 +48,8 @@ func TestTokensDieWithTheirAccount(t *testing.T) {
 	// backup, a store that does not revoke on delete), the new account is
 	// another account.
 	st2 := memstore.New()
-	require.NoError(t, st2.PutUser(ctx, auth.User{Name: "admin", PasswordHash: old.PasswordHash}))
-	for _, tok := range []auth.Token{pat.Token, access.Token} {
+	require.NoError(t, st2.PutUser(ctx, stores.User{Name: "admin", PasswordHash: old.PasswordHash}))
+	for _, tok := range []stores.Token{pat.Token, access.Token} {
 		require.NoError(t, st2.CreateToken(ctx, tok))
 	}
 	svc2 := token.New(token.Config{Store: st2, Users: st2, Now: e.clk.Now})
@@ -80,7 +81,7 @@ func TestPasswordChangeRevokes(t *testing.T) {
 	_, err = e.svc.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)
 	assert.NoError(t, err, "PATs survive a password change by default")
 
-	keepNone := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, PasswordChangeRevokes: []string{auth.TokenPAT}})
+	keepNone := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, PasswordChangeRevokes: []string{stores.TokenPAT}})
 	_, err = keepNone.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)
 	assert.Error(t, err, "configured: PATs end too")
 }

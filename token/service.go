@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // Never, as Config.AccessTTL, makes access tokens that never expire (xCAT's
@@ -38,8 +39,8 @@ const DefaultAccessTTL = 24 * time.Hour
 
 // Config configures a Service.
 type Config struct {
-	Store auth.TokenAdmin // required
-	Users auth.UserStore  // required: a token stops working when its user is disabled or deleted
+	Store stores.TokenAdmin // required
+	Users stores.UserStore  // required: a token stops working when its user is disabled or deleted
 	// HashKey keys the hash under which secrets are stored (HMAC-SHA256).
 	// Every replica must use the same key. Empty means plain SHA-256, which
 	// is also safe for 256-bit random secrets; a key adds that a stolen
@@ -64,7 +65,7 @@ type Config struct {
 
 // DefaultPasswordChangeRevokes: a password change ends access, JWT and
 // refresh tokens; personal access tokens survive it, as in Foreman.
-var DefaultPasswordChangeRevokes = []string{auth.TokenAccess, auth.TokenJWT, auth.TokenRefresh}
+var DefaultPasswordChangeRevokes = []string{stores.TokenAccess, stores.TokenJWT, stores.TokenRefresh}
 
 // Service issues, verifies, lists and revokes tokens.
 type Service struct {
@@ -147,7 +148,7 @@ func newID() string { return rand.Text() }
 // Issued is a newly made token: the secret, shown once, and its record.
 type Issued struct {
 	Secret string
-	Token  auth.Token
+	Token  stores.Token
 }
 
 // Grant says whom an OAuth 2 token is for beyond its user: the client it
@@ -163,7 +164,7 @@ func (s *Service) IssueAccess(ctx context.Context, id *auth.Identity, scopes []s
 }
 
 // owner looks up the identity's user, whose ID the token is bound to.
-func (s *Service) owner(ctx context.Context, login string) (*auth.User, error) {
+func (s *Service) owner(ctx context.Context, login string) (*stores.User, error) {
 	u, err := s.cfg.Users.User(ctx, login)
 	if err != nil {
 		return nil, fmt.Errorf("token: user %q: %w", login, err)
@@ -182,12 +183,12 @@ func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scope
 		return Issued{}, err
 	}
 	now := s.cfg.Now()
-	t := auth.Token{ID: newID(), Kind: auth.TokenAccess, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now}
+	t := stores.Token{ID: newID(), Kind: stores.TokenAccess, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now}
 	if s.cfg.AccessTTL != Never {
 		t.Expires = now.Add(s.cfg.AccessTTL)
 	}
 	if s.cfg.JWT != nil {
-		t.Kind = auth.TokenJWT
+		t.Kind = stores.TokenJWT
 		secret, err := s.cfg.JWT.sign(t)
 		if err != nil {
 			return Issued{}, err
@@ -200,14 +201,14 @@ func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scope
 	return s.create(ctx, PrefixAccess, t)
 }
 
-func (s *Service) create(ctx context.Context, prefix string, t auth.Token) (Issued, error) {
+func (s *Service) create(ctx context.Context, prefix string, t stores.Token) (Issued, error) {
 	secret, err := Generate(prefix)
 	if err != nil {
 		return Issued{}, err
 	}
 	t.Hash = s.HashSecret(secret)
 	if err := s.cfg.Store.CreateToken(ctx, t); err != nil {
-		if errors.Is(err, auth.ErrConflict) {
+		if errors.Is(err, stores.ErrConflict) {
 			return Issued{}, err
 		}
 		return Issued{}, fmt.Errorf("token: storing: %w", err)
@@ -230,7 +231,7 @@ func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []
 		return Issued{}, err
 	}
 	now := s.cfg.Now()
-	return s.create(ctx, PrefixRefresh, auth.Token{ID: newID(), Kind: auth.TokenRefresh, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged,
+	return s.create(ctx, PrefixRefresh, stores.Token{ID: newID(), Kind: stores.TokenRefresh, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged,
 		ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, Expires: now.Add(ttl)})
 }
 
@@ -249,7 +250,7 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 		var e *auth.Error
 		if errors.As(err, &e) && e.Reason == auth.ReasonRevoked {
 			// A used (revoked) refresh token presented again: end its family.
-			if t, terr := s.cfg.Store.TokenByHash(ctx, s.HashSecret(refresh)); terr == nil && t.Kind == auth.TokenRefresh {
+			if t, terr := s.cfg.Store.TokenByHash(ctx, s.HashSecret(refresh)); terr == nil && t.Kind == stores.TokenRefresh {
 				_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Now())
 			}
 		}
@@ -294,7 +295,7 @@ type PATSpec struct {
 
 // CreatePAT makes a personal access token as spec says. The returned
 // Secret is the only copy: only its hash is stored. A name the user already
-// has gives auth.ErrConflict.
+// has gives stores.ErrConflict.
 func (s *Service) CreatePAT(ctx context.Context, spec PATSpec) (Issued, error) {
 	login, name, expires, scopes := spec.Login, spec.Name, spec.Expires, spec.Scopes
 	if name == "" || len(name) > 255 || !auth.Printable(name) {
@@ -308,14 +309,14 @@ func (s *Service) CreatePAT(ctx context.Context, spec PATSpec) (Issued, error) {
 	if err != nil {
 		return Issued{}, err
 	}
-	return s.create(ctx, PrefixPAT, auth.Token{ID: newID(), Kind: auth.TokenPAT, User: login, UserID: u.ID, PasswordStamp: u.PasswordChanged, Name: name,
+	return s.create(ctx, PrefixPAT, stores.Token{ID: newID(), Kind: stores.TokenPAT, User: login, UserID: u.ID, PasswordStamp: u.PasswordChanged, Name: name,
 		Scopes: scopes, Created: now, Expires: expires})
 }
 
 // List returns the user's tokens of kind ("" = all), never with secrets
 // (only hashes are stored; the Hash field is cleared too). Pending last-used
 // times are written first so the listing is current.
-func (s *Service) List(ctx context.Context, login, kind string) ([]auth.Token, error) {
+func (s *Service) List(ctx context.Context, login, kind string) ([]stores.Token, error) {
 	if err := s.Flush(ctx); err != nil {
 		return nil, err
 	}
@@ -327,7 +328,7 @@ func (s *Service) List(ctx context.Context, login, kind string) ([]auth.Token, e
 }
 
 // Revoke revokes the token with id. When owner is not empty the token must
-// belong to owner (else auth.ErrNotFound, so ids of others' tokens are not
+// belong to owner (else stores.ErrNotFound, so ids of others' tokens are not
 // confirmed). Revocation takes effect on the next request.
 func (s *Service) Revoke(ctx context.Context, owner, id string) error {
 	if owner != "" {
@@ -336,7 +337,7 @@ func (s *Service) Revoke(ctx context.Context, owner, id string) error {
 			return err
 		}
 		if t.User != owner {
-			return auth.ErrNotFound
+			return stores.ErrNotFound
 		}
 	}
 	return s.cfg.Store.RevokeToken(ctx, id, s.cfg.Now())
@@ -348,7 +349,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	fail := func(reason auth.Reason, msg string, cause error) (*auth.Identity, error) {
 		return nil, &auth.Error{Reason: reason, Scheme: scheme, Message: msg, Cause: cause}
 	}
-	var t *auth.Token
+	var t *stores.Token
 	if s.cfg.JWT != nil && prefix == PrefixAccess && strings.Count(secret, ".") == 2 {
 		jt, err := s.cfg.JWT.verify(secret, s.cfg.Now())
 		if err != nil {
@@ -358,11 +359,11 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 		// signing key that leaked cannot mint tokens the store never saw.
 		stored, err := s.cfg.Store.TokenByID(ctx, jt.ID)
 		switch {
-		case errors.Is(err, auth.ErrNotFound):
+		case errors.Is(err, stores.ErrNotFound):
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("JWT with a jti this service never issued"))
 		case err != nil:
 			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
-		case stored.Kind != auth.TokenJWT || stored.User != jt.User:
+		case stored.Kind != stores.TokenJWT || stored.User != jt.User:
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("JWT does not match its stored record"))
 		case !stored.Revoked.IsZero():
 			return fail(auth.ReasonRevoked, "token revoked", nil)
@@ -381,7 +382,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("token of another kind"))
 		}
 		t, err = s.cfg.Store.TokenByHash(ctx, s.HashSecret(secret))
-		if errors.Is(err, auth.ErrNotFound) {
+		if errors.Is(err, stores.ErrNotFound) {
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("unknown token"))
 		}
 		if err != nil {
@@ -392,11 +393,11 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	if !t.Revoked.IsZero() {
 		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: scheme, User: t.User, Message: "token revoked"}
 	}
-	if t.Kind != auth.TokenJWT && !t.Expires.IsZero() && !now.Before(t.Expires) { // JWT: checked with leeway above
+	if t.Kind != stores.TokenJWT && !t.Expires.IsZero() && !now.Before(t.Expires) { // JWT: checked with leeway above
 		return nil, &auth.Error{Reason: auth.ReasonExpired, Scheme: scheme, User: t.User, Message: "token expired"}
 	}
 	u, err := s.cfg.Users.User(ctx, t.User)
-	if err != nil && !errors.Is(err, auth.ErrNotFound) {
+	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
 	}
 	if err != nil || u.Disabled {
@@ -409,10 +410,10 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	if passwordChangedSince(s.cfg.PasswordChangeRevokes, t, u) {
 		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: scheme, User: t.User, Message: "token revoked: the password was changed"}
 	}
-	if t.Kind != auth.TokenJWT {
+	if t.Kind != stores.TokenJWT {
 		s.touch(ctx, t.ID, now)
 	}
-	id := u.Identity(scheme)
+	id := auth.UserIdentity(u, scheme)
 	id.Scopes = t.Scopes
 	id.Expires = t.Expires
 	id.Attrs = map[string]string{AttrTokenID: t.ID}
@@ -426,9 +427,9 @@ const AttrTokenID = "token_id"
 // account with userID: stored, of a verifiable kind, not revoked, not
 // expired, still bound to that account and not ended by a password change.
 // Sessions created from a token re-check it with this on every use.
-func (s *Service) Active(ctx context.Context, id string, u *auth.User) (bool, error) {
+func (s *Service) Active(ctx context.Context, id string, u *stores.User) (bool, error) {
 	t, err := s.cfg.Store.TokenByID(ctx, id)
-	if errors.Is(err, auth.ErrNotFound) {
+	if errors.Is(err, stores.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
@@ -441,7 +442,7 @@ func (s *Service) Active(ctx context.Context, id string, u *auth.User) (bool, er
 // passwordChangedSince reports whether t is of a kind a password change
 // revokes and the owner's password changed after t was issued. It compares
 // stamps, not clocks, so replicas with skewed clocks agree.
-func passwordChangedSince(kinds []string, t *auth.Token, u *auth.User) bool {
+func passwordChangedSince(kinds []string, t *stores.Token, u *stores.User) bool {
 	return slices.Contains(kinds, t.Kind) && !t.PasswordStamp.Equal(u.PasswordChanged)
 }
 

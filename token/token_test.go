@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth2"
@@ -272,7 +273,7 @@ func TestPATAsBasicPassword(t *testing.T) {
 	assert.JSONEq(t, `{"error":{"message":"Unable to authenticate user other"}}`, body)
 
 	// Listing: no secret, last use recorded (coalesced, flushed by List).
-	list, err := e.svc.List(ctx, "admin", auth.TokenPAT)
+	list, err := e.svc.List(ctx, "admin", stores.TokenPAT)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, "automation", list[0].Name)
@@ -281,21 +282,21 @@ func TestPATAsBasicPassword(t *testing.T) {
 	assert.True(t, list[0].Expires.IsZero())
 
 	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "automation"})
-	assert.ErrorIs(t, err, auth.ErrConflict, "names are unique per user")
+	assert.ErrorIs(t, err, stores.ErrConflict, "names are unique per user")
 	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "other", Name: "automation"})
 	assert.NoError(t, err, "another user may use the name")
 	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: ""})
 	assert.ErrorIs(t, err, token.ErrBadName)
 	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "nobody", Name: "x"})
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 
 	// Revocation bites on the next request, with Foreman's exact message.
-	assert.ErrorIs(t, e.svc.Revoke(ctx, "other", list[0].ID), auth.ErrNotFound, "not other's to revoke")
+	assert.ErrorIs(t, e.svc.Revoke(ctx, "other", list[0].ID), stores.ErrNotFound, "not other's to revoke")
 	require.NoError(t, e.svc.Revoke(ctx, "admin", list[0].ID))
 	resp, body = get("admin", pat.Secret)
 	assert.Equal(t, 401, resp.StatusCode)
 	assert.JSONEq(t, `{"error":{"message":"Unable to authenticate user admin"}}`, body)
-	list, _ = e.svc.List(ctx, "admin", auth.TokenPAT)
+	list, _ = e.svc.List(ctx, "admin", stores.TokenPAT)
 	assert.False(t, list[0].Revoked.IsZero())
 }
 
@@ -329,7 +330,7 @@ func TestPATWithCurl(t *testing.T) {
 	out, err := exec.Command(curl, "-sk", "--user", "admin:"+pat.Secret, e.srv.URL+"/api/hosts").Output()
 	require.NoError(t, err)
 	assert.Equal(t, "pat:admin", string(out))
-	list, _ := e.svc.List(ctx, "admin", auth.TokenPAT)
+	list, _ := e.svc.List(ctx, "admin", stores.TokenPAT)
 	require.NoError(t, e.svc.Revoke(ctx, "", list[0].ID))
 	out, err = exec.Command(curl, "-sk", "--user", "admin:"+pat.Secret, e.srv.URL+"/api/hosts").Output()
 	require.NoError(t, err)
@@ -440,7 +441,7 @@ func TestJWTAttacks(t *testing.T) {
 	// leaked key) used to pass; now only recorded ones do.
 	require.Error(t, verify(sign(claims)), "jti never issued")
 	u, _ := e.store.User(ctx, "wsuser")
-	require.NoError(t, e.store.CreateToken(ctx, auth.Token{ID: "x1", Kind: auth.TokenJWT, User: "wsuser", UserID: u.ID,
+	require.NoError(t, e.store.CreateToken(ctx, stores.Token{ID: "x1", Kind: stores.TokenJWT, User: "wsuser", UserID: u.ID,
 		PasswordStamp: u.PasswordChanged, Created: now, Expires: now.Add(time.Hour)}))
 	// The genuine article works.
 	s := sign(claims)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -105,11 +106,11 @@ func demoStore() (*memstore.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.PutUser(ctx, auth.User{Name: u.name, Domain: u.domain, PasswordHash: h}); err != nil {
+		if err := s.PutUser(ctx, stores.User{Name: u.name, Domain: u.domain, PasswordHash: h}); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}); err != nil {
+	if err := s.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}); err != nil {
 		return nil, err
 	}
 	return s, s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}})

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
@@ -123,7 +124,7 @@ func TestRedisNonceWithSkewedClock(t *testing.T) {
 	behind := func() time.Time { return time.Now().Add(-11 * time.Minute) }
 	rs.SetClock(behind)
 	st := memstore.New()
-	require.NoError(t, st.PutConsumer(context.Background(), auth.Consumer{Key: "katello", Secret: consumerSecret}))
+	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: rs, Mapping: oauth1.MapNone, Now: behind})
 	ts := strconv.FormatInt(behind().Unix(), 10)
 	params := []oauth1.Param{{Name: "oauth_consumer_key", Value: "katello"}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
@@ -309,7 +310,7 @@ func TestSmallPostgresManyClients(t *testing.T) {
 	assert.Equal(t, map[int]int{200: 1000}, statuses)
 }
 
-func basicPAT(svc *token.Service, users auth.UserStore) auth.Authenticator {
+func basicPAT(svc *token.Service, users stores.UserStore) auth.Authenticator {
 	return basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(auth.NewStoreVerifier(users))}})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/mtls"
@@ -89,7 +90,7 @@ func newRig(t *testing.T) *rig {
 
 	authtest.PutUser(t, r.db, authtest.User{Login: "admin", Password: "pw"})
 	authtest.PutUser(t, r.db, authtest.User{Login: "alice", Password: "alice-pw"})
-	require.NoError(t, r.db.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: consumerSecret}))
+	require.NoError(t, r.db.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: consumerSecret}))
 	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "faulttest"})
 	require.NoError(t, err)
 	server, err := ca.IssueServer("api", []string{"127.0.0.1"}, mtls.LeafOptions{})

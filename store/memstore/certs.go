@@ -3,15 +3,15 @@ package memstore
 import (
 	"context"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ auth.CertRevocations = (*Store)(nil)
+var _ stores.CertRevocations = (*Store)(nil)
 
-// CertRevoked implements auth.CertRevocations. A serial that does not
+// CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
 func (s *Store) CertRevoked(_ context.Context, serial string) (bool, error) {
-	n, err := auth.NormalizeSerial(serial)
+	n, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return false, err
 	}
@@ -21,10 +21,10 @@ func (s *Store) CertRevoked(_ context.Context, serial string) (bool, error) {
 }
 
 // RevokeCert adds a certificate serial to the deny-list, in any form
-// auth.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
+// stores.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
 func (s *Store) RevokeCert(_ context.Context, serial string) error {
-	n, err := auth.NormalizeSerial(serial)
+	n, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return err
 	}

@@ -4,29 +4,29 @@ import (
 	"context"
 	"slices"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ auth.ClientStore = (*Store)(nil)
+var _ stores.ClientStore = (*Store)(nil)
 
-// Client implements auth.ClientStore.
-func (s *Store) Client(_ context.Context, id string) (*auth.Client, error) {
+// Client implements stores.ClientStore.
+func (s *Store) Client(_ context.Context, id string) (*stores.Client, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, ok := s.clients[id]
 	if !ok {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return c, nil
 }
 
 // PutClient creates or replaces an OAuth 2 client.
-func (s *Store) PutClient(_ context.Context, c auth.Client) error {
+func (s *Store) PutClient(_ context.Context, c stores.Client) error {
 	c.Scopes, c.Grants = slices.Clone(c.Scopes), slices.Clone(c.Grants)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.clients == nil {
-		s.clients = map[string]*auth.Client{}
+		s.clients = map[string]*stores.Client{}
 	}
 	s.clients[c.ID] = &c
 	return nil

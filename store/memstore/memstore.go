@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // Store holds users, policy rules, tokens, sessions, OAuth consumers and
@@ -23,18 +24,18 @@ import (
 type Store struct {
 	mu    sync.RWMutex
 	now   func() time.Time
-	users map[string]*auth.User
+	users map[string]*stores.User
 	rules []auth.Rule
 
 	tokens *tokenTable
 
-	sessions           map[string]*auth.Session
+	sessions           map[string]*stores.Session
 	sessionsAfterSweep int
 
 	revokedCerts map[string]bool
 
-	clients          map[string]*auth.Client
-	consumers        map[string]*auth.Consumer
+	clients          map[string]*stores.Client
+	consumers        map[string]*stores.Consumer
 	nonces           map[nonceKey]time.Time
 	noncesAfterSweep int
 
@@ -45,7 +46,7 @@ type Store struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{now: time.Now, users: map[string]*auth.User{}}
+	return &Store{now: time.Now, users: map[string]*stores.User{}}
 }
 
 // SetClock replaces the store's clock (tests inject one).
@@ -56,24 +57,24 @@ func (s *Store) SetClock(now func() time.Time) {
 }
 
 var (
-	_ auth.UserAdmin        = (*Store)(nil)
-	_ auth.PasswordRehasher = (*Store)(nil)
-	_ auth.PolicyStore      = (*Store)(nil)
+	_ stores.UserAdmin        = (*Store)(nil)
+	_ stores.PasswordRehasher = (*Store)(nil)
+	_ auth.PolicyStore        = (*Store)(nil)
 )
 
-// User implements auth.UserStore.
-func (s *Store) User(_ context.Context, login string) (*auth.User, error) {
+// User implements stores.UserStore.
+func (s *Store) User(_ context.Context, login string) (*stores.User, error) {
 	s.mu.RLock()
 	u, ok := s.users[login]
 	s.mu.RUnlock()
 	if !ok {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return u, nil
 }
 
-// PutUser implements auth.UserAdmin.
-func (s *Store) PutUser(_ context.Context, u auth.User) error {
+// PutUser implements stores.UserAdmin.
+func (s *Store) PutUser(_ context.Context, u stores.User) error {
 	u.Groups = slices.Clone(u.Groups)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,7 +85,7 @@ func (s *Store) PutUser(_ context.Context, u auth.User) error {
 	}
 	switch {
 	case !ok:
-		u.ID, u.PasswordChanged = auth.NewUserID(), u.Updated
+		u.ID, u.PasswordChanged = stores.NewUserID(), u.Updated
 	case old.PasswordHash != u.PasswordHash:
 		u.ID, u.PasswordChanged = old.ID, u.Updated
 	default:
@@ -94,13 +95,13 @@ func (s *Store) PutUser(_ context.Context, u auth.User) error {
 	return nil
 }
 
-// RehashPassword implements auth.PasswordRehasher.
+// RehashPassword implements stores.PasswordRehasher.
 func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[login]
 	if !ok {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	if u.PasswordHash == oldHash {
 		c := *u
@@ -110,13 +111,13 @@ func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string
 	return nil
 }
 
-// DeleteUser implements auth.UserAdmin: the user's tokens are revoked and
+// DeleteUser implements stores.UserAdmin: the user's tokens are revoked and
 // its sessions ended.
 func (s *Store) DeleteUser(_ context.Context, login string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[login]; !ok {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	delete(s.users, login)
 	now := s.now()
@@ -137,15 +138,15 @@ func (s *Store) DeleteUser(_ context.Context, login string) error {
 	return nil
 }
 
-// ListUsers implements auth.UserAdmin, sorted by login.
-func (s *Store) ListUsers(_ context.Context) ([]auth.User, error) {
+// ListUsers implements stores.UserAdmin, sorted by login.
+func (s *Store) ListUsers(_ context.Context) ([]stores.User, error) {
 	s.mu.RLock()
-	out := make([]auth.User, 0, len(s.users))
+	out := make([]stores.User, 0, len(s.users))
 	for _, u := range s.users {
 		out = append(out, *u)
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b auth.User) int { return cmp.Compare(a.Login(), b.Login()) })
+	slices.SortFunc(out, func(a, b stores.User) int { return cmp.Compare(a.Login(), b.Login()) })
 	return out, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -21,29 +22,29 @@ func TestUsers(t *testing.T) {
 	s.SetClock(func() time.Time { return frozen })
 
 	_, err := s.User(ctx, "admin@internal")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 
 	groups := []string{"ops"}
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h1", Groups: groups}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h1", Groups: groups}))
 	groups[0] = "mutated"
 	u, err := s.User(ctx, "admin@internal")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ops"}, u.Groups, "the store keeps its own copy")
 	assert.Equal(t, frozen, u.Updated)
 
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h2"}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h2"}))
 	u2, _ := s.User(ctx, "admin@internal")
 	assert.True(t, u2.Updated.After(u.Updated), "Updated must move even with a frozen clock")
 	assert.Equal(t, "h1", u.PasswordHash, "an old snapshot is never mutated")
 
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin"}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin"}))
 	list, _ := s.ListUsers(ctx)
 	require.Len(t, list, 2)
 	assert.Equal(t, "admin", list[0].Login())
 	assert.Equal(t, "admin@internal", list[1].Login())
 
 	require.NoError(t, s.DeleteUser(ctx, "admin"))
-	assert.ErrorIs(t, s.DeleteUser(ctx, "admin"), auth.ErrNotFound)
+	assert.ErrorIs(t, s.DeleteUser(ctx, "admin"), stores.ErrNotFound)
 }
 
 func TestRulesRejectInvalidWithoutLosingOld(t *testing.T) {
@@ -67,7 +68,7 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for j := range 200 {
 				name := fmt.Sprintf("u%d-%d", i, j%10)
-				_ = s.PutUser(ctx, auth.User{Name: name})
+				_ = s.PutUser(ctx, stores.User{Name: name})
 				_, _ = s.User(ctx, name)
 				_, _ = s.ListUsers(ctx)
 				_, _ = s.Rules(ctx)
@@ -82,7 +83,7 @@ func TestConcurrentUse(t *testing.T) {
 func Example() {
 	ctx := context.Background()
 	s := memstore.New()
-	_ = s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", Groups: []string{"admin"}})
+	_ = s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", Groups: []string{"admin"}})
 	u, err := s.User(ctx, "admin@internal")
 	fmt.Println(u.Name, u.Domain, u.Groups, err)
 	// Output: admin internal [admin] <nil>
@@ -114,31 +115,31 @@ func TestNoncesAndConsumers(t *testing.T) {
 	}
 
 	_, err = s.Consumer(ctx, "k")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
-	require.NoError(t, s.PutConsumer(ctx, auth.Consumer{Key: "k", Secret: "consumer-secret-01", Users: []string{"a"}}))
+	assert.ErrorIs(t, err, stores.ErrNotFound)
+	require.NoError(t, s.PutConsumer(ctx, stores.Consumer{Key: "k", Secret: "consumer-secret-01", Users: []string{"a"}}))
 	c, err := s.Consumer(ctx, "k")
 	require.NoError(t, err)
 	assert.Equal(t, "consumer-secret-01", c.Secret)
 
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "JSmith"}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "JSmith"}))
 	u, err := s.UserFold(ctx, "jsmith")
 	require.NoError(t, err)
 	assert.Equal(t, "JSmith", u.Name)
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "jsmith"}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "jsmith"}))
 	u, err = s.UserFold(ctx, "jsmith")
 	require.NoError(t, err)
 	assert.Equal(t, "jsmith", u.Name, "an exact match wins")
 	_, err = s.UserFold(ctx, "JSMITH")
-	assert.ErrorIs(t, err, auth.ErrNotFound, "ambiguous")
+	assert.ErrorIs(t, err, stores.ErrNotFound, "ambiguous")
 }
 
 func TestSessions(t *testing.T) {
 	ctx := context.Background()
 	s := memstore.New()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	sess := auth.Session{Hash: "h1", User: "u", Created: now, LastSeen: now, IdleTimeout: time.Minute, Expires: now.Add(time.Hour)}
+	sess := stores.Session{Hash: "h1", User: "u", Created: now, LastSeen: now, IdleTimeout: time.Minute, Expires: now.Add(time.Hour)}
 	require.NoError(t, s.CreateSession(ctx, sess))
-	assert.ErrorIs(t, s.CreateSession(ctx, sess), auth.ErrConflict)
+	assert.ErrorIs(t, s.CreateSession(ctx, sess), stores.ErrConflict)
 	got, err := s.SessionByHash(ctx, "h1")
 	require.NoError(t, err)
 	require.NoError(t, s.TouchSession(ctx, "h1", now.Add(time.Second)))
@@ -147,7 +148,7 @@ func TestSessions(t *testing.T) {
 	assert.Equal(t, now, got.LastSeen, "snapshots are not mutated")
 	require.NoError(t, s.DeleteSession(ctx, "h1"))
 	require.NoError(t, s.DeleteSession(ctx, "h1"))
-	assert.ErrorIs(t, s.TouchSession(ctx, "h1", now), auth.ErrNotFound)
+	assert.ErrorIs(t, s.TouchSession(ctx, "h1", now), stores.ErrNotFound)
 	_, err = s.SessionByHash(ctx, "h1")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 }

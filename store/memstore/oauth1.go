@@ -6,29 +6,29 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 var (
-	_ auth.ConsumerStore = (*Store)(nil)
-	_ auth.NonceStore    = (*Store)(nil)
-	_ auth.UserFolder    = (*Store)(nil)
+	_ stores.ConsumerStore = (*Store)(nil)
+	_ stores.NonceStore    = (*Store)(nil)
+	_ stores.UserFolder    = (*Store)(nil)
 )
 
-// Consumer implements auth.ConsumerStore.
-func (s *Store) Consumer(_ context.Context, key string) (*auth.Consumer, error) {
+// Consumer implements stores.ConsumerStore.
+func (s *Store) Consumer(_ context.Context, key string) (*stores.Consumer, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, ok := s.consumers[key]
 	if !ok {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return c, nil
 }
 
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
-// auth.Consumer.Validate is refused and nothing changes.
-func (s *Store) PutConsumer(_ context.Context, c auth.Consumer) error {
+// stores.Consumer.Validate is refused and nothing changes.
+func (s *Store) PutConsumer(_ context.Context, c stores.Consumer) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (s *Store) PutConsumer(_ context.Context, c auth.Consumer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.consumers == nil {
-		s.consumers = map[string]*auth.Consumer{}
+		s.consumers = map[string]*stores.Consumer{}
 	}
 	s.consumers[c.Key] = &c
 	return nil
@@ -45,7 +45,7 @@ func (s *Store) PutConsumer(_ context.Context, c auth.Consumer) error {
 
 type nonceKey struct{ consumer, nonce string }
 
-// UseNonce implements auth.NonceStore.
+// UseNonce implements stores.NonceStore.
 func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,26 +69,26 @@ func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time
 	return true, nil
 }
 
-// UserFold implements auth.UserFolder: an exact match first, else the one
+// UserFold implements stores.UserFolder: an exact match first, else the one
 // user whose login equals login ignoring case (ErrNotFound when none, or
 // when several differ only in case).
-func (s *Store) UserFold(ctx context.Context, login string) (*auth.User, error) {
+func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error) {
 	if u, err := s.User(ctx, login); err == nil {
 		return u, nil
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var found *auth.User
+	var found *stores.User
 	for l, u := range s.users {
 		if strings.EqualFold(l, login) {
 			if found != nil {
-				return nil, auth.ErrNotFound
+				return nil, stores.ErrNotFound
 			}
 			found = u
 		}
 	}
 	if found == nil {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return found, nil
 }

@@ -5,21 +5,21 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ auth.SessionStore = (*Store)(nil)
+var _ stores.SessionStore = (*Store)(nil)
 
-// CreateSession implements auth.SessionStore.
-func (s *Store) CreateSession(_ context.Context, sess auth.Session) error {
+// CreateSession implements stores.SessionStore.
+func (s *Store) CreateSession(_ context.Context, sess stores.Session) error {
 	sess.Scopes = slices.Clone(sess.Scopes)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sessions == nil {
-		s.sessions = map[string]*auth.Session{}
+		s.sessions = map[string]*stores.Session{}
 	}
 	if _, dup := s.sessions[sess.Hash]; dup {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
 	now := s.now()
 	if len(s.sessions) >= 1024 && len(s.sessions) >= 2*s.sessionsAfterSweep {
@@ -34,24 +34,24 @@ func (s *Store) CreateSession(_ context.Context, sess auth.Session) error {
 	return nil
 }
 
-// SessionByHash implements auth.SessionStore.
-func (s *Store) SessionByHash(_ context.Context, hash string) (*auth.Session, error) {
+// SessionByHash implements stores.SessionStore.
+func (s *Store) SessionByHash(_ context.Context, hash string) (*stores.Session, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	sess, ok := s.sessions[hash]
 	if !ok {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return sess, nil
 }
 
-// TouchSession implements auth.SessionStore.
+// TouchSession implements stores.SessionStore.
 func (s *Store) TouchSession(_ context.Context, hash string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[hash]
 	if !ok {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	if at.After(sess.LastSeen) {
 		c := *sess
@@ -61,7 +61,7 @@ func (s *Store) TouchSession(_ context.Context, hash string, at time.Time) error
 	return nil
 }
 
-// DeleteSession implements auth.SessionStore.
+// DeleteSession implements stores.SessionStore.
 func (s *Store) DeleteSession(_ context.Context, hash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

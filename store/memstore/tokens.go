@@ -6,67 +6,67 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ auth.TokenAdmin = (*Store)(nil)
+var _ stores.TokenAdmin = (*Store)(nil)
 
 type tokenTable struct {
-	byID     map[string]*auth.Token
-	byHash   map[string]*auth.Token
+	byID     map[string]*stores.Token
+	byHash   map[string]*stores.Token
 	patNames map[[2]string]bool // (user, name) of every PAT ever created
 }
 
 func (s *Store) tokensLocked() *tokenTable {
 	if s.tokens == nil {
-		s.tokens = &tokenTable{byID: map[string]*auth.Token{}, byHash: map[string]*auth.Token{}, patNames: map[[2]string]bool{}}
+		s.tokens = &tokenTable{byID: map[string]*stores.Token{}, byHash: map[string]*stores.Token{}, patNames: map[[2]string]bool{}}
 	}
 	return s.tokens
 }
 
-// TokenByHash implements auth.TokenStore.
-func (s *Store) TokenByHash(_ context.Context, hash string) (*auth.Token, error) {
+// TokenByHash implements stores.TokenStore.
+func (s *Store) TokenByHash(_ context.Context, hash string) (*stores.Token, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.tokens == nil || hash == "" {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	t, ok := s.tokens.byHash[hash]
 	if !ok {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return t, nil
 }
 
-// TokenByID implements auth.TokenStore.
-func (s *Store) TokenByID(_ context.Context, id string) (*auth.Token, error) {
+// TokenByID implements stores.TokenStore.
+func (s *Store) TokenByID(_ context.Context, id string) (*stores.Token, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.tokens == nil {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	t, ok := s.tokens.byID[id]
 	if !ok {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return t, nil
 }
 
-// CreateToken implements auth.TokenAdmin.
-func (s *Store) CreateToken(_ context.Context, t auth.Token) error {
+// CreateToken implements stores.TokenAdmin.
+func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
 	t.Scopes = slices.Clone(t.Scopes)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
 	if _, dup := tt.byID[t.ID]; dup || t.ID == "" {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
 	if _, dup := tt.byHash[t.Hash]; dup && t.Hash != "" {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
-	if t.Kind == auth.TokenPAT {
+	if t.Kind == stores.TokenPAT {
 		if tt.patNames[[2]string{t.User, t.Name}] {
-			return auth.ErrConflict
+			return stores.ErrConflict
 		}
 		tt.patNames[[2]string{t.User, t.Name}] = true
 	}
@@ -77,10 +77,10 @@ func (s *Store) CreateToken(_ context.Context, t auth.Token) error {
 	return nil
 }
 
-// ListTokens implements auth.TokenAdmin.
-func (s *Store) ListTokens(_ context.Context, user, kind string) ([]auth.Token, error) {
+// ListTokens implements stores.TokenAdmin.
+func (s *Store) ListTokens(_ context.Context, user, kind string) ([]stores.Token, error) {
 	s.mu.RLock()
-	var out []auth.Token
+	var out []stores.Token
 	if s.tokens != nil {
 		for _, t := range s.tokens.byID {
 			if t.User == user && (kind == "" || t.Kind == kind) {
@@ -89,7 +89,7 @@ func (s *Store) ListTokens(_ context.Context, user, kind string) ([]auth.Token, 
 		}
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b auth.Token) int {
+	slices.SortFunc(out, func(a, b stores.Token) int {
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
 	})
 	return out, nil
@@ -97,21 +97,21 @@ func (s *Store) ListTokens(_ context.Context, user, kind string) ([]auth.Token, 
 
 // replaceLocked swaps in a changed copy, so that snapshots handed out are
 // never mutated.
-func (tt *tokenTable) replaceLocked(t *auth.Token) {
+func (tt *tokenTable) replaceLocked(t *stores.Token) {
 	tt.byID[t.ID] = t
 	if t.Hash != "" {
 		tt.byHash[t.Hash] = t
 	}
 }
 
-// RevokeToken implements auth.TokenAdmin.
+// RevokeToken implements stores.TokenAdmin.
 func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
 	t, ok := tt.byID[id]
 	if !ok {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	if t.Revoked.IsZero() {
 		c := *t
@@ -121,14 +121,14 @@ func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// ConsumeToken implements auth.TokenAdmin.
+// ConsumeToken implements stores.TokenAdmin.
 func (s *Store) ConsumeToken(_ context.Context, id string, at time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
 	t, ok := tt.byID[id]
 	if !ok {
-		return false, auth.ErrNotFound
+		return false, stores.ErrNotFound
 	}
 	if !t.Revoked.IsZero() {
 		return false, nil
@@ -139,7 +139,7 @@ func (s *Store) ConsumeToken(_ context.Context, id string, at time.Time) (bool, 
 	return true, nil
 }
 
-// TouchTokens implements auth.TokenAdmin.
+// TouchTokens implements stores.TokenAdmin.
 func (s *Store) TouchTokens(_ context.Context, used map[string]time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -154,7 +154,7 @@ func (s *Store) TouchTokens(_ context.Context, used map[string]time.Time) error 
 	return nil
 }
 
-// DeleteExpiredTokens implements auth.TokenAdmin.
+// DeleteExpiredTokens implements stores.TokenAdmin.
 func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,7 +170,7 @@ func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, e
 	return n, nil
 }
 
-// RevokeFamily implements auth.TokenAdmin.
+// RevokeFamily implements stores.TokenAdmin.
 func (s *Store) RevokeFamily(_ context.Context, family string, at time.Time) (int, error) {
 	if family == "" {
 		return 0, nil

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // BenchmarkSessionLookup is one session read by hash (HGETALL).
@@ -15,7 +15,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 	ctx := context.Background()
 	s := open(b)
 	now := time.Now()
-	if err := s.CreateSession(ctx, auth.Session{Hash: "bench", User: "wsuser", Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}); err != nil {
+	if err := s.CreateSession(ctx, stores.Session{Hash: "bench", User: "wsuser", Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

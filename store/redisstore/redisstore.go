@@ -1,6 +1,6 @@
 // Package redisstore keeps the fast-changing, shared state of gatehouse in
 // Redis so that every replica of a service sees it at once: sessions
-// (auth.SessionStore), OAuth 1 nonces (auth.NonceStore, SET NX with expiry)
+// (stores.SessionStore), OAuth 1 nonces (stores.NonceStore, SET NX with expiry)
 // and failed-attempt counters for throttling (auth.FailureCounter).
 //
 // Durable records (users, tokens, rules) belong in sqlstore; Redis entries
@@ -33,6 +33,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
 
@@ -48,8 +49,8 @@ type Store struct {
 const DefaultTimeout = 2 * time.Second
 
 var (
-	_ auth.SessionStore   = (*Store)(nil)
-	_ auth.NonceStore     = (*Store)(nil)
+	_ stores.SessionStore = (*Store)(nil)
+	_ stores.NonceStore   = (*Store)(nil)
 	_ auth.FailureCounter = (*Store)(nil)
 )
 
@@ -145,8 +146,8 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`)
 
-// CreateSession implements auth.SessionStore.
-func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
+// CreateSession implements stores.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	ttl := x.Expires.Sub(s.now()).Milliseconds()
@@ -162,13 +163,13 @@ func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
 		return err
 	}
 	if n == 0 {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
 	return nil
 }
 
-// SessionByHash implements auth.SessionStore.
-func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, error) {
+// SessionByHash implements stores.SessionStore.
+func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	m, err := s.rdb.HGetAll(ctx, s.key("session", hash)).Result()
@@ -176,10 +177,10 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 		return nil, err
 	}
 	if len(m) == 0 {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	num := func(k string) int64 { n, _ := strconv.ParseInt(m[k], 10, 64); return n }
-	x := &auth.Session{Hash: hash, User: m["user"], UserID: m["user_id"], Credential: m["credential"], Scheme: m["scheme"], UserUpdated: unixnano.To(num("user_updated")),
+	x := &stores.Session{Hash: hash, User: m["user"], UserID: m["user_id"], Credential: m["credential"], Scheme: m["scheme"], UserUpdated: unixnano.To(num("user_updated")),
 		Created: unixnano.To(num("created")), LastSeen: unixnano.To(num("last_seen")), IdleTimeout: time.Duration(num("idle")),
 		Expires: unixnano.To(num("expires")), CSRF: m["csrf"] == "true"}
 	if m["scopes"] != "" {
@@ -194,7 +195,7 @@ if not seen then return -1 end
 if tonumber(seen) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'last_seen', ARGV[1]) end
 return 1`)
 
-// TouchSession implements auth.SessionStore.
+// TouchSession implements stores.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
@@ -203,19 +204,19 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 		return err
 	}
 	if n < 0 {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	return nil
 }
 
-// DeleteSession implements auth.SessionStore.
+// DeleteSession implements stores.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	return s.rdb.Del(ctx, s.key("session", hash)).Err()
 }
 
-// UseNonce implements auth.NonceStore: SET NX with a relative TTL (the time
+// UseNonce implements stores.NonceStore: SET NX with a relative TTL (the time
 // from now to expires), atomic across every replica. A nonce whose expiry
 // has already passed is refused (false), never stored: SET with a past
 // expiry would succeed and vanish at once, accepting every replay.

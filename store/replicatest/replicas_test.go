@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
@@ -92,7 +93,7 @@ func TestTwoReplicas(t *testing.T) {
 	rs := redisstore.New(redis.NewClient(&redis.Options{Addr: storetest.RedisAddr(t)}), fmt.Sprintf("replicas:%d:", time.Now().UnixNano()))
 	defer rs.Close()
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
-	require.NoError(t, db.PutConsumer(ctx, auth.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}))
+	require.NoError(t, db.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}))
 	a, b := newReplica(t, db, rs), newReplica(t, db, rs)
 
 	t.Run("token issued on A is accepted on B", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -21,7 +22,7 @@ func backends(b *testing.B) map[string]*sqlstore.Store {
 func BenchmarkTokenLookup(b *testing.B) {
 	ctx := context.Background()
 	for name, s := range backends(b) {
-		if err := s.PutUser(ctx, auth.User{Name: "wsuser"}); err != nil {
+		if err := s.PutUser(ctx, stores.User{Name: "wsuser"}); err != nil {
 			b.Fatal(err)
 		}
 		svc := token.New(token.Config{Store: s, Users: s, TouchInterval: time.Hour})
@@ -45,7 +46,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 	ctx := context.Background()
 	for name, s := range backends(b) {
 		now := time.Now()
-		if err := s.CreateSession(ctx, auth.Session{Hash: "bench", User: "wsuser", Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}); err != nil {
+		if err := s.CreateSession(ctx, stores.Session{Hash: "bench", User: "wsuser", Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}); err != nil {
 			b.Fatal(err)
 		}
 		b.Run(name, func(b *testing.B) {

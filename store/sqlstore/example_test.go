@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -24,7 +25,7 @@ func Example() {
 	}
 	defer db.Close()
 
-	_ = db.PutUser(ctx, auth.User{Name: "admin", Groups: []string{"admin"}})
+	_ = db.PutUser(ctx, stores.User{Name: "admin", Groups: []string{"admin"}})
 	tokens := token.New(token.Config{Store: db, Users: db})
 	pat, _ := tokens.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "ci"})
 	id, err := tokens.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)

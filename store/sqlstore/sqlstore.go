@@ -42,6 +42,7 @@ import (
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
 
@@ -153,16 +154,16 @@ func (s *Store) noteErr(err error) error {
 }
 
 var (
-	_ auth.UserAdmin       = (*Store)(nil)
-	_ auth.UserFolder      = (*Store)(nil)
-	_ auth.PolicyStore     = (*Store)(nil)
-	_ auth.TokenAdmin      = (*Store)(nil)
-	_ auth.SessionStore    = (*Store)(nil)
-	_ auth.ConsumerStore   = (*Store)(nil)
-	_ auth.ClientStore     = (*Store)(nil)
-	_ auth.NonceStore      = (*Store)(nil)
-	_ auth.CertRevocations = (*Store)(nil)
-	_ auth.FailureCounter  = (*Store)(nil)
+	_ stores.UserAdmin       = (*Store)(nil)
+	_ stores.UserFolder      = (*Store)(nil)
+	_ auth.PolicyStore       = (*Store)(nil)
+	_ stores.TokenAdmin      = (*Store)(nil)
+	_ stores.SessionStore    = (*Store)(nil)
+	_ stores.ConsumerStore   = (*Store)(nil)
+	_ stores.ClientStore     = (*Store)(nil)
+	_ stores.NonceStore      = (*Store)(nil)
+	_ stores.CertRevocations = (*Store)(nil)
+	_ auth.FailureCounter    = (*Store)(nil)
 )
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
@@ -428,7 +429,7 @@ func (s *Store) backfillUserIDs(ctx context.Context) error {
 		return nil
 	}
 	for _, l := range logins {
-		if _, err := s.exec(ctx, "UPDATE users SET user_id = ?, password_changed = updated WHERE login = ? AND user_id = ''", auth.NewUserID(), l); err != nil {
+		if _, err := s.exec(ctx, "UPDATE users SET user_id = ?, password_changed = updated WHERE login = ? AND user_id = ''", stores.NewUserID(), l); err != nil {
 			return fmt.Errorf("sqlstore: giving users ids: %w", err)
 		}
 	}
@@ -468,7 +469,7 @@ func unlist(s string) []string {
 
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	return err
 }
@@ -494,8 +495,8 @@ var hotQueries = map[string]string{
 
 const userColumns = "user_id, user_name, user_domain, password_hash, group_list, disabled, updated, password_changed"
 
-func scanUser(row scanner) (*auth.User, error) {
-	var u auth.User
+func scanUser(row scanner) (*stores.User, error) {
+	var u stores.User
 	var groups string
 	var disabled int
 	var updated, pwChanged int64
@@ -506,18 +507,18 @@ func scanUser(row scanner) (*auth.User, error) {
 	return &u, nil
 }
 
-// User implements auth.UserStore.
-func (s *Store) User(ctx context.Context, login string) (*auth.User, error) {
+// User implements stores.UserStore.
+func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	return scanUser(s.stmts["user"].QueryRowContext(ctx, login))
 }
 
-// UserFold implements auth.UserFolder.
-func (s *Store) UserFold(ctx context.Context, login string) (*auth.User, error) {
+// UserFold implements stores.UserFolder.
+func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error) {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
-	if u, err := s.User(ctx, login); err == nil || !errors.Is(err, auth.ErrNotFound) {
+	if u, err := s.User(ctx, login); err == nil || !errors.Is(err, stores.ErrNotFound) {
 		return u, err
 	}
 	rows, err := s.query(ctx, "SELECT login FROM users WHERE lower(login) = lower(?) LIMIT 2", login)
@@ -535,14 +536,14 @@ func (s *Store) UserFold(ctx context.Context, login string) (*auth.User, error) 
 	}
 	rows.Close()
 	if len(found) != 1 {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return s.User(ctx, found[0])
 }
 
-// PutUser implements auth.UserAdmin. Updated is the later of now and just
+// PutUser implements stores.UserAdmin. Updated is the later of now and just
 // after the previous stamp, so that it always moves.
-func (s *Store) PutUser(ctx context.Context, u auth.User) error {
+func (s *Store) PutUser(ctx context.Context, u stores.User) error {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	updated := s.now().UnixNano()
@@ -556,11 +557,11 @@ func (s *Store) PutUser(ctx context.Context, u auth.User) error {
 		ON CONFLICT (login) DO UPDATE SET user_name = excluded.user_name, user_domain = excluded.user_domain,
 		password_hash = excluded.password_hash, group_list = excluded.group_list, disabled = excluded.disabled, updated = excluded.updated,
 		password_changed = CASE WHEN users.password_hash = excluded.password_hash THEN users.password_changed ELSE excluded.password_changed END`,
-		u.Login(), auth.NewUserID(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated, updated)
+		u.Login(), stores.NewUserID(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated, updated)
 	return err
 }
 
-// RehashPassword implements auth.PasswordRehasher.
+// RehashPassword implements stores.PasswordRehasher.
 func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
@@ -568,7 +569,7 @@ func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash stri
 	return err
 }
 
-// DeleteUser implements auth.UserAdmin: in one transaction the user goes,
+// DeleteUser implements stores.UserAdmin: in one transaction the user goes,
 // its tokens are revoked and its sessions deleted.
 func (s *Store) DeleteUser(ctx context.Context, login string) error {
 	ctx, done := s.begin(ctx, laneUsers)
@@ -583,7 +584,7 @@ func (s *Store) DeleteUser(ctx context.Context, login string) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return auth.ErrNotFound
+		return stores.ErrNotFound
 	}
 	if _, err := tx.ExecContext(ctx, s.rebind("UPDATE tokens SET revoked = ? WHERE login = ? AND revoked = 0"), s.now().UnixNano(), login); err != nil {
 		return err
@@ -594,8 +595,8 @@ func (s *Store) DeleteUser(ctx context.Context, login string) error {
 	return s.noteErr(tx.Commit())
 }
 
-// ListUsers implements auth.UserAdmin, sorted by login.
-func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
+// ListUsers implements stores.UserAdmin, sorted by login.
+func (s *Store) ListUsers(ctx context.Context) ([]stores.User, error) {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users ORDER BY login")
@@ -603,7 +604,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]auth.User, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []auth.User
+	var out []stores.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -672,8 +673,8 @@ type scanner interface{ Scan(...any) error }
 
 const tokenColumns = "id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked"
 
-func scanToken(row scanner) (*auth.Token, error) {
-	var t auth.Token
+func scanToken(row scanner) (*stores.Token, error) {
+	var t stores.Token
 	var scopes string
 	var created, expires, lastUsed, revoked, pwStamp int64
 	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.UserID, &t.ClientID, &t.Family, &pwStamp, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
@@ -684,41 +685,41 @@ func scanToken(row scanner) (*auth.Token, error) {
 	return &t, nil
 }
 
-// TokenByHash implements auth.TokenStore.
-func (s *Store) TokenByHash(ctx context.Context, hash string) (*auth.Token, error) {
+// TokenByHash implements stores.TokenStore.
+func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	if hash == "" {
-		return nil, auth.ErrNotFound
+		return nil, stores.ErrNotFound
 	}
 	return scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
 }
 
-// TokenByID implements auth.TokenStore.
-func (s *Store) TokenByID(ctx context.Context, id string) (*auth.Token, error) {
+// TokenByID implements stores.TokenStore.
+func (s *Store) TokenByID(ctx context.Context, id string) (*stores.Token, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	return scanToken(s.stmts["tokenByID"].QueryRowContext(ctx, id))
 }
 
-// CreateToken implements auth.TokenAdmin.
-func (s *Store) CreateToken(ctx context.Context, t auth.Token) error {
+// CreateToken implements stores.TokenAdmin.
+func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	if t.ID == "" {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
 	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Hash, t.Kind, t.User, t.UserID, t.ClientID, t.Family, unixnano.From(t.PasswordStamp), t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
 	if isUnique(err) {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
 	return err
 }
 
-// ListTokens implements auth.TokenAdmin.
-func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token, error) {
+// ListTokens implements stores.TokenAdmin.
+func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]stores.Token, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	q := "SELECT " + tokenColumns + " FROM tokens WHERE login = ?"
@@ -732,7 +733,7 @@ func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token
 		return nil, err
 	}
 	defer rows.Close()
-	var out []auth.Token
+	var out []stores.Token
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
@@ -743,7 +744,7 @@ func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]auth.Token
 	return out, rows.Err()
 }
 
-// RevokeToken implements auth.TokenAdmin.
+// RevokeToken implements stores.TokenAdmin.
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
@@ -754,7 +755,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 	return err
 }
 
-// ConsumeToken implements auth.TokenAdmin: one UPDATE, so exactly one
+// ConsumeToken implements stores.TokenAdmin: one UPDATE, so exactly one
 // concurrent caller sees a row change.
 func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
 	ctx, done := s.begin(ctx, laneTokens)
@@ -775,7 +776,7 @@ func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool
 	return n == 1, nil
 }
 
-// TouchTokens implements auth.TokenAdmin in one transaction.
+// TouchTokens implements stores.TokenAdmin in one transaction.
 func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
@@ -802,7 +803,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 	return s.noteErr(tx.Commit())
 }
 
-// RevokeFamily implements auth.TokenAdmin.
+// RevokeFamily implements stores.TokenAdmin.
 func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
@@ -817,7 +818,7 @@ func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (
 	return int(n), err
 }
 
-// DeleteExpiredTokens implements auth.TokenAdmin.
+// DeleteExpiredTokens implements stores.TokenAdmin.
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
@@ -831,24 +832,24 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 
 // Sessions.
 
-// CreateSession implements auth.SessionStore.
-func (s *Store) CreateSession(ctx context.Context, x auth.Session) error {
+// CreateSession implements stores.SessionStore.
+func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
 	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, user_id, credential, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		x.Hash, x.User, x.UserID, x.Credential, x.Scheme, list(x.Scopes), unixnano.From(x.UserUpdated), unixnano.From(x.Created), unixnano.From(x.LastSeen), int64(x.IdleTimeout), unixnano.From(x.Expires), flag(x.CSRF))
 	if isUnique(err) {
-		return auth.ErrConflict
+		return stores.ErrConflict
 	}
 	return err
 }
 
-// SessionByHash implements auth.SessionStore.
-func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, error) {
+// SessionByHash implements stores.SessionStore.
+func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
-	var x auth.Session
+	var x stores.Session
 	var scopes string
 	var userUpdated, created, lastSeen, idle, expires int64
 	var csrf int
@@ -861,7 +862,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*auth.Session, 
 	return &x, nil
 }
 
-// TouchSession implements auth.SessionStore.
+// TouchSession implements stores.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
@@ -877,7 +878,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 	return nil
 }
 
-// DeleteSession implements auth.SessionStore.
+// DeleteSession implements stores.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
@@ -899,11 +900,11 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 
 // OAuth consumers and clients.
 
-// Consumer implements auth.ConsumerStore.
-func (s *Store) Consumer(ctx context.Context, key string) (*auth.Consumer, error) {
+// Consumer implements stores.ConsumerStore.
+func (s *Store) Consumer(ctx context.Context, key string) (*stores.Consumer, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
-	var c auth.Consumer
+	var c stores.Consumer
 	var disabled int
 	var users, methods string
 	err := s.db.QueryRowContext(ctx, s.rebind("SELECT consumer_key, secret, rsa_pem, methods, disabled, user_list FROM consumers WHERE consumer_key = ?"), key).
@@ -916,8 +917,8 @@ func (s *Store) Consumer(ctx context.Context, key string) (*auth.Consumer, error
 }
 
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
-// auth.Consumer.Validate is refused and nothing changes.
-func (s *Store) PutConsumer(ctx context.Context, c auth.Consumer) error {
+// stores.Consumer.Validate is refused and nothing changes.
+func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	if err := c.Validate(); err != nil {
@@ -930,11 +931,11 @@ func (s *Store) PutConsumer(ctx context.Context, c auth.Consumer) error {
 	return err
 }
 
-// Client implements auth.ClientStore.
-func (s *Store) Client(ctx context.Context, id string) (*auth.Client, error) {
+// Client implements stores.ClientStore.
+func (s *Store) Client(ctx context.Context, id string) (*stores.Client, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
-	var c auth.Client
+	var c stores.Client
 	var disabled int
 	var scopes, grants string
 	err := s.db.QueryRowContext(ctx, s.rebind("SELECT client_id, secret_hash, disabled, scopes, grants FROM clients WHERE client_id = ?"), id).
@@ -947,7 +948,7 @@ func (s *Store) Client(ctx context.Context, id string) (*auth.Client, error) {
 }
 
 // PutClient creates or replaces an OAuth 2 client.
-func (s *Store) PutClient(ctx context.Context, c auth.Client) error {
+func (s *Store) PutClient(ctx context.Context, c stores.Client) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	_, err := s.exec(ctx, `INSERT INTO clients (client_id, secret_hash, disabled, scopes, grants) VALUES (?, ?, ?, ?, ?)
@@ -959,7 +960,7 @@ func (s *Store) PutClient(ctx context.Context, c auth.Client) error {
 
 // Nonces and certificates.
 
-// UseNonce implements auth.NonceStore with one atomic statement: the insert
+// UseNonce implements stores.NonceStore with one atomic statement: the insert
 // succeeds, or revives an expired row, or changes nothing (a replay).
 func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
 	ctx, done := s.begin(ctx, laneOther)
@@ -981,12 +982,12 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 	return n == 1, nil
 }
 
-// CertRevoked implements auth.CertRevocations. A serial that does not
+// CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
 func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
-	norm, err := auth.NormalizeSerial(serial)
+	norm, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return false, err
 	}
@@ -996,12 +997,12 @@ func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
 }
 
 // RevokeCert adds a certificate serial to the deny-list, in any form
-// auth.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
+// stores.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
 func (s *Store) RevokeCert(ctx context.Context, serial string) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
-	norm, err := auth.NormalizeSerial(serial)
+	norm, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return err
 	}

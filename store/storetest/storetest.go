@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
 // RuleSetter replaces a rule table (memstore and sqlstore have it).
@@ -27,34 +28,16 @@ type RuleSetter interface {
 	SetRules(ctx context.Context, rules []auth.Rule) error
 }
 
-// ConsumerAdmin stores OAuth 1 consumers.
-type ConsumerAdmin interface {
-	auth.ConsumerStore
-	PutConsumer(ctx context.Context, c auth.Consumer) error
-}
-
-// ClientAdmin stores OAuth 2 clients.
-type ClientAdmin interface {
-	auth.ClientStore
-	PutClient(ctx context.Context, c auth.Client) error
-}
-
-// CertAdmin keeps the certificate deny-list.
-type CertAdmin interface {
-	auth.CertRevocations
-	RevokeCert(ctx context.Context, serial string) error
-}
-
 // Backend lists what a backend implements; nil fields are skipped.
 type Backend struct {
-	Users     auth.UserAdmin
+	Users     stores.UserAdmin
 	Rules     RuleSetter
-	Tokens    auth.TokenAdmin
-	Sessions  auth.SessionStore
-	Consumers ConsumerAdmin
-	Clients   ClientAdmin
-	Nonces    auth.NonceStore
-	Certs     CertAdmin
+	Tokens    stores.TokenAdmin
+	Sessions  stores.SessionStore
+	Consumers stores.ConsumerAdmin
+	Clients   stores.ClientAdmin
+	Nonces    stores.NonceStore
+	Certs     stores.CertAdmin
 	Failures  auth.FailureCounter
 }
 
@@ -79,15 +62,15 @@ func Run(t *testing.T, b Backend) {
 	if b.Consumers != nil {
 		t.Run("consumers", func(t *testing.T) {
 			_, err := b.Consumers.Consumer(ctx, "k")
-			assert.ErrorIs(t, err, auth.ErrNotFound)
-			c := auth.Consumer{Key: "k", Secret: "s+/=&-0123456789ab", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1", "RSA-SHA1"}, Users: []string{"a", "b"}}
+			assert.ErrorIs(t, err, stores.ErrNotFound)
+			c := stores.Consumer{Key: "k", Secret: "s+/=&-0123456789ab", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1", "RSA-SHA1"}, Users: []string{"a", "b"}}
 			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
 			got, err := b.Consumers.Consumer(ctx, "k")
 			require.NoError(t, err)
 			assert.Equal(t, c, *got)
 			// A consumer with neither a secret nor a key, or a short secret,
 			// would verify signatures made with an empty or guessable key.
-			for _, bad := range []auth.Consumer{
+			for _, bad := range []stores.Consumer{
 				{Key: "k"},
 				{Key: "k", Secret: "short"},
 				{Key: "k", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1"}},
@@ -106,8 +89,8 @@ func Run(t *testing.T, b Backend) {
 	if b.Clients != nil {
 		t.Run("clients", func(t *testing.T) {
 			_, err := b.Clients.Client(ctx, "c")
-			assert.ErrorIs(t, err, auth.ErrNotFound)
-			c := auth.Client{ID: "c", SecretHash: "$argon2id$x", Scopes: []string{"ovirt-app-api"}, Grants: []string{"password"}}
+			assert.ErrorIs(t, err, stores.ErrNotFound)
+			c := stores.Client{ID: "c", SecretHash: "$argon2id$x", Scopes: []string{"ovirt-app-api"}, Grants: []string{"password"}}
 			require.NoError(t, b.Clients.PutClient(ctx, c))
 			got, err := b.Clients.Client(ctx, "c")
 			require.NoError(t, err)
@@ -144,10 +127,10 @@ func Run(t *testing.T, b Backend) {
 	}
 }
 
-func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
+func users(t *testing.T, ctx context.Context, s stores.UserAdmin) {
 	_, err := s.User(ctx, "admin@internal")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h1", Groups: []string{"ops", "admin"}}))
+	assert.ErrorIs(t, err, stores.ErrNotFound)
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h1", Groups: []string{"ops", "admin"}}))
 	u, err := s.User(ctx, "admin@internal")
 	require.NoError(t, err)
 	assert.Equal(t, "admin", u.Name)
@@ -157,7 +140,7 @@ func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
 	assert.False(t, u.Updated.IsZero())
 	first := u.Updated
 
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h2", Disabled: true}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h2", Disabled: true}))
 	u, err = s.User(ctx, "admin@internal")
 	require.NoError(t, err)
 	assert.Equal(t, "h2", u.PasswordHash)
@@ -168,11 +151,11 @@ func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
 	id1, pwChanged := u.ID, u.PasswordChanged
 	assert.True(t, pwChanged.Equal(u.Updated), "a new hash is a password change")
 
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h2", Groups: []string{"x"}}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h2", Groups: []string{"x"}}))
 	u, _ = s.User(ctx, "admin@internal")
 	assert.Equal(t, id1, u.ID, "a replaced account keeps its ID")
 	assert.True(t, u.PasswordChanged.Equal(pwChanged), "the same hash is no password change")
-	if rh, ok := s.(auth.PasswordRehasher); ok {
+	if rh, ok := s.(stores.PasswordRehasher); ok {
 		before := u.Updated
 		require.NoError(t, rh.RehashPassword(ctx, "admin@internal", "not-the-hash", "h9"))
 		u, _ = s.User(ctx, "admin@internal")
@@ -184,8 +167,8 @@ func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
 		assert.True(t, u.PasswordChanged.Equal(pwChanged), "a rehash keeps PasswordChanged")
 	}
 
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "JSmith"}))
-	if f, ok := s.(auth.UserFolder); ok {
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "JSmith"}))
+	if f, ok := s.(stores.UserFolder); ok {
 		got, err := f.UserFold(ctx, "jsmith")
 		require.NoError(t, err)
 		assert.Equal(t, "JSmith", got.Name)
@@ -196,24 +179,24 @@ func users(t *testing.T, ctx context.Context, s auth.UserAdmin) {
 	assert.Equal(t, "JSmith", list[0].Login())
 	assert.Equal(t, "admin@internal", list[1].Login())
 	require.NoError(t, s.DeleteUser(ctx, "JSmith"))
-	assert.ErrorIs(t, s.DeleteUser(ctx, "JSmith"), auth.ErrNotFound)
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h3"}))
+	assert.ErrorIs(t, s.DeleteUser(ctx, "JSmith"), stores.ErrNotFound)
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h3"}))
 	require.NoError(t, s.DeleteUser(ctx, "admin@internal"))
-	require.NoError(t, s.PutUser(ctx, auth.User{Name: "admin", Domain: "internal", PasswordHash: "h3"}))
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "admin", Domain: "internal", PasswordHash: "h3"}))
 	u, _ = s.User(ctx, "admin@internal")
 	assert.NotEqual(t, id1, u.ID, "an account created again under the same login is another account")
 	require.NoError(t, s.DeleteUser(ctx, "admin@internal"))
 }
 
 // accountBinding: deleting a user revokes its tokens and ends its sessions.
-func accountBinding(t *testing.T, ctx context.Context, users auth.UserAdmin, tokens auth.TokenAdmin, sessions auth.SessionStore) {
-	require.NoError(t, users.PutUser(ctx, auth.User{Name: "leaver", PasswordHash: "h"}))
+func accountBinding(t *testing.T, ctx context.Context, users stores.UserAdmin, tokens stores.TokenAdmin, sessions stores.SessionStore) {
+	require.NoError(t, users.PutUser(ctx, stores.User{Name: "leaver", PasswordHash: "h"}))
 	u, err := users.User(ctx, "leaver")
 	require.NoError(t, err)
 	now := time.Now()
-	require.NoError(t, tokens.CreateToken(ctx, auth.Token{ID: "leaver-pat", Hash: "leaver-h", Kind: auth.TokenPAT, User: "leaver", UserID: u.ID, Name: "n", Created: now}))
+	require.NoError(t, tokens.CreateToken(ctx, stores.Token{ID: "leaver-pat", Hash: "leaver-h", Kind: stores.TokenPAT, User: "leaver", UserID: u.ID, Name: "n", Created: now}))
 	if sessions != nil {
-		require.NoError(t, sessions.CreateSession(ctx, auth.Session{Hash: "leaver-s", User: "leaver", UserID: u.ID, Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}))
+		require.NoError(t, sessions.CreateSession(ctx, stores.Session{Hash: "leaver-s", User: "leaver", UserID: u.ID, Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}))
 	}
 	require.NoError(t, users.DeleteUser(ctx, "leaver"))
 	tok, err := tokens.TokenByID(ctx, "leaver-pat")
@@ -221,7 +204,7 @@ func accountBinding(t *testing.T, ctx context.Context, users auth.UserAdmin, tok
 	assert.False(t, tok.Revoked.IsZero(), "deleting a user revokes its tokens")
 	if sessions != nil {
 		_, err = sessions.SessionByHash(ctx, "leaver-s")
-		assert.ErrorIs(t, err, auth.ErrNotFound, "deleting a user ends its sessions")
+		assert.ErrorIs(t, err, stores.ErrNotFound, "deleting a user ends its sessions")
 	}
 }
 
@@ -243,9 +226,9 @@ func rules(t *testing.T, ctx context.Context, s RuleSetter) {
 	assert.Empty(t, got)
 }
 
-func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
+func tokens(t *testing.T, ctx context.Context, s stores.TokenAdmin) {
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	tok := auth.Token{ID: "t1", Hash: "h1", Kind: auth.TokenPAT, User: "admin", UserID: "uid-1", ClientID: "app", Family: "fam-0", PasswordStamp: base.Add(-time.Hour), Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour)}
+	tok := stores.Token{ID: "t1", Hash: "h1", Kind: stores.TokenPAT, User: "admin", UserID: "uid-1", ClientID: "app", Family: "fam-0", PasswordStamp: base.Add(-time.Hour), Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour)}
 	require.NoError(t, s.CreateToken(ctx, tok))
 	got, err := s.TokenByHash(ctx, "h1")
 	require.NoError(t, err)
@@ -254,22 +237,22 @@ func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
 	require.NoError(t, err)
 	assertToken(t, tok, *got)
 	_, err = s.TokenByHash(ctx, "nope")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 	_, err = s.TokenByHash(ctx, "")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 
-	assert.ErrorIs(t, s.CreateToken(ctx, auth.Token{ID: "t1", Hash: "other", Kind: auth.TokenAccess, User: "admin"}), auth.ErrConflict, "id taken")
-	assert.ErrorIs(t, s.CreateToken(ctx, auth.Token{ID: "t2", Hash: "h1", Kind: auth.TokenAccess, User: "admin"}), auth.ErrConflict, "hash taken")
-	assert.ErrorIs(t, s.CreateToken(ctx, auth.Token{ID: "t3", Hash: "h3", Kind: auth.TokenPAT, User: "admin", Name: "ci"}), auth.ErrConflict, "PAT name taken")
-	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "t4", Hash: "h4", Kind: auth.TokenPAT, User: "other", Name: "ci", Created: base}))
-	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "j1", Kind: auth.TokenJWT, User: "admin", Created: base.Add(time.Second)}))
-	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "j2", Kind: auth.TokenJWT, User: "admin", Created: base.Add(2 * time.Second)}), "JWT records have no hash")
+	assert.ErrorIs(t, s.CreateToken(ctx, stores.Token{ID: "t1", Hash: "other", Kind: stores.TokenAccess, User: "admin"}), stores.ErrConflict, "id taken")
+	assert.ErrorIs(t, s.CreateToken(ctx, stores.Token{ID: "t2", Hash: "h1", Kind: stores.TokenAccess, User: "admin"}), stores.ErrConflict, "hash taken")
+	assert.ErrorIs(t, s.CreateToken(ctx, stores.Token{ID: "t3", Hash: "h3", Kind: stores.TokenPAT, User: "admin", Name: "ci"}), stores.ErrConflict, "PAT name taken")
+	require.NoError(t, s.CreateToken(ctx, stores.Token{ID: "t4", Hash: "h4", Kind: stores.TokenPAT, User: "other", Name: "ci", Created: base}))
+	require.NoError(t, s.CreateToken(ctx, stores.Token{ID: "j1", Kind: stores.TokenJWT, User: "admin", Created: base.Add(time.Second)}))
+	require.NoError(t, s.CreateToken(ctx, stores.Token{ID: "j2", Kind: stores.TokenJWT, User: "admin", Created: base.Add(2 * time.Second)}), "JWT records have no hash")
 
 	list, err := s.ListTokens(ctx, "admin", "")
 	require.NoError(t, err)
 	require.Len(t, list, 3)
 	assert.Equal(t, []string{"t1", "j1", "j2"}, []string{list[0].ID, list[1].ID, list[2].ID}, "oldest first")
-	list, _ = s.ListTokens(ctx, "admin", auth.TokenPAT)
+	list, _ = s.ListTokens(ctx, "admin", stores.TokenPAT)
 	assert.Len(t, list, 1)
 
 	// Coalesced last-used times: newer wins, unknown ids skipped.
@@ -283,10 +266,10 @@ func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
 	got, _ = s.TokenByHash(ctx, "h1")
 	assert.True(t, got.Revoked.Equal(base.Add(2*time.Minute)), "the first revocation time stays")
 	assert.False(t, got.Active(base.Add(2*time.Minute)))
-	assert.ErrorIs(t, s.RevokeToken(ctx, "ghost", base), auth.ErrNotFound)
+	assert.ErrorIs(t, s.RevokeToken(ctx, "ghost", base), stores.ErrNotFound)
 
 	// Single use, under contention: exactly one winner.
-	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "r1", Hash: "hr1", Kind: auth.TokenRefresh, User: "admin", Created: base}))
+	require.NoError(t, s.CreateToken(ctx, stores.Token{ID: "r1", Hash: "hr1", Kind: stores.TokenRefresh, User: "admin", Created: base}))
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for range 8 {
@@ -303,13 +286,13 @@ func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
 	wg.Wait()
 	assert.EqualValues(t, 1, wins.Load())
 	_, err = s.ConsumeToken(ctx, "ghost", base)
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 
 	// A grant family is revoked as one (refresh-token reuse).
 	for _, id := range []string{"fa", "fb", "fc"} {
-		require.NoError(t, s.CreateToken(ctx, auth.Token{ID: id, Hash: "h" + id, Kind: auth.TokenRefresh, User: "admin", Family: "fam-1", Created: base}))
+		require.NoError(t, s.CreateToken(ctx, stores.Token{ID: id, Hash: "h" + id, Kind: stores.TokenRefresh, User: "admin", Family: "fam-1", Created: base}))
 	}
-	require.NoError(t, s.CreateToken(ctx, auth.Token{ID: "fz", Hash: "hfz", Kind: auth.TokenRefresh, User: "admin", Family: "fam-2", Created: base}))
+	require.NoError(t, s.CreateToken(ctx, stores.Token{ID: "fz", Hash: "hfz", Kind: stores.TokenRefresh, User: "admin", Family: "fam-2", Created: base}))
 	require.NoError(t, s.RevokeToken(ctx, "fa", base))
 	n, err := s.RevokeFamily(ctx, "fam-1", base.Add(time.Minute))
 	require.NoError(t, err)
@@ -327,10 +310,10 @@ func tokens(t *testing.T, ctx context.Context, s auth.TokenAdmin) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "only t1 had an expiry")
 	_, err = s.TokenByID(ctx, "t1")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 }
 
-func assertToken(t *testing.T, want, got auth.Token) {
+func assertToken(t *testing.T, want, got stores.Token) {
 	t.Helper()
 	assert.Equal(t, want.ID, got.ID)
 	assert.Equal(t, want.Hash, got.Hash)
@@ -348,12 +331,12 @@ func assertToken(t *testing.T, want, got auth.Token) {
 	assert.True(t, got.Revoked.IsZero())
 }
 
-func sessions(t *testing.T, ctx context.Context, s auth.SessionStore) {
+func sessions(t *testing.T, ctx context.Context, s stores.SessionStore) {
 	now := time.Now().Truncate(time.Microsecond)
-	x := auth.Session{Hash: "sh1", User: "admin@internal", UserID: "uid-1", Credential: "token:abc", Scheme: "basic", Scopes: []string{"ovirt-app-api"}, UserUpdated: now.Add(-time.Hour),
+	x := stores.Session{Hash: "sh1", User: "admin@internal", UserID: "uid-1", Credential: "token:abc", Scheme: "basic", Scopes: []string{"ovirt-app-api"}, UserUpdated: now.Add(-time.Hour),
 		Created: now, LastSeen: now, IdleTimeout: 30 * time.Minute, Expires: now.Add(8 * time.Hour), CSRF: true}
 	require.NoError(t, s.CreateSession(ctx, x))
-	assert.ErrorIs(t, s.CreateSession(ctx, x), auth.ErrConflict)
+	assert.ErrorIs(t, s.CreateSession(ctx, x), stores.ErrConflict)
 	got, err := s.SessionByHash(ctx, "sh1")
 	require.NoError(t, err)
 	assert.Equal(t, x.User, got.User)
@@ -372,15 +355,15 @@ func sessions(t *testing.T, ctx context.Context, s auth.SessionStore) {
 	require.NoError(t, s.TouchSession(ctx, "sh1", now.Add(time.Second)), "an older touch is ignored")
 	got, _ = s.SessionByHash(ctx, "sh1")
 	assert.True(t, got.LastSeen.Equal(now.Add(time.Minute)))
-	assert.ErrorIs(t, s.TouchSession(ctx, "ghost", now), auth.ErrNotFound)
+	assert.ErrorIs(t, s.TouchSession(ctx, "ghost", now), stores.ErrNotFound)
 
 	require.NoError(t, s.DeleteSession(ctx, "sh1"))
 	require.NoError(t, s.DeleteSession(ctx, "sh1"))
 	_, err = s.SessionByHash(ctx, "sh1")
-	assert.ErrorIs(t, err, auth.ErrNotFound)
+	assert.ErrorIs(t, err, stores.ErrNotFound)
 }
 
-func nonces(t *testing.T, ctx context.Context, s auth.NonceStore) {
+func nonces(t *testing.T, ctx context.Context, s stores.NonceStore) {
 	exp := time.Now().Add(time.Minute)
 	fresh, err := s.UseNonce(ctx, "k", "n+/=", exp)
 	require.NoError(t, err)
