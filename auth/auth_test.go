@@ -79,7 +79,7 @@ func do(t *testing.T, srv *httptest.Server, method, path string, hdr map[string]
 }
 
 func TestChainOverTLS(t *testing.T) {
-	srv := httptest.NewTLSServer(auth.Middleware(auth.Chain(first, second))(http.HandlerFunc(whoami)))
+	srv := httptest.NewTLSServer(auth.Middleware(auth.Chain(first, second), auth.Config{})(http.HandlerFunc(whoami)))
 	defer srv.Close()
 
 	cases := []struct {
@@ -164,7 +164,7 @@ func TestPolicyRuleTable(t *testing.T) {
 		}
 		return id, nil
 	})
-	srv := httptest.NewTLSServer(auth.Middleware(admins, auth.WithPolicy(auth.RuleTable{Store: store}), auth.Optional())(http.HandlerFunc(whoami)))
+	srv := httptest.NewTLSServer(auth.Middleware(admins, auth.Config{Policy: auth.RuleTable{Store: store}, Optional: true})(http.HandlerFunc(whoami)))
 	defer srv.Close()
 
 	cases := []struct {
@@ -221,7 +221,7 @@ type failingRules struct{}
 func (failingRules) Rules(context.Context) ([]auth.Rule, error) { return nil, errors.New("db down") }
 
 func TestPolicyStoreFailureIs503(t *testing.T) {
-	h := auth.Middleware(first, auth.WithPolicy(auth.RuleTable{Store: failingRules{}}))(http.HandlerFunc(whoami))
+	h := auth.Middleware(first, auth.Config{Policy: auth.RuleTable{Store: failingRules{}}})(http.HandlerFunc(whoami))
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "https://api.example/", nil)
 	req.Header.Set("X-First", "alice")
@@ -278,11 +278,11 @@ func TestResponderDialects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			opts := []auth.Option{auth.WithResponder(c.responder)}
+			cfg := auth.Config{Responder: c.responder}
 			if c.policyDeny {
-				opts = append(opts, auth.WithPolicy(auth.RuleTable{Store: staticRules{}}))
+				cfg.Policy = auth.RuleTable{Store: staticRules{}}
 			}
-			srv := httptest.NewTLSServer(auth.Middleware(first, opts...)(http.HandlerFunc(whoami)))
+			srv := httptest.NewTLSServer(auth.Middleware(first, cfg)(http.HandlerFunc(whoami)))
 			defer srv.Close()
 			resp, body := do(t, srv, "GET", "/", c.hdr)
 			assert.Equal(t, c.status, resp.StatusCode)
@@ -302,13 +302,13 @@ func TestErrorChallengeOverride(t *testing.T) {
 		return nil, &auth.Error{Reason: auth.ReasonExpired, Challenge: `Bearer error="invalid_token"`}
 	})
 	rec := httptest.NewRecorder()
-	auth.Middleware(auth.Chain(first, bearer))(http.HandlerFunc(whoami)).ServeHTTP(rec, httptest.NewRequest("GET", "https://api.example/", nil))
+	auth.Middleware(auth.Chain(first, bearer), auth.Config{})(http.HandlerFunc(whoami)).ServeHTTP(rec, httptest.NewRequest("GET", "https://api.example/", nil))
 	assert.Equal(t, 401, rec.Code)
 	assert.Equal(t, []string{`Bearer error="invalid_token"`}, rec.Result().Header.Values("WWW-Authenticate"))
 }
 
 func TestOptionalMode(t *testing.T) {
-	srv := httptest.NewTLSServer(auth.Middleware(first, auth.Optional())(http.HandlerFunc(whoami)))
+	srv := httptest.NewTLSServer(auth.Middleware(first, auth.Config{Optional: true})(http.HandlerFunc(whoami)))
 	defer srv.Close()
 	resp, body := do(t, srv, "GET", "/", nil)
 	assert.Equal(t, 200, resp.StatusCode)
@@ -323,13 +323,13 @@ func TestOptionalMode(t *testing.T) {
 func TestAuditRecords(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	h := auth.Middleware(first, auth.WithAudit(logger), auth.WithPolicy(auth.PolicyFunc(
+	h := auth.Middleware(first, auth.Config{Audit: logger, Policy: auth.PolicyFunc(
 		func(_ context.Context, id *auth.Identity, r *http.Request) error {
 			if r.URL.Path == "/admin" {
 				return auth.Fail(auth.ReasonForbidden, "", id.Login(), "")
 			}
 			return nil
-		})))(http.HandlerFunc(whoami))
+		})})(http.HandlerFunc(whoami))
 	for _, c := range []struct{ path, user string }{{"/?userPW=hunter2", "alice"}, {"/admin", "alice"}, {"/", "bad"}, {"/", "storedown"}} {
 		req := httptest.NewRequest("GET", c.path, nil)
 		req.Header.Set("X-First", c.user)

@@ -13,7 +13,7 @@ import (
 func BenchmarkMiddlewareOverhead(b *testing.B) {
 	id := &auth.Identity{User: "wsuser", Scheme: "test"}
 	accept := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) { return id, nil })
-	h := auth.Middleware(accept)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Middleware(accept, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := auth.IdentityFrom(r.Context()); !ok {
 			b.Fatal("no identity")
 		}

@@ -30,7 +30,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "hello %s", id.User)
 	})
-	srv := httptest.NewTLSServer(auth.Middleware(auth.Chain(trustHeader), auth.WithPolicy(auth.RuleTable{Store: store}))(api))
+	srv := httptest.NewTLSServer(auth.Middleware(auth.Chain(trustHeader), auth.Config{Policy: auth.RuleTable{Store: store}})(api))
 	defer srv.Close()
 
 	for _, method := range []string{"GET", "DELETE"} {

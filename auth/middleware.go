@@ -8,44 +8,33 @@ import (
 	"time"
 )
 
-// Option configures Middleware.
-type Option func(*config)
-
-type config struct {
-	policy    Policy
-	responder Responder
-	audit     *slog.Logger
-	optional  bool
-	insecure  bool
-	forwarded bool
+// Config configures Middleware; the zero value authenticates every request,
+// allows every authenticated one and answers failures as RFC 9457
+// problems.
+type Config struct {
+	// Policy authorizes every request after authentication; nil allows
+	// every authenticated request.
+	Policy Policy
+	// Responder renders failures; nil = Problem{}.
+	Responder Responder
+	// Audit, when set, gets one record per decision: message "auth",
+	// attributes outcome (allow, anonymous, deny, fail), scheme, user,
+	// reason, remote, method and path, for a failure its detail, code and
+	// cause. The query string and credentials are never logged.
+	Audit *slog.Logger
+	// Optional lets requests without any credential through with no
+	// Identity in their context (subject to the policy, which sees a nil
+	// Identity). A credential that is present and wrong is still refused.
+	Optional bool
+	// AllowInsecure accepts credentials over plain HTTP. Without it, a
+	// request that arrives without TLS and carries a credential is refused
+	// with 403 before the credential is checked. Use it only for tests or
+	// behind a TLS-terminating proxy that TrustForwarded cannot describe.
+	AllowInsecure bool
+	// TrustForwarded treats "X-Forwarded-Proto: https" as TLS (see
+	// IsSecure): set it only when every request comes through such a proxy.
+	TrustForwarded bool
 }
-
-// WithPolicy authorizes every request with p after authentication. Without a
-// policy every authenticated request is allowed.
-func WithPolicy(p Policy) Option { return func(c *config) { c.policy = p } }
-
-// WithResponder renders failures with r instead of the default Problem.
-func WithResponder(r Responder) Option { return func(c *config) { c.responder = r } }
-
-// WithAudit logs one record per decision to l: message "auth", attributes
-// outcome (allow, anonymous, deny, fail), scheme, user, reason, remote,
-// method and path. The query string and credentials are never logged.
-func WithAudit(l *slog.Logger) Option { return func(c *config) { c.audit = l } }
-
-// Optional lets requests without any credential through with no Identity in
-// their context (subject to the policy, which sees a nil Identity). A
-// credential that is present and wrong is still refused.
-func Optional() Option { return func(c *config) { c.optional = true } }
-
-// AllowInsecure accepts credentials over plain HTTP. Without it, a request
-// that arrives without TLS and carries a credential (see
-// Authenticator.HasCredentials; an Authorization header always counts) is
-// refused with 403 before the credential is checked. Use it only for tests or
-// behind a TLS-terminating proxy you cannot describe with TrustForwardedProto.
-func AllowInsecure() Option { return func(c *config) { c.insecure = true } }
-
-// TrustForwardedProto treats "X-Forwarded-Proto: https" as TLS (see IsSecure).
-func TrustForwardedProto() Option { return func(c *config) { c.forwarded = true } }
 
 // Middleware returns net/http middleware that authenticates each request with
 // a, authorizes it with the policy (if any), puts the Identity into the
@@ -55,17 +44,18 @@ func TrustForwardedProto() Option { return func(c *config) { c.forwarded = true 
 // → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
 // the request is anonymous; a credential over plain HTTP → 403 (see
-// AllowInsecure); more than one Authorization header, or a path CheckPath
+// Config.AllowInsecure); more than one Authorization header, or a path CheckPath
 // refuses (dot segments, "//", too many segments) → 400.
 //
 // The plain-HTTP refusal fails closed: it asks a.HasCredentials first
 // (refusing before any credential is checked), and if a still finds a
 // credential (an authenticator that cannot say where it looks), the request
 // is refused all the same, whatever a decided.
-func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler {
-	c := config{responder: Problem{}}
-	for _, o := range opts {
-		o(&c)
+func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
+	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Audit, optional: cfg.Optional,
+		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded}
+	if c.responder == nil {
+		c.responder = Problem{}
 	}
 	challenges := a.Challenges()
 	return func(next http.Handler) http.Handler {
@@ -126,6 +116,16 @@ func Middleware(a Authenticator, opts ...Option) func(http.Handler) http.Handler
 
 func errInsecure() *Error {
 	return &Error{Reason: ReasonInsecure, Message: "credentials sent over plain HTTP are refused; use HTTPS"}
+}
+
+// config is Config with its defaults applied.
+type config struct {
+	policy    Policy
+	responder Responder
+	audit     *slog.Logger
+	optional  bool
+	insecure  bool
+	forwarded bool
 }
 
 func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string) {

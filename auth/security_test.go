@@ -33,7 +33,7 @@ func ruleServer(t *testing.T, rules []auth.Rule, h http.Handler) *httptest.Serve
 	t.Helper()
 	st := memstore.New()
 	require.NoError(t, st.SetRules(context.Background(), rules))
-	srv := httptest.NewTLSServer(auth.Middleware(asUser, auth.WithPolicy(auth.RuleTable{Store: st}))(h))
+	srv := httptest.NewTLSServer(auth.Middleware(asUser, auth.Config{Policy: auth.RuleTable{Store: st}})(h))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -147,7 +147,7 @@ func TestPolicyHeadIsGet(t *testing.T) {
 func TestPlainHTTPRefusalFailsClosed(t *testing.T) {
 	type wrapped struct{ auth.Authenticator }
 	reached := false
-	h := auth.Middleware(wrapped{asUser})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	h := auth.Middleware(wrapped{asUser}, auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "http://api.example/", nil)
 	req.Header.Set("X-User", "alice")
@@ -162,7 +162,7 @@ func TestPlainHTTPRefusalFailsClosed(t *testing.T) {
 // Attack: with Bearer first and Basic second, two Authorization headers
 // were accepted (each scheme read "its" header).
 func TestDuplicateAuthorizationRefused(t *testing.T) {
-	h := auth.Middleware(asUser)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(asUser, auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "https://api.example/", nil)
 	req.Header.Set("X-User", "alice")

@@ -71,7 +71,7 @@ func TestWrappedSchemesKeepTheirBehaviour(t *testing.T) {
 			t.Run(s.name+"/"+wrapName, func(t *testing.T) {
 				calls := 0
 				var seen *http.Request
-				h := auth.Middleware(wrap(s.a, &calls))(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r }))
+				h := auth.Middleware(wrap(s.a, &calls), auth.Config{})(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { seen = r }))
 
 				// Plain HTTP with the credential: refused before it is checked.
 				req := httptest.NewRequest("GET", "http://api.example/api", nil)

@@ -56,7 +56,7 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 	return c.next.VerifyPassword(ctx, login, pw)
 }
 
-func newSetup(t *testing.T, tls bool, mutate func(*basic.Config), opts ...auth.Option) *setup {
+func newSetup(t *testing.T, tls bool, mutate func(*basic.Config), mw ...auth.Config) *setup {
 	t.Helper()
 	s := &setup{store: authtest.NewStore(t, users...), rec: &recorder{}, calls: &atomic.Int64{}}
 	cfg := basic.Config{Realm: "RESTAPI", Passwords: &auth.Passwords{
@@ -65,7 +65,11 @@ func newSetup(t *testing.T, tls bool, mutate func(*basic.Config), opts ...auth.O
 		mutate(&cfg)
 	}
 	chain := auth.Chain(basic.New(cfg), basic.NewQuery(cfg, basic.QueryConfig{TokenURL: "/xcatws/tokens"}))
-	h := auth.Middleware(chain, opts...)(http.HandlerFunc(s.rec.handler))
+	var mwc auth.Config
+	if len(mw) > 0 {
+		mwc = mw[0]
+	}
+	h := auth.Middleware(chain, mwc)(http.HandlerFunc(s.rec.handler))
 	if tls {
 		s.srv = httptest.NewTLSServer(h)
 	} else {
@@ -295,11 +299,11 @@ func TestPlainHTTPIsRefusedUnchecked(t *testing.T) {
 	resp, _ = s.get(t, "/", map[string]string{"X-Forwarded-Proto": "https"}, ptr("wsuser"), ptr("cluster-secret"))
 	assert.Equal(t, 403, resp.StatusCode, "X-Forwarded-Proto is not trusted by default")
 
-	trusting := newSetup(t, false, nil, auth.TrustForwardedProto())
+	trusting := newSetup(t, false, nil, auth.Config{TrustForwarded: true})
 	resp, _ = trusting.get(t, "/", map[string]string{"X-Forwarded-Proto": "https"}, ptr("wsuser"), ptr("cluster-secret"))
 	assert.Equal(t, 200, resp.StatusCode)
 
-	insecure := newSetup(t, false, nil, auth.AllowInsecure())
+	insecure := newSetup(t, false, nil, auth.Config{AllowInsecure: true})
 	resp, _ = insecure.get(t, "/", nil, ptr("wsuser"), ptr("cluster-secret"))
 	assert.Equal(t, 200, resp.StatusCode)
 }
@@ -324,7 +328,7 @@ func TestThrottle(t *testing.T) {
 		store = memstore.New()
 		c.Passwords.Throttle = &auth.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
 		c.Passwords.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
-	}, auth.WithResponder(auth.Foreman{}))
+	}, auth.Config{Responder: auth.Foreman{}})
 	from := func(addr string) map[string]string { return map[string]string{"X-Test-Client": addr} }
 
 	// Five wrong passwords for wsuser from one address lock wsuser.

@@ -22,7 +22,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
 	})
-	srv := httptest.NewTLSServer(auth.Middleware(chain)(api))
+	srv := httptest.NewTLSServer(auth.Middleware(chain, auth.Config{})(api))
 	defer srv.Close()
 
 	req, _ := http.NewRequest("GET", srv.URL+"/api", nil)

@@ -142,8 +142,7 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
 		basic.NewQuery(basic.Config{Passwords: &auth.Passwords{Verifier: pw}}, basic.QueryConfig{}),
 	)
-	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain),
-		auth.WithAudit(slog.New(slog.NewJSONHandler(&logbuf, nil))))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{Audit: slog.New(slog.NewJSONHandler(&logbuf, nil))})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for range 1000 {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("POST", "https://api.example/api/hosts?x=1", strings.NewReader(`{"a":1}`))
@@ -181,7 +180,7 @@ func BenchmarkNoCredentials(b *testing.B) {
 		tokens.Authenticator(),
 		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
 	)
-	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := httptest.NewRequest("GET", "https://api.example/api/hosts", nil)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -52,7 +52,7 @@ func handler(store *memstore.Store, slots *auth.HashSlots, ttl, maxAge time.Dura
 	a := basic.New(basic.Config{
 		Passwords: &auth.Passwords{Verifier: c, Throttle: &auth.Throttle{Counter: store}, ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }},
 	})
-	return auth.Middleware(a)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	return auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 }
 
 func legitStore() *memstore.Store {

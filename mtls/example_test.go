@@ -22,7 +22,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "hello %s", id.User)
 	})
-	srv := httptest.NewUnstartedServer(auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID}))(api))
+	srv := httptest.NewUnstartedServer(auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID}), auth.Config{})(api))
 	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Required)
 	srv.StartTLS()
 	defer srv.Close()

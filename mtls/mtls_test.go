@@ -43,7 +43,7 @@ func newEnv(t *testing.T, mode mtls.ClientAuth, mutate func(*mtls.Config)) *env 
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h := auth.Middleware(mtls.New(cfg))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Middleware(mtls.New(cfg), auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.User+":"+strings.Join(id.Groups, ","))
 	}))

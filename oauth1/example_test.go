@@ -24,7 +24,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s as %s", id.Attrs["consumer_key"], id.User)
 	})
-	srv := httptest.NewTLSServer(auth.Middleware(verifier)(api))
+	srv := httptest.NewTLSServer(auth.Middleware(verifier, auth.Config{})(api))
 	defer srv.Close()
 
 	client := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{

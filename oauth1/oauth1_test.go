@@ -87,7 +87,7 @@ func newEnv(t *testing.T, mutate func(*oauth1.Config)) *env {
 		mutate(&cfg)
 	}
 	a := oauth1.New(cfg)
-	h := auth.Middleware(a)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		body, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%s:%s:%s:%s", id.Scheme, id.Login(), id.Attrs["consumer_key"], body)

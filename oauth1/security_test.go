@@ -39,7 +39,7 @@ func rsaPEM(t testing.TB) string {
 func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, RSAPublicKeyPEM: rsaPEM(t)}))
-	srv := httptest.NewTLSServer(auth.Middleware(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}))(
+	srv := httptest.NewTLSServer(auth.Middleware(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), auth.Config{})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret data") })))
 	defer srv.Close()
 	do := func(h string) (int, string) {
@@ -89,7 +89,7 @@ func TestFormBodyOfAnotherScheme(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: st})}))
-	srv := httptest.NewTLSServer(auth.Middleware(chain)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(auth.Middleware(chain, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		io.WriteString(w, strconv.Itoa(len(b))+":"+string(b[:min(len(b), 20)]))
 	})))
@@ -110,7 +110,7 @@ func TestFormBodyCredentialsRefusedOverHTTP(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
-	srv := httptest.NewServer(auth.Middleware(a)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
+	srv := httptest.NewServer(auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL + "/api")
 	params := []oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "HMAC-SHA1"},

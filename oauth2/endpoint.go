@@ -57,12 +57,12 @@ type EndpointConfig struct {
 	RefreshTTL    time.Duration
 	// ErrorStyle picks the error JSON; default RFC6749.
 	ErrorStyle ErrorStyle
-	// AllowInsecure accepts requests over plain HTTP; TrustForwardedProto
+	// AllowInsecure accepts requests over plain HTTP; TrustForwarded
 	// believes X-Forwarded-Proto (see auth.IsSecure).
-	AllowInsecure, TrustForwardedProto bool
-	Now                                func() time.Time
+	AllowInsecure, TrustForwarded bool
+	Now                           func() time.Time
 	// Audit, when set, gets one record per token request (see
-	// auth.WithAudit); failures carry the RFC 6749 error code as reason.
+	// auth.Config.Audit); failures carry the RFC 6749 error code as code.
 	Audit *slog.Logger
 }
 
@@ -116,7 +116,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
-	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwardedProto) {
+	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwarded) {
 		fail(errf(InvalidRequest, "the token endpoint is served over HTTPS only"))
 		return
 	}

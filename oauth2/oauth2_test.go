@@ -59,7 +59,7 @@ func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 		endpoint.ServeHTTP(w, r)
 	}))
 	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"})
-	mux.Handle("/ovirt-engine/api/", auth.Middleware(bearer, auth.WithPolicy(oauth2.RequireScope("RESTAPI", "ovirt-app-api")))(
+	mux.Handle("/ovirt-engine/api/", auth.Middleware(bearer, auth.Config{Policy: oauth2.RequireScope("RESTAPI", "ovirt-app-api")})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, _ := auth.IdentityFrom(r.Context())
 			io.WriteString(w, id.Scheme+":"+id.Login()+":"+strings.Join(id.Scopes, ","))

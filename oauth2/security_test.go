@@ -83,7 +83,7 @@ func TestFormBodyTokenRefusedOverHTTP(t *testing.T) {
 	require.NoError(t, err)
 	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, FormBody: true})
 	var body string
-	srv := httptest.NewServer(auth.Middleware(bearer)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(auth.Middleware(bearer, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		body = string(b)
 	})))

@@ -138,17 +138,11 @@ func (p *Presets) Tokens() *token.Service { return p.tokens }
 // middleware wraps next for one face: its scheme, the shared policy and
 // audit, the face's error dialect.
 func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next http.Handler) http.Handler {
-	opts := []auth.Option{auth.WithResponder(dialect)}
+	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded}
 	if p.stores.Policy != nil {
-		opts = append(opts, auth.WithPolicy(auth.RuleTable{Store: p.stores.Policy}))
+		cfg.Policy = auth.RuleTable{Store: p.stores.Policy}
 	}
-	if p.opts.Audit != nil {
-		opts = append(opts, auth.WithAudit(p.opts.Audit))
-	}
-	if p.opts.TrustForwarded {
-		opts = append(opts, auth.TrustForwardedProto())
-	}
-	return auth.Middleware(a, opts...)(next)
+	return auth.Middleware(a, cfg)(next)
 }
 
 // XCAT serves xCAT's face under XCATPrefix: POST …/tokens issues access
@@ -160,7 +154,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 	cfg := basic.Config{Passwords: p.passwords}
 	mux := http.NewServeMux()
 	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
-		Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded})
+		Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded})
 	mux.Handle(XCATPrefix, p.middleware(auth.Chain(
 		p.tokens.Authenticator(),
 		oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: XCATRealm, Scheme: auth.SchemeToken}),
@@ -192,7 +186,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
-		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwardedProto: p.opts.TrustForwarded}))
+		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
 		Tokens: p.tokens, Certs: p.stores.Certs},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),

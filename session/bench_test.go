@@ -20,7 +20,7 @@ func BenchmarkCookieRequest(b *testing.B) {
 	login.SetBasicAuth("admin@internal", "pw")
 	login.Header.Set("Prefer", "persistent-auth")
 	rec := httptest.NewRecorder()
-	auth.Middleware(m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, login)
+	auth.Middleware(m, auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, login)
 	cookies := rec.Result().Cookies()
 	if len(cookies) != 1 {
 		b.Fatal("no session cookie")

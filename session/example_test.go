@@ -23,7 +23,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.Login(), id.Scheme)
 	})
-	srv := httptest.NewTLSServer(auth.Middleware(sessions)(api))
+	srv := httptest.NewTLSServer(auth.Middleware(sessions, auth.Config{})(api))
 	defer srv.Close()
 	client := srv.Client()
 	client.Jar, _ = cookiejar.New(nil)

@@ -30,7 +30,7 @@ func FuzzParsePrefer(f *testing.F) {
 func FuzzCookieAndPrefer(f *testing.F) {
 	st := memstore.New()
 	none := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) { return nil, auth.ErrNoCredentials })
-	h := auth.Middleware(session.New(session.Config{Store: st, Users: st}, none))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(session.New(session.Config{Store: st, Users: st}, none), auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.Add("JSESSIONID="+strings.Repeat("A", 43), "persistent-auth")
 	f.Add("JSESSIONID=; JSESSIONID=x", "new-auth, csrf-protection")
 	f.Fuzz(func(t *testing.T, cookie, prefer string) {

@@ -34,7 +34,7 @@ func newTokenEnv(t *testing.T, withTokens bool) *tokenEnv {
 		cfg.Tokens = e.svc
 	}
 	m := session.New(cfg, e.svc.Authenticator())
-	e.srv = httptest.NewTLSServer(auth.Middleware(m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	e.srv = httptest.NewTLSServer(auth.Middleware(m, auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -113,7 +113,7 @@ func TestSessionEndsWithItsAccount(t *testing.T) {
 	assert.Equal(t, 401, resp.StatusCode)
 }
 
-// Attack: behind a TLS-terminating proxy (TrustForwardedProto) the session
+// Attack: behind a TLS-terminating proxy (TrustForwarded) the session
 // cookie lost its Secure attribute, so a browser or client would send it
 // over plain HTTP.
 func TestCookieSecureBehindProxy(t *testing.T) {
@@ -125,7 +125,7 @@ func TestCookieSecureBehindProxy(t *testing.T) {
 		return &auth.Identity{User: "admin", Scheme: "test"}, nil
 	})
 	m := session.New(session.Config{Store: st, Users: st}, inner)
-	h := auth.Middleware(m, auth.TrustForwardedProto())(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(m, auth.Config{TrustForwarded: true})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := httptest.NewRequest("GET", "http://backend:8080/api", nil)
 	req.Header.Set("X-Forwarded-Proto", "https")
 	req.Header.Set("X-Test-User", "admin")

@@ -43,7 +43,7 @@ func newEnv(t *testing.T, mutate func(*session.Config)) *env {
 		mutate(&cfg)
 	}
 	e.m = session.New(cfg, inner)
-	mw := auth.Middleware(e.m)
+	mw := auth.Middleware(e.m, auth.Config{})
 	mux := http.NewServeMux()
 	mux.Handle("DELETE /ovirt-engine/api/session", mw(e.m.Logout()))
 	mux.Handle("/ovirt-engine/api/", mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -337,7 +337,7 @@ func TestNoSessionForNonUsers(t *testing.T) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "https://x/", nil)
 	req.Header.Set("Prefer", "persistent-auth")
-	auth.Middleware(m)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, req)
+	auth.Middleware(m, auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, req)
 	assert.Equal(t, 200, rec.Code)
 	assert.Empty(t, rec.Result().Cookies())
 	assert.Contains(t, rec.Header().Get("Warning"), "no session")

@@ -29,7 +29,7 @@ func Example() {
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
 	})
 	either := auth.Chain(svc.Authenticator(), basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(passwords)}}))
-	mux.Handle("/api/", auth.Middleware(either)(hello))
+	mux.Handle("/api/", auth.Middleware(either, auth.Config{})(hello))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
 	client := srv.Client()

@@ -30,12 +30,12 @@ type IssueHandler struct {
 	Passwords *auth.Passwords
 	// Responder renders failures; default auth.XCAT{}.
 	Responder auth.Responder
-	// AllowInsecure accepts credentials over plain HTTP; TrustForwardedProto
-	// believes X-Forwarded-Proto (see auth.IsSecure).
-	AllowInsecure, TrustForwardedProto bool
+	// AllowInsecure accepts credentials over plain HTTP; TrustForwarded
+	// believes X-Forwarded-Proto (see auth.IsSecure), as auth.Config does.
+	AllowInsecure, TrustForwarded bool
 	// Location is the time zone of "expire"; default time.Local, as xCAT.
 	Location *time.Location
-	// Audit, when set, gets one record per request (see auth.WithAudit).
+	// Audit, when set, gets one record per request (see auth.Config.Audit).
 	Audit *slog.Logger
 }
 
@@ -74,7 +74,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "use POST to request a token", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.AllowInsecure && !auth.IsSecure(r, h.TrustForwardedProto) {
+	if !h.AllowInsecure && !auth.IsSecure(r, h.TrustForwarded) {
 		fail(&auth.Error{Reason: auth.ReasonInsecure, Scheme: auth.SchemeToken, Message: "credentials sent over plain HTTP are refused; use HTTPS"})
 		return
 	}

@@ -59,9 +59,9 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})
 	xcat := auth.Chain(e.svc.Authenticator(), oauth2.NewBearer(oauth2.BearerConfig{Tokens: e.svc, Realm: "xCAT", Scheme: auth.SchemeToken}))
-	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.WithResponder(auth.XCAT{}))(whoami))
+	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.Config{Responder: auth.XCAT{}})(whoami))
 	pat := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: e.svc.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
-	mux.Handle("/api/", auth.Middleware(pat, auth.WithResponder(auth.Foreman{}))(whoami))
+	mux.Handle("/api/", auth.Middleware(pat, auth.Config{Responder: auth.Foreman{}})(whoami))
 	e.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e

@@ -286,7 +286,7 @@ func TestSmallPostgresManyClients(t *testing.T) {
 	svc := token.New(token.Config{Store: db, Users: db})
 	pat, err := svc.CreatePAT(context.Background(), token.PATSpec{Login: "admin", Name: "ci"})
 	require.NoError(t, err)
-	mw := auth.Middleware(basicPAT(svc, db))
+	mw := auth.Middleware(basicPAT(svc, db), auth.Config{})
 	var mu sync.Mutex
 	statuses := map[int]int{}
 	var wg sync.WaitGroup

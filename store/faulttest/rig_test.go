@@ -112,7 +112,7 @@ func newRig(t *testing.T) *rig {
 	)
 	sessions := session.New(session.Config{Store: r.rs, Users: r.db, Tokens: r.tokens, Certs: r.db}, chain)
 	mux := http.NewServeMux()
-	mux.Handle("/api/", auth.Middleware(sessions)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/api/", auth.Middleware(sessions, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})))

@@ -27,5 +27,5 @@ func Example() {
 	throttle := &auth.Throttle{Counter: rs}
 	chain := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: auth.NewPasswords(auth.PasswordsConfig{Users: db}).Verifier, Throttle: throttle}})
 	sessions := session.New(session.Config{Store: rs, Users: db}, chain)
-	_ = auth.Middleware(sessions)
+	_ = auth.Middleware(sessions, auth.Config{})
 }

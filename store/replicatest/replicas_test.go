@@ -63,7 +63,7 @@ func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica
 	sessions := session.New(session.Config{Store: rs, Users: db}, inner)
 	mux := http.NewServeMux()
 	mux.Handle("/tokens", &token.IssueHandler{Service: tokens, Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}})
-	mux.Handle("/api/", auth.Middleware(sessions)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/api/", auth.Middleware(sessions, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})))
