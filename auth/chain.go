@@ -22,7 +22,7 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (*Identity, error)
 	// HasCredentials reports, without checking anything, whether r carries
 	// this scheme's kind of credential, wherever the scheme reads it
-	// (header, query, form body — see PeekBody): Middleware refuses those
+	// (header, query, form body): Middleware refuses those
 	// over plain HTTP before they are checked. Middleware also fails
 	// closed: whatever Authenticate decides over plain HTTP, other than
 	// ErrNoCredentials, is refused too.

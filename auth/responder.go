@@ -2,9 +2,8 @@ package auth
 
 import (
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/http"
-	"strconv"
-	"time"
 )
 
 // Responder writes the response for a failed request. err is normally an
@@ -28,26 +27,9 @@ func writeHeaders(w http.ResponseWriter, e *Error, contentType string) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
-	if v := RetryAfterHeader(e.Status(), e.RetryAfter); v != "" {
+	if v := httpx.RetryAfterHeader(e.Status(), e.RetryAfter); v != "" {
 		h.Set("Retry-After", v)
 	}
-}
-
-// UnavailableRetryAfter is the Retry-After sent with a 503 (a store that
-// could not answer) when the failure names no better time.
-const UnavailableRetryAfter = 2 * time.Second
-
-// RetryAfterHeader is the Retry-After value, in whole seconds rounded up,
-// for a response with status and the wait a failure asked for: the wait on
-// 429 and 503 (UnavailableRetryAfter when a 503 names none), "" otherwise.
-func RetryAfterHeader(status int, wait time.Duration) string {
-	switch {
-	case status == http.StatusServiceUnavailable && wait <= 0:
-		wait = UnavailableRetryAfter
-	case status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable, wait <= 0:
-		return ""
-	}
-	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
 }
 
 func writeJSON(w http.ResponseWriter, e *Error, contentType string, body any) {

@@ -59,6 +59,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"hash"
 	"mime"
 	"net/http"
@@ -232,7 +233,7 @@ func (a *Authenticator) formCredentials(r *http.Request) (has bool, body []byte,
 	if mt != "application/x-www-form-urlencoded" || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return false, nil, false
 	}
-	body, complete, err := auth.PeekBody(r, a.cfg.MaxBodyBytes)
+	body, complete, err := httpx.PeekBody(r, a.cfg.MaxBodyBytes)
 	if err != nil {
 		return false, nil, false
 	}
@@ -296,7 +297,7 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	}
 	sources = append(sources, qp)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		body, complete, err := auth.PeekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
+		body, complete, err := httpx.PeekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
 		if err != nil {
 			return nil, fail(auth.ReasonMalformed, "cannot read the request body")
 		}

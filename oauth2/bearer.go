@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"mime"
 	"net/http"
 	"net/url"
@@ -83,7 +84,7 @@ func peekForm(r *http.Request) (url.Values, bool) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		return nil, false
 	}
-	prefix, complete, err := auth.PeekBody(r, MaxRequestBytes)
+	prefix, complete, err := httpx.PeekBody(r, MaxRequestBytes)
 	if err != nil || !complete {
 		return nil, false
 	}

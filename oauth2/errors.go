@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -79,7 +80,7 @@ func (rs Responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
 	if e.Status() == http.StatusUnauthorized && rs.BasicChallenge {
 		h.Set("WWW-Authenticate", `Basic realm="oauth2", charset="UTF-8"`)
 	}
-	if v := auth.RetryAfterHeader(e.Status(), e.RetryAfter); v != "" {
+	if v := httpx.RetryAfterHeader(e.Status(), e.RetryAfter); v != "" {
 		h.Set("Retry-After", v)
 	}
 	w.WriteHeader(e.Status())

@@ -2,6 +2,7 @@ package creds_test
 
 import (
 	"encoding/base64"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -54,7 +55,7 @@ func FuzzParseQuery(f *testing.F) {
 		if user == "" && pw != "" {
 			t.Fatalf("password %q without user", pw)
 		}
-		stripped := auth.StripQueryCredentials(q)
+		stripped := httpx.StripQueryCredentials(q)
 		if u, p, err := parseQuery(stripped, "userName", params[1:]); err == nil && (u != "" || p != "") {
 			t.Fatalf("credentials survive stripping: %q → %q", q, stripped)
 		}

@@ -1,0 +1,87 @@
+// Package httpx holds the small HTTP helpers that the core and several
+// schemes share: credential parameters in a query, peeking at a body
+// without consuming it, Retry-After values.
+package httpx
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CredentialParams are the query parameters that carry credentials in the
+// schemes of this module: xCAT's userName/userPW/password and RFC 6750's
+// access_token; every parameter starting with "oauth_" counts too.
+var CredentialParams = []string{"userName", "userPW", "password", "access_token"}
+
+// IsCredentialParam reports whether a query parameter name carries a
+// credential (see CredentialParams).
+func IsCredentialParam(name string) bool {
+	return strings.HasPrefix(name, "oauth_") || slices.Contains(CredentialParams, name)
+}
+
+// StripQueryCredentials removes the credential parameters (see
+// CredentialParams) from a raw query string, keeping the others in their
+// order and encoding.
+func StripQueryCredentials(rawQuery string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	var kept []string
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		if part != "" && !IsCredentialParam(name) {
+			kept = append(kept, part)
+		}
+	}
+	return strings.Join(kept, "&")
+}
+
+// PeekBody reads up to limit bytes of r.Body for an authenticator that must
+// look at the body (form-encoded credentials, body hashes) and puts back a
+// body that yields every byte, what was read and then the rest, so the
+// handler reads it whole. complete is false when the body is longer than
+// limit (prefix then holds the first limit bytes).
+func PeekBody(r *http.Request, limit int64) (prefix []byte, complete bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, true, nil
+	}
+	prefix, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	rest := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(prefix), rest), rest}
+	if err != nil {
+		return nil, false, err
+	}
+	if int64(len(prefix)) > limit {
+		return prefix[:limit], false, nil
+	}
+	return prefix, true, nil
+}
+
+// UnavailableRetryAfter is the Retry-After sent with a 503 (a store that
+// could not answer) when the failure names no better time.
+const UnavailableRetryAfter = 2 * time.Second
+
+// RetryAfterHeader is the Retry-After value, in whole seconds rounded up,
+// for a response with status and the wait a failure asked for: the wait on
+// 429 and 503 (UnavailableRetryAfter when a 503 names none), "" otherwise.
+func RetryAfterHeader(status int, wait time.Duration) string {
+	switch {
+	case status == http.StatusServiceUnavailable && wait <= 0:
+		wait = UnavailableRetryAfter
+	case status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable, wait <= 0:
+		return ""
+	}
+	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+}
