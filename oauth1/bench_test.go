@@ -2,6 +2,7 @@ package oauth1_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -19,16 +20,16 @@ func BenchmarkVerifyHMACSHA1(b *testing.B) {
 	_ = st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	base := []oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "HMAC-SHA1"},
-		{"oauth_timestamp", ts}, {"oauth_version", "1.0"}, {"oauth_token", ""}}
+	base := []oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
+		{Name: "oauth_timestamp", Value: ts}, {Name: "oauth_version", Value: "1.0"}, {Name: "oauth_token", Value: ""}}
 	// Requests are signed beforehand, each with its own nonce (a replay
 	// would fail), so the loop measures verification only.
 	const batch = 4096
 	headers := make([]string, batch)
 	for i := range headers {
-		params := append(base[:len(base):len(base)], oauth1.Param{"oauth_nonce", "nonce-" + strconv.Itoa(i) + "-" + ts})
-		bs := oauth1.BaseString("GET", "https://api.example/api/hosts", append(params, oauth1.Param{"per_page", "20"}))
-		headers[i] = header(append(params, oauth1.Param{"oauth_signature", oauth1.HMACSignature("HMAC-SHA1", bs, consumerSecret, "")}), true)
+		params := append(base[:len(base):len(base)], oauthsig.Param{Name: "oauth_nonce", Value: "nonce-" + strconv.Itoa(i) + "-" + ts})
+		bs := oauthsig.BaseString("GET", "https://api.example/api/hosts", append(params, oauthsig.Param{Name: "per_page", Value: "20"}))
+		headers[i] = header(append(params, oauthsig.Param{Name: "oauth_signature", Value: oauthsig.HMACSignature("HMAC-SHA1", bs, consumerSecret, "")}), true)
 	}
 	req := httptest.NewRequest("GET", "https://api.example/api/hosts?per_page=20", nil)
 	req.Header.Set("FOREMAN-USER", "admin")

@@ -72,6 +72,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 )
 
 // Mapping says how a verified request maps to a user.
@@ -249,15 +250,15 @@ func fail(reason auth.Reason, msg string) *auth.Error {
 
 // request is what Authenticate gathers before checking.
 type request struct {
-	oauth protoParams // oauth_* and xoauth_* protocol parameters
-	all   []Param     // every signed parameter (without signature and realm)
+	oauth protoParams      // oauth_* and xoauth_* protocol parameters
+	all   []oauthsig.Param // every signed parameter (without signature and realm)
 	body  []byte
 	form  bool
 }
 
 // protoParams are the protocol parameters of one request: few, so a slice
 // beats a map.
-type protoParams []Param
+type protoParams []oauthsig.Param
 
 func (ps protoParams) lookup(name string) (string, bool) {
 	for _, p := range ps {
@@ -277,9 +278,9 @@ func (ps protoParams) get(name string) string {
 // body, refusing duplicated protocol parameters.
 func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	req := &request{oauth: make(protoParams, 0, 10)}
-	var sources [][]Param
+	var sources [][]oauthsig.Param
 	if hv := r.Header.Values("Authorization"); len(hv) > 0 {
-		hp, ok, err := ParseHeader(hv[0])
+		hp, ok, err := oauthsig.ParseHeader(hv[0])
 		if err != nil {
 			return nil, fail(auth.ReasonMalformed, err.Error())
 		}
@@ -287,11 +288,11 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 			if len(hv) > 1 {
 				return nil, fail(auth.ReasonMalformed, "more than one Authorization header")
 			}
-			hp = slices.DeleteFunc(hp, func(p Param) bool { return p.Name == "realm" })
+			hp = slices.DeleteFunc(hp, func(p oauthsig.Param) bool { return p.Name == "realm" })
 			sources = append(sources, hp)
 		}
 	}
-	qp, err := ParseForm(r.URL.RawQuery)
+	qp, err := oauthsig.ParseForm(r.URL.RawQuery)
 	if err != nil {
 		return nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
 	}
@@ -306,7 +307,7 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 		}
 		req.body = body
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-			fp, err := ParseForm(string(body))
+			fp, err := oauthsig.ParseForm(string(body))
 			if err != nil {
 				return nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
 			}
@@ -318,7 +319,7 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 	for _, src := range sources {
 		n += len(src)
 	}
-	req.all = make([]Param, 0, n)
+	req.all = make([]oauthsig.Param, 0, n)
 	var sig string
 	for _, src := range sources {
 		for _, p := range src {
@@ -420,7 +421,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if cause != nil {
 		consumer = dummyConsumer()
 	}
-	base := appendBaseString(nil, r.Method, a.baseURI(r), req.all)
+	base := oauthsig.AppendBaseString(nil, r.Method, a.baseURI(r), req.all)
 	if sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer); cause != nil || !sigOK {
 		if cause == nil {
 			cause = errors.New("bad signature")
@@ -455,21 +456,21 @@ func (a *Authenticator) baseURI(r *http.Request) string {
 			host = h
 		}
 	}
-	return BaseURI(scheme, host, r.URL.EscapedPath())
+	return oauthsig.BaseURI(scheme, host, r.URL.EscapedPath())
 }
 
 func verifySignature(method string, base []byte, sig string, c *stores.Consumer) bool {
 	if !c.Accepts(method) {
 		return false // never verify with material the consumer does not have
 	}
-	key := Encode(c.Secret) + "&" // 1-legged: the token secret is empty
+	key := oauthsig.Encode(c.Secret) + "&" // 1-legged: the token secret is empty
 	switch method {
 	case "HMAC-SHA1", "HMAC-SHA256":
 		want, err := base64.StdEncoding.DecodeString(sig)
 		if err != nil {
 			want = nil
 		}
-		return hmac.Equal(hmacSum(method, base, key), want)
+		return hmac.Equal(oauthsig.HMACSum(method, base, key), want)
 	case "PLAINTEXT":
 		return subtle.ConstantTimeCompare([]byte(sig), []byte(key)) == 1
 	case "RSA-SHA1":
@@ -482,40 +483,6 @@ func verifySignature(method string, base []byte, sig string, c *stores.Consumer)
 		return rsa.VerifyPKCS1v15(pub, crypto.SHA1, digest[:], raw) == nil
 	}
 	return false
-}
-
-// macs keeps keyed HMAC states for reuse: most traffic comes from few
-// consumers, and keying an HMAC costs as much as the MAC of a short request.
-var macs sync.Pool // *keyedMAC
-
-type keyedMAC struct {
-	method, key string
-	mac         hash.Hash
-	sum         [sha256.Size]byte
-}
-
-func hmacSum(method string, base []byte, key string) []byte {
-	km, _ := macs.Get().(*keyedMAC)
-	if km == nil || km.method != method || km.key != key {
-		h := sha1.New
-		if method == "HMAC-SHA256" {
-			h = sha256.New
-		}
-		km = &keyedMAC{method: method, key: key, mac: hmac.New(h, []byte(key))}
-	} else {
-		km.mac.Reset()
-	}
-	km.mac.Write(base)
-	out := slices.Clone(km.mac.Sum(km.sum[:0]))
-	macs.Put(km)
-	return out
-}
-
-// HMACSignature is the base64 HMAC-SHA1 or HMAC-SHA256 signature of a
-// signature base string (RFC 5849 §3.4.2); tokenSecret is empty for
-// 1-legged requests.
-func HMACSignature(method, base, consumerSecret, tokenSecret string) string {
-	return base64.StdEncoding.EncodeToString(hmacSum(method, []byte(base), Encode(consumerSecret)+"&"+Encode(tokenSecret)))
 }
 
 func rsaKey(pemText string) *rsa.PublicKey {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -256,8 +257,8 @@ func TestStaleTimestamp(t *testing.T) {
 		// dghubble has no clock hook: rewrite the timestamp and re-sign by hand.
 		_, _ = read(t)(c.Get(e.srv.URL + "/api"))
 		status, body := e.replay(t, func(r *http.Request, _ *string) {
-			params, _, _ := oauth1.ParseHeader(r.Header.Get("Authorization"))
-			var kept []oauth1.Param
+			params, _, _ := oauthsig.ParseHeader(r.Header.Get("Authorization"))
+			var kept []oauthsig.Param
 			for _, p := range params {
 				switch p.Name {
 				case "oauth_timestamp":
@@ -269,8 +270,8 @@ func TestStaleTimestamp(t *testing.T) {
 				}
 				kept = append(kept, p)
 			}
-			base := oauth1.BaseString(r.Method, oauth1.BaseURI("https", r.URL.Host, r.URL.EscapedPath()), kept)
-			r.Header.Set("Authorization", header(append(kept, oauth1.Param{Name: "oauth_signature", Value: oauth1.HMACSignature("HMAC-SHA1", base, consumerSecret, "")}), true))
+			base := oauthsig.BaseString(r.Method, oauthsig.BaseURI("https", r.URL.Host, r.URL.EscapedPath()), kept)
+			r.Header.Set("Authorization", header(append(kept, oauthsig.Param{Name: "oauth_signature", Value: oauthsig.HMACSignature("HMAC-SHA1", base, consumerSecret, "")}), true))
 			r.Header.Set("FOREMAN-USER", "admin")
 		})
 		assert.Equal(t, 401, status, skew)
@@ -279,28 +280,28 @@ func TestStaleTimestamp(t *testing.T) {
 }
 
 // header builds an Authorization header, quoted or not.
-func header(params []oauth1.Param, quoted bool) string {
+func header(params []oauthsig.Param, quoted bool) string {
 	parts := make([]string, len(params))
 	for i, p := range params {
 		if quoted {
-			parts[i] = p.Name + `="` + oauth1.Encode(p.Value) + `"`
+			parts[i] = p.Name + `="` + oauthsig.Encode(p.Value) + `"`
 		} else {
-			parts[i] = p.Name + "=" + oauth1.Encode(p.Value)
+			parts[i] = p.Name + "=" + oauthsig.Encode(p.Value)
 		}
 	}
 	return "OAuth " + strings.Join(parts, ",")
 }
 
 // signedHeader signs a request the way a hand-written client would.
-func signedHeader(method, rawURL, secret, sigMethod string, extra ...oauth1.Param) string {
+func signedHeader(method, rawURL, secret, sigMethod string, extra ...oauthsig.Param) string {
 	u, _ := url.Parse(rawURL)
-	params := append([]oauth1.Param{
-		{"oauth_version", "1.0"}, {"oauth_consumer_key", consumerKey}, {"oauth_signature_method", sigMethod},
-		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", rand.Text()},
+	params := append([]oauthsig.Param{
+		{Name: "oauth_version", Value: "1.0"}, {Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: sigMethod},
+		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: rand.Text()},
 	}, extra...)
-	q, _ := oauth1.ParseForm(u.RawQuery)
-	base := oauth1.BaseString(method, oauth1.BaseURI(u.Scheme, u.Host, u.EscapedPath()), append(params, q...))
-	return header(append(params, oauth1.Param{"oauth_signature", oauth1.HMACSignature(sigMethod, base, secret, "")}), false)
+	q, _ := oauthsig.ParseForm(u.RawQuery)
+	base := oauthsig.BaseString(method, oauthsig.BaseURI(u.Scheme, u.Host, u.EscapedPath()), append(params, q...))
+	return header(append(params, oauthsig.Param{Name: "oauth_signature", Value: oauthsig.HMACSignature(sigMethod, base, secret, "")}), false)
 }
 
 func TestCurlSatelliteShape(t *testing.T) {
@@ -313,7 +314,7 @@ func TestCurlSatelliteShape(t *testing.T) {
 	for _, quoted := range []bool{false, true} {
 		h := signedHeader("GET", target, consumerSecret, "HMAC-SHA1")
 		if quoted {
-			params, _, _ := oauth1.ParseHeader(h)
+			params, _, _ := oauthsig.ParseHeader(h)
 			h = header(params, true)
 		}
 		out, err := exec.Command(curl, "-sk", "-H", "Accept: application/json", "-H", "Authorization: "+h, "-H", "FOREMAN-USER: admin", target).Output()
@@ -339,24 +340,24 @@ func TestOtherSignatureMethods(t *testing.T) {
 	assert.Equal(t, 200, status, body)
 
 	// RSA-SHA1 with the registered public key.
-	params := []oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "RSA-SHA1"},
-		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "rsa-nonce"}}
+	params := []oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "RSA-SHA1"},
+		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: "rsa-nonce"}}
 	u, _ := url.Parse(e.srv.URL + "/api")
-	digest := sha1.Sum([]byte(oauth1.BaseString("GET", oauth1.BaseURI("https", u.Host, "/api"), params)))
+	digest := sha1.Sum([]byte(oauthsig.BaseString("GET", oauthsig.BaseURI("https", u.Host, "/api"), params)))
 	sig, _ := rsa.SignPKCS1v15(rand.Reader, rsaKey, crypto.SHA1, digest[:])
-	status, body = do(header(append(params, oauth1.Param{"oauth_signature", base64.StdEncoding.EncodeToString(sig)}), true))
+	status, body = do(header(append(params, oauthsig.Param{Name: "oauth_signature", Value: base64.StdEncoding.EncodeToString(sig)}), true))
 	assert.Equal(t, 200, status, body)
 
 	// PLAINTEXT over TLS, with a timestamp and a nonce like every method.
-	status, body = do(header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"},
-		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "pt-nonce"},
-		{"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true))
+	status, body = do(header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "PLAINTEXT"},
+		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: "pt-nonce"},
+		{Name: "oauth_signature", Value: oauthsig.Encode(consumerSecret) + "&"}}, true))
 	assert.Equal(t, 200, status, body)
 
 	status, body = do(signedHeader("GET", e.srv.URL+"/api", consumerSecret, "HMAC-MD5"))
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, body), "unsupported signature method")
-	status, body = do(signedHeader("GET", e.srv.URL+"/api", consumerSecret, "HMAC-SHA1", oauth1.Param{"oauth_token", "abc"}))
+	status, body = do(signedHeader("GET", e.srv.URL+"/api", consumerSecret, "HMAC-SHA1", oauthsig.Param{Name: "oauth_token", Value: "abc"}))
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, body), "tokens are not supported")
 	status, _ = do(signedHeader("GET", e.srv.URL+"/api", consumerSecret, "HMAC-SHA1") + `,oauth_nonce="dup"`)
@@ -370,8 +371,8 @@ func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: oauth1.MapNone})
 	req := httptest.NewRequest("GET", "http://api.example/api", nil)
-	req.Header.Set("Authorization", header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"},
-		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "n"}, {"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true))
+	req.Header.Set("Authorization", header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "PLAINTEXT"},
+		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: "n"}, {Name: "oauth_signature", Value: oauthsig.Encode(consumerSecret) + "&"}}, true))
 	_, err := a.Authenticate(req)
 	require.Error(t, err)
 	assert.Contains(t, auth.AsError(err).Text(), "only over TLS")
@@ -401,7 +402,7 @@ func TestBehindTLSProxy(t *testing.T) {
 func TestBodyHash(t *testing.T) {
 	e := newEnv(t, func(c *oauth1.Config) { c.BodyHash = oauth1.BodyHashRequire })
 	body := `{"host":{"name":"web01"}}`
-	do := func(extra ...oauth1.Param) (int, string) {
+	do := func(extra ...oauthsig.Param) (int, string) {
 		req, _ := http.NewRequest("PUT", e.srv.URL+"/api/hosts/1", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", signedHeader("PUT", e.srv.URL+"/api/hosts/1", consumerSecret, "HMAC-SHA1", extra...))
@@ -412,10 +413,10 @@ func TestBodyHash(t *testing.T) {
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, resp), "oauth_body_hash is required")
 	sum := sha1.Sum([]byte(body))
-	status, resp = do(oauth1.Param{"oauth_body_hash", base64.StdEncoding.EncodeToString(sum[:])})
+	status, resp = do(oauthsig.Param{Name: "oauth_body_hash", Value: base64.StdEncoding.EncodeToString(sum[:])})
 	assert.Equal(t, 200, status, resp)
 	other := sha1.Sum([]byte(`{"host":{"name":"evil"}}`))
-	status, resp = do(oauth1.Param{"oauth_body_hash", base64.StdEncoding.EncodeToString(other[:])})
+	status, resp = do(oauthsig.Param{Name: "oauth_body_hash", Value: base64.StdEncoding.EncodeToString(other[:])})
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, resp), "does not match the body")
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,8 +54,8 @@ func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
 		assert.Equal(t, 401, status, m)
 		assert.NotContains(t, body, "secret data")
 	}
-	status, body := do(header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"},
-		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "forged"}, {"oauth_signature", "&"}}, true))
+	status, body := do(header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "PLAINTEXT"},
+		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: "forged"}, {Name: "oauth_signature", Value: "&"}}, true))
 	assert.Equal(t, 401, status, "PLAINTEXT with the empty secret")
 	assert.NotContains(t, body, "secret data")
 
@@ -71,7 +72,7 @@ func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
-	h := header([]oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "PLAINTEXT"}, {"oauth_signature", oauth1.Encode(consumerSecret) + "&"}}, true)
+	h := header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "PLAINTEXT"}, {Name: "oauth_signature", Value: oauthsig.Encode(consumerSecret) + "&"}}, true)
 	for i := range 2 {
 		req := httptest.NewRequest("GET", "https://api.example/api", nil)
 		req.Header.Set("Authorization", h)
@@ -113,10 +114,10 @@ func TestFormBodyCredentialsRefusedOverHTTP(t *testing.T) {
 	srv := httptest.NewServer(auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL + "/api")
-	params := []oauth1.Param{{"oauth_consumer_key", consumerKey}, {"oauth_signature_method", "HMAC-SHA1"},
-		{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", "formnonce"}, {"oauth_version", "1.0"}}
-	base := oauth1.BaseString("POST", oauth1.BaseURI("http", u.Host, "/api"), params)
-	params = append(params, oauth1.Param{"oauth_signature", oauth1.HMACSignature("HMAC-SHA1", base, consumerSecret, "")})
+	params := []oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
+		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: "formnonce"}, {Name: "oauth_version", Value: "1.0"}}
+	base := oauthsig.BaseString("POST", oauthsig.BaseURI("http", u.Host, "/api"), params)
+	params = append(params, oauthsig.Param{Name: "oauth_signature", Value: oauthsig.HMACSignature("HMAC-SHA1", base, consumerSecret, "")})
 	form := url.Values{}
 	for _, p := range params {
 		form.Set(p.Name, p.Value)
@@ -140,8 +141,8 @@ func TestConsumerEnumeration(t *testing.T) {
 	sig := strings.Repeat("A", 342) + "=="
 	mk := func(key string) *http.Request {
 		req := httptest.NewRequest("GET", "https://api.example/api", nil)
-		req.Header.Set("Authorization", header([]oauth1.Param{{"oauth_consumer_key", key}, {"oauth_signature_method", "RSA-SHA1"},
-			{"oauth_timestamp", strconv.FormatInt(time.Now().Unix(), 10)}, {"oauth_nonce", rand.Text()}, {"oauth_signature", sig}}, true))
+		req.Header.Set("Authorization", header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: key}, {Name: "oauth_signature_method", Value: "RSA-SHA1"},
+			{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: rand.Text()}, {Name: "oauth_signature", Value: sig}}, true))
 		return req
 	}
 	_, errKnown := a.Authenticate(mk("known"))

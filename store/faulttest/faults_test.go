@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -127,13 +128,13 @@ func TestRedisNonceWithSkewedClock(t *testing.T) {
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: rs, Mapping: oauth1.MapNone, Now: behind})
 	ts := strconv.FormatInt(behind().Unix(), 10)
-	params := []oauth1.Param{{Name: "oauth_consumer_key", Value: "katello"}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
+	params := []oauthsig.Param{{Name: "oauth_consumer_key", Value: "katello"}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
 		{Name: "oauth_timestamp", Value: ts}, {Name: "oauth_nonce", Value: "skewed-nonce"}, {Name: "oauth_version", Value: "1.0"}}
-	base := oauth1.BaseString("GET", oauth1.BaseURI("https", "api.example", "/api"), params)
-	params = append(params, oauth1.Param{Name: "oauth_signature", Value: oauth1.HMACSignature("HMAC-SHA1", base, consumerSecret, "")})
+	base := oauthsig.BaseString("GET", oauthsig.BaseURI("https", "api.example", "/api"), params)
+	params = append(params, oauthsig.Param{Name: "oauth_signature", Value: oauthsig.HMACSignature("HMAC-SHA1", base, consumerSecret, "")})
 	var parts []string
 	for _, p := range params {
-		parts = append(parts, p.Name+`="`+oauth1.Encode(p.Value)+`"`)
+		parts = append(parts, p.Name+`="`+oauthsig.Encode(p.Value)+`"`)
 	}
 	mk := func() *http.Request {
 		req := httptest.NewRequest("GET", "https://api.example/api", nil)
