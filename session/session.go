@@ -46,6 +46,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/prefer"
 )
 
 // Config configures a Manager.
@@ -163,7 +164,7 @@ func sessionError(reason auth.Reason, msg string) *auth.Error {
 // Authenticate implements auth.Authenticator.
 func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
 	cookieID, hasCookie := m.cookie(r)
-	if hasCookie && !prefers(r.Header.Values("Prefer"), "new-auth") {
+	if hasCookie && !prefer.Prefers(r.Header.Values("Prefer"), "new-auth") {
 		id, err := m.fromSession(r, cookieID)
 		if err == nil {
 			return id, nil
@@ -291,8 +292,8 @@ func unsafeMethod(m string) bool {
 // session used without asking to keep it.
 func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
 	r = m.inner.Finish(w, r, id)
-	prefer := r.Header.Values("Prefer")
-	persistent := prefers(prefer, "persistent-auth")
+	prefs := r.Header.Values("Prefer")
+	persistent := prefer.Prefers(prefs, "persistent-auth")
 	ctx := r.Context()
 	if id.Scheme == auth.SchemeSession {
 		if !persistent {
@@ -312,7 +313,7 @@ func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	if !persistent {
 		return r
 	}
-	if err := m.create(w, r, id, prefers(prefer, "csrf-protection")); err != nil {
+	if err := m.create(w, r, id, prefer.Prefers(prefs, "csrf-protection")); err != nil {
 		// The request itself is authenticated; say why no session came.
 		w.Header().Add("Warning", `199 gatehouse "no session: `+strings.ReplaceAll(err.Error(), `"`, "'")+`"`)
 	}

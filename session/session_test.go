@@ -309,25 +309,6 @@ func TestCurlCookieJar(t *testing.T) {
 	assert.Contains(t, run("-H", "Prefer: persistent-auth", u), " 401")
 }
 
-func TestParsePrefer(t *testing.T) {
-	cases := []struct {
-		in   []string
-		want session.Preferences
-	}{
-		{[]string{"persistent-auth"}, session.Preferences{"persistent-auth": ""}},
-		{[]string{"Persistent-Auth, return=minimal"}, session.Preferences{"persistent-auth": "", "return": "minimal"}},
-		{[]string{"return=minimal", "persistent-auth"}, session.Preferences{"persistent-auth": "", "return": "minimal"}},
-		{[]string{`foo="a,b"; p=1, wait=10`}, session.Preferences{"foo": "a,b", "wait": "10"}},
-		{[]string{"wait=1, wait=2"}, session.Preferences{"wait": "1"}},
-		{[]string{`x="q\"uote"`}, session.Preferences{"x": `q"uote`}},
-		{[]string{", ,bad name, ok"}, session.Preferences{"ok": ""}},
-	}
-	for _, c := range cases {
-		assert.Equal(t, c.want, session.ParsePrefer(c.in), "%q", c.in)
-	}
-	assert.True(t, session.ParsePrefer([]string{"persistent-auth"}).Has("persistent-auth"))
-}
-
 func TestNoSessionForNonUsers(t *testing.T) {
 	st := memstore.New()
 	ext := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {

@@ -1,4 +1,6 @@
-package session
+// Package prefer parses HTTP Prefer headers (RFC 7240) for oVirt's
+// persistent-auth, new-auth and csrf-protection preferences.
+package prefer
 
 import (
 	"strings"
@@ -11,21 +13,21 @@ type Preferences map[string]string
 // Has reports whether the preference token was given.
 func (p Preferences) Has(token string) bool { _, ok := p[token]; return ok }
 
-// MaxPreferBytes bounds what ParsePrefer reads.
-const MaxPreferBytes = 4096
+// MaxBytes bounds what Parse reads.
+const MaxBytes = 4096
 
-// ParsePrefer parses Prefer header values per RFC 7240 §2: a comma-separated
+// Parse parses Prefer header values per RFC 7240 §2: a comma-separated
 // list of preferences, each token[=value] followed by ;-separated
 // parameters (ignored here); values may be quoted strings. Several Prefer
 // headers are one list. The first occurrence of a token wins (§2: "the
 // first instance is used"). Malformed entries are skipped, not fatal: a
 // server must ignore preferences it does not understand.
-func ParsePrefer(values []string) Preferences {
+func Parse(values []string) Preferences {
 	prefs := Preferences{}
 	total := 0
 	for _, v := range values {
 		total += len(v)
-		if total > MaxPreferBytes {
+		if total > MaxBytes {
 			break
 		}
 		for _, item := range splitOutsideQuotes(v, ',') {
@@ -46,12 +48,12 @@ func ParsePrefer(values []string) Preferences {
 	return prefs
 }
 
-// prefers reports whether the Prefer header values carry token (lower case),
+// Prefers reports whether the Prefer header values carry token (lower case),
 // without building the whole map: the per-request fast path.
-func prefers(values []string, token string) bool {
+func Prefers(values []string, token string) bool {
 	for _, v := range values {
-		if len(v) > MaxPreferBytes {
-			v = v[:MaxPreferBytes]
+		if len(v) > MaxBytes {
+			v = v[:MaxBytes]
 		}
 		inQuote, escaped, start := false, false, 0
 		for i := 0; i <= len(v); i++ {

@@ -1,12 +1,12 @@
-package session
+package prefer
 
 import "testing"
 
-func TestPrefersAgreesWithParsePrefer(t *testing.T) {
+func TestPrefersAgreesWithParse(t *testing.T) {
 	for _, v := range []string{"persistent-auth", "return=minimal, Persistent-Auth", `x="persistent-auth, y", z`, "persistent-auth;p=1", "new-auth=1", "", `a="\"", persistent-auth`} {
 		for _, tok := range []string{"persistent-auth", "new-auth", "z", "y"} {
-			if got, want := prefers([]string{v}, tok), ParsePrefer([]string{v}).Has(tok); got != want {
-				t.Errorf("prefers(%q, %q) = %v, ParsePrefer says %v", v, tok, got, want)
+			if got, want := Prefers([]string{v}, tok), Parse([]string{v}).Has(tok); got != want {
+				t.Errorf("Prefers(%q, %q) = %v, Parse says %v", v, tok, got, want)
 			}
 		}
 	}
@@ -19,9 +19,9 @@ func FuzzPrefers(f *testing.F) {
 		if !isToken(tok) || tok == "" {
 			return
 		}
-		lower := ParsePrefer([]string{v})
-		if got, want := prefers([]string{v}, tok), lower.Has(toLower(tok)); got != want {
-			t.Fatalf("prefers(%q, %q) = %v, ParsePrefer says %v", v, tok, got, want)
+		lower := Parse([]string{v})
+		if got, want := Prefers([]string{v}, tok), lower.Has(toLower(tok)); got != want {
+			t.Fatalf("Prefers(%q, %q) = %v, Parse says %v", v, tok, got, want)
 		}
 	})
 }
