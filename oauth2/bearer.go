@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/tokenreq"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -74,7 +75,7 @@ func formHasToken(r *http.Request) bool {
 	return ok && vals.Has("access_token")
 }
 
-// peekForm parses a form-encoded body of up to MaxRequestBytes without
+// peekForm parses a form-encoded body of up to tokenreq.MaxBytes without
 // consuming it: r.Body is put back to yield every byte for the handler. A
 // body that is not a form, is larger, or does not parse gives ok false.
 func peekForm(r *http.Request) (url.Values, bool) {
@@ -84,7 +85,7 @@ func peekForm(r *http.Request) (url.Values, bool) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
 		return nil, false
 	}
-	prefix, complete, err := httpx.PeekBody(r, MaxRequestBytes)
+	prefix, complete, err := httpx.PeekBody(r, tokenreq.MaxBytes)
 	if err != nil || !complete {
 		return nil, false
 	}

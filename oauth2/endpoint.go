@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/tokenreq"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -132,12 +133,12 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(errf(InvalidRequest, "credentials belong in the request body, not the URL"))
 		return
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(r.Body, tokenreq.MaxBytes+1))
 	if err != nil {
 		fail(errf(InvalidRequest, "cannot read the request body"))
 		return
 	}
-	tr, perr := ParseTokenRequest(string(raw))
+	tr, perr := tokenreq.Parse(string(raw))
 	if perr != nil {
 		fail(perr)
 		return
@@ -220,7 +221,7 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 // authenticateClient applies RFC 6749 §2.3.1. x/oauth2 in auto-detect mode
 // sends "Basic Og==" (empty id and secret) for public clients: that counts
 // as no client credentials.
-func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *TokenRequest, basicUsed *bool) (*stores.Client, *auth.Error) {
+func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *tokenreq.Request, basicUsed *bool) (*stores.Client, *auth.Error) {
 	id, secret, hasBasic := r.BasicAuth()
 	if hasBasic && (id != "" || secret != "") {
 		*basicUsed = true
@@ -300,7 +301,7 @@ func (e *TokenEndpoint) expected() string {
 	return ": ask for " + strings.Join(e.cfg.Scopes, " or ")
 }
 
-func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.Identity, *auth.Error) {
+func (e *TokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*auth.Identity, *auth.Error) {
 	if tr.Username == "" || tr.Password == "" {
 		return nil, errf(InvalidRequest, "the password grant needs username and password")
 	}
@@ -325,7 +326,7 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr TokenRequest) (*auth.I
 // refreshGrant rotates the refresh token presented by clientID ("" when no
 // client authenticated) and returns the identity and the grant (client and
 // family) the new tokens belong to.
-func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr TokenRequest, clientID string) (*auth.Identity, token.Grant, *auth.Error) {
+func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr tokenreq.Request, clientID string) (*auth.Identity, token.Grant, *auth.Error) {
 	if tr.RefreshToken == "" {
 		return nil, token.Grant{}, errf(InvalidRequest, "missing refresh_token")
 	}

@@ -1,23 +1,23 @@
-package oauth2_test
+package tokenreq_test
 
 import (
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/internal/tokenreq"
 )
 
-func FuzzParseTokenRequest(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add("grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=mypassword")
 	f.Add("grant_type=refresh_token&refresh_token=x&scope=a+b")
 	f.Add("a=1&a=2")
 	f.Add("username=%zz")
 	f.Add("password=%00")
 	f.Fuzz(func(t *testing.T, body string) {
-		tr, err := oauth2.ParseTokenRequest(body)
+		tr, err := tokenreq.Parse(body)
 		if err != nil {
-			if err.Code != oauth2.InvalidRequest || err.Message == "" {
+			if err.Code != "invalid_request" || err.Message == "" {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
@@ -33,7 +33,7 @@ func FuzzParseTokenRequest(f *testing.F) {
 				v.Set(k, s)
 			}
 		}
-		again, err := oauth2.ParseTokenRequest(v.Encode())
+		again, err := tokenreq.Parse(v.Encode())
 		if err != nil || again.Username != tr.Username || again.Password != tr.Password || strings.Join(again.Scope, " ") != strings.Join(tr.Scope, " ") {
 			t.Fatalf("round trip changed %+v into %+v (%v)", tr, again, err)
 		}

@@ -1,4 +1,6 @@
-package oauth2
+// Package tokenreq parses OAuth 2 token-endpoint request bodies (RFC 6749
+// §4.3.2, §6, §2.3.1) for the oauth2 package.
+package tokenreq
 
 import (
 	"net/url"
@@ -7,9 +9,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// TokenRequest is a parsed token-endpoint request body (RFC 6749 §4.3.2,
+// Request is a parsed token-endpoint request body (RFC 6749 §4.3.2,
 // §6 and §2.3.1).
-type TokenRequest struct {
+type Request struct {
 	GrantType    string
 	Username     string
 	Password     string
@@ -19,26 +21,26 @@ type TokenRequest struct {
 	ClientSecret string
 }
 
-// MaxRequestBytes bounds a token request body.
-const MaxRequestBytes = 16 << 10
+// MaxBytes bounds a token request body.
+const MaxBytes = 16 << 10
 
-// ParseTokenRequest parses an application/x-www-form-urlencoded token
+// Parse parses an application/x-www-form-urlencoded token
 // request. It returns an *auth.Error with Code invalid_request for a body that is
 // not valid form encoding, repeats a parameter (RFC 6749 §3.2: "MUST NOT be
 // included more than once"), is too large, or carries control characters or
 // invalid UTF-8 in a name, or NUL in a secret.
-func ParseTokenRequest(body string) (TokenRequest, *auth.Error) {
-	var tr TokenRequest
-	if len(body) > MaxRequestBytes {
-		return tr, errf(InvalidRequest, "request body too large")
+func Parse(body string) (Request, *auth.Error) {
+	var tr Request
+	if len(body) > MaxBytes {
+		return tr, invalid("request body too large")
 	}
 	vals, err := url.ParseQuery(body)
 	if err != nil {
-		return tr, errf(InvalidRequest, "request body is not valid form encoding")
+		return tr, invalid("request body is not valid form encoding")
 	}
 	for name, v := range vals {
 		if len(v) > 1 {
-			return tr, errf(InvalidRequest, "parameter "+strings.ToValidUTF8(name, "?")+" given more than once")
+			return tr, invalid("parameter " + strings.ToValidUTF8(name, "?") + " given more than once")
 		}
 	}
 	tr.GrantType = vals.Get("grant_type")
@@ -52,11 +54,16 @@ func ParseTokenRequest(body string) (TokenRequest, *auth.Error) {
 	}
 	for _, s := range []string{tr.Username, tr.ClientID, tr.GrantType} {
 		if !auth.Printable(s) {
-			return tr, errf(InvalidRequest, "control characters or invalid UTF-8 in a parameter")
+			return tr, invalid("control characters or invalid UTF-8 in a parameter")
 		}
 	}
 	if strings.IndexByte(tr.Password, 0) >= 0 || strings.IndexByte(tr.ClientSecret, 0) >= 0 {
-		return tr, errf(InvalidRequest, "NUL byte in a secret")
+		return tr, invalid("NUL byte in a secret")
 	}
 	return tr, nil
+}
+
+// invalid is RFC 6749's invalid_request (400).
+func invalid(desc string) *auth.Error {
+	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeOAuth2, Code: "invalid_request", Message: desc}
 }
