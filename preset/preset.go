@@ -63,7 +63,7 @@ const (
 // redisstore.Store.
 type Stores struct {
 	Users     stores.UserStore
-	Tokens    stores.TokenAdmin
+	Tokens    stores.TokenKeeper
 	Sessions  stores.SessionStore    // oVirt's persistent-auth
 	Consumers stores.ConsumerStore   // Satellite's OAuth 1
 	Nonces    stores.NonceStore      // Satellite's OAuth 1

@@ -39,8 +39,8 @@ const DefaultAccessTTL = 24 * time.Hour
 
 // Config configures a Service.
 type Config struct {
-	Store stores.TokenAdmin // required
-	Users stores.UserStore  // required: a token stops working when its user is disabled or deleted
+	Store stores.TokenKeeper // required
+	Users stores.UserStore   // required: a token stops working when its user is disabled or deleted
 	// HashKey keys the hash under which secrets are stored (HMAC-SHA256).
 	// Every replica must use the same key. Empty means plain SHA-256, which
 	// is also safe for 256-bit random secrets; a key adds that a stolen

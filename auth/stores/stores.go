@@ -126,8 +126,8 @@ type TokenStore interface {
 	TokenByID(ctx context.Context, id string) (*Token, error)
 }
 
-// TokenAdmin manages tokens.
-type TokenAdmin interface {
+// TokenKeeper is what issuing and verifying tokens needs (token.Service).
+type TokenKeeper interface {
 	TokenStore
 	// CreateToken stores t. It fails with ErrConflict when the ID or Hash is
 	// taken, or when t is a PAT whose Name the user already has (revoked or
@@ -145,13 +145,18 @@ type TokenAdmin interface {
 	// TouchTokens records last-used times in one batch (id → time); a time
 	// older than the stored one is ignored, unknown ids are skipped.
 	TouchTokens(ctx context.Context, used map[string]time.Time) error
-	// DeleteExpiredTokens removes tokens that expired before the given time
-	// and returns how many.
-	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
 	// RevokeFamily revokes every token of an OAuth 2 grant family that is
 	// not revoked yet (refresh-token reuse, RFC 9700 §4.14.2) and returns
 	// how many.
 	RevokeFamily(ctx context.Context, family string, at time.Time) (int, error)
+}
+
+// TokenAdmin is TokenKeeper plus maintenance.
+type TokenAdmin interface {
+	TokenKeeper
+	// DeleteExpiredTokens removes tokens that expired before the given time
+	// and returns how many.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error)
 }
 
 // Consumer is an OAuth 1.0a consumer (Foreman's oauth_consumer_key and
