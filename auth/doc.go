@@ -3,8 +3,9 @@
 // schemes, the Policy that authorizes (including an xCAT-style rule table), the
 // Middleware that ties them to net/http, the Responders that render failures in
 // the dialects existing clients parse (RFC 9457 problem details, xCAT,
-// Foreman), the store interfaces and record types that backends implement,
-// and the PasswordVerifier that checks a user's password against a UserStore.
+// Foreman). The records and store interfaces live in auth/stores, the one
+// password pipeline (verify, cache, throttle, bound the hashing) in
+// auth/pwcheck.
 //
 // auth imports no scheme package; schemes (basic, token, oauth1, oauth2,
 // session, mtls) import auth.

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -192,7 +193,7 @@ func TestLegacyHashUpgradedOnLogin(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: string(legacy)}))
 	before, _ := st.User(ctx, "u")
-	v := auth.NewStoreVerifier(st)
+	v := pwcheck.NewStoreVerifier(st)
 	_, err = v.VerifyPassword(ctx, "u", "wrong")
 	require.Error(t, err)
 	u, _ := st.User(ctx, "u")

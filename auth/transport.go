@@ -54,3 +54,12 @@ func RedirectHTTPS(httpsPort string) http.Handler {
 		http.Redirect(w, r, target, code)
 	})
 }
+
+// ClientAddr is the host part of r.RemoteAddr: the client address used for
+// throttling. Behind a proxy, set the schemes' ClientAddr hook instead.
+func ClientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,7 +41,7 @@ func TestWrappedSchemesKeepTheirBehaviour(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "wsuser", Password: "pw"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: "wrapped-consumer-secret"}))
 	tokens := token.New(token.Config{Store: st, Users: st})
-	cfg := basic.Config{Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, st)}}
+	cfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, st)}}
 	schemes := []struct {
 		name      string
 		a         auth.Authenticator

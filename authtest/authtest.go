@@ -7,11 +7,11 @@ package authtest
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -82,20 +82,20 @@ func putUser(s stores.UserAdmin, u User) error {
 // Verifier returns a StoreVerifier over users whose dummy hash has
 // CheapHasher's cost, so unknown users cost what known ones do in tests,
 // and whose hashes run in Slots.
-func Verifier(tb testing.TB, users stores.UserStore) *auth.StoreVerifier {
+func Verifier(tb testing.TB, users stores.UserStore) *pwcheck.StoreVerifier {
 	tb.Helper()
 	h, err := CheapHasher.Hash("dummy")
 	if err != nil {
 		tb.Fatalf("authtest: %v", err)
 	}
-	return &auth.StoreVerifier{Users: users, DummyHash: h, Slots: Slots}
+	return &pwcheck.StoreVerifier{Users: users, DummyHash: h, Slots: Slots}
 }
 
 // Slots are the hash slots of Verifier: NumCPU at once, as by default, but
 // no CPU budget, since cheap test hashes in quick succession would spend it
 // and turn tests about something else into 503s.
-var Slots = func() *auth.HashSlots {
-	s := auth.NewHashSlots(0, 0)
+var Slots = func() *pwcheck.HashSlots {
+	s := pwcheck.NewHashSlots(0, 0)
 	s.SetCPUShare(0)
 	return s
 }()

@@ -3,6 +3,7 @@ package authtest_test
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -21,7 +22,7 @@ func Example() {
 	clock := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	tokens := token.New(token.Config{Store: store, Users: store, Now: clock.Now})
 
-	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: store})})
+	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: store})})
 	id, err := a.Authenticate(authtest.BasicRequest(nil, "https://api.example/", "wsuser", "cluster-secret"))
 	fmt.Println(id.User, id.Groups, err)
 

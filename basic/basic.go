@@ -3,11 +3,12 @@
 // the query string as xCAT takes them (?userName=U&userPW=P, or the legacy
 // name password). Both accept user@domain logins (oVirt's admin@internal)
 // when domains are configured, throttle failed attempts per user and per
-// client address, and verify through one auth.Passwords pipeline (cache,
+// client address, and verify through one pwcheck.Pipeline pipeline (cache,
 // throttle, hash slots) shared with the other schemes that take passwords.
 package basic
 
 import (
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,9 +21,9 @@ import (
 
 // Config configures both the Basic and the query-string authenticators.
 type Config struct {
-	// Passwords is the password pipeline (auth.NewPasswords): verifier,
+	// Passwords is the password pipeline (pwcheck.New): verifier,
 	// cache, throttle. Required.
-	Passwords *auth.Passwords
+	Passwords *pwcheck.Pipeline
 	// PATs, when set, also accepts the user's personal access tokens in
 	// place of the password (Satellite's curl --user NAME:TOKEN).
 	PATs *token.Service
@@ -43,7 +44,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.Passwords == nil {
-		panic("basic: Config needs Passwords (auth.NewPasswords)")
+		panic("basic: Config needs Passwords (pwcheck.New)")
 	}
 	if c.PATs != nil {
 		c.Passwords = c.Passwords.With(c.PATs.PATVerifier)

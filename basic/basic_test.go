@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,7 @@ type setup struct {
 }
 
 type countingVerifier struct {
-	next  auth.PasswordVerifier
+	next  pwcheck.Verifier
 	calls *atomic.Int64
 }
 
@@ -59,8 +60,8 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 func newSetup(t *testing.T, tls bool, mutate func(*basic.Config), mw ...auth.Config) *setup {
 	t.Helper()
 	s := &setup{store: authtest.NewStore(t, users...), rec: &recorder{}, calls: &atomic.Int64{}}
-	cfg := basic.Config{Realm: "RESTAPI", Passwords: &auth.Passwords{
-		Verifier: auth.NewPasswordCache(auth.PasswordCacheConfig{Next: countingVerifier{authtest.Verifier(t, s.store), s.calls}, Users: s.store, TTL: time.Minute})}}
+	cfg := basic.Config{Realm: "RESTAPI", Passwords: &pwcheck.Pipeline{
+		Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: countingVerifier{authtest.Verifier(t, s.store), s.calls}, Users: s.store, TTL: time.Minute})}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -164,14 +165,14 @@ func TestMalformedBasicHeaders(t *testing.T) {
 	// the parser still names it.
 	req := httptest.NewRequest("GET", "https://api.example/", nil)
 	req.Header.Set("Authorization", "Basic "+wrapped[:20]+"\r\n"+wrapped[20:])
-	_, err := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, s.store)}}).Authenticate(req)
+	_, err := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, s.store)}}).Authenticate(req)
 	require.Error(t, err)
 	assert.Contains(t, auth.AsError(err).Text(), "line break")
 	assert.Zero(t, s.calls.Load(), "malformed credentials never reach the verifier")
 }
 
 func TestOtherSchemeIsNotBasic(t *testing.T) {
-	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: memstore.New()})})
+	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: memstore.New()})})
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Authorization", "Bearer abc")
 	_, err := a.Authenticate(req)
@@ -326,7 +327,7 @@ func TestThrottle(t *testing.T) {
 	var store *memstore.Store
 	s := newSetup(t, true, func(c *basic.Config) {
 		store = memstore.New()
-		c.Passwords.Throttle = &auth.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
+		c.Passwords.Throttle = &pwcheck.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
 		c.Passwords.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
 	}, auth.Config{Responder: auth.Foreman{}})
 	from := func(addr string) map[string]string { return map[string]string{"X-Test-Client": addr} }
@@ -380,7 +381,7 @@ func TestThrottle(t *testing.T) {
 
 func TestThrottleNeverCountsStoreOutages(t *testing.T) {
 	counter := memstore.New()
-	cfg := basic.Config{Passwords: &auth.Passwords{Verifier: auth.NewStoreVerifier(brokenStore{}), Throttle: &auth.Throttle{Counter: counter}}}
+	cfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewStoreVerifier(brokenStore{}), Throttle: &pwcheck.Throttle{Counter: counter}}}
 	a := basic.New(cfg)
 	req := authtest.BasicRequest(t, "https://x/", "wsuser", "pw")
 	req.RemoteAddr = "10.1.1.1:1"

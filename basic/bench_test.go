@@ -2,6 +2,7 @@ package basic_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http/httptest"
 	"testing"
 
@@ -40,25 +41,25 @@ func benchAuth(b *testing.B, a auth.Authenticator, user, pw string, wantOK bool)
 
 // BenchmarkBasicCached is a Basic request whose password was verified before.
 func BenchmarkBasicCached(b *testing.B) {
-	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: benchStore(b)})})
+	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: benchStore(b)})})
 	benchAuth(b, a, "wsuser", "cluster-secret", true)
 }
 
 // BenchmarkBasicUncached verifies the argon2id hash on every request.
 func BenchmarkBasicUncached(b *testing.B) {
-	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: benchStore(b), CacheTTL: -1})})
+	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: benchStore(b), CacheTTL: -1})})
 	benchAuth(b, a, "wsuser", "cluster-secret", true)
 }
 
 // BenchmarkBasicWrongPassword and BenchmarkBasicUnknownUser must agree: an
 // unknown user costs a dummy verification of the same kind and cost.
 func BenchmarkBasicWrongPassword(b *testing.B) {
-	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: benchStore(b), CacheTTL: -1})})
+	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: benchStore(b), CacheTTL: -1})})
 	benchAuth(b, a, "wsuser", "not-the-password", false)
 }
 
 // BenchmarkBasicUnknownUser: see BenchmarkBasicWrongPassword.
 func BenchmarkBasicUnknownUser(b *testing.B) {
-	a := basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: benchStore(b), CacheTTL: -1})})
+	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: benchStore(b), CacheTTL: -1})})
 	benchAuth(b, a, "nobody", "not-the-password", false)
 }

@@ -2,6 +2,7 @@ package basic_test
 
 import (
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +17,7 @@ import (
 // clients send them.
 func Example() {
 	users := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
-	cfg := basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: users}), Realm: "RESTAPI"}
+	cfg := basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: users}), Realm: "RESTAPI"}
 	chain := auth.Chain(basic.New(cfg), basic.NewQuery(cfg, basic.QueryConfig{}))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())

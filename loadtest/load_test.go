@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -82,7 +83,7 @@ func TestHashingUnderAttack(t *testing.T) {
 // the background while requests are answered from the cache.
 func TestCacheCeilingUnderLoad(t *testing.T) {
 	store := legitStore()
-	slots := auth.NewHashSlots(0, 0)
+	slots := pwcheck.NewHashSlots(0, 0)
 	srv := httptest.NewTLSServer(handler(store, slots, time.Second, 3*time.Second))
 	defer srv.Close()
 	c := newClient(64, 10*time.Second)
@@ -111,7 +112,7 @@ func TestCacheCeilingUnderLoad(t *testing.T) {
 // whose client has gone is never started.
 func TestNoHashingForClientsThatLeft(t *testing.T) {
 	store := legitStore()
-	slots := auth.NewHashSlots(1, 5*time.Second)
+	slots := pwcheck.NewHashSlots(1, 5*time.Second)
 	srv := httptest.NewTLSServer(handler(store, slots, 0, 0))
 	defer srv.Close()
 	c := newClient(64, 30*time.Millisecond) // they give up at once
@@ -132,15 +133,15 @@ func TestNoHashingForClientsThatLeft(t *testing.T) {
 // hash, and a flood of identical refusals does not flood the audit log.
 func TestNoCredentialsIsCheap(t *testing.T) {
 	store := &countingStore{Store: memstore.New()}
-	slots := auth.NewHashSlots(0, 0)
+	slots := pwcheck.NewHashSlots(0, 0)
 	tokens := token.New(token.Config{Store: store, Users: store})
 	var logbuf bytes.Buffer
-	pw := &auth.StoreVerifier{Users: store, Slots: slots}
+	pw := &pwcheck.StoreVerifier{Users: store, Slots: slots}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
 		tokens.Authenticator(),
-		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
-		basic.NewQuery(basic.Config{Passwords: &auth.Passwords{Verifier: pw}}, basic.QueryConfig{}),
+		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: tokens.PATVerifier(pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
+		basic.NewQuery(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pw}}, basic.QueryConfig{}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{Audit: slog.New(slog.NewJSONHandler(&logbuf, nil))})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for range 1000 {
@@ -174,11 +175,11 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 func BenchmarkNoCredentials(b *testing.B) {
 	store := memstore.New()
 	tokens := token.New(token.Config{Store: store, Users: store})
-	pw := auth.NewStoreVerifier(store)
+	pw := pwcheck.NewStoreVerifier(store)
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
 		tokens.Authenticator(),
-		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: pw, Users: store}))}}),
+		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: tokens.PATVerifier(pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := httptest.NewRequest("GET", "https://api.example/api/hosts", nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net"
 	"net/http"
@@ -46,11 +47,11 @@ func TestMain(m *testing.M) {
 // the default cost), the default password cache and hash slots, and a
 // throttle that takes the client address from X-Test-Addr (so one load
 // generator can be many addresses).
-func handler(store *memstore.Store, slots *auth.HashSlots, ttl, maxAge time.Duration) http.Handler {
-	v := &auth.StoreVerifier{Users: store, Slots: slots}
-	c := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: v, Users: store, TTL: ttl, MaxAge: maxAge})
+func handler(store *memstore.Store, slots *pwcheck.HashSlots, ttl, maxAge time.Duration) http.Handler {
+	v := &pwcheck.StoreVerifier{Users: store, Slots: slots}
+	c := pwcheck.NewCache(pwcheck.CacheConfig{Next: v, Users: store, TTL: ttl, MaxAge: maxAge})
 	a := basic.New(basic.Config{
-		Passwords: &auth.Passwords{Verifier: c, Throttle: &auth.Throttle{Counter: store}, ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }},
+		Passwords: &pwcheck.Pipeline{Verifier: c, Throttle: &pwcheck.Throttle{Counter: store}, ClientAddr: func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }},
 	})
 	return auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 }
@@ -70,9 +71,9 @@ func legitStore() *memstore.Store {
 // serve runs the server process: prints its address, serves until stdin
 // closes.
 func serve() {
-	var slots *auth.HashSlots
+	var slots *pwcheck.HashSlots
 	if os.Getenv("GATEHOUSE_LOADTEST_UNBOUNDED") == "1" { // how it was before the bound, for comparison
-		slots = auth.NewHashSlots(1<<20, time.Hour)
+		slots = pwcheck.NewHashSlots(1<<20, time.Hour)
 		slots.SetCPUShare(0)
 	}
 	srv := httptest.NewUnstartedServer(handler(legitStore(), slots, 0, 0))

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"io"
 	"net/http"
@@ -89,7 +90,7 @@ func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
 func TestFormBodyOfAnotherScheme(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
-	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: st})}))
+	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: st})}))
 	srv := httptest.NewTLSServer(auth.Middleware(chain, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		io.WriteString(w, strconv.Itoa(len(b))+":"+string(b[:min(len(b), 20)]))

@@ -2,6 +2,7 @@ package oauth2_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,7 +28,7 @@ func (acceptAll) VerifyPassword(_ context.Context, login, _ string) (*auth.Ident
 func BenchmarkIssue(b *testing.B) {
 	st := memstore.New()
 	tokens := token.New(token.Config{Store: st, Users: st})
-	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &auth.Passwords{Verifier: acceptAll{}}, Scopes: []string{"ovirt-app-api"}, RequireScope: true})
+	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: acceptAll{}}, Scopes: []string{"ovirt-app-api"}, RequireScope: true})
 	body := "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=x"
 	b.ReportAllocs()
 	for b.Loop() {

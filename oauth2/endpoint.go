@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"log/slog"
 	"mime"
@@ -36,8 +37,8 @@ import (
 type EndpointConfig struct {
 	Tokens *token.Service // required: issues the tokens
 	// Passwords checks username and password: the pipeline shared with the
-	// other schemes (auth.NewPasswords). Required.
-	Passwords *auth.Passwords
+	// other schemes (pwcheck.New). Required.
+	Passwords *pwcheck.Pipeline
 	// Scopes are the scopes the endpoint grants. A request for another scope
 	// is invalid_scope. Empty means any scope is granted as asked.
 	Scopes []string
@@ -256,7 +257,7 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 		hash = c.SecretHash
 	}
 	var ok bool
-	if err := auth.DefaultHashSlots.Do(ctx, func() { ok, _ = password.Verify(hash, tr.ClientSecret) }); err != nil {
+	if err := pwcheck.DefaultHashSlots.Do(ctx, func() { ok, _ = password.Verify(hash, tr.ClientSecret) }); err != nil {
 		u := unavailable("too many checks at once, try again shortly", err)
 		u.RetryAfter = time.Second
 		return nil, u
@@ -307,7 +308,7 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*au
 	}
 	// x/oauth2's auto-detect retry repeats a failed request at once with the
 	// client credentials moved: the throttle counts such a repeat once.
-	id, err := e.cfg.Passwords.CheckAttempt(r.Context(), auth.Attempt{
+	id, err := e.cfg.Passwords.CheckAttempt(r.Context(), pwcheck.Attempt{
 		Scheme: auth.SchemeOAuth2, Login: tr.Username, Password: tr.Password, Addr: e.cfg.Passwords.Addr(r), ForgiveRepeat: true})
 	if err != nil {
 		switch ae := auth.AsError(err); ae.Reason {

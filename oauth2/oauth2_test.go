@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"log/slog"
 	"net/http"
@@ -45,7 +46,7 @@ func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 	e.store.SetClock(e.clk.Now)
 	tokens := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, AccessTTL: time.Hour})
 	cfg := oauth2.EndpointConfig{
-		Tokens: tokens, Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, e.store)}, Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"}, RequireScope: true, Now: e.clk.Now,
+		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"}, RequireScope: true, Now: e.clk.Now,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -283,7 +284,7 @@ func TestBearerQueryAndFormOptIn(t *testing.T) {
 func TestAutoDetectRetryCountsOnce(t *testing.T) {
 	counter := memstore.New()
 	e := newEnv(t, func(c *oauth2.EndpointConfig) {
-		c.Passwords.Throttle = &auth.Throttle{Counter: counter, MaxPerUser: 3}
+		c.Passwords.Throttle = &pwcheck.Throttle{Counter: counter, MaxPerUser: 3}
 	})
 	conf, ctx := e.xconf("", "", xoauth2.AuthStyleAutoDetect)
 	_, err := conf.PasswordCredentialsToken(ctx, "admin@internal", "wrong")
@@ -357,7 +358,7 @@ func TestClientHelperRenewsOn401(t *testing.T) {
 func TestPlainHTTPRefused(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "u", Password: "p"})
 	tokens := token.New(token.Config{Store: st, Users: st})
-	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &auth.Passwords{Verifier: auth.NewPasswordCache(auth.PasswordCacheConfig{Next: auth.NewStoreVerifier(st), Users: st})}})
+	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(st), Users: st})}})
 	req := httptest.NewRequest("POST", "http://x"+tokenPath, strings.NewReader("grant_type=password&username=u&password=p"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()

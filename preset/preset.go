@@ -15,6 +15,7 @@ package preset
 
 import (
 	"crypto/x509"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"log/slog"
 	"net/http"
 	"time"
@@ -67,7 +68,7 @@ type Stores struct {
 	Sessions  stores.SessionStore    // oVirt's persistent-auth
 	Consumers stores.ConsumerStore   // Satellite's OAuth 1
 	Nonces    stores.NonceStore      // Satellite's OAuth 1
-	Counter   auth.FailureCounter    // throttling; nil = none
+	Counter   stores.FailureCounter  // throttling; nil = none
 	Certs     stores.CertRevocations // Flocker's revoked serials; nil = none
 	// Policy authorizes every face's requests (an xCAT-style rule table);
 	// nil allows every authenticated request.
@@ -82,7 +83,7 @@ type AllStores interface {
 	stores.SessionStore
 	stores.ConsumerStore
 	stores.NonceStore
-	auth.FailureCounter
+	stores.FailureCounter
 	stores.CertRevocations
 	auth.PolicyStore
 }
@@ -117,7 +118,7 @@ type Presets struct {
 	stores    Stores
 	opts      Options
 	tokens    *token.Service
-	passwords *auth.Passwords
+	passwords *pwcheck.Pipeline
 }
 
 // New builds the shared password pipeline and token service.
@@ -127,7 +128,7 @@ func New(s Stores, o Options) *Presets {
 	}
 	p := &Presets{stores: s, opts: o}
 	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL})
-	p.passwords = auth.NewPasswords(auth.PasswordsConfig{Users: s.Users, Counter: s.Counter})
+	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter})
 	return p
 }
 

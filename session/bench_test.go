@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // Manager over memstore.
 func BenchmarkCookieRequest(b *testing.B) {
 	st := authtest.NewStore(b, authtest.User{Login: "admin@internal", Password: "pw"})
-	m := session.New(session.Config{Store: st, Users: st}, basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: st})}))
+	m := session.New(session.Config{Store: st, Users: st}, basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: st})}))
 	login := httptest.NewRequest("GET", "https://x/api", nil)
 	login.SetBasicAuth("admin@internal", "pw")
 	login.Header.Set("Prefer", "persistent-auth")

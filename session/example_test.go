@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -18,7 +19,7 @@ import (
 func Example() {
 	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
 	sessions := session.New(session.Config{Store: store, Users: store},
-		basic.New(basic.Config{Passwords: auth.NewPasswords(auth.PasswordsConfig{Users: store}), Realm: "RESTAPI"}))
+		basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: store}), Realm: "RESTAPI"}))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.Login(), id.Scheme)

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -37,7 +38,7 @@ func newEnv(t *testing.T, mutate func(*session.Config)) *env {
 	e := &env{clk: authtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "other@internal", Password: "o"})
 	e.store.SetClock(e.clk.Now)
-	inner := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, e.store)}, Realm: "RESTAPI"})
+	inner := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Realm: "RESTAPI"})
 	cfg := session.Config{Store: e.store, Users: e.store, Path: "/ovirt-engine/api", Now: e.clk.Now}
 	if mutate != nil {
 		mutate(&cfg)

@@ -3,6 +3,7 @@ package token_test
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func BenchmarkPATAsBasic(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(auth.NewStoreVerifier(st))}})
+	a := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: svc.PATVerifier(pwcheck.NewStoreVerifier(st))}})
 	req := httptest.NewRequest("GET", "https://x/api", nil)
 	req.SetBasicAuth("wsuser", pat.Secret)
 	b.ReportAllocs()

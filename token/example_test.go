@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,15 +21,15 @@ import (
 func Example() {
 	store := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
 	svc := token.New(token.Config{Store: store, Users: store})
-	passwords := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: auth.NewStoreVerifier(store), Users: store})
+	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(store), Users: store})
 
 	mux := http.NewServeMux()
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: svc, Passwords: &auth.Passwords{Verifier: passwords}})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}})
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
 	})
-	either := auth.Chain(svc.Authenticator(), basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(passwords)}}))
+	either := auth.Chain(svc.Authenticator(), basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: svc.PATVerifier(passwords)}}))
 	mux.Handle("/api/", auth.Middleware(either, auth.Config{})(hello))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()

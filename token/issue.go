@@ -3,6 +3,7 @@ package token
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,8 +27,8 @@ import (
 type IssueHandler struct {
 	Service *Service
 	// Passwords checks the password: the pipeline shared with the other
-	// schemes (auth.NewPasswords). Required.
-	Passwords *auth.Passwords
+	// schemes (pwcheck.New). Required.
+	Passwords *pwcheck.Pipeline
 	// Responder renders failures; default auth.XCAT{}.
 	Responder auth.Responder
 	// AllowInsecure accepts credentials over plain HTTP; TrustForwarded

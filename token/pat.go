@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -15,15 +16,15 @@ import (
 // and Attrs["token_id"]. Errors carry the login, so the Foreman responder
 // answers "Unable to authenticate user NAME".
 //
-// Put it above an auth.PasswordCache, never below: PAT answers are not cached, so a
+// Put it above an pwcheck.Cache, never below: PAT answers are not cached, so a
 // revocation bites on the next request.
-func (s *Service) PATVerifier(next auth.PasswordVerifier) auth.PasswordVerifier {
+func (s *Service) PATVerifier(next pwcheck.Verifier) pwcheck.Verifier {
 	return patVerifier{svc: s, next: next}
 }
 
 type patVerifier struct {
 	svc  *Service
-	next auth.PasswordVerifier
+	next pwcheck.Verifier
 }
 
 func (v patVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
@@ -43,20 +44,20 @@ func (v patVerifier) VerifyPassword(ctx context.Context, login, pw string) (*aut
 	return id, nil
 }
 
-// VerifyCached implements auth.CachedPasswordVerifier: a PAT is never
+// VerifyCached implements pwcheck.CachedVerifier: a PAT is never
 // answered from a cache (it is cheap to check, and its guesses must be
 // throttled); a password is, when next caches.
 func (v patVerifier) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
 	if strings.HasPrefix(pw, PrefixPAT) {
 		return nil, false, nil
 	}
-	if c, ok := v.next.(auth.CachedPasswordVerifier); ok {
+	if c, ok := v.next.(pwcheck.CachedVerifier); ok {
 		return c.VerifyCached(ctx, login, pw)
 	}
 	return nil, false, nil
 }
 
-// Hashless implements auth.HashlessPasswordVerifier: a PAT is checked by
+// Hashless implements pwcheck.HashlessVerifier: a PAT is checked by
 // a keyed hash and one lookup, never a password hash.
 func (v patVerifier) Hashless(pw string) bool { return strings.HasPrefix(pw, PrefixPAT) }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,14 +54,14 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 
 	passwords := authtest.Verifier(t, e.store)
 	mux := http.NewServeMux()
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: e.svc, Passwords: &auth.Passwords{Verifier: passwords}, Location: time.UTC})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: e.svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}, Location: time.UTC})
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})
 	xcat := auth.Chain(e.svc.Authenticator(), oauth2.NewBearer(oauth2.BearerConfig{Tokens: e.svc, Realm: "xCAT", Scheme: auth.SchemeToken}))
 	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.Config{Responder: auth.XCAT{}})(whoami))
-	pat := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: e.svc.PATVerifier(auth.NewPasswordCache(auth.PasswordCacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
+	pat := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: e.svc.PATVerifier(pwcheck.NewCache(pwcheck.CacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
 	mux.Handle("/api/", auth.Middleware(pat, auth.Config{Responder: auth.Foreman{}})(whoami))
 	e.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(e.srv.Close)

@@ -358,3 +358,29 @@ type CertAdmin interface {
 	CertRevocations
 	RevokeCert(ctx context.Context, serial string) error
 }
+
+// FailureCounter counts failed attempts per (scope, key) in fixed windows:
+// the first failure of a key opens a window of the given length; the count
+// resets when it ends. memstore implements it for one process, redisstore
+// for many.
+//
+// Throttle reserves an attempt before checking it (AddFailure, then compare
+// the returned count with the limit) and takes the reservation back
+// (RemoveFailure) when the attempt succeeds, so that concurrent guesses can
+// never all pass a check made before any of them was counted.
+type FailureCounter interface {
+	// AddFailure records a failure and returns the count in the current
+	// window and the time left until that window ends. It is atomic: of n
+	// concurrent calls each sees a different count. The time left is
+	// measured by the counter's own clock and never exceeds window, so a
+	// counter and its caller can never disagree about the clock.
+	AddFailure(ctx context.Context, scope, key string, window time.Duration) (count int, left time.Duration, err error)
+	// RemoveFailure takes one failure back (never below zero; a missing key
+	// is not an error).
+	RemoveFailure(ctx context.Context, scope, key string) error
+	// Failures returns the count in the current window and the time left
+	// in it (zero and zero when there is no window).
+	Failures(ctx context.Context, scope, key string) (count int, left time.Duration, err error)
+	// ResetFailures forgets the key.
+	ResetFailures(ctx context.Context, scope, key string) error
+}

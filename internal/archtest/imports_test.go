@@ -16,7 +16,7 @@ const module = "github.com/gatehouse/gatehouse"
 func layer(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
 	switch {
-	case rel == "auth" || rel == "auth/password" || rel == "auth/stores":
+	case rel == "auth" || rel == "auth/password" || rel == "auth/stores" || rel == "auth/pwcheck":
 		return "core"
 	case rel == "basic" || rel == "token" || rel == "oauth1" || rel == "oauth2" || rel == "session" || rel == "mtls":
 		return "scheme"

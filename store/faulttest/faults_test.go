@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"log/slog"
 	"net/http"
@@ -159,19 +160,19 @@ func TestThrottleAcrossClockSteps(t *testing.T) {
 	defer rs.Close()
 	users := authtest.NewStore(t, authtest.User{Login: "u", Password: "right"})
 	v := authtest.Verifier(t, users)
-	lockOut := func(th *auth.Throttle) func() *auth.Error {
+	lockOut := func(th *pwcheck.Throttle) func() *auth.Error {
 		try := func() *auth.Error {
-			_, err := th.VerifyPassword(context.Background(), v, auth.Attempt{Scheme: "basic", Login: "u", Password: "wrong", Addr: "192.0.2.1"})
+			_, err := th.VerifyPassword(context.Background(), v, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: "wrong", Addr: "192.0.2.1"})
 			return auth.AsError(err)
 		}
-		for range auth.DefaultMaxPerUser {
+		for range pwcheck.DefaultMaxPerUser {
 			require.Equal(t, auth.ReasonInvalid, try().Reason)
 		}
 		return try
 	}
 
 	t.Run("redis, service clock an hour ahead", func(t *testing.T) {
-		th := &auth.Throttle{Counter: rs, Now: func() time.Time { return time.Now().Add(time.Hour) }}
+		th := &pwcheck.Throttle{Counter: rs, Now: func() time.Time { return time.Now().Add(time.Hour) }}
 		e := lockOut(th)()
 		assert.Equal(t, auth.ReasonThrottled, e.Reason, "still locked: Redis's own TTL decides, not the service clock")
 		assert.LessOrEqual(t, e.RetryAfter, 5*time.Minute)
@@ -185,7 +186,7 @@ func TestThrottleAcrossClockSteps(t *testing.T) {
 			}
 			return time.Now()
 		})
-		try := lockOut(&auth.Throttle{Counter: st})
+		try := lockOut(&pwcheck.Throttle{Counter: st})
 		ahead = false
 		e := try()
 		require.Equal(t, auth.ReasonThrottled, e.Reason)
@@ -233,7 +234,7 @@ func TestSQLiteUnwritableAndFixed(t *testing.T) {
 	defer db.Close()
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
 	svc := token.New(token.Config{Store: db, Users: db})
-	h := &token.IssueHandler{Service: svc, Passwords: &auth.Passwords{Verifier: authtest.Verifier(t, db)}}
+	h := &token.IssueHandler{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, db)}}
 	issue := func() *http.Response {
 		req := httptest.NewRequest("POST", "https://api.example/xcatws/tokens", strings.NewReader(`{"userName":"admin","userPW":"pw"}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -312,7 +313,7 @@ func TestSmallPostgresManyClients(t *testing.T) {
 }
 
 func basicPAT(svc *token.Service, users stores.UserStore) auth.Authenticator {
-	return basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: svc.PATVerifier(auth.NewStoreVerifier(users))}})
+	return basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: svc.PATVerifier(pwcheck.NewStoreVerifier(users))}})
 }
 
 // Item 1, the operator's side: Open says loudly when Redis would forget

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -49,7 +50,7 @@ const consumerSecret = "faulttest-consumer-secret"
 
 // countingVerifier counts the password hashes that really run.
 type countingVerifier struct {
-	next  auth.PasswordVerifier
+	next  pwcheck.Verifier
 	count *atomic.Int64
 }
 
@@ -99,10 +100,10 @@ func newRig(t *testing.T) *rig {
 	require.NoError(t, err)
 
 	r.tokens = token.New(token.Config{Store: r.db, Users: r.db})
-	cache := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: countingVerifier{authtest.Verifier(t, r.db), &r.hashes}, Users: r.db, TTL: time.Hour})
+	cache := pwcheck.NewCache(pwcheck.CacheConfig{Next: countingVerifier{authtest.Verifier(t, r.db), &r.hashes}, Users: r.db, TTL: time.Hour})
 	passwords := r.tokens.PATVerifier(cache)
-	throttle := &auth.Throttle{Counter: r.rs}
-	bcfg := basic.Config{Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}}
+	throttle := &pwcheck.Throttle{Counter: r.rs}
+	bcfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: r.db, Nonces: r.rs, Users: r.db}),
 		r.tokens.Authenticator(),
@@ -116,7 +117,7 @@ func newRig(t *testing.T) *rig {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})))
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: r.tokens, Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}})
+	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: r.tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
 	r.srv = httptest.NewUnstartedServer(mux)
 	r.srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
 	r.srv.StartTLS()

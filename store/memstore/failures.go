@@ -2,12 +2,11 @@ package memstore
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"time"
-
-	"github.com/gatehouse/gatehouse/auth"
 )
 
-var _ auth.FailureCounter = (*Store)(nil)
+var _ stores.FailureCounter = (*Store)(nil)
 
 type failureKey struct{ scope, key string }
 
@@ -27,7 +26,7 @@ func (w failureWindow) left(now time.Time) time.Duration {
 	return min(d, w.window)
 }
 
-// AddFailure implements auth.FailureCounter.
+// AddFailure implements stores.FailureCounter.
 func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -50,7 +49,7 @@ func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Dur
 	return w.count, w.left(now), nil
 }
 
-// RemoveFailure implements auth.FailureCounter.
+// RemoveFailure implements stores.FailureCounter.
 func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -62,7 +61,7 @@ func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
 	return nil
 }
 
-// Failures implements auth.FailureCounter.
+// Failures implements stores.FailureCounter.
 func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Duration, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -74,7 +73,7 @@ func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Durati
 	return w.count, left, nil
 }
 
-// ResetFailures implements auth.FailureCounter.
+// ResetFailures implements stores.FailureCounter.
 func (s *Store) ResetFailures(_ context.Context, scope, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

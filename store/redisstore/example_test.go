@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"log"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -24,8 +25,8 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	throttle := &auth.Throttle{Counter: rs}
-	chain := basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: auth.NewPasswords(auth.PasswordsConfig{Users: db}).Verifier, Throttle: throttle}})
+	throttle := &pwcheck.Throttle{Counter: rs}
+	chain := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.New(pwcheck.Config{Users: db}).Verifier, Throttle: throttle}})
 	sessions := session.New(session.Config{Store: rs, Users: db}, chain)
 	_ = auth.Middleware(sessions, auth.Config{})
 }

@@ -1,7 +1,7 @@
 // Package redisstore keeps the fast-changing, shared state of gatehouse in
 // Redis so that every replica of a service sees it at once: sessions
 // (stores.SessionStore), OAuth 1 nonces (stores.NonceStore, SET NX with expiry)
-// and failed-attempt counters for throttling (auth.FailureCounter).
+// and failed-attempt counters for throttling (stores.FailureCounter).
 //
 // Durable records (users, tokens, rules) belong in sqlstore; Redis entries
 // expire on their own (a session at its absolute end, a nonce after its
@@ -32,7 +32,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
@@ -49,9 +48,9 @@ type Store struct {
 const DefaultTimeout = 2 * time.Second
 
 var (
-	_ stores.SessionStore = (*Store)(nil)
-	_ stores.NonceStore   = (*Store)(nil)
-	_ auth.FailureCounter = (*Store)(nil)
+	_ stores.SessionStore   = (*Store)(nil)
+	_ stores.NonceStore     = (*Store)(nil)
+	_ stores.FailureCounter = (*Store)(nil)
 )
 
 // New wraps a go-redis client. prefix starts every key (default
@@ -242,7 +241,7 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {n, redis.call('PTTL', KEYS[1])}`)
 
-// AddFailure implements auth.FailureCounter (INCR, and PEXPIRE on the
+// AddFailure implements stores.FailureCounter (INCR, and PEXPIRE on the
 // first): the time left is Redis's PTTL, so no clock but Redis's counts.
 func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	ctx, cancel := s.deadline(ctx)
@@ -259,7 +258,7 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 0 then redis.call('DECR', KEYS[1]) end
 return 0`)
 
-// RemoveFailure implements auth.FailureCounter (DECR, never below zero,
+// RemoveFailure implements stores.FailureCounter (DECR, never below zero,
 // keeping the window's expiry).
 func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 	ctx, cancel := s.deadline(ctx)
@@ -267,7 +266,7 @@ func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 	return removeFailure.Run(ctx, s.rdb, []string{s.key("fail", scope, key)}).Err()
 }
 
-// Failures implements auth.FailureCounter.
+// Failures implements stores.FailureCounter.
 func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
@@ -290,7 +289,7 @@ func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Dura
 	return n, d, nil
 }
 
-// ResetFailures implements auth.FailureCounter.
+// ResetFailures implements stores.FailureCounter.
 func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()

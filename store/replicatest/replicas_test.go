@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -53,16 +54,16 @@ type replica struct {
 
 func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica {
 	tokens := token.New(token.Config{Store: db, Users: db, HashKey: hashKey, TouchInterval: time.Millisecond})
-	passwords := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: authtest.Verifier(t, db), Users: db, TTL: time.Minute})
-	throttle := &auth.Throttle{Counter: rs}
+	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: authtest.Verifier(t, db), Users: db, TTL: time.Minute})
+	throttle := &pwcheck.Throttle{Counter: rs}
 	inner := auth.Chain(
 		tokens.Authenticator(),
 		oauth1.New(oauth1.Config{Consumers: db, Nonces: rs, Users: db}),
-		basic.New(basic.Config{Passwords: &auth.Passwords{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}}),
+		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}}),
 	)
 	sessions := session.New(session.Config{Store: rs, Users: db}, inner)
 	mux := http.NewServeMux()
-	mux.Handle("/tokens", &token.IssueHandler{Service: tokens, Passwords: &auth.Passwords{Verifier: passwords, Throttle: throttle}})
+	mux.Handle("/tokens", &token.IssueHandler{Service: tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
 	mux.Handle("/api/", auth.Middleware(sessions, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())

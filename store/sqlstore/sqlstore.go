@@ -163,7 +163,7 @@ var (
 	_ stores.ClientStore     = (*Store)(nil)
 	_ stores.NonceStore      = (*Store)(nil)
 	_ stores.CertRevocations = (*Store)(nil)
-	_ auth.FailureCounter    = (*Store)(nil)
+	_ stores.FailureCounter  = (*Store)(nil)
 )
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
@@ -1013,7 +1013,7 @@ func (s *Store) RevokeCert(ctx context.Context, serial string) error {
 
 // Failure counters.
 
-// AddFailure implements auth.FailureCounter with one atomic upsert: a new
+// AddFailure implements stores.FailureCounter with one atomic upsert: a new
 // or ended window starts at 1, a running one counts up.
 func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	ctx, done := s.begin(ctx, laneOther)
@@ -1042,7 +1042,7 @@ func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.D
 	return count, max(0, time.Duration(resetAt-now.UnixNano())), nil
 }
 
-// RemoveFailure implements auth.FailureCounter.
+// RemoveFailure implements stores.FailureCounter.
 func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
@@ -1050,7 +1050,7 @@ func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 	return err
 }
 
-// Failures implements auth.FailureCounter.
+// Failures implements stores.FailureCounter.
 func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
@@ -1071,7 +1071,7 @@ func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Dura
 	return count, left, nil
 }
 
-// ResetFailures implements auth.FailureCounter.
+// ResetFailures implements stores.FailureCounter.
 func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()

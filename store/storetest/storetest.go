@@ -38,7 +38,7 @@ type Backend struct {
 	Clients   stores.ClientAdmin
 	Nonces    stores.NonceStore
 	Certs     stores.CertAdmin
-	Failures  auth.FailureCounter
+	Failures  stores.FailureCounter
 }
 
 // Run runs the conformance suite.
@@ -401,7 +401,7 @@ func nonces(t *testing.T, ctx context.Context, s stores.NonceStore) {
 	assert.True(t, fresh)
 }
 
-func failures(t *testing.T, ctx context.Context, s auth.FailureCounter) {
+func failures(t *testing.T, ctx context.Context, s stores.FailureCounter) {
 	key := fmt.Sprint("10.0.0.", time.Now().UnixNano()%250)
 	n, _, err := s.Failures(ctx, "addr", key)
 	require.NoError(t, err)

@@ -1,9 +1,10 @@
-package auth
+package pwcheck
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -124,7 +125,7 @@ func (h *HashSlots) Do(ctx context.Context, hash func()) error {
 			return left(ctx.Err())
 		}
 		h.refused.Add(1)
-		return &Error{Reason: ReasonUnavailable, Message: "too many password checks at once, try again shortly",
+		return &auth.Error{Reason: auth.ReasonUnavailable, Message: "too many password checks at once, try again shortly",
 			RetryAfter: time.Second, Cause: errBusy}
 	}
 	select {

@@ -1,8 +1,9 @@
-package auth_test
+package pwcheck_test
 
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"runtime"
 	"strings"
 	"sync"
@@ -24,11 +25,11 @@ func TestThrottleVerifyPassword(t *testing.T) {
 	h, err := cheap.Hash("right")
 	require.NoError(t, err)
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
-	v := &auth.StoreVerifier{Users: st, DummyHash: h}
-	th := &auth.Throttle{Counter: st, MaxPerUser: 3}
+	v := &pwcheck.StoreVerifier{Users: st, DummyHash: h}
+	th := &pwcheck.Throttle{Counter: st, MaxPerUser: 3}
 	count := func() int { n, _, _ := st.Failures(ctx, "user", "u"); return n }
 	try := func(pw string, forgive bool) error {
-		_, err := th.VerifyPassword(ctx, v, auth.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: "10.0.0.1", ForgiveRepeat: forgive})
+		_, err := th.VerifyPassword(ctx, v, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: "10.0.0.1", ForgiveRepeat: forgive})
 		return err
 	}
 
@@ -42,18 +43,18 @@ func TestThrottleVerifyPassword(t *testing.T) {
 	assert.Equal(t, auth.ReasonThrottled, e.Reason, "limit reached: even the right password waits")
 	assert.Equal(t, "basic", e.Scheme)
 
-	var nilThrottle *auth.Throttle
-	id, err := nilThrottle.VerifyPassword(ctx, v, auth.Attempt{Scheme: "query", Login: "u", Password: "right"})
+	var nilThrottle *pwcheck.Throttle
+	id, err := nilThrottle.VerifyPassword(ctx, v, pwcheck.Attempt{Scheme: "query", Login: "u", Password: "right"})
 	require.NoError(t, err)
 	assert.Equal(t, "query", id.Scheme)
-	_, err = nilThrottle.VerifyPassword(ctx, v, auth.Attempt{Scheme: "query", Login: "u", Password: "wrong"})
+	_, err = nilThrottle.VerifyPassword(ctx, v, pwcheck.Attempt{Scheme: "query", Login: "u", Password: "wrong"})
 	assert.Equal(t, "u", auth.AsError(err).User)
 }
 
 // gatedVerifier counts the checks that reach it and holds each until
 // released, so that concurrent attempts overlap for certain.
 type gatedVerifier struct {
-	inner   auth.PasswordVerifier
+	inner   pwcheck.Verifier
 	reached atomic.Int32
 	gate    chan struct{}
 }
@@ -72,15 +73,15 @@ func TestThrottleConcurrentGuesses(t *testing.T) {
 	st := memstore.New()
 	h, _ := cheap.Hash("right")
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
-	g := &gatedVerifier{inner: &auth.StoreVerifier{Users: st, DummyHash: h}, gate: make(chan struct{})}
-	th := &auth.Throttle{Counter: st}
+	g := &gatedVerifier{inner: &pwcheck.StoreVerifier{Users: st, DummyHash: h}, gate: make(chan struct{})}
+	th := &pwcheck.Throttle{Counter: st}
 	var wg sync.WaitGroup
 	var throttled atomic.Int32
 	for i := range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := th.VerifyPassword(ctx, g, auth.Attempt{Scheme: "basic", Login: "u", Password: fmt.Sprint("guess", i), Addr: "10.0.0.1"})
+			_, err := th.VerifyPassword(ctx, g, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: fmt.Sprint("guess", i), Addr: "10.0.0.1"})
 			if auth.AsError(err).Reason == auth.ReasonThrottled {
 				throttled.Add(1)
 			}
@@ -90,10 +91,10 @@ func TestThrottleConcurrentGuesses(t *testing.T) {
 	require.Eventually(t, func() bool { return int(g.reached.Load()+throttled.Load()) == 200 }, 10*time.Second, time.Millisecond)
 	close(g.gate)
 	wg.Wait()
-	assert.LessOrEqual(t, g.reached.Load(), int32(auth.DefaultMaxPerUser), "at most the limit is ever checked")
+	assert.LessOrEqual(t, g.reached.Load(), int32(pwcheck.DefaultMaxPerUser), "at most the limit is ever checked")
 	assert.EqualValues(t, 200-g.reached.Load(), throttled.Load())
 	n, _, _ := st.Failures(ctx, "user-addr", "u\x0010.0.0.1")
-	assert.Equal(t, auth.DefaultMaxPerUser, n, "refused attempts do not stay counted")
+	assert.Equal(t, pwcheck.DefaultMaxPerUser, n, "refused attempts do not stay counted")
 }
 
 // Attack: ten failures from an attacker's address locked the real user out
@@ -104,14 +105,14 @@ func TestThrottleDoesNotLockOutTheRealUser(t *testing.T) {
 	st := memstore.New()
 	h, _ := cheap.Hash("right")
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
-	cache := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: &auth.StoreVerifier{Users: st, DummyHash: h}, Users: st, TTL: time.Minute})
-	th := &auth.Throttle{Counter: st}
+	cache := pwcheck.NewCache(pwcheck.CacheConfig{Next: &pwcheck.StoreVerifier{Users: st, DummyHash: h}, Users: st, TTL: time.Minute})
+	th := &pwcheck.Throttle{Counter: st}
 	try := func(pw, addr string) error {
-		_, err := th.VerifyPassword(ctx, cache, auth.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})
+		_, err := th.VerifyPassword(ctx, cache, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})
 		return err
 	}
 	require.NoError(t, try("right", "192.0.2.7"), "the real user logs in: now cached")
-	for i := range auth.DefaultMaxPerUser {
+	for i := range pwcheck.DefaultMaxPerUser {
 		require.Error(t, try(fmt.Sprint("guess", i), "203.0.113.66"))
 	}
 	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("guess", "203.0.113.66")).Reason, "the attacker is throttled")
@@ -122,8 +123,8 @@ func TestThrottleDoesNotLockOutTheRealUser(t *testing.T) {
 	// A fresh (uncached) correct login from another address is not locked
 	// by the attacker's pair either; only the login's total ceiling (100)
 	// would stop it.
-	fresh := &auth.StoreVerifier{Users: st, DummyHash: h}
-	_, err := th.VerifyPassword(ctx, fresh, auth.Attempt{Scheme: "basic", Login: "u", Password: "right", Addr: "198.51.100.2"})
+	fresh := &pwcheck.StoreVerifier{Users: st, DummyHash: h}
+	_, err := th.VerifyPassword(ctx, fresh, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: "right", Addr: "198.51.100.2"})
 	assert.NoError(t, err)
 }
 
@@ -134,17 +135,17 @@ func TestThrottleCountersAreBounded(t *testing.T) {
 	st := memstore.New()
 	st.SetMaxFailureKeys(5000)
 	h, _ := cheap.Hash("right")
-	unbudgeted := auth.NewHashSlots(0, 0)
+	unbudgeted := pwcheck.NewHashSlots(0, 0)
 	unbudgeted.SetCPUShare(0) // 20 000 cheap hashes: measure the counters, not the budget
-	v := &auth.StoreVerifier{Users: st, DummyHash: h, Slots: unbudgeted}
-	th := &auth.Throttle{Counter: st}
+	v := &pwcheck.StoreVerifier{Users: st, DummyHash: h, Slots: unbudgeted}
+	th := &pwcheck.Throttle{Counter: st}
 	login := strings.Repeat("x", 3000)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range 20_000 {
 		addr := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-		_, _ = th.VerifyPassword(ctx, v, auth.Attempt{Scheme: "basic", Login: login + fmt.Sprint(i), Password: "p", Addr: addr})
+		_, _ = th.VerifyPassword(ctx, v, pwcheck.Attempt{Scheme: "basic", Login: login + fmt.Sprint(i), Password: "p", Addr: addr})
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -1,4 +1,4 @@
-package auth
+package pwcheck
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"reflect"
 	"sync"
 	"time"
@@ -17,43 +17,17 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// FailureCounter counts failed attempts per (scope, key) in fixed windows:
-// the first failure of a key opens a window of the given length; the count
-// resets when it ends. memstore implements it for one process, redisstore
-// for many.
-//
-// Throttle reserves an attempt before checking it (AddFailure, then compare
-// the returned count with the limit) and takes the reservation back
-// (RemoveFailure) when the attempt succeeds, so that concurrent guesses can
-// never all pass a check made before any of them was counted.
-type FailureCounter interface {
-	// AddFailure records a failure and returns the count in the current
-	// window and the time left until that window ends. It is atomic: of n
-	// concurrent calls each sees a different count. The time left is
-	// measured by the counter's own clock and never exceeds window, so a
-	// counter and its caller can never disagree about the clock.
-	AddFailure(ctx context.Context, scope, key string, window time.Duration) (count int, left time.Duration, err error)
-	// RemoveFailure takes one failure back (never below zero; a missing key
-	// is not an error).
-	RemoveFailure(ctx context.Context, scope, key string) error
-	// Failures returns the count in the current window and the time left
-	// in it (zero and zero when there is no window).
-	Failures(ctx context.Context, scope, key string) (count int, left time.Duration, err error)
-	// ResetFailures forgets the key.
-	ResetFailures(ctx context.Context, scope, key string) error
-}
-
-// CachedPasswordVerifier is a PasswordVerifier that remembers verified
-// credentials (PasswordCache). Throttle.VerifyPassword asks it first: a
+// CachedVerifier is a Verifier that remembers verified
+// credentials (Cache). Throttle.VerifyPassword asks it first: a
 // credential it remembers is never throttled, so an attacker who locks a
 // login out from elsewhere does not lock out the real user's working
 // credential.
-type CachedPasswordVerifier interface {
-	PasswordVerifier
+type CachedVerifier interface {
+	Verifier
 	// VerifyCached answers from memory only: hit is false when the
 	// credential is not remembered (nothing is hashed then). It may still
 	// read the user record to see that the entry is current.
-	VerifyCached(ctx context.Context, login, password string) (id *Identity, hit bool, err error)
+	VerifyCached(ctx context.Context, login, password string) (id *auth.Identity, hit bool, err error)
 }
 
 // Throttle limits failed password attempts. Three counters apply to each
@@ -70,7 +44,7 @@ type CachedPasswordVerifier interface {
 // back if it succeeds), so at most the limit is ever checked, however many
 // guesses arrive at once. A success resets its (login, address) counter.
 //
-// A credential that the verifier's cache remembers (CachedPasswordVerifier)
+// A credential that the verifier's cache remembers (CachedVerifier)
 // is never throttled: an attacker who exhausts a login's counters from
 // other addresses, or even the real user's own, does not stop the real
 // user's working credential. An uncached correct password is refused only
@@ -80,7 +54,7 @@ type CachedPasswordVerifier interface {
 // Logins longer than 64 bytes are counted under their SHA-256, so an
 // attacker's overlong logins cannot grow the counters.
 type Throttle struct {
-	Counter FailureCounter
+	Counter stores.FailureCounter
 	Window  time.Duration // default 5 minutes
 	// MaxPerAddr limits failures per client address: 0 = default 30,
 	// negative = no limit.
@@ -177,12 +151,12 @@ func (t *Throttle) reserve(ctx context.Context, scheme, user, addr string) ([]th
 		n, left, err := t.Counter.AddFailure(ctx, k.scope, k.key, t.window())
 		if err != nil {
 			t.release(ctx, held)
-			return nil, &Error{Reason: ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
 		}
 		held = append(held, k)
 		if n > k.limit {
 			t.release(ctx, held)
-			return nil, &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: max(left, time.Second)}
+			return nil, &auth.Error{Reason: auth.ReasonThrottled, Scheme: scheme, User: user, RetryAfter: max(left, time.Second)}
 		}
 	}
 	return held, nil
@@ -211,10 +185,10 @@ func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
 		}
 		n, left, err := t.Counter.Failures(ctx, k.scope, k.key)
 		if err != nil {
-			return &Error{Reason: ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
+			return &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, User: user, Cause: fmt.Errorf("auth: throttle counter: %w", err)}
 		}
 		if n >= k.limit && left > 0 {
-			return &Error{Reason: ReasonThrottled, Scheme: scheme, User: user, RetryAfter: left}
+			return &auth.Error{Reason: auth.ReasonThrottled, Scheme: scheme, User: user, RetryAfter: left}
 		}
 	}
 	return nil
@@ -260,7 +234,7 @@ type Attempt struct {
 }
 
 // VerifyPassword checks the attempt's login and password with v under the
-// throttle. A credential v's cache remembers (CachedPasswordVerifier) is
+// throttle. A credential v's cache remembers (CachedVerifier) is
 // answered at once, never throttled. Otherwise the attempt is counted on
 // every counter first; if one is over its limit the attempt is refused
 // (ReasonThrottled) without checking, and with the count taken back. A
@@ -273,14 +247,14 @@ type Attempt struct {
 // one: the first runs (and is counted), the others wait for its answer, so
 // a burst of requests at a cache entry's expiry costs one hash, not one per
 // request.
-func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Attempt) (*Identity, error) {
-	if c, ok := v.(CachedPasswordVerifier); ok {
+func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*auth.Identity, error) {
+	if c, ok := v.(CachedVerifier); ok {
 		id, hit, err := c.VerifyCached(ctx, a.Login, a.Password)
 		if hit || err != nil {
 			return finishAttempt(id, err)(a)
 		}
 	}
-	if h, ok := v.(HashlessPasswordVerifier); ok && h.Hashless(a.Password) {
+	if h, ok := v.(HashlessVerifier); ok && h.Hashless(a.Password) {
 		return finishAttempt(t.verify(ctx, v, a))(a)
 	}
 	group := flightGroup(v)
@@ -295,8 +269,8 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Att
 		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
 			continue // the client whose check this was left; ours has not
 		}
-		var id *Identity
-		if got, _ := val.(*Identity); got != nil {
+		var id *auth.Identity
+		if got, _ := val.(*auth.Identity); got != nil {
 			c := *got // each caller gets its own copy
 			id = &c
 		}
@@ -304,23 +278,23 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v PasswordVerifier, a Att
 	}
 }
 
-// HashlessPasswordVerifier is implemented by a PasswordVerifier that can
+// HashlessVerifier is implemented by a Verifier that can
 // tell from a password alone that checking it runs no slow hash (a personal
 // access token sent in the password's place). Throttle.VerifyPassword then
 // checks it at once, still throttled, without collapsing it with concurrent
 // checks of the same credentials (worth it only for a hash).
-type HashlessPasswordVerifier interface {
+type HashlessVerifier interface {
 	Hashless(password string) bool
 }
 
 // flights collapse concurrent checks of the same credentials, one group per
 // verifier (two verifiers may answer the same password differently: one
 // that takes personal access tokens, one that does not).
-var flights sync.Map // PasswordVerifier → *singleflight.Group
+var flights sync.Map // Verifier → *singleflight.Group
 
 // flightGroup is v's group, or nil when v cannot be told apart from other
 // verifiers (a value of a type that is not comparable, such as a func).
-func flightGroup(v PasswordVerifier) *singleflight.Group {
+func flightGroup(v Verifier) *singleflight.Group {
 	if !reflect.TypeOf(v).Comparable() {
 		return nil
 	}
@@ -332,7 +306,7 @@ func flightGroup(v PasswordVerifier) *singleflight.Group {
 }
 
 // verify is one throttled check (see VerifyPassword).
-func (t *Throttle) verify(ctx context.Context, v PasswordVerifier, a Attempt) (*Identity, error) {
+func (t *Throttle) verify(ctx context.Context, v Verifier, a Attempt) (*auth.Identity, error) {
 	if t == nil || t.Counter == nil {
 		return v.VerifyPassword(ctx, a.Login, a.Password)
 	}
@@ -342,8 +316,8 @@ func (t *Throttle) verify(ctx context.Context, v PasswordVerifier, a Attempt) (*
 	}
 	id, err := v.VerifyPassword(ctx, a.Login, a.Password)
 	if err != nil {
-		e := AsError(err)
-		if e.Reason == ReasonUnavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
+		e := auth.AsError(err)
+		if e.Reason == auth.ReasonUnavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
 			t.release(ctx, held)
 		}
 		return nil, err
@@ -355,10 +329,10 @@ func (t *Throttle) verify(ctx context.Context, v PasswordVerifier, a Attempt) (*
 
 // finishAttempt fills the attempt's scheme and login into the outcome (id
 // is the caller's own copy).
-func finishAttempt(id *Identity, err error) func(Attempt) (*Identity, error) {
-	return func(a Attempt) (*Identity, error) {
+func finishAttempt(id *auth.Identity, err error) func(Attempt) (*auth.Identity, error) {
+	return func(a Attempt) (*auth.Identity, error) {
 		if err != nil {
-			e := *AsError(err)
+			e := *auth.AsError(err)
 			if e.Scheme == "" {
 				e.Scheme = a.Scheme
 			}
@@ -414,13 +388,4 @@ func (t *Throttle) firstFailure(login, pw, addr string) bool {
 	}
 	t.repeats[k] = now
 	return true
-}
-
-// ClientAddr is the host part of r.RemoteAddr: the client address used for
-// throttling. Behind a proxy, set the schemes' ClientAddr hook instead.
-func ClientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }

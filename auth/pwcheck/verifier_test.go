@@ -1,7 +1,8 @@
-package auth_test
+package pwcheck_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,7 +27,7 @@ func TestStoreVerifier(t *testing.T) {
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "nopw"}))
 	// A shadow hash pasted by an admin (openssl passwd -6 cluster-secret).
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "legacy", PasswordHash: "$6$a2PDWrj7qZZ0nFDc$8vP5kPJH1iim3udBYTd9mqJGlhNoFF4DZ7Vf4kkd1ZBQshk5drmfSLROjh8vlf84W6tUCN3.svMmvyptWqU4l/"}))
-	v := &auth.StoreVerifier{Users: st, DummyHash: h}
+	v := &pwcheck.StoreVerifier{Users: st, DummyHash: h}
 
 	for _, c := range []struct {
 		login, pw string
@@ -56,7 +57,7 @@ func TestStoreVerifier(t *testing.T) {
 }
 
 func TestStoreVerifierDefaultDummyIsArgon2id(t *testing.T) {
-	v := auth.NewStoreVerifier(memstore.New())
+	v := pwcheck.NewStoreVerifier(memstore.New())
 	_, err := v.VerifyPassword(context.Background(), "nobody", "pw")
 	assert.Equal(t, auth.ReasonInvalid, auth.AsError(err).Reason)
 }

@@ -1,4 +1,4 @@
-package auth
+package pwcheck
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"hash"
 	"sync"
 	"time"
 )
 
-// PasswordCache remembers successful password verifications so that a slow hash
+// Cache remembers successful password verifications so that a slow hash
 // (argon2id, bcrypt) is computed once per TTL instead of once per request.
 //
 // Entries are keyed by HMAC-SHA256, under a random per-process key, of the
@@ -26,18 +27,18 @@ import (
 //
 // A busy credential never goes cold: a hit in the second half of an
 // entry's TTL extends it by another TTL, up to MaxAge after the password
-// was last really checked (DefaultCacheMaxAge; see PasswordCacheConfig). Within a
+// was last really checked (DefaultCacheMaxAge; see CacheConfig). Within a
 // TTL of that ceiling, a hit starts one check of the password in the
 // background and is answered from the cache at once; when the check
 // succeeds the entry starts afresh. So a credential in use is re-checked
 // once per MaxAge and no request ever waits for it; only an entry left
 // idle past its TTL costs the next request a hash.
 //
-// A PasswordCache is a PasswordVerifier wrapping another one; put it beneath any
+// A Cache is a Verifier wrapping another one; put it beneath any
 // verifier whose answers must not be cached (the token package's
-// personal-access-token verifier wraps a PasswordCache, not the other way round).
-type PasswordCache struct {
-	next       PasswordVerifier
+// personal-access-token verifier wraps a Cache, not the other way round).
+type Cache struct {
+	next       Verifier
 	users      stores.UserStore
 	ttl        time.Duration
 	maxAge     time.Duration
@@ -70,9 +71,9 @@ const DefaultCacheTTL = 30 * time.Second
 // DefaultCacheMaxAge bounds how long use can keep extending an entry.
 const DefaultCacheMaxAge = 10 * time.Minute
 
-// PasswordCacheConfig configures a PasswordCache.
-type PasswordCacheConfig struct {
-	Next  PasswordVerifier // required: what really checks (a StoreVerifier)
+// CacheConfig configures a Cache.
+type CacheConfig struct {
+	Next  Verifier         // required: what really checks (a StoreVerifier)
 	Users stores.UserStore // required: the store Next checks against (hits re-read the user)
 	// TTL is an entry's lifetime without use: 0 = DefaultCacheTTL.
 	TTL time.Duration
@@ -85,10 +86,10 @@ type PasswordCacheConfig struct {
 	Now        func() time.Time // the clock; default time.Now
 }
 
-// NewPasswordCache returns the cache over cfg.Next.
-func NewPasswordCache(cfg PasswordCacheConfig) *PasswordCache {
+// NewCache returns the cache over cfg.Next.
+func NewCache(cfg CacheConfig) *Cache {
 	if cfg.Next == nil || cfg.Users == nil {
-		panic("auth: PasswordCacheConfig needs Next and Users")
+		panic("auth: CacheConfig needs Next and Users")
 	}
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultCacheTTL
@@ -106,13 +107,13 @@ func NewPasswordCache(cfg PasswordCacheConfig) *PasswordCache {
 	if _, err := rand.Read(key); err != nil {
 		panic("auth: no randomness for the cache key: " + err.Error())
 	}
-	c := &PasswordCache{next: cfg.Next, users: cfg.Users, ttl: cfg.TTL, maxAge: max(cfg.MaxAge, cfg.TTL), maxEntries: cfg.MaxEntries, now: cfg.Now,
+	c := &Cache{next: cfg.Next, users: cfg.Users, ttl: cfg.TTL, maxAge: max(cfg.MaxAge, cfg.TTL), maxEntries: cfg.MaxEntries, now: cfg.Now,
 		entries: map[[sha256.Size]byte]cacheEntry{}, refreshing: map[[sha256.Size]byte]bool{}}
 	c.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
 	return c
 }
 
-func (c *PasswordCache) key(login, pw string) ([sha256.Size]byte, *macState) {
+func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 	st := c.pool.Get().(*macState)
 	st.mac.Reset()
 	st.buf = append(st.buf[:0], login...)
@@ -124,13 +125,13 @@ func (c *PasswordCache) key(login, pw string) ([sha256.Size]byte, *macState) {
 	return st.sum, st
 }
 
-// VerifyCached implements CachedPasswordVerifier: it answers from the
+// VerifyCached implements CachedVerifier: it answers from the
 // cache only. A remembered credential whose user is unchanged is a hit; a
 // remembered one whose user was changed, disabled or deleted is dropped (a
 // miss). When the user store fails, the entry is kept and the error
 // (ReasonUnavailable) returned with hit true: an outage must not empty the
 // cache and send every client through a full hash once it is over.
-func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Identity, bool, error) {
+func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
 	c.mu.RLock()
@@ -142,7 +143,7 @@ func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Id
 	}
 	u, err := c.users.User(ctx, login)
 	if err != nil && !errors.Is(err, stores.ErrNotFound) {
-		return nil, true, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
+		return nil, true, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
 	}
 	if err == nil && !u.Disabled && u.Updated.Equal(e.updated) {
 		// Within a TTL of the ceiling: check again in the background, with a
@@ -164,7 +165,7 @@ func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Id
 				c.mu.Unlock()
 			}
 		}
-		return UserIdentity(u, ""), true, nil
+		return auth.UserIdentity(u, ""), true, nil
 	}
 	c.mu.Lock()
 	delete(c.entries, k)
@@ -175,7 +176,7 @@ func (c *PasswordCache) VerifyCached(ctx context.Context, login, pw string) (*Id
 // refresh checks a hot entry's password again in the background, once at a
 // time per entry; on success the entry starts afresh, on a refusal it is
 // dropped, and on a store failure it is left to end at its ceiling.
-func (c *PasswordCache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw string, e cacheEntry) {
+func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw string, e cacheEntry) {
 	c.mu.Lock()
 	if c.refreshing[k] {
 		c.mu.Unlock()
@@ -197,15 +198,15 @@ func (c *PasswordCache) refresh(ctx context.Context, k [sha256.Size]byte, login,
 			// replaced or dropped meanwhile
 		case err == nil && uerr == nil && id.Scheme == "":
 			c.entries[k] = cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)}
-		case err != nil && AsError(err).Reason != ReasonUnavailable:
+		case err != nil && auth.AsError(err).Reason != auth.ReasonUnavailable:
 			delete(c.entries, k)
 		}
 	}()
 }
 
-// VerifyPassword implements PasswordVerifier: the cache's answer when
+// VerifyPassword implements Verifier: the cache's answer when
 // it has one, else the wrapped verifier's (remembered when it succeeds).
-func (c *PasswordCache) VerifyPassword(ctx context.Context, login, pw string) (*Identity, error) {
+func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	if id, hit, err := c.VerifyCached(ctx, login, pw); hit || err != nil {
 		return id, err
 	}
@@ -238,7 +239,7 @@ func (c *PasswordCache) VerifyPassword(ctx context.Context, login, pw string) (*
 
 // Forget drops every cached verification of login (call it when the user is
 // changed through a path that does not update User.Updated).
-func (c *PasswordCache) Forget(login string) {
+func (c *Cache) Forget(login string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, e := range c.entries {
@@ -249,7 +250,7 @@ func (c *PasswordCache) Forget(login string) {
 }
 
 // Len is the number of cached verifications.
-func (c *PasswordCache) Len() int {
+func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)

@@ -1,9 +1,10 @@
-package auth
+package pwcheck
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"strings"
 	"sync"
@@ -11,7 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/password"
 )
 
-// PasswordVerifier checks a login and password. It returns the Identity on
+// Verifier checks a login and password. It returns the Identity on
 // success and an *Error otherwise (ReasonInvalid for a wrong password, an
 // unknown or disabled user; ReasonUnavailable when the store fails). Schemes
 // that take a password (basic, oauth2, token issuing) call one; the token
@@ -21,11 +22,11 @@ import (
 // password: the calling scheme fills in its own name. A verifier that accepted
 // something else in the password's place (a personal access token) sets
 // Scheme to say so.
-type PasswordVerifier interface {
-	VerifyPassword(ctx context.Context, login, password string) (*Identity, error)
+type Verifier interface {
+	VerifyPassword(ctx context.Context, login, password string) (*auth.Identity, error)
 }
 
-// StoreVerifier is the PasswordVerifier over a UserStore. An unknown user, a
+// StoreVerifier is the Verifier over a UserStore. An unknown user, a
 // user without a password and a disabled user cost one hash verification,
 // as a wrong password does, so response times do not reveal which logins
 // exist.
@@ -64,33 +65,33 @@ func (v *StoreVerifier) dummyHash() string {
 	return v.dummy
 }
 
-// VerifyPassword implements PasswordVerifier.
-func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*Identity, error) {
+// VerifyPassword implements Verifier.
+func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	u, err := v.Users.User(ctx, login)
 	if err != nil && !errors.Is(err, stores.ErrNotFound) {
-		return nil, &Error{Reason: ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
 	}
 	if u == nil || u.PasswordHash == "" {
 		if err := v.slots().Do(ctx, func() { _, _ = password.Verify(v.dummyHash(), pw) }); err != nil {
 			return nil, busy(login, err)
 		}
-		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("unknown user or no password set")}
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("unknown user or no password set")}
 	}
 	var ok bool
 	if err := v.slots().Do(ctx, func() { ok, err = password.Verify(u.PasswordHash, pw) }); err != nil {
 		return nil, busy(login, err)
 	}
 	if err != nil {
-		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: fmt.Errorf("stored hash unusable: %w", err)}
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, User: login, Message: errBadLogin, Cause: fmt.Errorf("stored hash unusable: %w", err)}
 	}
 	if !ok {
-		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("wrong password")}
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("wrong password")}
 	}
 	if u.Disabled {
-		return nil, &Error{Reason: ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("user disabled")}
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, User: login, Message: errBadLogin, Cause: errors.New("user disabled")}
 	}
 	v.upgrade(ctx, login, u.PasswordHash, pw)
-	return UserIdentity(u, ""), nil
+	return auth.UserIdentity(u, ""), nil
 }
 
 func (v *StoreVerifier) slots() *HashSlots {
@@ -103,8 +104,8 @@ func (v *StoreVerifier) slots() *HashSlots {
 // busy turns a refusal of HashSlots.Do into the verifier's error: 503 with
 // Retry-After when the slots stayed taken, the same (the client will not
 // read it) when the client left.
-func busy(login string, err error) *Error {
-	e := *AsError(err)
+func busy(login string, err error) *auth.Error {
+	e := *auth.AsError(err)
 	e.User = login
 	return &e
 }

@@ -1,7 +1,8 @@
-package auth_test
+package pwcheck_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 
 // countingVerifier counts the checks that reach the verifier it wraps.
 type countingVerifier struct {
-	next  auth.PasswordVerifier
+	next  pwcheck.Verifier
 	calls *atomic.Int64
 }
 
@@ -28,7 +29,7 @@ func TestCacheExpires(t *testing.T) {
 	store := authtest.NewStore(t, authtest.User{Login: "wsuser", Password: "cluster-secret"})
 	var calls atomic.Int64
 	clk := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	c := auth.NewPasswordCache(auth.PasswordCacheConfig{Next: countingVerifier{authtest.Verifier(t, store), &calls},
+	c := pwcheck.NewCache(pwcheck.CacheConfig{Next: countingVerifier{authtest.Verifier(t, store), &calls},
 		Users: store, TTL: time.Minute, MaxAge: 5 * time.Minute, Now: clk.Now})
 	ctx := context.Background()
 	verify := func() {

@@ -1,8 +1,8 @@
-package auth
+package pwcheck
 
 // Refreshing is how many background checks are running (tests wait for
 // them to end).
-func (c *PasswordCache) Refreshing() int {
+func (c *Cache) Refreshing() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.refreshing)
