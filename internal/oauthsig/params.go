@@ -218,6 +218,8 @@ func BaseString(method, baseURI string, params []Param) string {
 	return string(AppendBaseString(nil, method, baseURI, params))
 }
 
+// AppendBaseString appends BaseString's result to dst (the verifier's
+// allocation-light path).
 func AppendBaseString(dst []byte, method, baseURI string, params []Param) []byte {
 	norm := appendNormalized(make([]byte, 0, 256), params)
 	dst = slices.Grow(dst, len(method)+3*len(baseURI)+3*len(norm)+2)
@@ -228,8 +230,6 @@ func AppendBaseString(dst []byte, method, baseURI string, params []Param) []byte
 	return appendEncoded(dst, norm)
 }
 
-// HMACSum is the raw HMAC-SHA1 or HMAC-SHA256 (method) of a base string
-// under key (the encoded consumer secret, "&", the encoded token secret).
 // macs keeps keyed HMAC states for reuse: most traffic comes from few
 // consumers, and keying an HMAC costs as much as the MAC of a short request.
 var macs sync.Pool // *keyedMAC
@@ -240,6 +240,8 @@ type keyedMAC struct {
 	sum         [sha256.Size]byte
 }
 
+// HMACSum is the raw HMAC-SHA1 or HMAC-SHA256 (method) of a base string
+// under key (the encoded consumer secret, "&", the encoded token secret).
 func HMACSum(method string, base []byte, key string) []byte {
 	km, _ := macs.Get().(*keyedMAC)
 	if km == nil || km.method != method || km.key != key {
