@@ -66,7 +66,11 @@ func New(cfg Config) *Pipeline {
 // Throttle.VerifyPassword): the Identity, or an *Error with the scheme and
 // login.
 func (p *Pipeline) Check(r *http.Request, scheme, login, password string) (*auth.Identity, error) {
-	return p.CheckAttempt(r.Context(), Attempt{Scheme: scheme, Login: login, Password: password, Addr: p.Addr(r)})
+	a := Attempt{Scheme: scheme, Login: login, Password: password}
+	if p.Throttle != nil { // the address only matters to the throttle
+		a.Addr = p.Addr(r)
+	}
+	return p.CheckAttempt(r.Context(), a)
 }
 
 // CheckAttempt is Check for a caller that has built the Attempt itself (to

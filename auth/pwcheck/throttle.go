@@ -251,15 +251,17 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 	if c, ok := v.(CachedVerifier); ok {
 		id, hit, err := c.VerifyCached(ctx, a.Login, a.Password)
 		if hit || err != nil {
-			return finishAttempt(id, err)(a)
+			return finishAttempt(a, id, err)
 		}
 	}
 	if h, ok := v.(HashlessVerifier); ok && h.Hashless(a.Password) {
-		return finishAttempt(t.verify(ctx, v, a))(a)
+		id, err := t.verify(ctx, v, a)
+		return finishAttempt(a, id, err)
 	}
 	group := flightGroup(v)
 	if group == nil {
-		return finishAttempt(t.verify(ctx, v, a))(a)
+		id, err := t.verify(ctx, v, a)
+		return finishAttempt(a, id, err)
 	}
 	// The key lives only while the check runs, in this process's memory,
 	// as the password already does.
@@ -274,7 +276,7 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 			c := *got // each caller gets its own copy
 			id = &c
 		}
-		return finishAttempt(id, err)(a)
+		return finishAttempt(a, id, err)
 	}
 }
 
@@ -329,25 +331,21 @@ func (t *Throttle) verify(ctx context.Context, v Verifier, a Attempt) (*auth.Ide
 
 // finishAttempt fills the attempt's scheme and login into the outcome (id
 // is the caller's own copy).
-func finishAttempt(id *auth.Identity, err error) func(Attempt) (*auth.Identity, error) {
-	return func(a Attempt) (*auth.Identity, error) {
-		if err != nil {
-			e := *auth.AsError(err)
-			if e.Scheme == "" {
-				e.Scheme = a.Scheme
-			}
-			if e.User == "" {
-				e.User = a.Login
-			}
-			return nil, &e
+func finishAttempt(a Attempt, id *auth.Identity, err error) (*auth.Identity, error) {
+	if err != nil {
+		e := *auth.AsError(err)
+		if e.Scheme == "" {
+			e.Scheme = a.Scheme
 		}
-		if id.Scheme == "" { // a copy: the verifier's Identity is never changed
-			c := *id
-			c.Scheme = a.Scheme
-			id = &c
+		if e.User == "" {
+			e.User = a.Login
 		}
-		return id, nil
+		return nil, &e
 	}
+	if id.Scheme == "" {
+		id.Scheme = a.Scheme
+	}
+	return id, nil
 }
 
 // firstFailure reports whether these credentials did not fail from addr
