@@ -1,0 +1,433 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dghubble/oauth1"
+	"golang.org/x/oauth2"
+)
+
+// binary is the gatehouse command built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gatehouse-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "gatehouse")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs one gatehouse command with stdin and returns stdout; it fails the
+// test on a non-zero exit.
+func cli(t *testing.T, data, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, code := cliStatus(t, data, stdin, args...)
+	if code != 0 {
+		t.Fatalf("gatehouse %s: exit %d\n%s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
+
+func cliStatus(t *testing.T, data, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--data", data}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out.String(), errOut.String(), ee.ExitCode()
+		}
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+// server is a running `gatehouse serve`.
+type server struct {
+	cmd    *exec.Cmd
+	base   string
+	lines  []string // everything it printed on stdout up to the last demo line
+	stderr *bytes.Buffer
+}
+
+// startServer runs serve on a free loopback port and waits until it has
+// printed its address (and, with --demo, the demo lines).
+func startServer(t *testing.T, data string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"--data", data, "serve", "--addr", "127.0.0.1:0", "--http-addr", ""}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		demo := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.lines = append(s.lines, line)
+			if m := regexp.MustCompile(`serving (https://\S+)`).FindStringSubmatch(line); m != nil {
+				s.base = m[1]
+				if !demo && !contains(args, "--demo") {
+					ready <- nil
+				}
+			}
+			if strings.Contains(line, "/v1/configuration/containers") { // the last demo line
+				ready <- nil
+			}
+		}
+		ready <- fmt.Errorf("serve exited before it was ready")
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			_ = cmd.Wait()
+			t.Fatalf("%v\nstderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve not ready after 60 s\nstderr:\n%s", s.stderr)
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stop sends SIGTERM and waits for a graceful exit.
+func (s *server) stop(t *testing.T) {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve did not exit cleanly: %v\nstderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Errorf("serve ignored SIGTERM for 15 s")
+	}
+}
+
+// curlLines are the demo's printed curl lines.
+func (s *server) curlLines() []string {
+	var out []string
+	for _, l := range s.lines {
+		if strings.HasPrefix(l, "curl ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// runCurl runs one printed curl line through sh in dir, with --fail so any
+// 4xx/5xx fails, and returns its output.
+func runCurl(t *testing.T, dir, line string) string {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", strings.Replace(line, "curl ", "curl --fail -sS ", 1))
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s\n→ %v\n%s", line, err, out)
+	}
+	return string(out)
+}
+
+var demoField = regexp.MustCompile(`^\s+(xCAT|Satellite|oVirt)\s+(\S+) / (\S+)`)
+
+type demoCreds struct {
+	xcatPW, satPW, ovirtPW, pat, consumerSecret string
+}
+
+func (s *server) creds(t *testing.T) demoCreds {
+	t.Helper()
+	var c demoCreds
+	for _, l := range s.lines {
+		if m := demoField.FindStringSubmatch(l); m != nil {
+			pw := strings.TrimSuffix(m[3], ",")
+			switch m[1] {
+			case "xCAT":
+				c.xcatPW = pw
+			case "Satellite":
+				c.satPW = pw
+				c.pat = l[strings.LastIndex(l, " ")+1:]
+			case "oVirt":
+				c.ovirtPW = pw
+			}
+		}
+		if m := regexp.MustCompile(`consumer katello / (\S+)`).FindStringSubmatch(l); m != nil {
+			c.consumerSecret = m[1]
+		}
+	}
+	if c.xcatPW == "" || c.satPW == "" || c.ovirtPW == "" || !strings.HasPrefix(c.pat, "gate_pat_") || c.consumerSecret == "" {
+		t.Fatalf("demo credentials not found in:\n%s", strings.Join(s.lines, "\n"))
+	}
+	return c
+}
+
+// TestServeDemoEveryPrintedLine starts the server with --demo on a fresh
+// data directory and runs every curl line it printed (filling in the
+// tokens the earlier lines returned), then restarts it without --demo and
+// checks the same credentials, PAT, token and CA still work.
+func TestServeDemoEveryPrintedLine(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	data, work := t.TempDir(), t.TempDir()
+	s := startServer(t, data, "--demo")
+	lines := s.curlLines()
+	if len(lines) < 12 {
+		t.Fatalf("only %d curl lines printed:\n%s", len(lines), strings.Join(s.lines, "\n"))
+	}
+	var xcatToken, bearer string
+	for _, line := range lines {
+		line = strings.ReplaceAll(line, "TOKEN_ID_FROM_ABOVE", xcatToken)
+		line = strings.ReplaceAll(line, "ACCESS_TOKEN_FROM_ABOVE", bearer)
+		out := runCurl(t, work, line)
+		var body map[string]any
+		_ = json.Unmarshal([]byte(out), &body)
+		switch {
+		case strings.Contains(line, "/xcatws/tokens"):
+			tok, _ := body["token"].(map[string]any)
+			xcatToken, _ = tok["id"].(string)
+			if xcatToken == "" {
+				t.Fatalf("no xCAT token in %s", out)
+			}
+		case strings.Contains(line, "/sso/oauth/token"):
+			bearer, _ = body["access_token"].(string)
+			if bearer == "" {
+				t.Fatalf("no access_token in %s", out)
+			}
+		case strings.Contains(line, "/api/status"):
+			if body["result"] != "ok" {
+				t.Errorf("status: %s", out)
+			}
+		case strings.Contains(line, "personal_access_tokens"):
+			if v, _ := body["token_value"].(string); !strings.HasPrefix(v, "gate_pat_") {
+				t.Errorf("PAT create: %s", out)
+			}
+		case strings.Contains(line, "pki-resource"):
+			if !strings.Contains(out, "BEGIN CERTIFICATE") {
+				t.Errorf("pki-resource: %s", out)
+			}
+		}
+	}
+	c := s.creds(t)
+	s.stop(t)
+
+	// Restart without --demo: same users, PAT, xCAT token and CA.
+	s2 := startServer(t, data)
+	for _, line := range []string{
+		fmt.Sprintf("curl --cacert %s/ca/cluster.crt --user admin:%s %s/api/status", data, c.pat, s2.base),
+		fmt.Sprintf("curl --cacert %s/ca/cluster.crt --user admin@internal:%s %s/ovirt-engine/api", data, c.ovirtPW, s2.base),
+		fmt.Sprintf("curl --cacert %s/ca/cluster.crt -H 'X-Auth-Token: %s' %s/xcatws/nodes", data, xcatToken, s2.base),
+		fmt.Sprintf("curl --cacert %s/ca/cluster.crt -H 'Authorization: Bearer %s' %s/ovirt-engine/api/vms", data, bearer, s2.base),
+		fmt.Sprintf("curl --cacert %s/ca/cluster.crt --cert %s/demo/alice.crt --key %s/demo/alice.key %s/v1/configuration/containers", data, data, data, s2.base),
+	} {
+		runCurl(t, work, line)
+	}
+}
+
+func caClient(t *testing.T, data string, certs ...tls.Certificate) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(data, "ca", "cluster.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}}
+}
+
+func getStatus(t *testing.T, c *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestServeGoClients drives every face with Go's clients: x/oauth2's
+// password grant, dghubble/oauth1 with FOREMAN-USER, a cookie jar for
+// persistent-auth, a client certificate; and shows that CLI changes made
+// while the server runs take effect on the next request.
+func TestServeGoClients(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "--demo")
+	c := s.creds(t)
+	hc := caClient(t, data)
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
+
+	// oVirt: password grant with the mandatory scope, then the API.
+	conf := &oauth2.Config{ClientID: "ovirt-engine-sdk", Scopes: []string{"ovirt-app-api"},
+		Endpoint: oauth2.Endpoint{TokenURL: s.base + "/ovirt-engine/sso/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+	tok, err := conf.PasswordCredentialsToken(ctx, "admin@internal", c.ovirtPW)
+	if err != nil {
+		t.Fatalf("password grant: %v", err)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/ovirt-engine/api/vms", nil)
+	if code, body := getStatus(t, conf.Client(ctx, tok), req); code != 200 || !strings.Contains(body, "demo-vm") {
+		t.Errorf("bearer: %d %s", code, body)
+	}
+	// A wrong password: 401.
+	req, _ = http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+	req.SetBasicAuth("admin@internal", "wrong")
+	if code, _ := getStatus(t, hc, req); code != 401 {
+		t.Errorf("wrong oVirt password: %d, want 401", code)
+	}
+
+	// oVirt persistent-auth with a cookie jar: the second request sends no
+	// credentials.
+	jar, _ := cookiejar.New(nil)
+	jc := caClient(t, data)
+	jc.Jar = jar
+	req, _ = http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+	req.SetBasicAuth("admin@internal", c.ovirtPW)
+	req.Header.Set("Prefer", "persistent-auth")
+	if code, body := getStatus(t, jc, req); code != 200 {
+		t.Fatalf("persistent-auth login: %d %s", code, body)
+	}
+	req, _ = http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+	req.Header.Set("Prefer", "persistent-auth")
+	if code, body := getStatus(t, jc, req); code != 200 || !strings.Contains(body, "admin") {
+		t.Errorf("persistent-auth cookie: %d %s", code, body)
+	}
+
+	// Satellite: 1-legged OAuth 1 as hammer does it.
+	oc := oauth1.NewConfig("katello", c.consumerSecret)
+	octx := context.WithValue(context.Background(), oauth1.HTTPClient, hc)
+	signed := oc.Client(octx, oauth1.NewToken("", ""))
+	req, _ = http.NewRequest("GET", s.base+"/api/architectures", nil)
+	req.Header.Set("FOREMAN-USER", "admin")
+	if code, body := getStatus(t, signed, req); code != 200 || !strings.Contains(body, "x86_64") {
+		t.Errorf("OAuth 1: %d %s", code, body)
+	}
+
+	// Flocker: the demo's client certificate; without one, 401.
+	cert, err := tls.LoadX509KeyPair(filepath.Join(data, "demo", "alice.crt"), filepath.Join(data, "demo", "alice.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("GET", s.base+"/v1/configuration/containers", nil)
+	if code, body := getStatus(t, caClient(t, data, cert), req); code != 200 {
+		t.Errorf("client certificate: %d %s", code, body)
+	}
+	req, _ = http.NewRequest("GET", s.base+"/v1/configuration/containers", nil)
+	if code, _ := getStatus(t, hc, req); code != 401 {
+		t.Errorf("no client certificate: %d, want 401", code)
+	}
+
+	// The CLI while the server runs: a new user, a PAT, a new client
+	// certificate, a revocation and a disabled user take effect at once.
+	cli(t, data, "bob-password-1\n", "user", "add", "bob", "--password-stdin", "--group", "ops")
+	pat := strings.TrimSpace(cli(t, data, "", "token", "create", "bob", "--name", "ci", "--days", "30"))
+	basicGet := func(user, pw, path string) int {
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		req.SetBasicAuth(user, pw)
+		code, _ := getStatus(t, hc, req)
+		return code
+	}
+	if code := basicGet("bob", "bob-password-1", "/api/status"); code != 200 {
+		t.Errorf("new user: %d", code)
+	}
+	if code := basicGet("bob", pat, "/api/status"); code != 200 {
+		t.Errorf("new PAT: %d", code)
+	}
+	list := cli(t, data, "", "token", "list", "bob")
+	id := regexp.MustCompile(`(?m)^(\S+)\s+pat\s+ci\s`).FindStringSubmatch(list)
+	if id == nil {
+		t.Fatalf("token list:\n%s", list)
+	}
+	cli(t, data, "", "token", "revoke", id[1])
+	if code := basicGet("bob", pat, "/api/status"); code != 401 {
+		t.Errorf("revoked PAT: %d, want 401", code)
+	}
+	// A deny rule ahead of the demo's allow: 403 for group ops on Satellite.
+	cli(t, data, "", "policy", "add", "--priority", "0.5", "--subject", "group:ops", "--rule", "deny", "--path", "/api/**")
+	if code := basicGet("bob", "bob-password-1", "/api/status"); code != 403 {
+		t.Errorf("denied by policy: %d, want 403", code)
+	}
+	cli(t, data, "", "policy", "rm", "0.5")
+	cli(t, data, "", "user", "disable", "bob")
+	if code := basicGet("bob", "bob-password-1", "/api/status"); code != 401 {
+		t.Errorf("disabled user: %d, want 401", code)
+	}
+
+	outDir := t.TempDir()
+	cli(t, data, "", "user", "add", "carol")
+	out := cli(t, data, "", "ca", "issue-client", "carol", "--out", outDir)
+	serial := regexp.MustCompile(`serial (\S+)\)`).FindStringSubmatch(out)
+	if serial == nil {
+		t.Fatalf("issue-client printed %q", out)
+	}
+	carol, err := tls.LoadX509KeyPair(filepath.Join(outDir, "carol.crt"), filepath.Join(outDir, "carol.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest("GET", s.base+"/v1/configuration/containers", nil)
+	if code, _ := getStatus(t, caClient(t, data, carol), req); code != 200 {
+		t.Errorf("new client certificate: %d", code)
+	}
+	cli(t, data, "", "ca", "revoke", serial[1])
+	req, _ = http.NewRequest("GET", s.base+"/v1/configuration/containers", nil)
+	if code, _ := getStatus(t, caClient(t, data, carol), req); code != 401 {
+		t.Errorf("revoked client certificate: %d, want 401", code)
+	}
+}
+
+// TestServeRefusesEmptyPolicy: without --demo and without rules the server
+// does not start (no silent deny-all) and says why.
+func TestServeRefusesEmptyPolicy(t *testing.T) {
+	data := t.TempDir()
+	cli(t, data, "pw-123456\n", "user", "add", "alice", "--password-stdin")
+	_, errOut, code := cliStatus(t, data, "", "serve", "--addr", "127.0.0.1:0", "--http-addr", "")
+	if code != 1 || !strings.Contains(errOut, "policy table is empty") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}

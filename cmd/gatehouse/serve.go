@@ -1,0 +1,450 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/mtls"
+	"github.com/gatehouse/gatehouse/preset"
+	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// xCAT publishes its CA here, without authentication.
+const xcatCAPath = "/install/postscripts/ca/ca-cert.pem"
+
+type serveOptions struct {
+	addr, httpAddr string
+	demo           bool
+	logFormat      string
+}
+
+func cmdServe(e *env, args []string) error {
+	var o serveOptions
+	if _, err := parse(e, "serve", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&o.addr, "addr", "127.0.0.1:8443", "HTTPS listen address")
+		fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", `plain-HTTP listen address: redirects to HTTPS, serves the CA downloads ("" = none)`)
+		fs.BoolVar(&o.demo, "demo", false, "on a store without users: create one demo user per face and print curl lines")
+		fs.StringVar(&o.logFormat, "log", "text", "audit log format on standard error: text or json")
+	}, 0, 0); err != nil {
+		return err
+	}
+	var logger *slog.Logger
+	switch o.logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		return usageError("--log must be text or json")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if e.stop != nil {
+		go func() {
+			select {
+			case <-e.stop:
+				stop()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	s, err := e.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	key, err := e.tokenKey()
+	if err != nil {
+		return err
+	}
+	ca, madeCA, err := e.loadOrInitCA(true, mtls.CAOptions{})
+	if err != nil {
+		return err
+	}
+	if madeCA {
+		fmt.Fprintf(e.stderr, "gatehouse: created the cluster CA in %s\n", e.caDir())
+	}
+	serverCert, err := e.serverCertificate(ca)
+	if err != nil {
+		return err
+	}
+
+	var demo *demoSecrets
+	if o.demo {
+		if demo, err = e.makeDemo(ctx, s, ca, key); err != nil {
+			return err
+		}
+	}
+	rules, err := s.Rules(ctx)
+	if err != nil {
+		return err
+	}
+	if len(rules) == 0 {
+		return errors.New("the policy table is empty, so every request would be refused; add a rule first " +
+			"(gatehouse policy add --priority 1 --subject '*' --rule allow) or start with --demo on a new data directory")
+	}
+
+	p := preset.New(preset.From(s), preset.Options{Audit: logger, TokenHashKey: key, CA: ca})
+	handler := newReferenceHandler(p, ca)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	_, httpsPort, _ := net.SplitHostPort(ln.Addr().String())
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	if o.httpAddr != "" {
+		hln, err := net.Listen("tcp", o.httpAddr)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		plain := http.NewServeMux()
+		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
+		plain.Handle("GET /ca.crt", p.CA())
+		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
+		plain.Handle("/", auth.RedirectHTTPS(httpsPort))
+		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, hsrv)
+		go func() { errc <- hsrv.Serve(hln) }()
+		fmt.Fprintf(e.stdout, "gatehouse: http://%s redirects to HTTPS\n", hln.Addr())
+	}
+	base := "https://" + ln.Addr().String()
+	fmt.Fprintf(e.stdout, "gatehouse: serving %s (CA: %s)\n", base, filepath.Join(e.caDir(), "cluster.crt"))
+	if demo != nil {
+		demo.print(e, base)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			for _, x := range servers {
+				_ = x.Close()
+			}
+			return err
+		}
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, x := range servers {
+		_ = x.Shutdown(shutdown)
+	}
+	_ = p.Tokens().Flush(shutdown) // last-used times
+	fmt.Fprintln(e.stderr, "gatehouse: stopped")
+	return nil
+}
+
+// serverCertificate loads server.crt/server.key from the data directory,
+// issuing them from ca for localhost, 127.0.0.1, ::1 and the host name on
+// first start.
+func (e *env) serverCertificate(ca *mtls.CA) (tls.Certificate, error) {
+	crt, key := filepath.Join(e.data, "server.crt"), filepath.Join(e.data, "server.key")
+	if _, err := os.Stat(crt); err == nil {
+		return tls.LoadX509KeyPair(crt, key)
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, err := os.Hostname(); err == nil && h != "" && h != "localhost" {
+		hosts = append(hosts, h)
+	}
+	issued, err := ca.IssueServer("gatehouse", hosts, mtls.LeafOptions{})
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := issued.WriteFiles(e.data, "server"); err != nil {
+		return tls.Certificate{}, err
+	}
+	return ca.ServerCertificate(issued), nil
+}
+
+// newReferenceHandler mounts the four faces with small sample APIs behind
+// them, and the unauthenticated CA downloads.
+func newReferenceHandler(p *preset.Presets, ca *mtls.CA) http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /xcatws/nodes", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"node01": map[string]string{"groups": "compute,all"}, "node02": map[string]string{"groups": "compute,all"}})
+	})
+	api.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"result": "ok", "status": 200, "version": "gatehouse", "api_version": 2})
+	})
+	api.HandleFunc("GET /api/architectures", func(w http.ResponseWriter, r *http.Request) {
+		results := []map[string]any{{"id": 1, "name": "x86_64"}, {"id": 2, "name": "aarch64"}}
+		writeJSON(w, http.StatusOK, map[string]any{"total": 2, "subtotal": 2, "page": 1, "per_page": 20, "search": nil, "results": results})
+	})
+	pats := &patAPI{tokens: p.Tokens()}
+	api.HandleFunc("POST /api/users/{login}/personal_access_tokens", pats.create)
+	api.HandleFunc("GET /api/users/{login}/personal_access_tokens", pats.list)
+	api.HandleFunc("DELETE /api/users/{login}/personal_access_tokens/{id}", pats.revoke)
+	api.HandleFunc("GET /ovirt-engine/api", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := auth.IdentityFrom(r.Context())
+		writeJSON(w, http.StatusOK, map[string]any{"product_info": map[string]any{"name": "gatehouse reference (oVirt face)", "vendor": "gatehouse"},
+			"authenticated_user": map[string]string{"user_name": id.Login(), "domain": id.Domain}})
+	})
+	api.HandleFunc("GET /ovirt-engine/api/vms", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"vm": []map[string]string{{"id": "00000000-0000-0000-0000-000000000001", "name": "demo-vm", "status": "up"}}})
+	})
+	api.HandleFunc("GET /v1/configuration/containers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, []any{})
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle(preset.XCATPrefix, p.XCAT(api))
+	mux.Handle(preset.SatellitePrefix, p.Satellite(api))
+	mux.Handle(preset.OVirtPrefix, p.OVirt(api))
+	mux.Handle(preset.FlockerPrefix, p.Flocker(api))
+	mux.Handle("GET /ca.crt", p.CA())
+	mux.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// patAPI is Foreman's personal access token API: a user manages their own
+// tokens.
+type patAPI struct{ tokens *token.Service }
+
+// owner answers 403 unless the authenticated user is the path's login.
+func (a *patAPI) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id, _ := auth.IdentityFrom(r.Context())
+	login := r.PathValue("login")
+	if id == nil || id.Login() != login {
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]string{"message": "you may only manage your own personal access tokens"}})
+		return "", false
+	}
+	return login, true
+}
+
+type patJSON struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Token     string  `json:"token_value,omitempty"`
+	ExpiresAt *string `json:"expires_at"`
+	LastUsed  *string `json:"last_used_at"`
+	Active    bool    `json:"active"`
+	Revoked   bool    `json:"revoked"`
+	CreatedAt string  `json:"created_at"`
+}
+
+func toPATJSON(t stores.Token) patJSON {
+	j := patJSON{ID: t.ID, Name: t.Name, Active: t.Active(time.Now()), Revoked: !t.Revoked.IsZero(), CreatedAt: t.Created.UTC().Format(time.RFC3339)}
+	if !t.Expires.IsZero() {
+		s := t.Expires.UTC().Format(time.RFC3339)
+		j.ExpiresAt = &s
+	}
+	if !t.LastUsed.IsZero() {
+		s := t.LastUsed.UTC().Format(time.RFC3339)
+		j.LastUsed = &s
+	}
+	return j
+}
+
+func (a *patAPI) create(w http.ResponseWriter, r *http.Request) {
+	login, ok := a.owner(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		PAT struct {
+			Name      string `json:"name"`
+			ExpiresAt string `json:"expires_at"`
+		} `json:"personal_access_token"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil || body.PAT.Name == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"message": `expected {"personal_access_token":{"name":"…","expires_at":"…"}}`}})
+		return
+	}
+	spec := token.PATSpec{Login: login, Name: body.PAT.Name}
+	if body.PAT.ExpiresAt != "" {
+		t, err := parseForemanTime(body.PAT.ExpiresAt)
+		if err != nil || !t.After(time.Now()) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": "expires_at must be a future time (RFC 3339 or YYYY-MM-DD)"}})
+			return
+		}
+		spec.Expires = t
+	}
+	pat, err := a.tokens.CreatePAT(r.Context(), spec)
+	if errors.Is(err, stores.ErrConflict) {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": "name has already been taken"}})
+		return
+	}
+	if err != nil {
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			writeJSON(w, ae.HTTPStatus, map[string]any{"error": map[string]string{"message": ae.Error()}})
+			return
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": err.Error()}})
+		return
+	}
+	j := toPATJSON(pat.Token)
+	j.Token = pat.Secret
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func parseForemanTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", s)
+}
+
+func (a *patAPI) list(w http.ResponseWriter, r *http.Request) {
+	login, ok := a.owner(w, r)
+	if !ok {
+		return
+	}
+	toks, err := a.tokens.List(r.Context(), login, stores.TokenPAT)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"message": "token store unavailable"}})
+		return
+	}
+	results := make([]patJSON, 0, len(toks))
+	for _, t := range toks {
+		results = append(results, toPATJSON(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(results), "subtotal": len(results), "page": 1, "per_page": len(results), "results": results})
+}
+
+func (a *patAPI) revoke(w http.ResponseWriter, r *http.Request) {
+	login, ok := a.owner(w, r)
+	if !ok {
+		return
+	}
+	if err := a.tokens.Revoke(r.Context(), login, r.PathValue("id")); errors.Is(err, stores.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"message": "personal access token not found"}})
+		return
+	} else if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"message": "token store unavailable"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "revoked": true})
+}
+
+// demoSecrets is what --demo made, to print once.
+type demoSecrets struct {
+	xcatPW, satPW, ovirtPW, pat, consumerSecret string
+	certDir                                     string
+}
+
+// randomSecret is 12 random bytes in hex: nothing a shell or a URL must
+// quote.
+func randomSecret() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// makeDemo fills a store without users: one user per face, a PAT, an OAuth
+// 1 consumer, a client certificate and an allow-authenticated policy. On a
+// store that has users it makes nothing and returns nil.
+func (e *env) makeDemo(ctx context.Context, s *sqlstore.Store, ca *mtls.CA, key []byte) (*demoSecrets, error) {
+	users, err := s.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 {
+		fmt.Fprintf(e.stderr, "gatehouse: --demo ignored: the store already has %d users (their passwords were printed when they were made)\n", len(users))
+		return nil, nil
+	}
+	d := &demoSecrets{xcatPW: randomSecret(), satPW: randomSecret(), ovirtPW: randomSecret(), consumerSecret: randomSecret(),
+		certDir: filepath.Join(e.data, "demo")}
+	for _, u := range []struct{ name, domain, pw string }{
+		{"wsuser", "", d.xcatPW}, {"admin", "", d.satPW}, {"admin", preset.OVirtDomain, d.ovirtPW}, {"alice", "", ""},
+	} {
+		h := ""
+		if u.pw != "" {
+			if h, err = password.Hash(u.pw); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.PutUser(ctx, stores.User{Name: u.name, Domain: u.domain, PasswordHash: h}); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: d.consumerSecret}); err != nil {
+		return nil, err
+	}
+	rules, err := s.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(rules) == 0 {
+		if err := s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow, Comment: "demo: every authenticated user"}}); err != nil {
+			return nil, err
+		}
+	}
+	tokens := token.New(token.Config{Store: s, Users: s, HashKey: key})
+	pat, err := tokens.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "demo"})
+	if err != nil {
+		return nil, err
+	}
+	d.pat = pat.Secret
+	quiet := &env{stdout: discard{}}
+	if err := issueClient(ca, "alice", d.certDir, quiet); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// print writes the demo's credentials with a curl line per scheme.
+func (d *demoSecrets) print(e *env, base string) {
+	ca := filepath.Join(e.caDir(), "cluster.crt")
+	c := "curl --cacert " + ca
+	fmt.Fprintf(e.stdout, `
+Demo users (passwords shown once; they stay valid after a restart):
+  xCAT       wsuser / %[3]s
+  Satellite  admin / %[4]s, personal access token %[5]s
+             OAuth 1 consumer katello / %[6]s (header FOREMAN-USER: admin)
+  oVirt      admin@internal / %[7]s
+  Flocker    client certificate %[8]s/alice.crt (key alice.key)
+
+xCAT:
+%[2]s '%[1]s/xcatws/nodes?userName=wsuser&userPW=%[3]s'
+%[2]s -X POST -H 'Content-Type: application/json' --data '{"userName":"wsuser","userPW":"%[3]s"}' %[1]s/xcatws/tokens
+%[2]s -H 'X-Auth-Token: TOKEN_ID_FROM_ABOVE' %[1]s/xcatws/nodes
+Satellite:
+%[2]s --user admin:%[4]s %[1]s/api/status
+%[2]s --user admin:%[5]s %[1]s/api/architectures
+%[2]s --user admin:%[4]s -H 'Content-Type: application/json' --data '{"personal_access_token":{"name":"mine"}}' %[1]s/api/users/admin/personal_access_tokens
+oVirt:
+%[2]s --user admin@internal:%[7]s %[1]s/ovirt-engine/api
+%[2]s -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=%[7]s' %[1]s/ovirt-engine/sso/oauth/token
+%[2]s -H 'Authorization: Bearer ACCESS_TOKEN_FROM_ABOVE' %[1]s/ovirt-engine/api/vms
+%[2]s -c jar -b jar -H 'Prefer: persistent-auth' --user admin@internal:%[7]s %[1]s/ovirt-engine/api
+%[2]s -c jar -b jar -H 'Prefer: persistent-auth' %[1]s/ovirt-engine/api
+curl -k '%[1]s/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA'
+Flocker:
+%[2]s --cert %[8]s/alice.crt --key %[8]s/alice.key %[1]s/v1/configuration/containers
+`, base, c, d.xcatPW, d.satPW, d.pat, d.consumerSecret, d.ovirtPW, d.certDir)
+}
