@@ -14,13 +14,14 @@
 package preset
 
 import (
+	"context"
 	"crypto/x509"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/mtls"
@@ -138,12 +139,35 @@ func (p *Presets) Tokens() *token.Service { return p.tokens }
 
 // middleware wraps next for one face: its scheme, the shared policy and
 // audit, the face's error dialect.
-func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next http.Handler) http.Handler {
+// extra, when set, is checked after the rule table.
+func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next http.Handler, extra ...auth.Policy) http.Handler {
 	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded}
+	var policies []auth.Policy
 	if p.stores.Policy != nil {
-		cfg.Policy = auth.RuleTable{Store: p.stores.Policy}
+		policies = append(policies, auth.RuleTable{Store: p.stores.Policy})
+	}
+	policies = append(policies, extra...)
+	switch len(policies) {
+	case 0:
+	case 1:
+		cfg.Policy = policies[0]
+	default:
+		cfg.Policy = auth.Policies(policies...)
 	}
 	return auth.Middleware(a, cfg)(next)
+}
+
+// bearerScope requires scope of identities proved by a bearer token, so
+// that a token issued elsewhere (an xCAT access token, a PAT) is refused
+// with 403 insufficient_scope; passwords and sessions are not affected.
+func bearerScope(realm, scope string) auth.Policy {
+	need := oauth2.RequireScope(realm, scope)
+	return auth.PolicyFunc(func(ctx context.Context, id *auth.Identity, r *http.Request) error {
+		if id == nil || id.Scheme != auth.SchemeOAuth2 {
+			return nil
+		}
+		return need.Authorize(ctx, id, r)
+	})
 }
 
 // XCAT serves xCAT's face under XCATPrefix: POST …/tokens issues access
@@ -179,10 +203,11 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 // OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint
 // (password grant, scope ovirt-app-api, applied when a client sends none,
 // errors in oVirt's shape), the API under OVirtPrefix+"api" with bearer
-// tokens, HTTP Basic with user@internal logins (realm RESTAPI) and
-// Prefer: persistent-auth sessions, and, with Options.CA, the CA at
-// pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too for
-// libgovirt.
+// tokens (which must carry scope ovirt-app-api: a token from another face
+// gets 403 insufficient_scope), HTTP Basic with user@internal logins (realm
+// RESTAPI) and Prefer: persistent-auth sessions, and, with Options.CA, the
+// CA at pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too
+// for libgovirt.
 func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
@@ -192,7 +217,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		Tokens: p.tokens, Certs: p.stores.Certs},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
-	protected := p.middleware(sessions, auth.Problem{}, api)
+	protected := p.middleware(sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))
 	mux.Handle(OVirtPrefix+"api", protected)
 	mux.Handle(OVirtPrefix+"api/", protected)
 	if p.opts.CA != nil {
