@@ -50,7 +50,9 @@ func TestOVirtRefusesOtherFacesTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o struct{ AccessToken string `json:"access_token"` }
+	var o struct {
+		AccessToken string `json:"access_token"`
+	}
 	_ = json.NewDecoder(sso.Body).Decode(&o)
 	sso.Body.Close()
 
