@@ -25,7 +25,7 @@ import (
 var verbs []verb
 
 func init() {
-	verbs = []verb{
+	verbs = append(verbs, []verb{
 		{name: "serve", args: "[--addr HOST:PORT] [--http-addr HOST:PORT] [--demo] [--allow-insecure]", help: "run the reference server", run: cmdServe},
 		{name: "user add", args: "NAME [--password-stdin] [--group G]… [--domain D]", help: "add a user", run: cmdUserAdd},
 		{name: "user set-hash", args: "NAME  (hash on stdin)", help: "set a user's password hash (crypt, htpasswd, argon2id)", run: cmdUserSetHash},
@@ -43,7 +43,7 @@ func init() {
 		{name: "ca issue-client", args: "NAME [--out DIR]", help: "issue a client certificate (NAME.crt, NAME.key, cluster.crt)", run: cmdCAIssueClient},
 		{name: "ca revoke", args: "SERIAL", help: "revoke a certificate by serial (hex, as openssl prints it)", run: cmdCARevoke},
 		{name: "hash", args: "  (password on stdin)", help: "print an argon2id hash of a password", run: cmdHash},
-	}
+	}...)
 }
 
 // splitLogin splits "name@domain"; --domain wins when given.

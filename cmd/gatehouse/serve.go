@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -413,6 +414,17 @@ func (e *env) makeDemo(ctx context.Context, s *sqlstore.Store, ca *mtls.CA, key 
 	return d, nil
 }
 
+// selfCommand is how to run this program again: its path, or "go run
+// ./cmd/gatehouse" when it was started by go run (whose binary is gone
+// when it exits).
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") {
+		return "go run ./cmd/gatehouse"
+	}
+	return exe
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
@@ -436,6 +448,7 @@ xCAT:
 Satellite:
 %[2]s --user admin:%[4]s %[1]s/api/status
 %[2]s --user admin:%[5]s %[1]s/api/architectures
+%[2]s -H 'FOREMAN-USER: admin' -H "$(echo %[6]s | %[9]s --data %[10]s oauth1 sign GET %[1]s/api/architectures --consumer katello)" %[1]s/api/architectures
 %[2]s --user admin:%[4]s -H 'Content-Type: application/json' --data '{"personal_access_token":{"name":"mine"}}' %[1]s/api/users/admin/personal_access_tokens
 oVirt:
 %[2]s --user admin@internal:%[7]s %[1]s/ovirt-engine/api
@@ -446,5 +459,5 @@ oVirt:
 curl -k '%[1]s/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA'
 Flocker:
 %[2]s --cert %[8]s/alice.crt --key %[8]s/alice.key %[1]s/v1/configuration/containers
-`, base, c, d.xcatPW, d.satPW, d.pat, d.consumerSecret, d.ovirtPW, d.certDir)
+`, base, c, d.xcatPW, d.satPW, d.pat, d.consumerSecret, d.ovirtPW, d.certDir, selfCommand(), e.data)
 }

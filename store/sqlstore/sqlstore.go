@@ -931,6 +931,31 @@ func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
 	return err
 }
 
+// ListConsumers returns every OAuth 1.0a consumer by key, for
+// administration: Secret and RSAPublicKeyPEM are left empty, so a listing
+// never carries key material.
+func (s *Store) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
+	rows, err := s.query(ctx, "SELECT consumer_key, methods, disabled, user_list FROM consumers ORDER BY consumer_key")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []stores.Consumer
+	for rows.Next() {
+		var c stores.Consumer
+		var disabled int
+		var users, methods string
+		if err := rows.Scan(&c.Key, &methods, &disabled, &users); err != nil {
+			return nil, err
+		}
+		c.Disabled, c.Users, c.Methods = disabled == 1, unlist(users), unlist(methods)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
 // Client implements stores.ClientStore.
 func (s *Store) Client(ctx context.Context, id string) (*stores.Client, error) {
 	ctx, done := s.begin(ctx, laneOther)
