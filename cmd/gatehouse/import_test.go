@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/preset"
+	"github.com/gatehouse/gatehouse/store/sqlstore"
+)
+
+// TestImports imports the four file kinds, checks the report (what was
+// skipped and why, never a hash) and then logs in with the imported
+// passwords through the Satellite face over the same database.
+func TestImports(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"import", "xcat-passwd", "testdata/xcat-passwd.csv"}, []string{
+			"imported 2 users (2 new, 0 updated), skipped 5",
+			`line 2 (xcat_key): key "omapi" is a device credential`,
+			"line 3 (root): key \"system\"", "line 4 (USERID)", "line 7 (gone): the row is disabled", "line 8 (nopw): no password"}},
+		{[]string{"import", "htpasswd", "testdata/htpasswd"}, []string{
+			"imported 1 users (1 new, 0 updated), skipped 3", "line 3 (apruser): the hash is in a format", "line 4 (shauser)", "line 5: not login:hash"}},
+		{[]string{"import", "shadow", "testdata/shadow", "alice", "bob", "carol", "dave", "wsuser"}, []string{
+			"skipped 3", "line 5 (carol): no password", "dave: not in the file", "wsuser: not in the file"}},
+		{[]string{"import", "xcat-policy", "testdata/xcat-policy.csv"}, []string{
+			"imported 4 rules, skipped 3", `line 3 (mgmt01): rule "trusted"`, "line 4: restricted by commands", "line 5: restricted by commands"}},
+		{[]string{"import", "xcat-policy", "testdata/xcat-policy.csv"}, []string{
+			"imported 0 rules, skipped 7", "priority 1: a rule with this priority exists already"}},
+	} {
+		out, errOut, code := runIn(data, "", c.args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d: %s", c.args, code, errOut)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", c.args, w, out)
+			}
+		}
+		if strings.Contains(out, "$6$") || strings.Contains(out, "$2y$") || strings.Contains(out, "cluster-secret") {
+			t.Errorf("%v: the report shows a secret:\n%s", c.args, out)
+		}
+	}
+	if _, errOut, code := runIn(data, "", "import", "xcat-passwd", "testdata/htpasswd"); code != 1 || !strings.Contains(errOut, "nothing imported") {
+		t.Errorf("wrong file: exit %d %q", code, errOut)
+	}
+
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, sqlstore.Config{SQLitePath: filepath.Join(data, "gatehouse.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if u, err := s.User(ctx, "wsuser"); err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("xCAT's plain password was not hashed: %v", err)
+	}
+	rules, _ := s.Rules(ctx)
+	if len(rules) != 4 || rules[2].Subject != "guest" || rules[2].Verdict != auth.Deny || !rules[3].Disabled || rules[3].Subject != "*" {
+		t.Errorf("rules: %+v", rules)
+	}
+	srv := httptest.NewTLSServer(preset.New(preset.From(s), preset.Options{}).Satellite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	defer srv.Close()
+	for _, c := range []struct {
+		user, pw string
+		want     int
+	}{
+		{"wsuser", "cluster-secret", 200}, // xCAT plain → argon2id, rule 5
+		{"bcuser", "cluster-secret", 403}, // htpasswd bcrypt; no rule allows bcuser
+		{"alice", "cluster-secret", 403},  // shadow sha512-crypt; no rule
+		{"bob", "cluster-secret", 401},    // locked in shadow: imported disabled
+		{"root", "cluster-secret", 401},   // system key: not imported
+		{"hashed", "cluster-secret", 403}, // xCAT crypt hash
+		{"wsuser", "wrong", 401},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/status", nil)
+		req.SetBasicAuth(c.user, c.pw)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: %d, want %d", c.user, resp.StatusCode, c.want)
+		}
+	}
+}
+
+// FuzzImportReaders: no input makes a reader panic, and nothing it
+// returns is unusable (every account has a login and a hash or password
+// gatehouse accepts; every rule validates).
+func FuzzImportReaders(f *testing.F) {
+	for _, name := range []string{"xcat-passwd.csv", "xcat-policy.csv", "htpasswd", "shadow"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("#key,username,password\n\"xcat\",\"a\nb\",\"x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		check := func(accounts []account) {
+			for _, a := range accounts {
+				if !validLogin(a.login) || (a.hash == "") == (a.plain == "") {
+					t.Fatalf("unusable account %+v", a)
+				}
+			}
+		}
+		a, _, _ := readXCATPasswd(strings.NewReader(string(b)))
+		check(a)
+		a, _, _ = readColonFile(strings.NewReader(string(b)), false, nil)
+		check(a)
+		a, _, _ = readColonFile(strings.NewReader(string(b)), true, map[string]bool{"root": true})
+		check(a)
+		rules, _, _ := readXCATPolicy(strings.NewReader(string(b)))
+		for _, r := range rules {
+			if err := r.Validate(); err != nil {
+				t.Fatalf("invalid rule %+v: %v", r, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/store/sqlstore"
+)
+
+// The readers below parse what existing deployments keep their accounts and
+// policy in. They never fail on a bad line: they skip it and say why, so an
+// import reports everything at once; they fail only on unreadable input.
+
+// account is one login read from a file: a hash auth/password accepts, or
+// a plain password (xCAT's passwd table may hold one) that the importer
+// hashes.
+type account struct {
+	line     int
+	login    string
+	hash     string
+	plain    string
+	disabled bool
+}
+
+// skipped is a line not imported, and why.
+type skipped struct {
+	line int
+	name string
+	why  string
+}
+
+func (s skipped) String() string {
+	if s.line == 0 {
+		return fmt.Sprintf("%s: %s", s.name, s.why)
+	}
+	if s.name == "" {
+		return fmt.Sprintf("line %d: %s", s.line, s.why)
+	}
+	return fmt.Sprintf("line %d (%s): %s", s.line, s.name, s.why)
+}
+
+// maxImportLine bounds one line of an imported file.
+const maxImportLine = 64 << 10
+
+// xcatTable reads a table as xCAT's tabdump prints it: a "#col1,col2,…"
+// header, then CSV rows. It returns the rows as maps by column name.
+func xcatTable(r io.Reader, want ...string) ([]map[string]string, []int, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, 256<<20), 64<<10)
+	header, err := br.ReadString('\n')
+	if err != nil && header == "" {
+		return nil, nil, fmt.Errorf("empty file: expected a tabdump header (#%s,…)", strings.Join(want, ","))
+	}
+	header = strings.TrimSpace(header)
+	if !strings.HasPrefix(header, "#") {
+		return nil, nil, fmt.Errorf("the first line is not a tabdump header (#%s,…)", strings.Join(want, ","))
+	}
+	cols := strings.Split(strings.TrimPrefix(header, "#"), ",")
+	index := map[string]int{}
+	for i, c := range cols {
+		index[strings.TrimSpace(c)] = i
+	}
+	for _, w := range want {
+		if _, ok := index[w]; !ok {
+			return nil, nil, fmt.Errorf("the header has no %q column (is this the right table?)", w)
+		}
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	cr.Comment = '#'
+	cr.ReuseRecord = true
+	var rows []map[string]string
+	var lines []int
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrFieldCount) {
+				return rows, lines, fmt.Errorf("line %d: %v", pe.Line+1, pe.Err)
+			}
+			return rows, lines, err
+		}
+		row := map[string]string{}
+		for name, i := range index {
+			if i < len(rec) {
+				row[name] = strings.TrimSpace(rec[i])
+			}
+		}
+		rows = append(rows, row)
+		lines = append(lines, line+1) // +1: the header was read before the CSV reader
+	}
+	return rows, lines, nil
+}
+
+// xcatDisabled is xCAT's disable column: "1" or "yes" turns a row off.
+func xcatDisabled(v string) bool {
+	v = strings.ToLower(v)
+	return v == "1" || v == "yes" || v == "true"
+}
+
+// readXCATPasswd reads `tabdump passwd`. Rows with key "xcat" are the REST
+// API's users; other keys (system, ipmi, hmc, …) are device credentials and
+// are skipped.
+func readXCATPasswd(r io.Reader) ([]account, []skipped, error) {
+	rows, lines, err := xcatTable(r, "key", "username", "password")
+	var out []account
+	var skips []skipped
+	for i, row := range rows {
+		user, pw := row["username"], row["password"]
+		switch {
+		case row["key"] != "xcat":
+			skips = append(skips, skipped{lines[i], user, fmt.Sprintf("key %q is a device credential, not an API user (only key \"xcat\" is imported)", row["key"])})
+		case !validLogin(user):
+			skips = append(skips, skipped{lines[i], "", "no usable user name"})
+		case xcatDisabled(row["disable"]):
+			skips = append(skips, skipped{lines[i], user, "the row is disabled"})
+		case pw == "":
+			skips = append(skips, skipped{lines[i], user, "no password"})
+		case strings.HasPrefix(pw, "$"):
+			if password.Format(pw) == "" {
+				skips = append(skips, skipped{lines[i], user, "the password hash is in a format gatehouse does not accept"})
+				continue
+			}
+			out = append(out, account{line: lines[i], login: user, hash: pw})
+		case len(pw) > password.MaxLength:
+			skips = append(skips, skipped{lines[i], user, "the password is too long"})
+		default: // xCAT keeps the password itself when cryptmethod is empty
+			out = append(out, account{line: lines[i], login: user, plain: pw})
+		}
+	}
+	return out, skips, err
+}
+
+// validLogin accepts a login gatehouse can store.
+func validLogin(s string) bool {
+	return s != "" && len(s) <= 255 && auth.Printable(s) && !strings.ContainsAny(s, ": \t")
+}
+
+// readXCATPolicy reads `tabdump policy`. A row maps to a rule when it
+// names no host, commands, noderange, parameters or time (those restrict
+// xCAT commands, which have no HTTP equivalent) and its rule is allow,
+// accept, deny or disallow.
+func readXCATPolicy(r io.Reader) ([]auth.Rule, []skipped, error) {
+	rows, lines, err := xcatTable(r, "priority", "name", "rule")
+	var out []auth.Rule
+	var skips []skipped
+	for i, row := range rows {
+		name := row["name"]
+		prio, perr := strconv.ParseFloat(row["priority"], 64)
+		if perr != nil {
+			skips = append(skips, skipped{lines[i], name, fmt.Sprintf("priority %q is not a number", row["priority"])})
+			continue
+		}
+		var scoped []string
+		for _, c := range []string{"host", "commands", "noderange", "parameters", "time"} {
+			if row[c] != "" {
+				scoped = append(scoped, c)
+			}
+		}
+		if len(scoped) > 0 {
+			skips = append(skips, skipped{lines[i], name, "restricted by " + strings.Join(scoped, ", ") + ", which has no HTTP equivalent"})
+			continue
+		}
+		var verdict auth.Verdict
+		switch strings.ToLower(row["rule"]) {
+		case "allow", "accept":
+			verdict = auth.Allow
+		case "deny", "disallow":
+			verdict = auth.Deny
+		default:
+			skips = append(skips, skipped{lines[i], name, fmt.Sprintf("rule %q has no HTTP meaning (allow, accept, deny, disallow)", row["rule"])})
+			continue
+		}
+		subject := name
+		if subject == "" {
+			subject = "*" // xCAT: any user
+		}
+		rule := auth.Rule{Priority: prio, Subject: subject, Verdict: verdict, Disabled: xcatDisabled(row["disable"]), Comment: row["comments"]}
+		if err := rule.Validate(); err != nil {
+			skips = append(skips, skipped{lines[i], name, err.Error()})
+			continue
+		}
+		out = append(out, rule)
+	}
+	return out, skips, err
+}
+
+// readColonFile reads htpasswd or shadow: "login:hash[:…]" per line.
+// When only is not empty, other logins are skipped silently.
+func readColonFile(r io.Reader, shadow bool, only map[string]bool) ([]account, []skipped, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxImportLine)
+	var out []account
+	var skips []skipped
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		login, rest, ok := strings.Cut(line, ":")
+		if !ok || !validLogin(login) {
+			skips = append(skips, skipped{n, "", "not login:hash"})
+			continue
+		}
+		if only != nil && !only[login] {
+			continue
+		}
+		hash := rest
+		if shadow {
+			hash, _, _ = strings.Cut(rest, ":")
+		}
+		a := account{line: n, login: login, hash: hash}
+		switch {
+		case hash == "" || hash == "*" || strings.HasPrefix(hash, "!") && len(hash) <= 2:
+			skips = append(skips, skipped{n, login, "no password (locked or empty)"})
+			continue
+		case shadow && strings.HasPrefix(hash, "!"):
+			a.hash, a.disabled = hash[1:], true // a locked account keeps its hash
+		}
+		if password.Format(a.hash) == "" {
+			skips = append(skips, skipped{n, login, "the hash is in a format gatehouse does not accept (apr1, {SHA} and DES crypt are not)"})
+			continue
+		}
+		out = append(out, a)
+	}
+	if err := sc.Err(); err != nil {
+		return out, skips, err
+	}
+	if only != nil {
+		found := map[string]bool{}
+		for _, a := range out {
+			found[a.login] = true
+		}
+		for _, s := range skips {
+			found[s.name] = true
+		}
+		for login := range only {
+			if !found[login] {
+				skips = append(skips, skipped{0, login, "not in the file"})
+			}
+		}
+	}
+	return out, skips, nil
+}
+
+func init() {
+	verbs = append(verbs,
+		verb{name: "import xcat-passwd", args: "FILE  (tabdump passwd)", help: "import xCAT's API users (key xcat)", run: cmdImportAccounts("xcat-passwd")},
+		verb{name: "import xcat-policy", args: "FILE  (tabdump policy)", help: "import xCAT's policy rows that apply to HTTP", run: cmdImportPolicy},
+		verb{name: "import htpasswd", args: "FILE", help: "import users from an htpasswd file", run: cmdImportAccounts("htpasswd")},
+		verb{name: "import shadow", args: "FILE USER…", help: "import the named users' hashes from /etc/shadow", run: cmdImportAccounts("shadow")},
+	)
+}
+
+// openImport opens FILE, or standard input for "-".
+func (e *env) openImport(name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(e.in), nil
+	}
+	return os.Open(name)
+}
+
+func cmdImportAccounts(format string) func(e *env, args []string) error {
+	return func(e *env, args []string) error {
+		min, max := 1, 1
+		if format == "shadow" {
+			min, max = 2, -1
+		}
+		pos, err := parse(e, "import "+format, args, nil, min, max)
+		if err != nil {
+			return err
+		}
+		f, err := e.openImport(pos[0])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var accounts []account
+		var skips []skipped
+		switch format {
+		case "xcat-passwd":
+			accounts, skips, err = readXCATPasswd(f)
+		case "htpasswd":
+			accounts, skips, err = readColonFile(f, false, nil)
+		case "shadow":
+			only := map[string]bool{}
+			for _, u := range pos[1:] {
+				only[u] = true
+			}
+			accounts, skips, err = readColonFile(f, true, only)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w (nothing imported)", pos[0], err)
+		}
+		var added, updated int
+		err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+			for _, a := range accounts {
+				hash := a.hash
+				if a.plain != "" {
+					if hash, err = password.Hash(a.plain); err != nil {
+						return err
+					}
+				}
+				u, err := s.User(ctx, a.login)
+				switch {
+				case errors.Is(err, stores.ErrNotFound):
+					name, domain := splitLogin(a.login, "")
+					u = &stores.User{Name: name, Domain: domain, Disabled: a.disabled}
+					added++
+				case err != nil:
+					return err
+				default:
+					updated++
+				}
+				u.PasswordHash = hash
+				if err := s.PutUser(ctx, *u); err != nil {
+					return fmt.Errorf("line %d (%s): %w", a.line, a.login, err)
+				}
+			}
+			return nil
+		})
+		fmt.Fprintf(e.stdout, "imported %d users (%d new, %d updated), skipped %d\n", added+updated, added, updated, len(skips))
+		for _, s := range skips {
+			fmt.Fprintf(e.stdout, "  skipped %s\n", s)
+		}
+		return err
+	}
+}
+
+func cmdImportPolicy(e *env, args []string) error {
+	pos, err := parse(e, "import xcat-policy", args, nil, 1, 1)
+	if err != nil {
+		return err
+	}
+	f, err := e.openImport(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rules, skips, err := readXCATPolicy(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w (nothing imported)", pos[0], err)
+	}
+	imported := 0
+	err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+		have, err := s.Rules(ctx)
+		if err != nil {
+			return err
+		}
+		taken := map[float64]bool{}
+		for _, r := range have {
+			taken[r.Priority] = true
+		}
+		for _, r := range rules {
+			if taken[r.Priority] {
+				skips = append(skips, skipped{0, "priority " + r.PriorityString(), "a rule with this priority exists already"})
+				continue
+			}
+			taken[r.Priority] = true
+			have = append(have, r)
+			imported++
+		}
+		return s.SetRules(ctx, have)
+	})
+	fmt.Fprintf(e.stdout, "imported %d rules, skipped %d\n", imported, len(skips))
+	for _, s := range skips {
+		fmt.Fprintf(e.stdout, "  skipped %s\n", s)
+	}
+	return err
+}
