@@ -112,6 +112,10 @@ type Options struct {
 	// URL, X-Forwarded-Host) from a TLS-terminating proxy in front of
 	// every request.
 	TrustForwarded bool
+	// AllowInsecure accepts credentials over plain HTTP on every face (and
+	// sends session cookies without Secure there). For tests and a
+	// loopback-only development server; never in production.
+	AllowInsecure bool
 }
 
 // Presets holds what the faces share. Make it with New.
@@ -141,7 +145,7 @@ func (p *Presets) Tokens() *token.Service { return p.tokens }
 // audit, the face's error dialect.
 // extra, when set, is checked after the rule table.
 func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next http.Handler, extra ...auth.Policy) http.Handler {
-	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded}
+	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
 	var policies []auth.Policy
 	if p.stores.Policy != nil {
 		policies = append(policies, auth.RuleTable{Store: p.stores.Policy})
@@ -179,7 +183,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 	cfg := basic.Config{Passwords: p.passwords}
 	mux := http.NewServeMux()
 	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
-		Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded})
+		Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure})
 	mux.Handle(XCATPrefix, p.middleware(auth.Chain(
 		p.tokens.Authenticator(),
 		oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: XCATRealm, Scheme: auth.SchemeToken}),
@@ -212,9 +216,9 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
-		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded}))
+		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
-		Tokens: p.tokens, Certs: p.stores.Certs},
+		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
 	protected := p.middleware(sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))

@@ -41,6 +41,7 @@ func init() {
 		{name: "token revoke", args: "ID", help: "revoke a token", run: cmdTokenRevoke},
 		{name: "ca init", args: "[--cluster-id ID] [--cluster-name NAME]", help: "create the cluster CA", run: cmdCAInit},
 		{name: "ca issue-client", args: "NAME [--out DIR]", help: "issue a client certificate (NAME.crt, NAME.key, cluster.crt)", run: cmdCAIssueClient},
+		{name: "ca issue-server", args: "HOST… [--out DIR]", help: "issue the server certificate (server.crt, server.key) for these names", run: cmdCAIssueServer},
 		{name: "ca revoke", args: "SERIAL", help: "revoke a certificate by serial (hex, as openssl prints it)", run: cmdCARevoke},
 		{name: "hash", args: "  (password on stdin)", help: "print an argon2id hash of a password", run: cmdHash},
 	}...)
@@ -499,6 +500,43 @@ func issueClient(ca *mtls.CA, name, out string, e *env) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, "issued %s (CN %s, serial %s) in %s\n", name, c.Cert.Subject.CommonName, mtls.Serial(c.Cert), out)
+	return nil
+}
+
+func cmdCAIssueServer(e *env, args []string) error {
+	out := ""
+	pos, err := parse(e, "ca issue-server", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "directory for server.crt and server.key (default: the data directory, where serve reads them; the old pair is kept as server.crt.old)")
+	}, 1, -1)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = e.data
+	}
+	ca, _, err := e.loadOrInitCA(false, mtls.CAOptions{})
+	if err != nil {
+		return err
+	}
+	c, err := ca.IssueServer(pos[0], pos, mtls.LeafOptions{})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return err
+	}
+	for _, f := range []string{"server.crt", "server.key"} {
+		p := filepath.Join(out, f)
+		if _, err := os.Stat(p); err == nil {
+			if err := os.Rename(p, p+".old"); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.WriteFiles(out, "server"); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "server certificate for %s written to %s (restart serve to use it)\n", strings.Join(pos, ", "), out)
 	return nil
 }
 

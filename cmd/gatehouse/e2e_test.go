@@ -21,7 +21,10 @@ import (
 	"time"
 
 	"github.com/dghubble/oauth1"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 // binary is the gatehouse command built once for the end-to-end tests.
@@ -39,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	storetest.StopAll()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -74,6 +78,7 @@ func cliStatus(t *testing.T, data, stdin string, args ...string) (string, string
 type server struct {
 	cmd    *exec.Cmd
 	base   string
+	plain  string   // the plain-HTTP listener's URL with --allow-insecure
 	lines  []string // everything it printed on stdout up to the last demo line
 	stderr *bytes.Buffer
 }
@@ -100,6 +105,9 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		for sc.Scan() {
 			line := sc.Text()
 			s.lines = append(s.lines, line)
+			if m := regexp.MustCompile(`serving (http://\S+) WITHOUT TLS`).FindStringSubmatch(line); m != nil {
+				s.plain = m[1]
+			}
 			if m := regexp.MustCompile(`serving (https://\S+)`).FindStringSubmatch(line); m != nil {
 				s.base = m[1]
 				if !demo && !contains(args, "--demo") {
@@ -429,5 +437,104 @@ func TestServeRefusesEmptyPolicy(t *testing.T) {
 	_, errOut, code := cliStatus(t, data, "", "serve", "--addr", "127.0.0.1:0", "--http-addr", "")
 	if code != 1 || !strings.Contains(errOut, "policy table is empty") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestServePostgresRedisInsecure runs the server on PostgreSQL (--db) with
+// sessions, nonces and counters in Redis (--redis), and with
+// --allow-insecure serving the API on plain HTTP: Basic, a persistent-auth
+// session and OAuth 1 (its replay refused) work there, and the session and
+// nonce live in Redis.
+func TestServePostgresRedisInsecure(t *testing.T) {
+	dsn, redisAddr := storetest.PostgresDSN(t), storetest.RedisAddr(t)
+	data := t.TempDir()
+	db := []string{"--db", dsn}
+	cli(t, data, "pg-password-1\n", append([]string{"user", "add", "admin@internal", "--password-stdin"}, db...)...)
+	cli(t, data, "", append([]string{"policy", "add", "--priority", "1", "--subject", "*", "--rule", "allow"}, db...)...)
+	secret := "consumer-secret-0123456789"
+	cli(t, data, secret+"\n", append([]string{"oauth1", "consumer", "add", "katello"}, db...)...)
+	s := startServer(t, data, "--db", dsn, "--redis", redisAddr, "--allow-insecure", "--http-addr", "127.0.0.1:0")
+	if s.plain == "" {
+		t.Fatalf("no plain-HTTP listener announced:\n%s", strings.Join(s.lines, "\n"))
+	}
+	if _, err := os.Stat(filepath.Join(data, "gatehouse.db")); err == nil {
+		t.Errorf("--db given, but an SQLite database was made in the data directory")
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	req, _ := http.NewRequest("GET", s.plain+"/api/status", nil)
+	req.SetBasicAuth("admin@internal", "pg-password-1")
+	if code, body := getStatus(t, hc, req); code != 200 {
+		t.Errorf("Basic over plain HTTP with --allow-insecure: %d %s", code, body)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	jc := &http.Client{Timeout: 10 * time.Second, Jar: jar}
+	req, _ = http.NewRequest("GET", s.plain+"/ovirt-engine/api", nil)
+	req.SetBasicAuth("admin@internal", "pg-password-1")
+	req.Header.Set("Prefer", "persistent-auth")
+	if code, body := getStatus(t, jc, req); code != 200 {
+		t.Fatalf("persistent-auth login: %d %s", code, body)
+	}
+	req, _ = http.NewRequest("GET", s.plain+"/ovirt-engine/api", nil)
+	req.Header.Set("Prefer", "persistent-auth")
+	if code, body := getStatus(t, jc, req); code != 200 {
+		t.Errorf("persistent-auth cookie: %d %s", code, body)
+	}
+
+	header := strings.TrimPrefix(strings.TrimSpace(cli(t, data, secret+"\n", "oauth1", "sign", "GET", s.plain+"/api/architectures", "--consumer", "katello")), "Authorization: ")
+	for i, want := range []int{200, 401} { // the second is a replay
+		req, _ = http.NewRequest("GET", s.plain+"/api/architectures", nil)
+		req.Header.Set("Authorization", header)
+		req.Header.Set("FOREMAN-USER", "admin@internal")
+		if code, body := getStatus(t, hc, req); code != want {
+			t.Errorf("OAuth 1 request %d: %d, want %d: %s", i+1, code, want, body)
+		}
+	}
+
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	keys, err := rdb.Keys(context.Background(), "gatehouse:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sessions, nonces int
+	for _, k := range keys {
+		switch {
+		case strings.Contains(k, "session"):
+			sessions++
+		case strings.Contains(k, "nonce"):
+			nonces++
+		}
+	}
+	if sessions == 0 || nonces == 0 {
+		t.Errorf("Redis holds %d session and %d nonce keys (want both > 0): %v", sessions, nonces, keys)
+	}
+}
+
+// TestCAIssueServer: ca init, then a server certificate for the given names.
+func TestCAIssueServer(t *testing.T) {
+	data := t.TempDir()
+	cli(t, data, "", "ca", "init", "--cluster-id", "c0ffee00-0000-4000-8000-000000000001")
+	if _, errOut, code := cliStatus(t, data, "", "ca", "init"); code != 1 || !strings.Contains(errOut, "a CA exists") {
+		t.Errorf("second ca init: exit %d %q", code, errOut)
+	}
+	cli(t, data, "", "ca", "issue-server", "api.example.test", "10.0.0.7")
+	cli(t, data, "", "ca", "issue-server", "api2.example.test")
+	pair, err := tls.LoadX509KeyPair(filepath.Join(data, "server.crt"), filepath.Join(data, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(pair.Certificate[0])
+	if len(cert.DNSNames) != 1 || cert.DNSNames[0] != "api2.example.test" {
+		t.Errorf("SANs %v %v", cert.DNSNames, cert.IPAddresses)
+	}
+	if _, err := os.Stat(filepath.Join(data, "server.crt.old")); err != nil {
+		t.Errorf("the old pair was not kept: %v", err)
+	}
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(filepath.Join(data, "ca", "cluster.crt"))
+	pool.AppendCertsFromPEM(caPEM)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "api2.example.test"}); err != nil {
+		t.Errorf("server certificate does not verify against the CA: %v", err)
 	}
 }

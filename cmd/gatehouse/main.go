@@ -49,6 +49,7 @@ func usageError(format string, args ...any) error {
 type env struct {
 	data   string // data directory
 	db     string // PostgreSQL URL; empty = SQLite in data
+	redis  string // Redis address for sessions, nonces and counters; empty = the database
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
@@ -117,6 +118,7 @@ func run(e *env, args []string) int {
 func addGlobalFlags(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&e.data, "data", e.data, "data `dir`ectory: SQLite database, token key, CA, server certificate (env GATEHOUSE_DATA)")
 	fs.StringVar(&e.db, "db", e.db, "PostgreSQL `url` to keep the records in instead of SQLite")
+	fs.StringVar(&e.redis, "redis", e.redis, "Redis `address` (host:port or redis://…) for sessions, OAuth 1 nonces and throttle counters")
 }
 
 func findVerb(args []string) (*verb, int) {
@@ -130,7 +132,7 @@ func findVerb(args []string) (*verb, int) {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintf(w, "usage: gatehouse [--data DIR] [--db URL] COMMAND …\n\ncommands:\n")
+	fmt.Fprintf(w, "usage: gatehouse [--data DIR] [--db URL] [--redis ADDR] COMMAND …\n\ncommands:\n")
 	for _, v := range verbs {
 		fmt.Fprintf(w, "  %-22s %s\n", v.name, v.help)
 	}

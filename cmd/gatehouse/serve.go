@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
+	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -33,7 +34,7 @@ const xcatCAPath = "/install/postscripts/ca/ca-cert.pem"
 
 type serveOptions struct {
 	addr, httpAddr string
-	demo           bool
+	demo, insecure bool
 	logFormat      string
 }
 
@@ -44,6 +45,7 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", `plain-HTTP listen address: redirects to HTTPS, serves the CA downloads ("" = none)`)
 		fs.BoolVar(&o.demo, "demo", false, "on a store without users: create one demo user per face and print curl lines")
 		fs.StringVar(&o.logFormat, "log", "text", "audit log format on standard error: text or json")
+		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
 	}, 0, 0); err != nil {
 		return err
 	}
@@ -104,7 +106,15 @@ func cmdServe(e *env, args []string) error {
 			"(gatehouse policy add --priority 1 --subject '*' --rule allow) or start with --demo on a new data directory")
 	}
 
-	p := preset.New(preset.From(s), preset.Options{Audit: logger, TokenHashKey: key, CA: ca})
+	stores := preset.From(s)
+	if e.redis != "" {
+		r, err := redisstore.Open(ctx, redisURL(e.redis), "gatehouse:")
+		if err != nil {
+			return fmt.Errorf("redis %s: %w", e.redis, err)
+		}
+		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
+	}
+	p := preset.New(stores, preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure})
 	handler := newReferenceHandler(p, ca)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
@@ -126,11 +136,19 @@ func cmdServe(e *env, args []string) error {
 		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 		plain.Handle("GET /ca.crt", p.CA())
 		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
-		plain.Handle("/", auth.RedirectHTTPS(httpsPort))
+		if o.insecure {
+			plain.Handle("/", handler)
+		} else {
+			plain.Handle("/", auth.RedirectHTTPS(httpsPort))
+		}
 		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hsrv)
 		go func() { errc <- hsrv.Serve(hln) }()
-		fmt.Fprintf(e.stdout, "gatehouse: http://%s redirects to HTTPS\n", hln.Addr())
+		if o.insecure {
+			fmt.Fprintf(e.stdout, "gatehouse: serving http://%s WITHOUT TLS (--allow-insecure: credentials cross the network in the clear)\n", hln.Addr())
+		} else {
+			fmt.Fprintf(e.stdout, "gatehouse: http://%s redirects to HTTPS\n", hln.Addr())
+		}
 	}
 	base := "https://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "gatehouse: serving %s (CA: %s)\n", base, filepath.Join(e.caDir(), "cluster.crt"))
@@ -156,6 +174,14 @@ func cmdServe(e *env, args []string) error {
 	_ = p.Tokens().Flush(shutdown) // last-used times
 	fmt.Fprintln(e.stderr, "gatehouse: stopped")
 	return nil
+}
+
+// redisURL accepts host:port as well as a redis:// URL.
+func redisURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "redis://" + addr
 }
 
 // serverCertificate loads server.crt/server.key from the data directory,
