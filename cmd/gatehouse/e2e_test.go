@@ -114,7 +114,10 @@ func startServer(t *testing.T, data string, args ...string) *server {
 					ready <- nil
 				}
 			}
-			if strings.Contains(line, "/v1/configuration/containers") { // the last demo line
+			if m := regexp.MustCompile(`(http://\S+) redirects to HTTPS`).FindStringSubmatch(line); m != nil {
+				s.plain = m[1]
+			}
+			if strings.Contains(line, "The same as shell variables") { // the last demo line
 				ready <- nil
 			}
 		}
@@ -537,4 +540,107 @@ func TestCAIssueServer(t *testing.T) {
 	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "api2.example.test"}); err != nil {
 		t.Errorf("server certificate does not verify against the CA: %v", err)
 	}
+}
+
+// TestReadmeCurlLines runs every curl line of README.md's scheme tour (and
+// the CLI lines of its quickstart) against `serve --demo`, with the
+// variables of the demo's env.sh, so that the README cannot drift. Only the
+// host differs: the server listens on free ports, and "go run
+// ./cmd/gatehouse" is the binary built for these tests.
+func TestReadmeCurlLines(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "## The two commands")
+	if start < 0 {
+		t.Fatal("README has no quickstart")
+	}
+	var cliLines, curlLines []string
+	for _, block := range strings.Split(text[start:], "```sh\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		for _, line := range strings.Split(block, "\n") {
+			switch {
+			case strings.HasPrefix(line, "curl ") || strings.HasPrefix(line, "openssl "):
+				curlLines = append(curlLines, line)
+			case strings.Contains(line, "go run ./cmd/gatehouse ") && !strings.Contains(line, " serve") && !strings.Contains(line, " import "):
+				cliLines = append(cliLines, line)
+			}
+		}
+	}
+	if len(curlLines) < 15 || len(cliLines) < 4 {
+		t.Fatalf("found %d curl and %d CLI lines in README", len(curlLines), len(cliLines))
+	}
+
+	data, work := t.TempDir(), t.TempDir()
+	s := startServer(t, data, "--demo", "--http-addr", "127.0.0.1:0")
+	if s.plain == "" {
+		t.Fatal("no plain-HTTP listener")
+	}
+	envFile := filepath.Join(data, "demo", "env.sh")
+	vars := map[string]string{}
+	shell := func(line string) (string, error) {
+		line = strings.ReplaceAll(line, "go run ./cmd/gatehouse", binary)
+		line = strings.ReplaceAll(line, "http://127.0.0.1:8080", s.plain)
+		prefix := ". " + envFile + "; export GATEHOUSE_DATA=" + data
+		for k, v := range vars {
+			prefix += " " + k + "=" + v
+		}
+		cmd := exec.Command("sh", "-c", prefix+"; "+line)
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, line := range curlLines {
+		run := line
+		if strings.HasPrefix(line, "curl ") {
+			run = "curl --fail -sS " + strings.TrimPrefix(line, "curl ")
+		}
+		out, err := shell(run)
+		if err != nil {
+			t.Fatalf("README: %s\n→ %v\n%s\nserver: %s", line, err, out, s.stderr)
+		}
+		var body map[string]any
+		_ = json.Unmarshal([]byte(out), &body)
+		if tok, ok := body["token"].(map[string]any); ok {
+			vars["TOKEN"], _ = tok["id"].(string)
+		}
+		if at, ok := body["access_token"].(string); ok {
+			vars["ACCESS_TOKEN"] = at
+		}
+		if want := strings.TrimSpace(afterComment(line, "subject=")); want != "" && !strings.Contains(out, "CN = user-alice") {
+			t.Errorf("README: %s printed %q", line, out)
+		}
+	}
+	if vars["TOKEN"] == "" || vars["ACCESS_TOKEN"] == "" {
+		t.Errorf("the README's token lines returned no token: %v", vars)
+	}
+	for _, line := range cliLines {
+		if out, err := shell(line); err != nil {
+			t.Errorf("README: %s\n→ %v\n%s", line, err, out)
+		}
+	}
+	// The README's own new user can log in under the policy it added.
+	req, _ := http.NewRequest("GET", s.base+"/api/status", nil)
+	req.SetBasicAuth("bob", "s3cret-pw")
+	if code, body := getStatus(t, caClient(t, data), req); code != 200 {
+		t.Errorf("README's bob: %d %s", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(work, "certs", "bob.crt")); err != nil {
+		t.Errorf("README's ca issue-client line wrote nothing: %v", err)
+	}
+}
+
+// afterComment returns what follows marker in line's trailing comment.
+func afterComment(line, marker string) string {
+	_, comment, ok := strings.Cut(line, "   # ")
+	if !ok {
+		return ""
+	}
+	_, after, _ := strings.Cut(comment, marker)
+	return after
 }

@@ -154,6 +154,9 @@ func cmdServe(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "gatehouse: serving %s (CA: %s)\n", base, filepath.Join(e.caDir(), "cluster.crt"))
 	if demo != nil {
 		demo.print(e, base)
+		if err := demo.writeEnv(e, base); err != nil {
+			return err
+		}
 	}
 
 	select {
@@ -438,6 +441,28 @@ func (e *env) makeDemo(ctx context.Context, s *sqlstore.Store, ca *mtls.CA, key 
 		return nil, err
 	}
 	return d, nil
+}
+
+// writeEnv writes the demo's secrets as shell variables to
+// DATA/demo/env.sh (0600), which README's curl lines use:
+// H, CA, DEMO, XCAT_PW, SAT_PW, PAT, OVIRT_PW, OAUTH_SECRET.
+func (d *demoSecrets) writeEnv(e *env, base string) error {
+	ca, err := filepath.Abs(filepath.Join(e.caDir(), "cluster.crt"))
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(d.certDir)
+	if err != nil {
+		return err
+	}
+	text := fmt.Sprintf("# made by gatehouse serve --demo: . %s\nexport H=%s CA=%s DEMO=%s\nexport XCAT_PW=%s SAT_PW=%s PAT=%s OVIRT_PW=%s OAUTH_SECRET=%s\n",
+		filepath.Join(d.certDir, "env.sh"), base, ca, dir, d.xcatPW, d.satPW, d.pat, d.ovirtPW, d.consumerSecret)
+	p := filepath.Join(d.certDir, "env.sh")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nThe same as shell variables for README's curl lines: . %s\n", p)
+	return nil
 }
 
 // selfCommand is how to run this program again: its path, or "go run
