@@ -410,6 +410,44 @@ func TestServeGoClients(t *testing.T) {
 		t.Errorf("disabled user: %d, want 401", code)
 	}
 
+	// Foreman's PAT API: create, list, revoke; only for oneself.
+	do := func(method, path, user, pw, body string) (int, string) {
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		req.SetBasicAuth(user, pw)
+		req.Header.Set("Content-Type", "application/json")
+		return getStatus(t, hc, req)
+	}
+	code, body := do("POST", "/api/users/admin/personal_access_tokens", "admin", c.satPW, `{"personal_access_token":{"name":"api-made","expires_at":"2099-01-01"}}`)
+	var made struct{ ID, Token string }
+	var created map[string]any
+	_ = json.Unmarshal([]byte(body), &created)
+	made.ID, _ = created["id"].(string)
+	made.Token, _ = created["token_value"].(string)
+	if code != 201 || made.ID == "" || !strings.HasPrefix(made.Token, "gate_pat_") || created["expires_at"] != "2099-01-01T00:00:00Z" {
+		t.Fatalf("PAT create: %d %s", code, body)
+	}
+	if code, body := do("POST", "/api/users/admin/personal_access_tokens", "admin", c.satPW, `{"personal_access_token":{"name":"api-made"}}`); code != 422 {
+		t.Errorf("duplicate PAT name: %d %s", code, body)
+	}
+	if code, body := do("GET", "/api/users/admin/personal_access_tokens", "admin", made.Token, ""); code != 200 || !strings.Contains(body, `"api-made"`) || strings.Contains(body, "gate_pat_") {
+		t.Errorf("PAT list (never the secrets): %d %s", code, body)
+	}
+	if code, _ := do("GET", "/api/users/wsuser/personal_access_tokens", "admin", c.satPW, ""); code != 403 {
+		t.Errorf("another user's PATs: %d, want 403", code)
+	}
+	if code, body := do("DELETE", "/api/users/admin/personal_access_tokens/"+made.ID, "admin", c.satPW, ""); code != 200 {
+		t.Errorf("PAT revoke: %d %s", code, body)
+	}
+	if code, _ := do("GET", "/api/status", "admin", made.Token, ""); code != 401 {
+		t.Errorf("revoked PAT: %d, want 401", code)
+	}
+	// HEAD on oVirt's API is GET without the body.
+	req, _ = http.NewRequest("HEAD", s.base+"/ovirt-engine/api", nil)
+	req.SetBasicAuth("admin@internal", c.ovirtPW)
+	if code, _ := getStatus(t, hc, req); code != 200 {
+		t.Errorf("HEAD /ovirt-engine/api: %d", code)
+	}
+
 	outDir := t.TempDir()
 	cli(t, data, "", "user", "add", "carol")
 	out := cli(t, data, "", "ca", "issue-client", "carol", "--out", outDir)
@@ -643,4 +681,33 @@ func afterComment(line, marker string) string {
 	}
 	_, after, _ := strings.Cut(comment, marker)
 	return after
+}
+
+// TestServePlainHTTPRedirects: the plain-HTTP listener redirects API
+// requests to HTTPS without the credentials in the query, and serves the
+// CA downloads itself.
+func TestServePlainHTTPRedirects(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "--demo", "--http-addr", "127.0.0.1:0")
+	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Get(s.plain + "/xcatws/nodes?userName=wsuser&userPW=secret&format=json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusMovedPermanently || !strings.HasPrefix(loc, "https://") || strings.Contains(loc, "secret") {
+		t.Errorf("plain HTTP: %d Location %q", resp.StatusCode, loc)
+	}
+	for _, path := range []string{"/install/postscripts/ca/ca-cert.pem", "/ca.crt", "/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA"} {
+		resp, err := hc.Get(s.plain + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "BEGIN CERTIFICATE") {
+			t.Errorf("%s over plain HTTP: %d", path, resp.StatusCode)
+		}
+	}
 }
