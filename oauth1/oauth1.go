@@ -536,6 +536,19 @@ func (a *Authenticator) checkBodyHash(req *request, method string) error {
 	return nil
 }
 
+// mapping is the consumer's own user mapping, or the configured one.
+func (a *Authenticator) mapping(c *stores.Consumer) Mapping {
+	switch c.Mapping {
+	case stores.ConsumerMapHeader:
+		return MapHeader
+	case stores.ConsumerMapSigned:
+		return MapSigned
+	case stores.ConsumerMapNone:
+		return MapNone
+	}
+	return a.cfg.Mapping
+}
+
 func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoParams) (*auth.Identity, error) {
 	attrs := map[string]string{"consumer_key": c.Key}
 	header, err := a.userHeader(r)
@@ -543,7 +556,7 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoPara
 		return nil, err
 	}
 	var name string
-	switch a.cfg.Mapping {
+	switch a.mapping(c) {
 	case MapNone:
 		return &auth.Identity{User: a.cfg.NoMappingUser, Groups: a.cfg.NoMappingGroups, Scheme: auth.SchemeOAuth1, Attrs: attrs}, nil
 	case MapSigned:
@@ -562,6 +575,10 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoPara
 	}
 	if len(c.Users) > 0 && !slices.ContainsFunc(c.Users, func(u string) bool { return strings.EqualFold(u, name) }) {
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name, Message: "this consumer may not act as that user"}
+	}
+	if a.cfg.Users == nil { // a consumer maps users, but the server was configured with MapNone and no user store
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name,
+			Message: "this server does not map OAuth 1 users", Cause: fmt.Errorf("consumer %q maps users, and oauth1.Config has no Users", c.Key)}
 	}
 	u, err := lookupFold(r.Context(), a.cfg.Users, name)
 	if err != nil && !errors.Is(err, stores.ErrNotFound) {

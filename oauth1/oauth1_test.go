@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
@@ -191,6 +191,26 @@ func TestMappingModes(t *testing.T) {
 	status, body = read(t)(strict.client(consumerKey, consumerSecret, "admin", true).Get(strict.srv.URL + "/api"))
 	assert.Equal(t, 401, status)
 	assert.Contains(t, problem(t, body), "differs from the signed")
+}
+
+// TestConsumerOwnMapping: a consumer's stored Mapping overrides the
+// authenticator's (Foreman's oauth_map_users, per consumer): one server,
+// three consumers, three behaviours.
+func TestConsumerOwnMapping(t *testing.T) {
+	e := newEnv(t, nil) // MapHeader
+	ctx := context.Background()
+	for key, m := range map[string]string{"admin-api": stores.ConsumerMapNone, "strict": stores.ConsumerMapSigned} {
+		require.NoError(t, e.store.PutConsumer(ctx, stores.Consumer{Key: key, Secret: consumerSecret, Mapping: m}))
+	}
+	status, body := read(t)(e.client(consumerKey, consumerSecret, "admin", false).Get(e.srv.URL + "/api"))
+	assert.Equal(t, "oauth1:admin:katello:", body, status)
+	status, body = read(t)(e.client("admin-api", consumerSecret, "admin", false).Get(e.srv.URL + "/api"))
+	assert.Equal(t, "oauth1:foreman_api_admin:admin-api:", body, status)
+	status, body = read(t)(e.client("strict", consumerSecret, "admin", false).Get(e.srv.URL + "/api"))
+	assert.Equal(t, 401, status, "strict consumer: an unsigned FOREMAN-USER is not enough")
+	assert.Contains(t, problem(t, body), "xoauth_requestor_id")
+	status, body = read(t)(e.client("strict", consumerSecret, "admin", true).Get(e.srv.URL + "/api"))
+	assert.Equal(t, "oauth1:admin:strict:", body, status)
 }
 
 // replay sends a copy of the last signed request, changed by mutate.

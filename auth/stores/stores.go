@@ -178,7 +178,19 @@ type Consumer struct {
 	// Users, when not empty, are the only users this consumer may act as
 	// (compared case-insensitively).
 	Users []string
+	// Mapping overrides, for this consumer, how the OAuth 1 authenticator
+	// finds the user a request acts as: one of the ConsumerMap constants;
+	// "" (ConsumerMapDefault) keeps the authenticator's setting.
+	Mapping string
 }
+
+// The values of Consumer.Mapping (Foreman's oauth_map_users, per consumer).
+const (
+	ConsumerMapDefault = ""       // the authenticator's Mapping
+	ConsumerMapHeader  = "header" // the user named in FOREMAN-USER (oauth_map_users = true)
+	ConsumerMapSigned  = "signed" // the user in the signed xoauth_requestor_id (strict)
+	ConsumerMapNone    = "none"   // the built-in API administrator (oauth_map_users = false)
+)
 
 // MinConsumerSecret is the shortest consumer secret accepted for HMAC and
 // PLAINTEXT signatures, in bytes.
@@ -221,6 +233,11 @@ func (c *Consumer) Validate() error {
 		return fmt.Errorf("stores: consumer %q has neither a secret nor an RSA public key", c.Key)
 	case c.Secret != "" && len(c.Secret) < MinConsumerSecret:
 		return fmt.Errorf("stores: consumer %q: secret shorter than %d bytes", c.Key, MinConsumerSecret)
+	}
+	switch c.Mapping {
+	case ConsumerMapDefault, ConsumerMapHeader, ConsumerMapSigned, ConsumerMapNone:
+	default:
+		return fmt.Errorf("stores: consumer %q: unknown user mapping %q", c.Key, c.Mapping)
 	}
 	for _, m := range c.Methods {
 		if !c.Accepts(m) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,6 +46,7 @@ func TestExitStatusAndHelp(t *testing.T) {
 		{[]string{"user", "set-hash", "alice"}, "plaintext\n", 1, "not a supported password hash"},
 		{[]string{"oauth1", "consumer", "add", "k"}, "short\n", 1, ""},
 		{[]string{"oauth1", "sign", "GET", "not-a-url", "--consumer", "k"}, "", 2, "not an http(s) URL"},
+		{[]string{"oauth1", "consumer", "add", "k", "--strict", "--as-admin"}, "consumer-secret-0123456789\n", 2, "one of --map-users, --strict, --as-admin"},
 		{[]string{"serve", "--log", "xml"}, "", 2, "--log must be text or json"},
 	} {
 		_, errOut, code := runIn(data, c.stdin, c.args...)
@@ -79,8 +81,11 @@ func TestUsersHashesAndConsumers(t *testing.T) {
 	if _, e, code := runIn(data, secret+"\n", "oauth1", "consumer", "add", "katello", "--user", "admin"); code != 0 {
 		t.Fatal(e)
 	}
+	if _, e, code := runIn(data, secret+"\n", "oauth1", "consumer", "add", "proxy", "--as-admin"); code != 0 || !strings.Contains(e, "act as the API administrator") {
+		t.Errorf("--as-admin: exit %d, no warning: %q", code, e)
+	}
 	out, _, _ = runIn(data, "", "oauth1", "consumer", "list")
-	if !strings.Contains(out, "katello") || strings.Contains(out, secret) {
+	if !strings.Contains(out, "katello") || !regexp.MustCompile(`(?m)^proxy\s+none\s`).MatchString(out) || strings.Contains(out, secret) {
 		t.Errorf("consumer list:\n%s", out)
 	}
 	out, _, code = runIn(data, secret+"\n", "oauth1", "sign", "get", "https://sat.example/api/status", "--consumer", "katello")

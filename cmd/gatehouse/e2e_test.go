@@ -441,6 +441,33 @@ func TestServeGoClients(t *testing.T) {
 	if code, _ := do("GET", "/api/status", "admin", made.Token, ""); code != 401 {
 		t.Errorf("revoked PAT: %d, want 401", code)
 	}
+	// A strict consumer (added while the server runs) needs the user signed.
+	strictSecret := "strict-secret-0123456789"
+	cli(t, data, strictSecret+"\n", "oauth1", "consumer", "add", "ci-strict", "--strict")
+	for _, c := range []struct {
+		signed bool
+		want   int
+	}{{false, 401}, {true, 200}} {
+		args := []string{"oauth1", "sign", "GET", s.base + "/api/status", "--consumer", "ci-strict", "--user", "admin"}
+		if c.signed {
+			args = append(args, "--signed")
+		}
+		out, errOut, code := cliStatus(t, data, strictSecret+"\n", args...)
+		if code != 0 {
+			t.Fatalf("sign: %s", errOut)
+		}
+		target := s.base + "/api/status"
+		if c.signed {
+			_, target, _ = strings.Cut(strings.TrimSpace(errOut), "signed URL: ")
+		}
+		req, _ := http.NewRequest("GET", target, nil)
+		req.Header.Set("Authorization", strings.TrimPrefix(strings.TrimSpace(out), "Authorization: "))
+		req.Header.Set("FOREMAN-USER", "admin")
+		if code, body := getStatus(t, hc, req); code != c.want {
+			t.Errorf("strict consumer, user signed %v: %d, want %d: %s", c.signed, code, c.want, body)
+		}
+	}
+
 	// HEAD on oVirt's API is GET without the body.
 	req, _ = http.NewRequest("HEAD", s.base+"/ovirt-engine/api", nil)
 	req.SetBasicAuth("admin@internal", c.ovirtPW)

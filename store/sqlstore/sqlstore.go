@@ -907,8 +907,8 @@ func (s *Store) Consumer(ctx context.Context, key string) (*stores.Consumer, err
 	var c stores.Consumer
 	var disabled int
 	var users, methods string
-	err := s.db.QueryRowContext(ctx, s.rebind("SELECT consumer_key, secret, rsa_pem, methods, disabled, user_list FROM consumers WHERE consumer_key = ?"), key).
-		Scan(&c.Key, &c.Secret, &c.RSAPublicKeyPEM, &methods, &disabled, &users)
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT consumer_key, secret, rsa_pem, methods, disabled, user_list, mapping FROM consumers WHERE consumer_key = ?"), key).
+		Scan(&c.Key, &c.Secret, &c.RSAPublicKeyPEM, &methods, &disabled, &users, &c.Mapping)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -924,10 +924,10 @@ func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	_, err := s.exec(ctx, `INSERT INTO consumers (consumer_key, secret, rsa_pem, methods, disabled, user_list) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := s.exec(ctx, `INSERT INTO consumers (consumer_key, secret, rsa_pem, methods, disabled, user_list, mapping) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (consumer_key) DO UPDATE SET secret = excluded.secret, rsa_pem = excluded.rsa_pem, methods = excluded.methods,
-		disabled = excluded.disabled, user_list = excluded.user_list`,
-		c.Key, c.Secret, c.RSAPublicKeyPEM, list(c.Methods), flag(c.Disabled), list(c.Users))
+		disabled = excluded.disabled, user_list = excluded.user_list, mapping = excluded.mapping`,
+		c.Key, c.Secret, c.RSAPublicKeyPEM, list(c.Methods), flag(c.Disabled), list(c.Users), c.Mapping)
 	return err
 }
 
@@ -937,7 +937,7 @@ func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
 func (s *Store) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
-	rows, err := s.query(ctx, "SELECT consumer_key, methods, disabled, user_list FROM consumers ORDER BY consumer_key")
+	rows, err := s.query(ctx, "SELECT consumer_key, methods, disabled, user_list, mapping FROM consumers ORDER BY consumer_key")
 	if err != nil {
 		return nil, err
 	}
@@ -947,7 +947,7 @@ func (s *Store) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
 		var c stores.Consumer
 		var disabled int
 		var users, methods string
-		if err := rows.Scan(&c.Key, &methods, &disabled, &users); err != nil {
+		if err := rows.Scan(&c.Key, &methods, &disabled, &users, &c.Mapping); err != nil {
 			return nil, err
 		}
 		c.Disabled, c.Users, c.Methods = disabled == 1, unlist(users), unlist(methods)

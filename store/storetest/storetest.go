@@ -63,7 +63,7 @@ func Run(t *testing.T, b Backend) {
 		t.Run("consumers", func(t *testing.T) {
 			_, err := b.Consumers.Consumer(ctx, "k")
 			assert.ErrorIs(t, err, stores.ErrNotFound)
-			c := stores.Consumer{Key: "k", Secret: "s+/=&-0123456789ab", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1", "RSA-SHA1"}, Users: []string{"a", "b"}}
+			c := stores.Consumer{Key: "k", Secret: "s+/=&-0123456789ab", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1", "RSA-SHA1"}, Users: []string{"a", "b"}, Mapping: stores.ConsumerMapSigned}
 			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
 			got, err := b.Consumers.Consumer(ctx, "k")
 			require.NoError(t, err)
@@ -75,12 +75,13 @@ func Run(t *testing.T, b Backend) {
 				{Key: "k", Secret: "short"},
 				{Key: "k", RSAPublicKeyPEM: "-----BEGIN PUBLIC KEY-----", Methods: []string{"HMAC-SHA1"}},
 				{Key: "", Secret: "0123456789abcdef"},
+				{Key: "k", Secret: "0123456789abcdef", Mapping: "admin"},
 			} {
 				assert.Error(t, b.Consumers.PutConsumer(ctx, bad), "%+v", bad)
 			}
 			got, _ = b.Consumers.Consumer(ctx, "k")
 			assert.Equal(t, c, *got, "a refused consumer changes nothing")
-			c.Disabled, c.Users = true, nil
+			c.Disabled, c.Users, c.Mapping = true, nil, stores.ConsumerMapDefault
 			require.NoError(t, b.Consumers.PutConsumer(ctx, c))
 			got, _ = b.Consumers.Consumer(ctx, "k")
 			assert.Equal(t, c, *got)
