@@ -356,11 +356,7 @@ func cmdTokenCreate(e *env, args []string) error {
 	case days > 0:
 		spec.Expires = time.Now().AddDate(0, 0, days)
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
-		svc, err := e.tokens(s)
-		if err != nil {
-			return err
-		}
+	return e.withTokens(func(ctx context.Context, svc *token.Service) error {
 		pat, err := svc.CreatePAT(ctx, spec)
 		if err != nil {
 			return err
@@ -376,11 +372,7 @@ func cmdTokenList(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
-		svc, err := e.tokens(s)
-		if err != nil {
-			return err
-		}
+	return e.withTokens(func(ctx context.Context, svc *token.Service) error {
 		toks, err := svc.List(ctx, pos[0], "")
 		if err != nil {
 			return err
@@ -406,11 +398,7 @@ func cmdTokenRevoke(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
-		svc, err := e.tokens(s)
-		if err != nil {
-			return err
-		}
+	return e.withTokens(func(ctx context.Context, svc *token.Service) error {
 		if err := svc.Revoke(ctx, "", pos[0]); errors.Is(err, stores.ErrNotFound) {
 			return fmt.Errorf("no token %s", pos[0])
 		} else if err != nil {

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,7 +111,7 @@ func startServer(t *testing.T, data string, args ...string) *server {
 			}
 			if m := regexp.MustCompile(`serving (https://\S+)`).FindStringSubmatch(line); m != nil {
 				s.base = m[1]
-				if !demo && !contains(args, "--demo") {
+				if !demo && !slices.Contains(args, "--demo") {
 					ready <- nil
 				}
 			}
@@ -133,15 +134,6 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		t.Fatalf("serve not ready after 60 s\nstderr:\n%s", s.stderr)
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stop sends SIGTERM and waits for a graceful exit.

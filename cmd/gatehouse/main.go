@@ -236,6 +236,17 @@ func (e *env) tokens(s *sqlstore.Store) (*token.Service, error) {
 	return token.New(token.Config{Store: s, Users: s, HashKey: key, AccessTTL: preset.XCATTokenTTL}), nil
 }
 
+// withTokens opens the store and the token service over it for one verb.
+func (e *env) withTokens(f func(ctx context.Context, svc *token.Service) error) error {
+	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+		svc, err := e.tokens(s)
+		if err != nil {
+			return err
+		}
+		return f(ctx, svc)
+	})
+}
+
 // caDir is where the cluster CA's cluster.crt and cluster.key live.
 func (e *env) caDir() string { return filepath.Join(e.data, "ca") }
 
