@@ -61,11 +61,10 @@ type env struct {
 // verb is one command: its name path ("user add"), a line of help and
 // what it does with its arguments.
 type verb struct {
-	name  string
-	args  string
-	help  string
-	run   func(e *env, args []string) error
-	flags func(fs *flag.FlagSet) // optional: the verb's own flags, for -h
+	name string
+	args string
+	help string
+	run  func(e *env, args []string) error
 }
 
 func main() {
