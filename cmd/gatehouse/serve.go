@@ -29,6 +29,15 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
+// The listeners' timeouts: a client that sends a body slower than
+// readTimeout (or stops, as a truncated request does) is answered 4xx and
+// dropped instead of holding a goroutine.
+const (
+	readTimeout  = 30 * time.Second
+	writeTimeout = 60 * time.Second
+	idleTimeout  = 2 * time.Minute
+)
+
 // xCAT publishes its CA here, without authentication.
 const xcatCAPath = "/install/postscripts/ca/ca-cert.pem"
 
@@ -116,7 +125,7 @@ func cmdServe(e *env, args []string) error {
 	}
 	p := preset.New(stores, preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure})
 	handler := newReferenceHandler(p, ca)
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -141,7 +150,7 @@ func cmdServe(e *env, args []string) error {
 		} else {
 			plain.Handle("/", auth.RedirectHTTPS(httpsPort))
 		}
-		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second}
+		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 		servers = append(servers, hsrv)
 		go func() { errc <- hsrv.Serve(hln) }()
 		if o.insecure {
