@@ -718,6 +718,23 @@ func TestServePlainHTTPRedirects(t *testing.T) {
 	if resp.StatusCode != http.StatusMovedPermanently || !strings.HasPrefix(loc, "https://") || strings.Contains(loc, "secret") {
 		t.Errorf("plain HTTP: %d Location %q", resp.StatusCode, loc)
 	}
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"ready"`} {
+		for _, base := range []string{s.plain, s.base} {
+			c := hc
+			if base == s.base {
+				c = caClient(t, data)
+			}
+			resp, err := c.Get(base + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+				t.Errorf("%s%s: %d %s", base, path, resp.StatusCode, b)
+			}
+		}
+	}
 	for _, path := range []string{"/install/postscripts/ca/ca-cert.pem", "/ca.crt", "/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA"} {
 		resp, err := hc.Get(s.plain + path)
 		if err != nil {
@@ -728,5 +745,46 @@ func TestServePlainHTTPRedirects(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(b), "BEGIN CERTIFICATE") {
 			t.Errorf("%s over plain HTTP: %d", path, resp.StatusCode)
 		}
+	}
+}
+
+// TestServeReadyzFollowsTheStore: /readyz answers 503 with Retry-After
+// while Redis is down and 200 once it is back; /healthz stays 200.
+func TestServeReadyzFollowsTheStore(t *testing.T) {
+	r := storetest.StartRedis(t, false)
+	data := t.TempDir()
+	s := startServer(t, data, "--demo", "--redis", r.Addr)
+	c := caClient(t, data)
+	get := func(path string) (int, string) {
+		resp, err := c.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	if code, _ := get("/readyz"); code != 200 {
+		t.Fatalf("readyz with Redis up: %d", code)
+	}
+	r.Stop()
+	if code, retry := get("/readyz"); code != 503 || retry == "" {
+		t.Errorf("readyz with Redis down: %d, Retry-After %q", code, retry)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("healthz with Redis down: %d", code)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _ := get("/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz still %d 10 s after Redis came back", code)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

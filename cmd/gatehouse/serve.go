@@ -124,7 +124,7 @@ func cmdServe(e *env, args []string) error {
 		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
 	}
 	p := preset.New(stores, preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure})
-	handler := newReferenceHandler(p, ca)
+	handler := withHealth(newReferenceHandler(p, ca), readiness(s, stores.Counter))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
 	ln, err := net.Listen("tcp", o.addr)
@@ -142,6 +142,8 @@ func cmdServe(e *env, args []string) error {
 			return err
 		}
 		plain := http.NewServeMux()
+		plain.Handle("GET /healthz", handler)
+		plain.Handle("GET /readyz", handler)
 		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 		plain.Handle("GET /ca.crt", p.CA())
 		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
@@ -194,6 +196,42 @@ func redisURL(addr string) string {
 		return addr
 	}
 	return "redis://" + addr
+}
+
+// readiness checks that the stores answer: the database, and the failure
+// counter (Redis with --redis).
+func readiness(db *sqlstore.Store, counter interface {
+	Failures(ctx context.Context, scope, key string) (int, time.Duration, error)
+}) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if err := db.DB().PingContext(ctx); err != nil {
+			return err
+		}
+		_, _, err := counter.Failures(ctx, "readyz", "probe")
+		return err
+	}
+}
+
+// withHealth answers GET /healthz (the process runs) and GET /readyz (its
+// stores answer within a second; 503 with Retry-After otherwise), without
+// authentication and without details an outsider could use.
+func withHealth(next http.Handler, ready func(ctx context.Context) error) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			w.Header().Set("Retry-After", "2")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.Handle("/", next)
+	return mux
 }
 
 // serverCertificate loads server.crt/server.key from the data directory,
