@@ -2,17 +2,40 @@
 // an in-memory store filled with users whose passwords are hashed cheaply
 // (argon2id with minimal parameters, so tests stay fast while exercising the
 // real verification path), and helpers that build requests for each scheme.
+//
+// New gives the whole setup at once — one user per product face, a PAT, an
+// OAuth 1 consumer, a cluster CA — and NewTLSServer puts a handler behind
+// every face, with a ready request or client per scheme:
+//
+//	func TestMyAPI(t *testing.T) {
+//		srv := authtest.New(t).NewTLSServer(myHandler)
+//		for _, r := range []*http.Request{
+//			srv.Query("GET", "/xcatws/nodes", authtest.XCATUser, authtest.XCATPassword),
+//			srv.XAuthToken("GET", "/xcatws/nodes"),
+//			srv.PATBasic("GET", "/api/status"),
+//			srv.Bearer("GET", "/ovirt-engine/api"),
+//		} {
+//			if res, err := srv.Client().Do(r); err != nil || res.StatusCode != 200 {
+//				t.Errorf("%s: %v %v", r.URL.Path, res, err)
+//			}
+//		}
+//		res, _ := srv.Client().Do(srv.Basic("GET", "/api/status", "admin", "wrong"))
+//		authtest.AssertChallenge(t, res, "Basic")
+//	}
+//
+// OAuth1Client, SessionClient and CertClient are the other schemes' clients;
+// AsUser skips authentication for handler unit tests.
 package authtest
 
 import (
 	"context"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth/password"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )

@@ -1,0 +1,254 @@
+package authtest
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/mtls"
+	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/preset"
+	"github.com/gatehouse/gatehouse/store/memstore"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// The fixture's known credentials, one account per product face.
+const (
+	XCATUser          = "wsuser"
+	XCATPassword      = "cluster-secret"
+	SatelliteUser     = "admin"
+	SatellitePassword = "satellite-pw"
+	OVirtUser         = "admin@internal"
+	OVirtPassword     = "ovirt-pw"
+	CertUser          = "alice" // no password: client certificates only
+	ConsumerKey       = "katello"
+	ConsumerSecret    = "katello-secret-2f6b1c"
+)
+
+// Fixture is everything a test of a service behind gatehouse needs: an
+// in-memory store with one user per face (cheap hashes), an allow-all
+// policy, an OAuth 1 consumer, a cluster CA, a personal access token for
+// SatelliteUser, and the product faces (package preset) over them. Make it
+// with New.
+type Fixture struct {
+	Store   *memstore.Store
+	CA      *mtls.CA
+	Presets *preset.Presets
+	// PAT is a personal access token of SatelliteUser (Basic password on
+	// the Satellite face).
+	PAT string
+	tb  testing.TB
+}
+
+// New builds a Fixture; it fails tb on any error.
+func New(tb testing.TB) *Fixture {
+	tb.Helper()
+	s := NewStore(tb,
+		User{Login: XCATUser, Password: XCATPassword},
+		User{Login: SatelliteUser, Password: SatellitePassword},
+		User{Login: OVirtUser, Password: OVirtPassword},
+		User{Login: CertUser})
+	ctx := context.Background()
+	if err := s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.PutConsumer(ctx, stores.Consumer{Key: ConsumerKey, Secret: ConsumerSecret}); err != nil {
+		tb.Fatal(err)
+	}
+	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "authtest"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &Fixture{Store: s, CA: ca, tb: tb}
+	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca})
+	pat, err := f.Presets.Tokens().CreatePAT(ctx, token.PATSpec{Login: SatelliteUser, Name: "authtest"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.PAT = pat.Secret
+	return f
+}
+
+// Server is an HTTPS test server with every face mounted over a handler.
+type Server struct {
+	*httptest.Server
+	f *Fixture
+}
+
+// NewTLSServer serves api behind all four faces (xCAT under /xcatws/,
+// Satellite under /api/, oVirt under /ovirt-engine/, Flocker under /v1/),
+// with a server certificate from the fixture's CA that asks for client
+// certificates. It is closed when the test ends.
+func (f *Fixture) NewTLSServer(api http.Handler) *Server {
+	mux := http.NewServeMux()
+	mux.Handle(preset.XCATPrefix, f.Presets.XCAT(api))
+	mux.Handle(preset.SatellitePrefix, f.Presets.Satellite(api))
+	mux.Handle(preset.OVirtPrefix, f.Presets.OVirt(api))
+	mux.Handle(preset.FlockerPrefix, f.Presets.Flocker(api))
+	mux.Handle("GET /ca.crt", f.Presets.CA())
+	srv := httptest.NewUnstartedServer(mux)
+	cert, err := f.CA.IssueServer("authtest", []string{"127.0.0.1", "localhost"}, mtls.LeafOptions{})
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	srv.TLS = mtls.ServerTLSConfig(f.CA.ServerCertificate(cert), f.CA.Pool(), mtls.Optional)
+	srv.StartTLS()
+	f.tb.Cleanup(srv.Close)
+	return &Server{Server: srv, f: f}
+}
+
+// Client is an HTTPS client that trusts the fixture's CA (and sends no
+// credentials).
+func (s *Server) Client() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.f.CA.Pool()}}}
+}
+
+func (s *Server) request(method, path string) *http.Request {
+	r, err := http.NewRequest(method, s.URL+path, nil)
+	if err != nil {
+		s.f.tb.Fatal(err)
+	}
+	return r
+}
+
+// Basic is a request with HTTP Basic credentials.
+func (s *Server) Basic(method, path, login, password string) *http.Request {
+	r := s.request(method, path)
+	r.SetBasicAuth(login, password)
+	return r
+}
+
+// Query is a request with xCAT's userName/userPW query credentials.
+func (s *Server) Query(method, path, login, password string) *http.Request {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return s.request(method, path+sep+"userName="+url.QueryEscape(login)+"&userPW="+url.QueryEscape(password))
+}
+
+// PATBasic is a request to the Satellite face with the fixture's PAT as the
+// Basic password.
+func (s *Server) PATBasic(method, path string) *http.Request {
+	return s.Basic(method, path, SatelliteUser, s.f.PAT)
+}
+
+// XAuthToken gets an access token for the xCAT user from POST
+// /xcatws/tokens and returns a request that sends it as X-Auth-Token.
+func (s *Server) XAuthToken(method, path string) *http.Request {
+	body := `{"userName":"` + XCATUser + `","userPW":"` + XCATPassword + `"}`
+	var out struct{ Token struct{ ID string } }
+	s.postJSON(preset.XCATPrefix+"tokens", "application/json", body, &out)
+	if out.Token.ID == "" {
+		s.f.tb.Fatal("authtest: no token from /xcatws/tokens")
+	}
+	r := s.request(method, path)
+	r.Header.Set("X-Auth-Token", out.Token.ID)
+	return r
+}
+
+// Bearer gets an oVirt SSO token (password grant, scope ovirt-app-api)
+// and returns a request that sends it as a Bearer token.
+func (s *Server) Bearer(method, path string) *http.Request {
+	form := url.Values{"grant_type": {"password"}, "scope": {preset.OVirtScope}, "username": {OVirtUser}, "password": {OVirtPassword}}
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	s.postJSON(preset.OVirtTokenPath, "application/x-www-form-urlencoded", form.Encode(), &out)
+	if out.AccessToken == "" {
+		s.f.tb.Fatal("authtest: no access token from the oVirt token endpoint")
+	}
+	r := s.request(method, path)
+	r.Header.Set("Authorization", "Bearer "+out.AccessToken)
+	return r
+}
+
+func (s *Server) postJSON(path, contentType, body string, out any) {
+	resp, err := s.Client().Post(s.URL+path, contentType, strings.NewReader(body))
+	if err != nil {
+		s.f.tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		s.f.tb.Fatalf("authtest: %s answered %d: %v", path, resp.StatusCode, err)
+	}
+}
+
+// OAuth1Client signs every request as Satellite's clients do (HMAC-SHA1,
+// github.com/dghubble/oauth1) with the fixture's consumer, acting as user
+// through FOREMAN-USER; signed also puts the user in the signed
+// xoauth_requestor_id (for consumers in strict mode).
+func (s *Server) OAuth1Client(user string, signed bool) *http.Client {
+	c := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{ConsumerKey: ConsumerKey, ConsumerSecret: ConsumerSecret,
+		User: user, Signed: signed, Base: s.Client().Transport})
+	c.Timeout = 10 * time.Second
+	return c
+}
+
+// SessionClient logs in to oVirt's API with Basic and Prefer:
+// persistent-auth and returns a client whose cookie jar holds the session:
+// its requests need no credentials (send Prefer: persistent-auth to keep
+// the session).
+func (s *Server) SessionClient() *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		s.f.tb.Fatal(err)
+	}
+	c := s.Client()
+	c.Jar = jar
+	r := s.Basic("GET", preset.OVirtPrefix+"api", OVirtUser, OVirtPassword)
+	r.Header.Set("Prefer", "persistent-auth")
+	resp, err := c.Do(r)
+	if err != nil {
+		s.f.tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(jar.Cookies(r.URL)) == 0 {
+		s.f.tb.Fatalf("authtest: persistent-auth login answered %d without a cookie", resp.StatusCode)
+	}
+	return c
+}
+
+// CertClient presents a client certificate for name (CN user-<name>) from
+// the fixture's CA.
+func (s *Server) CertClient(name string) *http.Client {
+	cert, err := s.f.CA.IssueClient(name, mtls.LeafOptions{})
+	if err != nil {
+		s.f.tb.Fatal(err)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: s.f.CA.Pool(), Certificates: []tls.Certificate{cert.TLSCertificate()}}}}
+}
+
+// AsUser returns r carrying id as its authenticated identity, for unit
+// tests of handlers that skip authentication entirely.
+func AsUser(r *http.Request, id *auth.Identity) *http.Request {
+	return r.WithContext(auth.WithIdentity(r.Context(), id))
+}
+
+// AssertChallenge fails t unless res is a 401 whose WWW-Authenticate
+// headers offer scheme (e.g. "Basic", "Bearer", "OAuth").
+func AssertChallenge(t testing.TB, res *http.Response, scheme string) {
+	t.Helper()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("status %d, want 401 with a %s challenge", res.StatusCode, scheme)
+		return
+	}
+	for _, v := range res.Header.Values("WWW-Authenticate") {
+		for _, part := range strings.Split(v, ",") {
+			if f := strings.Fields(part); len(f) > 0 && strings.EqualFold(f[0], scheme) {
+				return
+			}
+		}
+	}
+	t.Errorf("no %s challenge in WWW-Authenticate %q", scheme, res.Header.Values("WWW-Authenticate"))
+}
