@@ -1,0 +1,64 @@
+package external
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/authtest"
+)
+
+// TestInventoryBehindEveryScheme is a user's test: no internals, no CA or
+// signer built by hand.
+func TestInventoryBehindEveryScheme(t *testing.T) {
+	srv := authtest.New(t).NewTLSServer(Inventory())
+	c := srv.Client()
+	get := func(path string) *http.Request {
+		r, _ := http.NewRequest("GET", srv.URL+path, nil)
+		return r
+	}
+	keep := get("/ovirt-engine/api")
+	keep.Header.Set("Prefer", "persistent-auth")
+	for _, tc := range []struct {
+		scheme string
+		client *http.Client
+		req    *http.Request
+	}{
+		{"query", c, srv.Query("GET", "/xcatws/nodes", authtest.XCATUser, authtest.XCATPassword)},
+		{"basic", c, srv.Basic("GET", "/ovirt-engine/api", authtest.OVirtUser, authtest.OVirtPassword)},
+		{"token", c, srv.XAuthToken("GET", "/xcatws/nodes")},
+		{"pat", c, srv.PATBasic("GET", "/api/status")},
+		{"oauth1", srv.OAuth1Client(authtest.SatelliteUser, false), get("/api/status")},
+		{"oauth2", c, srv.Bearer("GET", "/ovirt-engine/api/vms")},
+		{"session", srv.SessionClient(), keep},
+		{"mtls", srv.CertClient(authtest.CertUser), get("/v1/configuration/containers")},
+	} {
+		res, err := tc.client.Do(tc.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		_ = json.NewDecoder(res.Body).Decode(&got)
+		res.Body.Close()
+		if res.StatusCode != 200 || got["scheme"] != tc.scheme {
+			t.Errorf("%s: %d %v", tc.scheme, res.StatusCode, got)
+		}
+	}
+	res, err := c.Do(srv.Basic("GET", "/api/status", authtest.SatelliteUser, "wrong"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	authtest.AssertChallenge(t, res, "Basic")
+}
+
+// TestInventoryUnit skips authentication: the handler alone.
+func TestInventoryUnit(t *testing.T) {
+	w := httptest.NewRecorder()
+	Inventory().ServeHTTP(w, authtest.AsUser(httptest.NewRequest("GET", "/", nil), &auth.Identity{User: "bob", Scheme: "test"}))
+	if w.Code != 200 || w.Body.String() != "{\"scheme\":\"test\",\"user\":\"bob\"}\n" {
+		t.Errorf("%d %q", w.Code, w.Body.String())
+	}
+}
