@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -123,4 +124,49 @@ func TestFlocker(t *testing.T) {
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
 	r, _ := http.NewRequest("GET", base+"/v1/configuration/containers", nil)
 	expect200(t, c, r)
+}
+
+func TestServeMuxPolicies(t *testing.T) {
+	base, _ := start(t, "servemux")
+	c := insecure()
+	for _, tc := range []struct {
+		method, user, pw string
+		want             int
+	}{
+		{"GET", "viewer", "viewer-pw", 200},
+		{"DELETE", "viewer", "viewer-pw", 403},
+		{"DELETE", "root", "root-pw", 200},
+		{"GET", "viewer", "wrong", 401},
+	} {
+		r, _ := http.NewRequest(tc.method, base+"/api/hosts/7", nil)
+		r.SetBasicAuth(tc.user, tc.pw)
+		res, err := c.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s as %s: %d, want %d", tc.method, tc.user, res.StatusCode, tc.want)
+		}
+	}
+}
+
+func TestProxyStripsCredentials(t *testing.T) {
+	got := make(chan http.Header, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		io.WriteString(w, "upstream")
+	}))
+	defer up.Close()
+	base, _ := start(t, "proxy", "-upstream", up.URL)
+	r, _ := http.NewRequest("GET", base+"/api/status", nil)
+	r.SetBasicAuth("admin", "satellite-pw")
+	r.Header.Set("X-Gatehouse-User", "root") // spoofed
+	if body := expect200(t, insecure(), r); body != "upstream" {
+		t.Errorf("body %q", body)
+	}
+	h := <-got
+	if h.Get("Authorization") != "" || h.Get("X-Gatehouse-User") != "admin" || h.Get("X-Gatehouse-Scheme") != "basic" {
+		t.Errorf("upstream saw %v", h)
+	}
 }
