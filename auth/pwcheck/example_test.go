@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/authtest"
 )
@@ -23,4 +24,24 @@ func Example() {
 	// Output:
 	// alice basic <nil>
 	// auth: invalid (basic): invalid user name or password
+}
+
+// Example_throttle: after MaxPerUser wrong passwords from one address the
+// login is refused as throttled (429 with Retry-After in Middleware) —
+// even with the right password, until the window ends.
+func Example_throttle() {
+	store := authtest.Users(authtest.User{Login: "alice", Password: "s3cret"})
+	passwords := pwcheck.New(pwcheck.Config{Users: store, Counter: store, MaxPerUser: 3, Slots: authtest.Slots})
+	r := httptest.NewRequest("GET", "https://api.example/", nil)
+	for range 3 {
+		_, err := passwords.Check(r, "basic", "alice", "guess")
+		fmt.Println(err)
+	}
+	_, err := passwords.Check(r, "basic", "alice", "s3cret")
+	fmt.Println(auth.AsError(err).Reason, auth.AsError(err).Status())
+	// Output:
+	// auth: invalid (basic): invalid user name or password
+	// auth: invalid (basic): invalid user name or password
+	// auth: invalid (basic): invalid user name or password
+	// throttled 429
 }

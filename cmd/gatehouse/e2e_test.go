@@ -421,6 +421,11 @@ func TestServeGoClients(t *testing.T) {
 	if code, body := do("POST", "/api/users/admin/personal_access_tokens", "admin", c.satPW, `{"personal_access_token":{"name":"api-made"}}`); code != 422 {
 		t.Errorf("duplicate PAT name: %d %s", code, body)
 	}
+	for _, bad := range []string{`{"personal_access_token":{"name":"bad\u0001name"}}`, `{"personal_access_token":{"name":"x","expires_at":"yesterday"}}`, `{"personal_access_token":{"name":"` + strings.Repeat("n", 300) + `"}}`, `not json`} {
+		if code, body := do("POST", "/api/users/admin/personal_access_tokens", "admin", c.satPW, bad); code < 400 || code > 499 {
+			t.Errorf("PAT create with %.40s: %d %s", bad, code, body)
+		}
+	}
 	if code, body := do("GET", "/api/users/admin/personal_access_tokens", "admin", made.Token, ""); code != 200 || !strings.Contains(body, `"api-made"`) || strings.Contains(body, "gate_pat_") {
 		t.Errorf("PAT list (never the secrets): %d %s", code, body)
 	}

@@ -373,7 +373,7 @@ func (a *patAPI) create(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
-			writeJSON(w, ae.HTTPStatus, map[string]any{"error": map[string]string{"message": ae.Error()}})
+			writeJSON(w, ae.Status(), map[string]any{"error": map[string]string{"message": ae.Error()}})
 			return
 		}
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": err.Error()}})
