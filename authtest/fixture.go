@@ -1,9 +1,11 @@
 package authtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -251,4 +253,66 @@ func AssertChallenge(t testing.TB, res *http.Response, scheme string) {
 		}
 	}
 	t.Errorf("no %s challenge in WWW-Authenticate %q", scheme, res.Header.Values("WWW-Authenticate"))
+}
+
+// Dialect is the shape of a face's error body.
+type Dialect int
+
+const (
+	// Problem is RFC 9457 problem+json (the default, and oVirt's API).
+	Problem Dialect = iota
+	// XCAT is {"error":"…","errorcode":"…"}.
+	XCAT
+	// Foreman is {"error":{"message":"…"}} (Satellite).
+	Foreman
+	// OVirtSSO is oVirt's token endpoint: {"error_code":"…","error":"…"}.
+	OVirtSSO
+)
+
+func (d Dialect) String() string {
+	return [...]string{"problem+json", "xCAT", "Foreman", "oVirt SSO"}[d]
+}
+
+// AssertRefused fails t unless res has status and an error body in
+// dialect, e.g. "my endpoint refuses an expired token the oVirt way":
+//
+//	res, _ := srv.Client().Do(req)
+//	authtest.AssertRefused(t, res, 401, authtest.Problem)
+//
+// It reads the body and puts it back for further checks.
+func AssertRefused(t testing.TB, res *http.Response, status int, d Dialect) {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	res.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		t.Errorf("reading the body: %v", err)
+		return
+	}
+	if res.StatusCode != status {
+		t.Errorf("status %d, want %d (%.200s)", res.StatusCode, status, b)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Errorf("the body is not %s JSON: %.200q", d, b)
+		return
+	}
+	str := func(k string) string { s, _ := m[k].(string); return s }
+	ok := false
+	switch d {
+	case Problem:
+		n, _ := m["status"].(float64)
+		ok = strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") && int(n) == status && str("title") != ""
+	case XCAT:
+		ok = str("error") != "" && str("errorcode") != ""
+	case Foreman:
+		e, _ := m["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		ok = msg != ""
+	case OVirtSSO:
+		ok = str("error") != "" && m["error_code"] != nil
+	}
+	if !ok {
+		t.Errorf("the body is not a %s error: %.200s", d, b)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -123,6 +124,50 @@ func TestAssertChallengeFails(t *testing.T) {
 		authtest.AssertChallenge(rec, res, "Basic")
 		if rec.failed != tc.fail {
 			t.Errorf("%d %q: failed=%v, want %v", tc.status, tc.header, rec.failed, tc.fail)
+		}
+	}
+}
+
+// TestAssertRefused: each face refuses in its dialect, and the assertion
+// fails when the dialect or status is not the one asked for.
+func TestAssertRefused(t *testing.T) {
+	srv := authtest.New(t).NewTLSServer(whoami)
+	c := srv.Client()
+	do := func(r *http.Request) *http.Response {
+		res, err := c.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	tokenReq, _ := http.NewRequest("POST", srv.URL+"/ovirt-engine/sso/oauth/token", strings.NewReader("grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=wrong"))
+	tokenReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, tc := range []struct {
+		name    string
+		res     *http.Response
+		status  int
+		dialect authtest.Dialect
+	}{
+		{"xCAT", do(srv.Query("GET", "/xcatws/nodes", "wsuser", "wrong")), 401, authtest.XCAT},
+		{"Satellite", do(srv.Basic("GET", "/api/status", "admin", "wrong")), 401, authtest.Foreman},
+		{"oVirt API", do(srv.Basic("GET", "/ovirt-engine/api", "admin@internal", "wrong")), 401, authtest.Problem},
+		{"oVirt SSO", do(tokenReq), 400, authtest.OVirtSSO},
+	} {
+		authtest.AssertRefused(t, tc.res, tc.status, tc.dialect)
+		for _, wrong := range []authtest.Dialect{authtest.Problem, authtest.XCAT, authtest.Foreman, authtest.OVirtSSO} {
+			if wrong == tc.dialect {
+				continue
+			}
+			rec := &recordingTB{TB: t}
+			authtest.AssertRefused(rec, tc.res, tc.status, wrong)
+			if !rec.failed {
+				t.Errorf("%s: AssertRefused accepted it as %s", tc.name, wrong)
+			}
+		}
+		rec := &recordingTB{TB: t}
+		authtest.AssertRefused(rec, tc.res, 500, tc.dialect)
+		if !rec.failed {
+			t.Errorf("%s: AssertRefused accepted status 500", tc.name)
 		}
 	}
 }
