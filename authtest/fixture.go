@@ -45,6 +45,9 @@ type Fixture struct {
 	Store   *memstore.Store
 	CA      *mtls.CA
 	Presets *preset.Presets
+	// Clock is the time of the faces and the store: Add moves past an
+	// expiry (tokens, sessions, OAuth 1 timestamps, certificates).
+	Clock *Clock
 	// PAT is a personal access token of SatelliteUser (Basic password on
 	// the Satellite face).
 	PAT string
@@ -70,8 +73,9 @@ func New(tb testing.TB) *Fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := &Fixture{Store: s, CA: ca, tb: tb}
-	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca})
+	f := &Fixture{Store: s, CA: ca, Clock: NewClock(time.Now()), tb: tb}
+	s.SetClock(f.Clock.Now)
+	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca, Now: f.Clock.Now})
 	pat, err := f.Presets.Tokens().CreatePAT(ctx, token.PATSpec{Login: SatelliteUser, Name: "authtest"})
 	if err != nil {
 		tb.Fatal(err)

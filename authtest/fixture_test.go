@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
@@ -170,4 +171,21 @@ func TestAssertRefused(t *testing.T) {
 			t.Errorf("%s: AssertRefused accepted status 500", tc.name)
 		}
 	}
+}
+
+// TestClockExpiresTokens: an xCAT token (one day) works, and is refused
+// the xCAT way once the fixture's clock has moved a day and a minute.
+func TestClockExpiresTokens(t *testing.T) {
+	f := authtest.New(t)
+	srv := f.NewTLSServer(whoami)
+	req := srv.XAuthToken("GET", "/xcatws/nodes")
+	if code, got := body(t, srv.Client(), req); code != 200 {
+		t.Fatalf("fresh token: %d %s", code, got)
+	}
+	f.Clock.Add(24*time.Hour + time.Minute)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authtest.AssertRefused(t, res, 401, authtest.XCAT)
 }

@@ -116,6 +116,10 @@ type Options struct {
 	// sends session cookies without Secure there). For tests and a
 	// loopback-only development server; never in production.
 	AllowInsecure bool
+	// Now is the clock of tokens, sessions, OAuth 1 timestamps and
+	// certificate validity checks; nil = time.Now. Tests move it
+	// (authtest.Clock) to step past an expiry.
+	Now func() time.Time
 }
 
 // Presets holds what the faces share. Make it with New.
@@ -132,7 +136,7 @@ func New(s Stores, o Options) *Presets {
 		o.AccessTTL = XCATTokenTTL
 	}
 	p := &Presets{stores: s, opts: o}
-	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL})
+	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL, Now: o.Now})
 	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter})
 	return p
 }
@@ -199,7 +203,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 // token. Errors in Foreman's dialect.
 func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
-		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded})
+		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded, Now: p.opts.Now})
 	pats := basic.New(basic.Config{Passwords: p.passwords, PATs: p.tokens})
 	return p.middleware(auth.Chain(signed, pats), auth.Foreman{}, api)
 }
@@ -218,7 +222,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
 		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
-		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure},
+		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure, Now: p.opts.Now},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
 	protected := p.middleware(sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))
@@ -249,7 +253,7 @@ func (p *Presets) CA() http.Handler {
 // server's TLS configuration must ask for client certificates
 // (mtls.ServerTLSConfig).
 func (p *Presets) Flocker(api http.Handler) http.Handler {
-	cfg := mtls.Config{Revoked: p.stores.Certs, Users: p.stores.Users}
+	cfg := mtls.Config{Revoked: p.stores.Certs, Users: p.stores.Users, Now: p.opts.Now}
 	if p.opts.CA != nil {
 		cfg.ClusterID = p.opts.CA.ClusterID
 	}
