@@ -273,6 +273,7 @@ const (
 	OVirtSSO
 )
 
+// String names the dialect.
 func (d Dialect) String() string {
 	return [...]string{"problem+json", "xCAT", "Foreman", "oVirt SSO"}[d]
 }
