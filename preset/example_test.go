@@ -10,8 +10,11 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
+	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/preset"
+	"github.com/gatehouse/gatehouse/token"
 )
 
 // Example makes a service speak oVirt's and xCAT's authentication: one
@@ -52,4 +55,38 @@ func Example() {
 	// Output:
 	// admin@internal via oauth2
 	// wsuser via query true
+}
+
+// Example_satellite gives a service Satellite's authentication: hammer's
+// OAuth 1 with FOREMAN-USER, and Basic with a password or a personal
+// access token.
+func Example_satellite() {
+	store := authtest.Users(authtest.User{Login: "admin", Password: "satellite-pw"})
+	_ = store.SetRules(context.Background(), []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}})
+	_ = store.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"})
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := auth.IdentityFrom(r.Context())
+		fmt.Fprintf(w, "%s via %s", id.Login(), id.Scheme)
+	})
+	p := preset.New(preset.From(store), preset.Options{})
+	srv := httptest.NewTLSServer(p.Satellite(api))
+	defer srv.Close()
+	pat, _ := p.Tokens().CreatePAT(context.Background(), token.PATSpec{Login: "admin", Name: "ci"})
+
+	req, _ := http.NewRequest("GET", srv.URL+"/api/status", nil)
+	req.SetBasicAuth("admin", pat.Secret)
+	resp, _ := srv.Client().Do(req)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+
+	hammer := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{
+		ConsumerKey: "katello", ConsumerSecret: "katello-secret-2f6b1c", User: "admin", Base: srv.Client().Transport})
+	resp, _ = hammer.Get(srv.URL + "/api/status")
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(string(body))
+	// Output:
+	// admin via pat
+	// admin via oauth1
 }
