@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -34,6 +35,20 @@ type Config struct {
 	// TrustForwarded treats "X-Forwarded-Proto: https" as TLS (see
 	// IsSecure): set it only when every request comes through such a proxy.
 	TrustForwarded bool
+	// Observe, when set, hears every decision as it is made (unlike the
+	// audit log, whose repeated failures are coalesced): for metrics.
+	Observe func(Decision)
+}
+
+// Decision is what Config.Observe hears: the outcome ("allow",
+// "anonymous", "deny" or "fail"), the scheme and reason (empty on success),
+// and how long authentication and authorization took. It carries no user
+// name, credential or address.
+type Decision struct {
+	Outcome  string
+	Scheme   string
+	Reason   Reason
+	Duration time.Duration
 }
 
 // Middleware returns net/http middleware that authenticates each request with
@@ -53,13 +68,16 @@ type Config struct {
 // is refused all the same, whatever a decided.
 func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Audit, optional: cfg.Optional,
-		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded}
+		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded, observe: cfg.Observe}
 	if c.responder == nil {
 		c.responder = Problem{}
 	}
 	challenges := a.Challenges()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.observe != nil {
+				r = r.WithContext(context.WithValue(r.Context(), startKey{}, time.Now()))
+			}
 			if len(r.Header.Values("Authorization")) > 1 {
 				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "more than one Authorization header"}, challenges)
 				return
@@ -102,12 +120,14 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 			}
 			if id == nil {
 				AuditSuccess(c.audit, r, nil)
+				c.observed(r, "anonymous", "", "")
 				next.ServeHTTP(w, r)
 				return
 			}
 			if c.audit != nil {
 				AuditSuccess(c.audit, r, id)
 			}
+			c.observed(r, "allow", id.Scheme, "")
 			r = a.Finish(w, r, id)
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})
@@ -126,10 +146,32 @@ type config struct {
 	optional  bool
 	insecure  bool
 	forwarded bool
+	observe   func(Decision)
+}
+
+// startKey holds when Middleware began with a request, for Observe.
+type startKey struct{}
+
+func (c *config) observed(r *http.Request, outcome, scheme string, reason Reason) {
+	if c.observe == nil {
+		return
+	}
+	d := Decision{Outcome: outcome, Scheme: scheme, Reason: reason}
+	if t, ok := r.Context().Value(startKey{}).(time.Time); ok {
+		d.Duration = time.Since(t)
+	}
+	c.observe(d)
 }
 
 func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string) {
 	AuditFailure(c.audit, r, e)
+	if c.observe != nil {
+		outcome := "fail"
+		if e.Reason == ReasonForbidden || e.Reason == ReasonInsufficientScope {
+			outcome = "deny"
+		}
+		c.observed(r, outcome, e.Scheme, e.Reason)
+	}
 	for k, vs := range e.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)

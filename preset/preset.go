@@ -120,6 +120,10 @@ type Options struct {
 	// certificate validity checks; nil = time.Now. Tests move it
 	// (authtest.Clock) to step past an expiry.
 	Now func() time.Time
+	// Observe, when set, hears every decision of every face, with the
+	// face's name ("xcat", "satellite", "ovirt", "flocker"): for metrics
+	// (metrics.Metrics.Observe). It is never given a user name or secret.
+	Observe func(face string, d auth.Decision)
 }
 
 // Presets holds what the faces share. Make it with New.
@@ -148,8 +152,11 @@ func (p *Presets) Tokens() *token.Service { return p.tokens }
 // middleware wraps next for one face: its scheme, the shared policy and
 // audit, the face's error dialect.
 // extra, when set, is checked after the rule table.
-func (p *Presets) middleware(a auth.Authenticator, dialect auth.Responder, next http.Handler, extra ...auth.Policy) http.Handler {
+func (p *Presets) middleware(face string, a auth.Authenticator, dialect auth.Responder, next http.Handler, extra ...auth.Policy) http.Handler {
 	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
+	if p.opts.Observe != nil {
+		cfg.Observe = func(d auth.Decision) { p.opts.Observe(face, d) }
+	}
 	var policies []auth.Policy
 	if p.stores.Policy != nil {
 		policies = append(policies, auth.RuleTable{Store: p.stores.Policy})
@@ -188,7 +195,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
 		Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure})
-	mux.Handle(XCATPrefix, p.middleware(auth.Chain(
+	mux.Handle(XCATPrefix, p.middleware("xcat", auth.Chain(
 		p.tokens.Authenticator(),
 		oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: XCATRealm, Scheme: auth.SchemeToken}),
 		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
@@ -205,7 +212,7 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
 		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded, Now: p.opts.Now})
 	pats := basic.New(basic.Config{Passwords: p.passwords, PATs: p.tokens})
-	return p.middleware(auth.Chain(signed, pats), auth.Foreman{}, api)
+	return p.middleware("satellite", auth.Chain(signed, pats), auth.Foreman{}, api)
 }
 
 // OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint
@@ -225,7 +232,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure, Now: p.opts.Now},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
-	protected := p.middleware(sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))
+	protected := p.middleware("ovirt", sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))
 	mux.Handle(OVirtPrefix+"api", protected)
 	mux.Handle(OVirtPrefix+"api/", protected)
 	if p.opts.CA != nil {
@@ -257,7 +264,7 @@ func (p *Presets) Flocker(api http.Handler) http.Handler {
 	if p.opts.CA != nil {
 		cfg.ClusterID = p.opts.CA.ClusterID
 	}
-	return p.middleware(mtls.New(cfg), auth.Problem{}, api)
+	return p.middleware("flocker", mtls.New(cfg), auth.Problem{}, api)
 }
 
 // CertPool is the pool of the cluster CA for mtls.ServerTLSConfig (nil

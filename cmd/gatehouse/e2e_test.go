@@ -793,3 +793,94 @@ func TestServeReadyzFollowsTheStore(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestServeMetrics: with --metrics-addr, decisions, throttling, token
+// issuance and active sessions are exported; after 300 requests from
+// distinct user names, passwords and tokens no label value carries any of
+// them and the series stay few.
+func TestServeMetrics(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "--demo", "--metrics-addr", "127.0.0.1:0")
+	var metricsURL string
+	for _, l := range s.lines {
+		if u, ok := strings.CutPrefix(l, "gatehouse: metrics at "); ok {
+			metricsURL = u
+		}
+	}
+	if metricsURL == "" {
+		t.Fatalf("no metrics address printed: %q", s.lines)
+	}
+	c := s.creds(t)
+	hc := caClient(t, data)
+	send := func(r *http.Request) {
+		resp, err := hc.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	r, _ := http.NewRequest("GET", s.base+"/api/status", nil)
+	r.SetBasicAuth("admin", c.satPW)
+	send(r)
+	tr, _ := http.NewRequest("POST", s.base+"/xcatws/tokens", strings.NewReader(`{"userName":"wsuser","userPW":"`+c.xcatPW+`"}`))
+	tr.Header.Set("Content-Type", "application/json")
+	send(tr)
+	sr, _ := http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+	sr.SetBasicAuth("admin@internal", c.ovirtPW)
+	sr.Header.Set("Prefer", "persistent-auth")
+	send(sr)
+	// Then the attack: the address is throttled after a few dozen failures.
+	for i := range 100 {
+		user := fmt.Sprintf("attacker-%d", i)
+		r, _ := http.NewRequest("GET", s.base+"/api/status", nil)
+		r.SetBasicAuth(user, "secret-"+user)
+		send(r)
+		r, _ = http.NewRequest("GET", s.base+"/xcatws/nodes", nil)
+		r.Header.Set("X-Auth-Token", fmt.Sprintf("gate_at_bogus%040d", i))
+		send(r)
+		r, _ = http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+		r.SetBasicAuth("admin@internal", fmt.Sprintf("wrong-%d", i)) // throttled after a few
+		send(r)
+	}
+
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(b)
+	if testing.Verbose() {
+		t.Log(text)
+	}
+	for _, want := range []string{
+		`gatehouse_auth_decisions_total{face="satellite",outcome="allow",reason="",scheme="basic"} 1`,
+		`gatehouse_auth_decisions_total{face="satellite",outcome="fail",reason="invalid",scheme="basic"}`,
+		`gatehouse_auth_decisions_total{face="xcat",outcome="fail",reason="invalid",scheme="token"} 100`,
+		`gatehouse_auth_decisions_total{face="ovirt",outcome="allow",reason="",scheme="basic"} 1`,
+		`gatehouse_sessions_active 1`,
+		`gatehouse_auth_throttled_total{face="ovirt"}`,
+		`gatehouse_tokens_issued_total{face="xcat"} 1`,
+		`gatehouse_auth_duration_seconds_bucket{face="xcat",outcome="fail",le=`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	series := 0
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "gatehouse_") {
+			continue
+		}
+		series++
+		for _, leak := range []string{"attacker", "secret", "gate_at", "wrong-", "127.0.0.1", c.satPW, c.xcatPW} {
+			if strings.Contains(line, leak) {
+				t.Errorf("a label carries %q: %s", leak, line)
+			}
+		}
+	}
+	if series == 0 || series > 200 {
+		t.Errorf("%d gatehouse series (want a bounded number > 0)", series)
+	}
+}

@@ -19,9 +19,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/redisstore"
@@ -43,6 +46,7 @@ const xcatCAPath = "/install/postscripts/ca/ca-cert.pem"
 
 type serveOptions struct {
 	addr, httpAddr string
+	metricsAddr    string
 	demo, insecure bool
 	logFormat      string
 }
@@ -54,6 +58,7 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", `plain-HTTP listen address: redirects to HTTPS, serves the CA downloads ("" = none)`)
 		fs.BoolVar(&o.demo, "demo", false, "on a store without users: create one demo user per face and print curl lines")
 		fs.StringVar(&o.logFormat, "log", "text", "audit log format on standard error: text or json")
+		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
 	}, 0, 0); err != nil {
 		return err
@@ -123,8 +128,17 @@ func cmdServe(e *env, args []string) error {
 		}
 		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
 	}
-	p := preset.New(stores, preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure})
-	handler := withHealth(newReferenceHandler(p, ca), readiness(s, stores.Counter))
+	popts := preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure}
+	var m *metrics.Metrics
+	if o.metricsAddr != "" {
+		m = metrics.New(prometheus.NewRegistry())
+		popts.Observe = m.Observe
+		if e.redis == "" { // sessions live in the database
+			m.ActiveSessions(func() (int, error) { return countSessions(s) })
+		}
+	}
+	p := preset.New(stores, popts)
+	handler := withHealth(newReferenceHandler(p, ca, m), readiness(s, stores.Counter))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
 	ln, err := net.Listen("tcp", o.addr)
@@ -161,6 +175,21 @@ func cmdServe(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "gatehouse: http://%s redirects to HTTPS\n", hln.Addr())
 		}
 	}
+	if m != nil {
+		mln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			for _, x := range servers {
+				_ = x.Close()
+			}
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout}
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+		fmt.Fprintf(e.stdout, "gatehouse: metrics at http://%s/metrics\n", mln.Addr())
+	}
 	base := "https://" + ln.Addr().String()
 	fmt.Fprintf(e.stdout, "gatehouse: serving %s (CA: %s)\n", base, filepath.Join(e.caDir(), "cluster.crt"))
 	if demo != nil {
@@ -188,6 +217,13 @@ func cmdServe(e *env, args []string) error {
 	_ = p.Tokens().Flush(shutdown) // last-used times
 	fmt.Fprintln(e.stderr, "gatehouse: stopped")
 	return nil
+}
+
+// countSessions counts the unexpired sessions in the database.
+func countSessions(s *sqlstore.Store) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return s.CountSessions(ctx, time.Now())
 }
 
 // redisURL accepts host:port as well as a redis:// URL.
@@ -258,7 +294,7 @@ func (e *env) serverCertificate(ca *mtls.CA) (tls.Certificate, error) {
 
 // newReferenceHandler mounts the four faces with small sample APIs behind
 // them, and the unauthenticated CA downloads.
-func newReferenceHandler(p *preset.Presets, ca *mtls.CA) http.Handler {
+func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics) http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /xcatws/nodes", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"node01": map[string]string{"groups": "compute,all"}, "node02": map[string]string{"groups": "compute,all"}})
@@ -287,9 +323,14 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA) http.Handler {
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle(preset.XCATPrefix, p.XCAT(api))
+	xcat, ovirt := p.XCAT(api), p.OVirt(api)
+	mux.Handle(preset.XCATPrefix, xcat)
 	mux.Handle(preset.SatellitePrefix, p.Satellite(api))
-	mux.Handle(preset.OVirtPrefix, p.OVirt(api))
+	mux.Handle(preset.OVirtPrefix, ovirt)
+	if m != nil { // the token endpoints, counted
+		mux.Handle(preset.XCATPrefix+"tokens", m.CountIssued("xcat", xcat))
+		mux.Handle(preset.OVirtTokenPath, m.CountIssued("ovirt", ovirt))
+	}
 	mux.Handle(preset.FlockerPrefix, p.Flocker(api))
 	mux.Handle("GET /ca.crt", p.CA())
 	mux.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))

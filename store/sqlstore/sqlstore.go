@@ -931,6 +931,16 @@ func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
 	return err
 }
 
+// CountSessions counts the sessions that have not expired at at (for a
+// metrics gauge; an index search over sessions_expires).
+func (s *Store) CountSessions(ctx context.Context, at time.Time) (int, error) {
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
+	var n int
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM sessions WHERE expires > ?"), unixnano.From(at)).Scan(&n)
+	return n, err
+}
+
 // ListConsumers returns every OAuth 1.0a consumer by key, for
 // administration: Secret and RSAPublicKeyPEM are left empty, so a listing
 // never carries key material.
