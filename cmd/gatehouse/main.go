@@ -143,6 +143,12 @@ func printUsage(w io.Writer) {
 func parse(e *env, v string, args []string, define func(fs *flag.FlagSet), min, max int) ([]string, error) {
 	fs := flag.NewFlagSet("gatehouse "+v, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		if vb, _ := findVerb(strings.Fields(v)); vb != nil {
+			fmt.Fprintf(e.stderr, "usage: gatehouse %s %s\n%s\n\n", vb.name, vb.args, vb.help)
+		}
+		fs.PrintDefaults()
+	}
 	addGlobalFlags(fs, e)
 	if define != nil {
 		define(fs)
