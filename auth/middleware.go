@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -75,20 +74,21 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 	challenges := a.Challenges()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var start time.Time // only read with Observe
 			if c.observe != nil {
-				r = r.WithContext(context.WithValue(r.Context(), startKey{}, time.Now()))
+				start = time.Now()
 			}
 			if len(r.Header.Values("Authorization")) > 1 {
-				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "more than one Authorization header"}, challenges)
+				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "more than one Authorization header"}, challenges, start)
 				return
 			}
 			if err := CheckPath(r); err != nil {
-				c.fail(w, r, AsError(err), challenges)
+				c.fail(w, r, AsError(err), challenges, start)
 				return
 			}
 			plain := !c.insecure && !IsSecure(r, c.forwarded)
 			if plain && (r.Header.Get("Authorization") != "" || a.HasCredentials(r)) {
-				c.fail(w, r, errInsecure(), challenges)
+				c.fail(w, r, errInsecure(), challenges, start)
 				return
 			}
 			id, err := a.Authenticate(r)
@@ -96,15 +96,15 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				// Fail closed: an authenticator that does not say where its
 				// credentials live (HasCredentials said no, or a user's wrapper around
 				// one) found one over plain HTTP. Refuse whatever it decided.
-				c.fail(w, r, errInsecure(), challenges)
+				c.fail(w, r, errInsecure(), challenges, start)
 				return
 			}
 			if err != nil && !errors.Is(err, ErrNoCredentials) {
-				c.fail(w, r, AsError(err), challenges)
+				c.fail(w, r, AsError(err), challenges, start)
 				return
 			}
 			if id == nil && !c.optional {
-				c.fail(w, r, &Error{Reason: ReasonMissing}, challenges)
+				c.fail(w, r, &Error{Reason: ReasonMissing}, challenges, start)
 				return
 			}
 			if c.policy != nil {
@@ -114,20 +114,20 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 						// Anonymous and not allowed: authenticating may help.
 						e = &Error{Reason: ReasonMissing, Message: e.Text()}
 					}
-					c.fail(w, r, e, challenges)
+					c.fail(w, r, e, challenges, start)
 					return
 				}
 			}
 			if id == nil {
 				AuditSuccess(c.audit, r, nil)
-				c.observed(r, "anonymous", "", "")
+				c.observed(start, "anonymous", "", "")
 				next.ServeHTTP(w, r)
 				return
 			}
 			if c.audit != nil {
 				AuditSuccess(c.audit, r, id)
 			}
-			c.observed(r, "allow", id.Scheme, "")
+			c.observed(start, "allow", id.Scheme, "")
 			r = a.Finish(w, r, id)
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})
@@ -149,28 +149,21 @@ type config struct {
 	observe   func(Decision)
 }
 
-// startKey holds when Middleware began with a request, for Observe.
-type startKey struct{}
-
-func (c *config) observed(r *http.Request, outcome, scheme string, reason Reason) {
-	if c.observe == nil {
-		return
+// observed reports a decision begun at start to Observe, if set.
+func (c *config) observed(start time.Time, outcome, scheme string, reason Reason) {
+	if c.observe != nil {
+		c.observe(Decision{Outcome: outcome, Scheme: scheme, Reason: reason, Duration: time.Since(start)})
 	}
-	d := Decision{Outcome: outcome, Scheme: scheme, Reason: reason}
-	if t, ok := r.Context().Value(startKey{}).(time.Time); ok {
-		d.Duration = time.Since(t)
-	}
-	c.observe(d)
 }
 
-func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string) {
+func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string, start time.Time) {
 	AuditFailure(c.audit, r, e)
 	if c.observe != nil {
 		outcome := "fail"
 		if e.Reason == ReasonForbidden || e.Reason == ReasonInsufficientScope {
 			outcome = "deny"
 		}
-		c.observed(r, outcome, e.Scheme, e.Reason)
+		c.observed(start, outcome, e.Scheme, e.Reason)
 	}
 	for k, vs := range e.Header {
 		for _, v := range vs {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -58,15 +59,16 @@ func splitLogin(login, domain string) (string, string) {
 	return login, ""
 }
 
-type groupList []string
+// stringList is a repeatable string flag.
+type stringList []string
 
-func (g *groupList) String() string     { return strings.Join(*g, ",") }
-func (g *groupList) Set(v string) error { *g = append(*g, v); return nil }
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func cmdUserAdd(e *env, args []string) error {
 	var (
 		pwStdin bool
-		groups  groupList
+		groups  stringList
 		domain  string
 	)
 	pos, err := parse(e, "user add", args, func(fs *flag.FlagSet) {
@@ -214,15 +216,10 @@ func cmdUserList(e *env, args []string) error {
 	})
 }
 
-type methodList []string
-
-func (m *methodList) String() string     { return strings.Join(*m, ",") }
-func (m *methodList) Set(v string) error { *m = append(*m, strings.ToUpper(v)); return nil }
-
 func cmdPolicyAdd(e *env, args []string) error {
 	var (
 		priority, subject, verdict, path, comment string
-		methods                                   methodList
+		methods                                   stringList
 	)
 	if _, err := parse(e, "policy add", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&priority, "priority", "", "the rule's priority: lowest first, decimals allowed (xCAT's 1.2)")
@@ -240,6 +237,9 @@ func cmdPolicyAdd(e *env, args []string) error {
 	p, err := strconv.ParseFloat(priority, 64)
 	if err != nil {
 		return usageError("--priority %q is not a number", priority)
+	}
+	for i := range methods {
+		methods[i] = strings.ToUpper(methods[i])
 	}
 	r := auth.Rule{Priority: p, Subject: subject, Methods: methods, Path: path, Verdict: auth.Verdict(verdict), Comment: comment}
 	if err := r.Validate(); err != nil {
@@ -272,15 +272,7 @@ func cmdPolicyList(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(rules, func(a, b auth.Rule) int {
-			switch {
-			case a.Priority < b.Priority:
-				return -1
-			case a.Priority > b.Priority:
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(rules, func(a, b auth.Rule) int { return cmp.Compare(a.Priority, b.Priority) })
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "PRIORITY\tSUBJECT\tMETHODS\tPATH\tRULE\tCOMMENT")
 		for _, r := range rules {

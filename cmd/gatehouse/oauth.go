@@ -27,11 +27,6 @@ func init() {
 	)
 }
 
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
 func cmdConsumerAdd(e *env, args []string) error {
 	var (
 		users, methods            stringList

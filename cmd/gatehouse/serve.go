@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -337,6 +338,14 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics) htt
 	return mux
 }
 
+// foremanError answers in Foreman's error shape (auth.ForemanError), as
+// the Satellite face's own refusals do.
+func foremanError(w http.ResponseWriter, status int, message string) {
+	var body auth.ForemanError
+	body.Error.Message = message
+	writeJSON(w, status, body)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -352,7 +361,7 @@ func (a *patAPI) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id, _ := auth.IdentityFrom(r.Context())
 	login := r.PathValue("login")
 	if id == nil || id.Login() != login {
-		writeJSON(w, http.StatusForbidden, map[string]any{"error": map[string]string{"message": "you may only manage your own personal access tokens"}})
+		foremanError(w, http.StatusForbidden, "you may only manage your own personal access tokens")
 		return "", false
 	}
 	return login, true
@@ -394,30 +403,30 @@ func (a *patAPI) create(w http.ResponseWriter, r *http.Request) {
 		} `json:"personal_access_token"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil || body.PAT.Name == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"message": `expected {"personal_access_token":{"name":"…","expires_at":"…"}}`}})
+		foremanError(w, http.StatusBadRequest, `expected {"personal_access_token":{"name":"…","expires_at":"…"}}`)
 		return
 	}
 	spec := token.PATSpec{Login: login, Name: body.PAT.Name}
 	if body.PAT.ExpiresAt != "" {
 		t, err := parseForemanTime(body.PAT.ExpiresAt)
 		if err != nil || !t.After(time.Now()) {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": "expires_at must be a future time (RFC 3339 or YYYY-MM-DD)"}})
+			foremanError(w, http.StatusUnprocessableEntity, "expires_at must be a future time (RFC 3339 or YYYY-MM-DD)")
 			return
 		}
 		spec.Expires = t
 	}
 	pat, err := a.tokens.CreatePAT(r.Context(), spec)
 	if errors.Is(err, stores.ErrConflict) {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": "name has already been taken"}})
+		foremanError(w, http.StatusUnprocessableEntity, "name has already been taken")
 		return
 	}
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
-			writeJSON(w, ae.Status(), map[string]any{"error": map[string]string{"message": ae.Error()}})
+			foremanError(w, ae.Status(), ae.Error())
 			return
 		}
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"message": err.Error()}})
+		foremanError(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
 	j := toPATJSON(pat.Token)
@@ -440,7 +449,7 @@ func (a *patAPI) list(w http.ResponseWriter, r *http.Request) {
 	}
 	toks, err := a.tokens.List(r.Context(), login, stores.TokenPAT)
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"message": "token store unavailable"}})
+		foremanError(w, http.StatusServiceUnavailable, "token store unavailable")
 		return
 	}
 	results := make([]patJSON, 0, len(toks))
@@ -456,10 +465,10 @@ func (a *patAPI) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.tokens.Revoke(r.Context(), login, r.PathValue("id")); errors.Is(err, stores.ErrNotFound) {
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"message": "personal access token not found"}})
+		foremanError(w, http.StatusNotFound, "personal access token not found")
 		return
 	} else if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"message": "token store unavailable"}})
+		foremanError(w, http.StatusServiceUnavailable, "token store unavailable")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "revoked": true})
@@ -524,7 +533,7 @@ func (e *env) makeDemo(ctx context.Context, s *sqlstore.Store, ca *mtls.CA, key 
 		return nil, err
 	}
 	d.pat = pat.Secret
-	quiet := &env{stdout: discard{}}
+	quiet := &env{stdout: io.Discard}
 	if err := issueClient(ca, "alice", d.certDir, quiet); err != nil {
 		return nil, err
 	}
@@ -563,10 +572,6 @@ func selfCommand() string {
 	}
 	return exe
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // print writes the demo's credentials with a curl line per scheme.
 func (d *demoSecrets) print(e *env, base string) {
