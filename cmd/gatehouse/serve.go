@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
@@ -343,6 +344,9 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics) htt
 func foremanError(w http.ResponseWriter, status int, message string) {
 	var body auth.ForemanError
 	body.Error.Message = message
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", httpx.RetryAfterHeader(status, 0))
+	}
 	writeJSON(w, status, body)
 }
 
@@ -423,7 +427,7 @@ func (a *patAPI) create(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
-			foremanError(w, ae.Status(), ae.Error())
+			foremanError(w, ae.Status(), ae.Text())
 			return
 		}
 		foremanError(w, http.StatusUnprocessableEntity, err.Error())
