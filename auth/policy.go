@@ -222,7 +222,7 @@ func matchSegment(pat, seg string) bool {
 // CheckPath refuses request paths that a policy cannot judge safely: a
 // "." or ".." segment (also when escaped as %2e or hidden behind %2F, which
 // http.FileServer and path.Clean would resolve after the policy allowed the
-// request), an empty segment inside the path ("//"), a segment that is not
+// request), an empty segment anywhere in the path ("//", also leading or trailing), a segment that is not
 // valid escaping, or more than MaxPathSegments segments. Middleware calls it
 // for every request and answers 400.
 func CheckPath(r *http.Request) error {
@@ -231,19 +231,21 @@ func CheckPath(r *http.Request) error {
 	if strings.Count(esc, "/") > MaxPathSegments {
 		return bad("has too many segments")
 	}
+	if strings.Contains(esc, "//") {
+		// Leading and trailing ones too: an empty segment means one thing
+		// to the rules and another to a handler that collapses slashes.
+		return bad("has an empty segment (//)")
+	}
 	inner := strings.TrimPrefix(strings.TrimSuffix(esc, "/"), "/")
 	if inner == "" {
 		return nil
 	}
 	// The common path has no escapes, no "//" and no segment starting
 	// with a dot: nothing to look at segment by segment.
-	if !strings.ContainsAny(inner, "%") && !strings.Contains(inner, "//") && !strings.Contains(inner, "/.") && inner[0] != '.' {
+	if !strings.ContainsAny(inner, "%") && !strings.Contains(inner, "/.") && inner[0] != '.' {
 		return nil
 	}
 	for seg := range strings.SplitSeq(inner, "/") {
-		if seg == "" {
-			return bad("has an empty segment (//)")
-		}
 		u, err := url.PathUnescape(seg)
 		if err != nil {
 			return bad("is not valid escaping")

@@ -240,12 +240,37 @@ func FuzzCheckPath(f *testing.F) {
 			return
 		}
 		// Whatever passes resolves to itself: no dot segment left for
-		// path.Clean or a file server to climb out with.
+		// path.Clean or a file server to climb out with, no empty segment
+		// for a handler to collapse.
 		for seg := range strings.SplitSeq(req.URL.Path, "/") {
 			if seg == "." || seg == ".." {
 				t.Fatalf("%q passed with dot segments in %q", raw, req.URL.Path)
 			}
 		}
+		if strings.Contains(req.URL.EscapedPath(), "//") {
+			t.Fatalf("%q passed with an empty segment", raw)
+		}
 		_ = auth.MatchPath("/**/a/*/b/**", req.URL.Path)
 	})
+}
+
+// Attack: a path with a leading or trailing "//" passed CheckPath ("//"
+// reached the handler). The rule table happened to deny "//api/admin/1",
+// but an empty segment means one thing to the rules and another to a
+// handler that collapses slashes (a gateway's upstream, chi, a file
+// server), so such paths are refused like dot segments: 400, at any place.
+func TestPolicyDoubleSlash(t *testing.T) {
+	collapse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "reached "+r.URL.Path)
+	})
+	srv := ruleServer(t, []auth.Rule{
+		{Priority: 1, Subject: "bob", Path: "/api/admin/*", Verdict: auth.Deny},
+		{Priority: 2, Subject: "*", Verdict: auth.Allow},
+	}, collapse)
+	for _, p := range []string{"//api/admin/1", "/api/admin/1//", "///api/admin/1", "//", "/api//admin/1"} {
+		status, body := rawGet(t, srv, "GET", p, "bob")
+		assert.Equal(t, 400, status, "%s: %s", p, body)
+	}
+	status, body := rawGet(t, srv, "GET", "/", "bob")
+	assert.Equal(t, 200, status, body)
 }

@@ -16,6 +16,8 @@ package metrics
 import (
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -43,6 +45,7 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	throttled *prometheus.CounterVec
 	issued    *prometheus.CounterVec
+	upstream  *prometheus.HistogramVec
 	reg       prometheus.Registerer
 }
 
@@ -59,8 +62,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Attempts refused by the throttle, by face."}, []string{"face"}),
 		issued: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_tokens_issued_total",
 			Help: "Tokens issued by the token endpoints, by face."}, []string{"face"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gatehouse_upstream_duration_seconds",
+			Help:    "Time from forwarding a request to the upstream's response headers (gateway mode), by status class (502/504: no answer).",
+			Buckets: prometheus.DefBuckets}, []string{"code"}),
 	}
-	reg.MustRegister(m.decisions, m.latency, m.throttled, m.issued)
+	reg.MustRegister(m.decisions, m.latency, m.throttled, m.issued, m.upstream)
 	if g, ok := reg.(prometheus.Gatherer); ok {
 		m.gatherer = g
 	}
@@ -97,6 +103,20 @@ func (m *Metrics) CountIssued(face string, next http.Handler) http.Handler {
 			m.issued.WithLabelValues(face).Inc()
 		}
 	})
+}
+
+// ObserveUpstream records one upstream exchange of the gateway (use it as
+// gateway.Config.Observe): its status, by class ("2xx" … "5xx", with 502
+// and 504 on their own as gatehouse's "no answer"), and its latency.
+func (m *Metrics) ObserveUpstream(status int, d time.Duration) {
+	code := "other"
+	switch {
+	case status == http.StatusBadGateway || status == http.StatusGatewayTimeout:
+		code = strconv.Itoa(status)
+	case status >= 100 && status < 600:
+		code = strconv.Itoa(status/100) + "xx"
+	}
+	m.upstream.WithLabelValues(code).Observe(d.Seconds())
 }
 
 // ActiveSessions registers a gauge read from count at each scrape (e.g. a

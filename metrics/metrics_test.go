@@ -85,3 +85,18 @@ func Example() {
 	// gatehouse_auth_decisions_total{face="default",outcome="allow",reason="",scheme="basic"} 1
 	// gatehouse_auth_decisions_total{face="default",outcome="fail",reason="missing",scheme=""} 1
 }
+
+// TestObserveUpstream labels upstream exchanges by status class only, with
+// gatehouse's own 502/504 kept apart.
+func TestObserveUpstream(t *testing.T) {
+	m := metrics.New(prometheus.NewRegistry())
+	for _, s := range []int{200, 204, 404, 502, 504, 503, 999} {
+		m.ObserveUpstream(s, time.Millisecond)
+	}
+	text := scrape(t, m)
+	for code, n := range map[string]int{"2xx": 2, "4xx": 1, "502": 1, "504": 1, "5xx": 1, "other": 1} {
+		if want := fmt.Sprintf(`gatehouse_upstream_duration_seconds_count{code=%q} %d`, code, n); !strings.Contains(text, want) {
+			t.Errorf("missing %s in\n%s", want, text)
+		}
+	}
+}

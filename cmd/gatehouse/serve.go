@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
@@ -51,6 +52,7 @@ type serveOptions struct {
 	metricsAddr    string
 	demo, insecure bool
 	logFormat      string
+	gw             gatewayOptions
 }
 
 func cmdServe(e *env, args []string) error {
@@ -62,7 +64,11 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.logFormat, "log", "text", "audit log format on standard error: text or json")
 		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
+		o.gw.flags(fs)
 	}, 0, 0); err != nil {
+		return err
+	}
+	if err := o.gw.check(e); err != nil {
 		return err
 	}
 	var logger *slog.Logger
@@ -140,9 +146,26 @@ func cmdServe(e *env, args []string) error {
 		}
 	}
 	p := preset.New(stores, popts)
-	handler := withHealth(newReferenceHandler(p, ca, m), readiness(s, stores.Counter))
+	api := sampleAPI(p)
+	if o.gw.upstream != nil {
+		api = o.gw.proxy(logger, m)
+		fmt.Fprintf(e.stdout, "gatehouse: gateway to %s\n", o.gw.upstream.Redacted())
+	}
+	faces := newReferenceHandler(p, ca, m, api, o.gw.otherPaths(p, api))
+	if o.gw.trustProxies {
+		faces = o.gw.proxies(ca).Handler(faces)
+	}
+	var verify http.Handler
+	if o.gw.forwardAuth {
+		verify = gateway.ForwardAuth(gateway.ForwardAuthConfig{Proxies: o.gw.proxies(ca)},
+			newReferenceHandler(p, ca, m, o.gw.allow(), o.gw.otherPaths(p, o.gw.allow())))
+	}
+	handler := withHealth(withForwardAuth(faces, verify), readiness(s, stores.Counter))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
+	if o.gw.upstream != nil { // streams and websockets may last: only the headers are timed
+		srv.ReadTimeout, srv.WriteTimeout = 0, 0
+	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
@@ -160,6 +183,10 @@ func cmdServe(e *env, args []string) error {
 		plain := http.NewServeMux()
 		plain.Handle("GET /healthz", handler)
 		plain.Handle("GET /readyz", handler)
+		if verify != nil { // proxies on the same host ask over plain HTTP
+			plain.Handle(forwardAuthPath, verify)
+			plain.Handle(forwardAuthPath+"/", verify)
+		}
 		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 		plain.Handle("GET /ca.crt", p.CA())
 		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
@@ -168,7 +195,7 @@ func cmdServe(e *env, args []string) error {
 		} else {
 			plain.Handle("/", auth.RedirectHTTPS(httpsPort))
 		}
-		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
+		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: idleTimeout}
 		servers = append(servers, hsrv)
 		go func() { errc <- hsrv.Serve(hln) }()
 		if o.insecure {
@@ -294,9 +321,10 @@ func (e *env) serverCertificate(ca *mtls.CA) (tls.Certificate, error) {
 	return ca.ServerCertificate(issued), nil
 }
 
-// newReferenceHandler mounts the four faces with small sample APIs behind
-// them, and the unauthenticated CA downloads.
-func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics) http.Handler {
+// sampleAPI is the small API behind the faces when serve is not a
+// gateway: a few of each product's read-only endpoints and Foreman's PAT
+// API.
+func sampleAPI(p *preset.Presets) http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /xcatws/nodes", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"node01": map[string]string{"groups": "compute,all"}, "node02": map[string]string{"groups": "compute,all"}})
@@ -323,7 +351,13 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics) htt
 	api.HandleFunc("GET /v1/configuration/containers", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, []any{})
 	})
+	return api
+}
 
+// newReferenceHandler mounts the four faces with api behind them, other
+// (when not nil) for every path outside the faces, and the unauthenticated
+// CA downloads.
+func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics, api, other http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	xcat, ovirt := p.XCAT(api), p.OVirt(api)
 	mux.Handle(preset.XCATPrefix, xcat)
@@ -336,6 +370,9 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics) htt
 	mux.Handle(preset.FlockerPrefix, p.Flocker(api))
 	mux.Handle("GET /ca.crt", p.CA())
 	mux.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
+	if other != nil {
+		mux.Handle("/", other)
+	}
 	return mux
 }
 
