@@ -153,3 +153,59 @@ func TestThrottleCountersAreBounded(t *testing.T) {
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	assert.Less(t, grown, int64(8<<20), "heap grew %d bytes", grown)
 }
+
+// hashlessVerifier accepts "tok_good" and refuses other "tok_" passwords
+// without a hash, counting the writes its counter sees.
+type hashlessVerifier struct{ checked atomic.Int32 }
+
+func (v *hashlessVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	v.checked.Add(1)
+	if pw == "tok_good" {
+		return &auth.Identity{User: login}, nil
+	}
+	return nil, &auth.Error{Reason: auth.ReasonInvalid, Message: "invalid token"}
+}
+
+func (v *hashlessVerifier) Hashless(pw string) bool { return strings.HasPrefix(pw, "tok_") }
+
+// writeCounter counts AddFailure and RemoveFailure calls.
+type writeCounter struct {
+	stores.FailureCounter
+	writes atomic.Int32
+}
+
+func (w *writeCounter) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+	w.writes.Add(1)
+	return w.FailureCounter.AddFailure(ctx, scope, key, window)
+}
+
+func (w *writeCounter) RemoveFailure(ctx context.Context, scope, key string) error {
+	w.writes.Add(1)
+	return w.FailureCounter.RemoveFailure(ctx, scope, key)
+}
+
+// TestThrottleHashless: a credential that runs no hash (a PAT) costs no
+// counter write when it is right, is still counted when wrong, and is
+// refused once the limit is reached.
+func TestThrottleHashless(t *testing.T) {
+	ctx := context.Background()
+	counter := &writeCounter{FailureCounter: memstore.New()}
+	th := &pwcheck.Throttle{Counter: counter, MaxPerUser: 3}
+	v := &hashlessVerifier{}
+	try := func(pw string) error {
+		_, err := th.VerifyPassword(ctx, v, pwcheck.Attempt{Scheme: "pat", Login: "u", Password: pw, Addr: "10.0.0.1"})
+		return err
+	}
+	for range 100 {
+		require.NoError(t, try("tok_good"))
+	}
+	assert.Equal(t, int32(0), counter.writes.Load(), "a right token is not reserved ahead")
+	for range 3 {
+		assert.Equal(t, auth.ReasonInvalid, auth.AsError(try("tok_guess")).Reason)
+	}
+	assert.Positive(t, counter.writes.Load(), "wrong tokens are counted")
+	checked := v.checked.Load()
+	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("tok_guess")).Reason, "over the limit: refused")
+	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("tok_good")).Reason, "over the limit: even the right token waits")
+	assert.Equal(t, checked, v.checked.Load(), "a throttled attempt is not checked")
+}

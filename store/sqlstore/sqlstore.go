@@ -63,6 +63,8 @@ type Store struct {
 	recycleMu   sync.Mutex
 	lastRecycle time.Time
 	idleConns   int
+
+	cache *readCache // SQLite's users and rules, while unchanged (readcache.go); nil = none
 }
 
 // Config says which database to open and how to treat it.
@@ -80,6 +82,12 @@ type Config struct {
 	// Logger hears what an operator must fix (a read-only database file);
 	// default slog.Default().
 	Logger *slog.Logger
+	// NoReadCache makes every call read the database. By default an SQLite
+	// store answers user and rule lookups from memory while PRAGMA
+	// data_version says nothing was committed since (asked at most once a
+	// millisecond), so a change from another process is seen a millisecond
+	// after its commit at the latest. PostgreSQL stores never cache.
+	NoReadCache bool
 }
 
 // DefaultTimeout bounds every store call unless Config.Timeout says
@@ -150,6 +158,7 @@ func (s *Store) noteErr(err error) error {
 	s.log.Error("sqlstore: "+hint, "path", s.path, "error", err.Error())
 	s.db.SetMaxIdleConns(0) // close the idle connections; new ones reopen the file
 	s.db.SetMaxIdleConns(s.idleConns)
+	s.cache.reset()
 	return err
 }
 
@@ -295,11 +304,15 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 		}
 		s.stmts[name] = st
 	}
+	if !postgres && !cfg.NoReadCache {
+		s.cache = newReadCache(db)
+	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.cache.reset()
 	for _, st := range s.stmts {
 		st.Close()
 	}
@@ -511,7 +524,17 @@ func scanUser(row scanner) (*stores.User, error) {
 func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
-	return scanUser(s.stmts["user"].QueryRowContext(ctx, login))
+	gen, cacheable := s.cache.generation(ctx)
+	if cacheable {
+		if u, hit := s.cache.user(login, gen); hit {
+			return u, nil
+		}
+	}
+	u, err := scanUser(s.stmts["user"].QueryRowContext(ctx, login))
+	if err == nil && cacheable {
+		s.cache.putUser(login, u, gen)
+	}
+	return u, err
 }
 
 // UserFold implements stores.UserFolder.
@@ -546,6 +569,7 @@ func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error
 func (s *Store) PutUser(ctx context.Context, u stores.User) error {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
+	defer s.cache.invalidate()
 	updated := s.now().UnixNano()
 	if old, err := s.User(ctx, u.Login()); err == nil && updated <= old.Updated.UnixNano() {
 		updated = old.Updated.UnixNano() + 1
@@ -565,6 +589,7 @@ func (s *Store) PutUser(ctx context.Context, u stores.User) error {
 func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
+	defer s.cache.invalidate()
 	_, err := s.exec(ctx, "UPDATE users SET password_hash = ? WHERE login = ? AND password_hash = ?", newHash, login, oldHash)
 	return err
 }
@@ -574,6 +599,7 @@ func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash stri
 func (s *Store) DeleteUser(ctx context.Context, login string) error {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
+	defer s.cache.invalidate()
 	tx, err := s.beginTx(ctx)
 	if err != nil {
 		return err
@@ -621,6 +647,20 @@ func (s *Store) ListUsers(ctx context.Context) ([]stores.User, error) {
 func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
+	gen, cacheable := s.cache.generation(ctx)
+	if cacheable {
+		if rules, hit := s.cache.cachedRules(gen); hit {
+			return rules, nil
+		}
+	}
+	rules, err := s.readRules(ctx)
+	if err == nil && cacheable {
+		s.cache.putRules(rules, gen)
+	}
+	return rules, err
+}
+
+func (s *Store) readRules(ctx context.Context) ([]auth.Rule, error) {
 	rows, err := s.query(ctx, "SELECT priority, subject, methods, path, verdict, disabled, note FROM rules ORDER BY pos")
 	if err != nil {
 		return nil, err
@@ -645,6 +685,7 @@ func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
 func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
+	defer s.cache.invalidate()
 	for _, r := range rules {
 		if err := r.Validate(); err != nil {
 			return err

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestGatewayLoadReport measures the gateway with hey (Debian's package)
+// on loopback: requests/s and p50/p99 of the bare upstream, of a bare TLS
+// reverse proxy (httputil.ReverseProxy, no authentication) and of `serve
+// --upstream` with cached Basic, a PAT and a bearer token. It is a
+// measurement, not a check: it runs only with GATEHOUSE_LOADGEN=1 and
+// prints the table docs/gateway.md quotes (GATEHOUSE_LOADGEN_DURATION, default
+// 10s, per row; GATEHOUSE_LOADGEN_CONCURRENCY, default 32).
+func TestGatewayLoadReport(t *testing.T) {
+	if os.Getenv("GATEHOUSE_LOADGEN") == "" {
+		t.Skip("a measurement: set GATEHOUSE_LOADGEN=1 (needs hey)")
+	}
+	hey, err := exec.LookPath("hey")
+	if err != nil {
+		t.Fatal("hey not installed (apt-get install hey)")
+	}
+	duration := envOr("GATEHOUSE_LOADGEN_DURATION", "10s")
+	conc := envOr("GATEHOUSE_LOADGEN_CONCURRENCY", "32")
+
+	body := []byte(`{"result":"ok"}`)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer upstream.Close()
+
+	data := t.TempDir()
+	s := startServer(t, data, "--demo", "--upstream", upstream.URL)
+	c := s.creds(t)
+	bareURL := startBareProxy(t, upstream.URL, data)
+
+	bearer := jsonField(t, runCurl(t, t.TempDir(), fmt.Sprintf("curl --cacert %s/ca/cluster.crt -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=%s' %s/ovirt-engine/sso/oauth/token",
+		data, c.ovirtPW, s.base)), "access_token")
+	rows := []struct{ name, url, header string }{
+		{"bare upstream (plain HTTP)", upstream.URL + "/xcatws/nodes", ""},
+		{"bare TLS reverse proxy", bareURL + "/xcatws/nodes", ""},
+		{"gateway, cached Basic (xCAT)", s.base + "/xcatws/nodes", "Authorization: Basic " + b64("wsuser:"+c.xcatPW)},
+		{"gateway, PAT as Basic (Satellite)", s.base + "/api/status", "Authorization: Basic " + b64("admin:"+c.pat)},
+		{"gateway, bearer (oVirt)", s.base + "/ovirt-engine/api/vms", "Authorization: Bearer " + bearer},
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "hey -z %s -c %s, GOMAXPROCS=%s\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n", duration, conc, envOr("GOMAXPROCS", "all"))
+	var bareRPS float64
+	for _, row := range rows {
+		args := []string{"-z", duration, "-c", conc}
+		if row.header != "" {
+			args = append(args, "-H", row.header)
+		}
+		out, err := exec.Command(hey, append(args, row.url)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hey: %v\n%s", err, out)
+		}
+		rps, p50, p99, bad := parseHey(t, string(out))
+		if row.name == "bare TLS reverse proxy" {
+			bareRPS = rps
+		}
+		ratio := ""
+		if bareRPS > 0 && strings.HasPrefix(row.name, "gateway") {
+			ratio = fmt.Sprintf(" (%.0f %% of the bare proxy)", 100*rps/bareRPS)
+		}
+		fmt.Fprintf(&report, "| %s | %.0f%s | %s | %s | %d |\n", row.name, rps, ratio, p50, p99, bad)
+		time.Sleep(time.Second)
+	}
+	t.Log("\n" + report.String())
+}
+
+// bareProxyEnv, set to an upstream URL, makes the test binary a bare TLS
+// reverse proxy (httputil.ReverseProxy, no authentication, the server
+// certificate of the data directory in GATEHOUSE_BARE_PROXY_DATA) that
+// prints its address and serves until killed.
+const bareProxyEnv = "GATEHOUSE_BARE_PROXY_UPSTREAM"
+
+func runBareProxy(upstream string) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		panic(err)
+	}
+	data := os.Getenv("GATEHOUSE_BARE_PROXY_DATA")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(data, "server.crt"), filepath.Join(data, "server.key"))
+	if err != nil {
+		panic(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("https://" + ln.Addr().String())
+	// The gateway's transport settings, so that only authentication differs.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 256
+	rp := &httputil.ReverseProxy{Transport: tr, Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() }}
+	_ = http.Serve(ln, rp)
+}
+
+// startBareProxy runs the bare proxy as a process of its own, as the
+// gateway is, and returns its URL.
+func startBareProxy(t *testing.T, upstream, data string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), bareProxyEnv+"="+upstream, "GATEHOUSE_BARE_PROXY_DATA="+data)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("bare proxy: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+var (
+	heyRPS    = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	heyP      = regexp.MustCompile(`(?m)^\s+(50|99)%+ in ([0-9.]+) secs`)
+	heyStatus = regexp.MustCompile(`(?m)^\s+\[(\d{3})\]\s+(\d+) responses`)
+)
+
+// parseHey reads requests/s, p50, p99 and the number of non-2xx answers
+// (errors count too) from hey's summary.
+func parseHey(t *testing.T, out string) (rps float64, p50, p99 string, bad int) {
+	m := heyRPS.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no Requests/sec in hey's output:\n%s", out)
+	}
+	rps, _ = strconv.ParseFloat(m[1], 64)
+	for _, p := range heyP.FindAllStringSubmatch(out, -1) {
+		secs, _ := strconv.ParseFloat(p[2], 64)
+		v := fmt.Sprintf("%.2f ms", secs*1000)
+		if p[1] == "50" {
+			p50 = v
+		} else {
+			p99 = v
+		}
+	}
+	for _, s := range heyStatus.FindAllStringSubmatch(out, -1) {
+		if n, _ := strconv.Atoi(s[2]); !strings.HasPrefix(s[1], "2") {
+			bad += n
+		}
+	}
+	if i := strings.Index(out, "Error distribution:"); i >= 0 {
+		bad += strings.Count(out[i:], "\n  [")
+	}
+	return rps, p50, p99, bad
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

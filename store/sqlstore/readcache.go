@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
+)
+
+// The SQLite read cache. Every request looks up its user and the rule
+// table; with SQLite those two reads were a third of a gateway's CPU. The
+// cache answers them from memory for as long as the database has not
+// changed, which SQLite tells cheaply: PRAGMA data_version, on a connection
+// of its own, moves whenever any other connection — in this process or
+// another, such as the gatehouse CLI — commits. It is asked at most once per
+// freshnessInterval; this process's own writes to users and rules clear
+// the cache at once. So a change committed elsewhere is seen by every
+// request that starts freshnessInterval after the commit. PostgreSQL has no
+// such signal: there every call reads the database.
+
+// freshnessInterval is how long a data_version answer is trusted.
+const freshnessInterval = time.Millisecond
+
+// maxCachedUsers bounds the user cache; when full it starts over.
+const maxCachedUsers = 10_000
+
+type readCache struct {
+	mu      sync.Mutex
+	db      *sql.DB
+	conn    *sql.Conn // nil until first use and after a failure
+	checked time.Time
+	version int64
+	gen     uint64 // moves when the database or this process changed users or rules
+	users   map[string]cachedUser
+	rules   []auth.Rule
+	ruleGen uint64 // the gen rules were read at; 0 = none cached
+}
+
+type cachedUser struct {
+	u   stores.User
+	gen uint64
+}
+
+func newReadCache(db *sql.DB) *readCache {
+	return &readCache{db: db, gen: 1, users: map[string]cachedUser{}}
+}
+
+// generation returns the cache's generation, asking SQLite whether the
+// database changed when the last answer is older than freshnessInterval.
+// ok is false when SQLite could not be asked: then nothing may be cached.
+func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.checked) < freshnessInterval && c.conn != nil {
+		return c.gen, true
+	}
+	if c.conn == nil {
+		conn, err := c.db.Conn(ctx)
+		if err != nil {
+			return 0, false
+		}
+		c.conn, c.version = conn, -1
+	}
+	var v int64
+	if err := c.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		c.dropConnLocked()
+		return 0, false
+	}
+	if v != c.version {
+		c.version = v
+		c.clearLocked()
+	}
+	c.checked = time.Now()
+	return c.gen, true
+}
+
+// invalidate forgets everything: this process wrote users or rules, or the
+// file may have been replaced.
+func (c *readCache) invalidate() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearLocked()
+	c.checked = time.Time{}
+}
+
+// reset also drops the data_version connection (it may see an old file).
+func (c *readCache) reset() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clearLocked()
+	c.dropConnLocked()
+}
+
+func (c *readCache) clearLocked() {
+	c.gen++
+	clear(c.users)
+	c.rules, c.ruleGen = nil, 0
+}
+
+func (c *readCache) dropConnLocked() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
+	c.checked = time.Time{}
+}
+
+func (c *readCache) user(login string, gen uint64) (*stores.User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.users[login]
+	if !ok || e.gen != gen || c.gen != gen {
+		return nil, false
+	}
+	u := e.u
+	u.Groups = slices.Clone(u.Groups)
+	return &u, true
+}
+
+func (c *readCache) putUser(login string, u *stores.User, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen { // changed while it was read
+		return
+	}
+	if len(c.users) >= maxCachedUsers {
+		clear(c.users)
+	}
+	cp := *u
+	cp.Groups = slices.Clone(u.Groups)
+	c.users[login] = cachedUser{u: cp, gen: gen}
+}
+
+func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ruleGen == 0 || c.ruleGen != gen || c.gen != gen {
+		return nil, false
+	}
+	return cloneRules(c.rules), true
+}
+
+func (c *readCache) putRules(rules []auth.Rule, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	c.rules, c.ruleGen = cloneRules(rules), gen
+}
+
+func cloneRules(rules []auth.Rule) []auth.Rule {
+	out := slices.Clone(rules)
+	for i := range out {
+		out[i].Methods = slices.Clone(out[i].Methods)
+	}
+	return out
+}
+
+func (c *readCache) close() { c.reset() }

@@ -1,0 +1,110 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/store/sqlstore"
+)
+
+// TestReadCacheSeesOtherWriters: two stores on one SQLite file stand for
+// the server and the CLI (separate pools, as separate processes have).
+// Users and rules the server has cached are read again once the other
+// store commits a change: a disabled user, a new password, a deny rule, a
+// deleted user. The server's own writes are seen at once.
+func TestReadCacheSeesOtherWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	server, err := sqlstore.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer server.Close()
+	cliStore, err := sqlstore.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer cliStore.Close()
+	settle := func() { time.Sleep(3 * time.Millisecond) } // > the freshness interval
+
+	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h1"}))
+	require.NoError(t, cliStore.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}))
+	settle()
+	for range 3 { // read, then served from the cache
+		u, err := server.User(ctx, "alice")
+		require.NoError(t, err)
+		assert.False(t, u.Disabled)
+		rules, err := server.Rules(ctx)
+		require.NoError(t, err)
+		require.Len(t, rules, 1)
+	}
+
+	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h2", Disabled: true}))
+	require.NoError(t, cliStore.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "alice", Verdict: auth.Deny}, {Priority: 2, Subject: "*", Verdict: auth.Allow}}))
+	settle()
+	u, err := server.User(ctx, "alice")
+	require.NoError(t, err)
+	assert.True(t, u.Disabled, "another process disabled alice")
+	assert.Equal(t, "h2", u.PasswordHash)
+	rules, err := server.Rules(ctx)
+	require.NoError(t, err)
+	assert.Len(t, rules, 2, "another process added a rule")
+
+	require.NoError(t, cliStore.DeleteUser(ctx, "alice"))
+	settle()
+	_, err = server.User(ctx, "alice")
+	assert.ErrorIs(t, err, stores.ErrNotFound, "another process deleted alice")
+
+	// The server's own writes: no waiting.
+	require.NoError(t, server.PutUser(ctx, stores.User{Name: "bob", PasswordHash: "b1"}))
+	_, err = server.User(ctx, "bob")
+	require.NoError(t, err)
+	require.NoError(t, server.PutUser(ctx, stores.User{Name: "bob", PasswordHash: "b2"}))
+	u, err = server.User(ctx, "bob")
+	require.NoError(t, err)
+	assert.Equal(t, "b2", u.PasswordHash)
+	require.NoError(t, server.SetRules(ctx, nil))
+	rules, err = server.Rules(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, rules)
+
+	// What the cache returns is the caller's own copy.
+	require.NoError(t, server.PutUser(ctx, stores.User{Name: "carol", Groups: []string{"ops"}}))
+	u, _ = server.User(ctx, "carol")
+	u.Groups[0] = "admin"
+	u, _ = server.User(ctx, "carol")
+	assert.Equal(t, []string{"ops"}, u.Groups)
+}
+
+// BenchmarkUserAndRules is what every request reads, with and without the
+// read cache (SQLite).
+func BenchmarkUserAndRules(b *testing.B) {
+	ctx := context.Background()
+	for _, noCache := range []bool{false, true} {
+		s, err := sqlstore.Open(ctx, sqlstore.Config{SQLitePath: filepath.Join(b.TempDir(), "g.db"), NoReadCache: noCache})
+		require.NoError(b, err)
+		require.NoError(b, s.PutUser(ctx, stores.User{Name: "wsuser", PasswordHash: "x"}))
+		require.NoError(b, s.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}))
+		name := "cached"
+		if noCache {
+			name = "NoReadCache"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.User(ctx, "wsuser"); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := s.Rules(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+		s.Close()
+	}
+}
