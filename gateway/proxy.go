@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -112,8 +113,11 @@ func New(cfg Config) http.Handler {
 		transport = observed{transport, cfg.Observe}
 	}
 	rp := &httputil.ReverseProxy{
-		Transport:     transport,
-		FlushInterval: -1, // stream: server-sent events, long polls
+		// FlushInterval 0: ReverseProxy flushes at once where it matters
+		// (text/event-stream, a response of unknown length); flushing every
+		// write cost a TLS record each.
+		Transport:  transport,
+		BufferPool: bufferPool{},
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(cfg.Upstream)
 			pr.SetXForwarded()
@@ -158,6 +162,15 @@ func newTransport(dial, header time.Duration) *http.Transport {
 	t.MaxIdleConnsPerHost = 256
 	return t
 }
+
+// bufferPool reuses the 32 KiB buffers ReverseProxy copies responses
+// through (without it, one per request: most of the proxy's garbage).
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
 
 // observed times each upstream exchange up to its response headers.
 type observed struct {

@@ -48,6 +48,14 @@ func TestExitStatusAndHelp(t *testing.T) {
 		{[]string{"oauth1", "sign", "GET", "not-a-url", "--consumer", "k"}, "", 2, "not an http(s) URL"},
 		{[]string{"oauth1", "consumer", "add", "k", "--strict", "--as-admin"}, "consumer-secret-0123456789\n", 2, "one of --map-users, --strict, --as-admin"},
 		{[]string{"serve", "--log", "xml"}, "", 2, "--log must be text or json"},
+		{[]string{"serve", "--upstream", "ftp://x"}, "", 2, "--upstream must be an http"},
+		{[]string{"serve", "--upstream-path-prefix", "/api/"}, "", 2, "needs --upstream"},
+		{[]string{"serve", "--upstream", "http://127.0.0.1:1", "--upstream-path-prefix", "api"}, "", 2, "must start with /"},
+		{[]string{"serve", "--forward-auth", "--default-face", "xcat"}, "", 2, "--default-face must be"},
+		{[]string{"serve", "--forward-auth", "--trusted-proxy", "10.0.0.0/33"}, "", 2, "not a CIDR"},
+		{[]string{"serve", "--upstream", "http://127.0.0.1:1", "--client-cert-header", "X-Client-Cert"}, "", 1, "needs --trusted-proxy"},
+		{[]string{"serve", "--upstream", "http://127.0.0.1:1", "--sign-key-file", "/nonexistent/key"}, "", 1, "no such file"},
+		{[]string{"serve", "--upstream", "http://127.0.0.1:1", "--user-header", "X Bad"}, "", 2, "non-empty tokens"},
 	} {
 		_, errOut, code := runIn(data, c.stdin, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.err) {

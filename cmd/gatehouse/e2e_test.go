@@ -643,7 +643,7 @@ func TestReadmeCurlLines(t *testing.T) {
 	}
 
 	data, work := t.TempDir(), t.TempDir()
-	s := startServer(t, data, "--demo", "--http-addr", "127.0.0.1:0")
+	s := startServer(t, data, "--demo", "--http-addr", "127.0.0.1:0", "--forward-auth")
 	if s.plain == "" {
 		t.Fatal("no plain-HTTP listener")
 	}

@@ -192,3 +192,27 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestUpstreamPathPrefixes: with --upstream-path-prefix only those paths
+// are forwarded; others get 404 and never reach the upstream.
+func TestUpstreamPathPrefixes(t *testing.T) {
+	up := &upstreamRecorder{}
+	upstream := httptest.NewServer(up)
+	defer upstream.Close()
+	g := gatewayOptions{upstreamURL: upstream.URL, prefixes: stringList{"/api/v2", "/xcatws/nodes/"}, defaultFace: "none",
+		headers: gateway.DefaultHeaders}
+	if err := g.check(&env{}); err != nil {
+		t.Fatal(err)
+	}
+	h := g.proxy(nil, nil)
+	for path, want := range map[string]int{"/api/v2": 200, "/api/v2/hosts": 200, "/api/v1/hosts": 404, "/xcatws/nodes/n1": 200, "/xcatws/tokens": 404} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want {
+			t.Errorf("%s: %d, want %d", path, rec.Code, want)
+		}
+	}
+	if up.count() != 3 {
+		t.Errorf("the upstream got %d requests, want 3", up.count())
+	}
+}

@@ -12,20 +12,23 @@ import (
 )
 
 // The SQLite read cache. Every request looks up its user and the rule
-// table; with SQLite those two reads were a third of a gateway's CPU. The
+// table, and a token request its token; with SQLite those reads were a
+// third of a gateway's CPU. The
 // cache answers them from memory for as long as the database has not
 // changed, which SQLite tells cheaply: PRAGMA data_version, on a connection
 // of its own, moves whenever any other connection — in this process or
 // another, such as the gatehouse CLI — commits. It is asked at most once per
-// freshnessInterval; this process's own writes to users and rules clear
-// the cache at once. So a change committed elsewhere is seen by every
+// freshnessInterval; this process's own writes to users, rules and tokens
+// clear the cache at once (any commit clears it, so it pays where reads
+// dominate). So a change committed elsewhere is seen by every
 // request that starts freshnessInterval after the commit. PostgreSQL has no
 // such signal: there every call reads the database.
 
 // freshnessInterval is how long a data_version answer is trusted.
 const freshnessInterval = time.Millisecond
 
-// maxCachedUsers bounds the user cache; when full it starts over.
+// maxCachedUsers bounds the user cache and the token cache; when one is
+// full it starts over.
 const maxCachedUsers = 10_000
 
 type readCache struct {
@@ -36,6 +39,7 @@ type readCache struct {
 	version int64
 	gen     uint64 // moves when the database or this process changed users or rules
 	users   map[string]cachedUser
+	tokens  map[string]cachedToken // by hash
 	rules   []auth.Rule
 	ruleGen uint64 // the gen rules were read at; 0 = none cached
 }
@@ -45,8 +49,13 @@ type cachedUser struct {
 	gen uint64
 }
 
+type cachedToken struct {
+	t   stores.Token
+	gen uint64
+}
+
 func newReadCache(db *sql.DB) *readCache {
-	return &readCache{db: db, gen: 1, users: map[string]cachedUser{}}
+	return &readCache{db: db, gen: 1, users: map[string]cachedUser{}, tokens: map[string]cachedToken{}}
 }
 
 // generation returns the cache's generation, asking SQLite whether the
@@ -81,6 +90,21 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 	return c.gen, true
 }
 
+// fresh returns the generation when SQLite was asked within
+// freshnessInterval, without asking it: a cache hit then costs no deadline,
+// no lane and no statement.
+func (c *readCache) fresh() (gen uint64, ok bool) {
+	if c == nil {
+		return 0, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil || time.Since(c.checked) >= freshnessInterval {
+		return 0, false
+	}
+	return c.gen, true
+}
+
 // invalidate forgets everything: this process wrote users or rules, or the
 // file may have been replaced.
 func (c *readCache) invalidate() {
@@ -107,6 +131,7 @@ func (c *readCache) reset() {
 func (c *readCache) clearLocked() {
 	c.gen++
 	clear(c.users)
+	clear(c.tokens)
 	c.rules, c.ruleGen = nil, 0
 }
 
@@ -144,13 +169,41 @@ func (c *readCache) putUser(login string, u *stores.User, gen uint64) {
 	c.users[login] = cachedUser{u: cp, gen: gen}
 }
 
+func (c *readCache) token(hash string, gen uint64) (*stores.Token, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.tokens[hash]
+	if !ok || e.gen != gen || c.gen != gen {
+		return nil, false
+	}
+	t := e.t
+	t.Scopes = slices.Clone(t.Scopes)
+	return &t, true
+}
+
+func (c *readCache) putToken(hash string, t *stores.Token, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if len(c.tokens) >= maxCachedUsers {
+		clear(c.tokens)
+	}
+	cp := *t
+	cp.Scopes = slices.Clone(t.Scopes)
+	c.tokens[hash] = cachedToken{t: cp, gen: gen}
+}
+
 func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ruleGen == 0 || c.ruleGen != gen || c.gen != gen {
 		return nil, false
 	}
-	return cloneRules(c.rules), true
+	// The caller's own slice; each rule's Methods is shared, and treated as
+	// read-only like every rule a PolicyStore returns.
+	return slices.Clone(c.rules), true
 }
 
 func (c *readCache) putRules(rules []auth.Rule, gen uint64) {

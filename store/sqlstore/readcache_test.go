@@ -71,6 +71,29 @@ func TestReadCacheSeesOtherWriters(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rules)
 
+	// Tokens: a revocation elsewhere, and here, is seen.
+	tok := stores.Token{ID: "t1", Hash: "hash-1", Kind: stores.TokenAccess, User: "bob", Scopes: []string{"a"}, Created: time.Now()}
+	require.NoError(t, cliStore.CreateToken(ctx, tok))
+	settle()
+	for range 2 {
+		got, err := server.TokenByHash(ctx, "hash-1")
+		require.NoError(t, err)
+		assert.True(t, got.Revoked.IsZero())
+	}
+	require.NoError(t, cliStore.RevokeToken(ctx, "t1", time.Now()))
+	settle()
+	got, err := server.TokenByHash(ctx, "hash-1")
+	require.NoError(t, err)
+	assert.False(t, got.Revoked.IsZero(), "another process revoked the token")
+	tok2 := stores.Token{ID: "t2", Hash: "hash-2", Kind: stores.TokenAccess, User: "bob", Created: time.Now()}
+	require.NoError(t, server.CreateToken(ctx, tok2))
+	_, err = server.TokenByHash(ctx, "hash-2")
+	require.NoError(t, err)
+	require.NoError(t, server.RevokeToken(ctx, "t2", time.Now()))
+	got, err = server.TokenByHash(ctx, "hash-2")
+	require.NoError(t, err)
+	assert.False(t, got.Revoked.IsZero(), "this process revoked the token")
+
 	// What the cache returns is the caller's own copy.
 	require.NoError(t, server.PutUser(ctx, stores.User{Name: "carol", Groups: []string{"ops"}}))
 	u, _ = server.User(ctx, "carol")

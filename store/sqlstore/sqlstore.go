@@ -522,6 +522,11 @@ func scanUser(row scanner) (*stores.User, error) {
 
 // User implements stores.UserStore.
 func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
+	if gen, ok := s.cache.fresh(); ok {
+		if u, hit := s.cache.user(login, gen); hit {
+			return u, nil
+		}
+	}
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	gen, cacheable := s.cache.generation(ctx)
@@ -645,6 +650,11 @@ func (s *Store) ListUsers(ctx context.Context) ([]stores.User, error) {
 
 // Rules implements auth.PolicyStore, in stored order.
 func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
+	if gen, ok := s.cache.fresh(); ok {
+		if rules, hit := s.cache.cachedRules(gen); hit {
+			return rules, nil
+		}
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	gen, cacheable := s.cache.generation(ctx)
@@ -728,12 +738,27 @@ func scanToken(row scanner) (*stores.Token, error) {
 
 // TokenByHash implements stores.TokenStore.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, error) {
-	ctx, done := s.begin(ctx, laneTokens)
-	defer done()
 	if hash == "" {
 		return nil, stores.ErrNotFound
 	}
-	return scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
+	if gen, ok := s.cache.fresh(); ok {
+		if t, hit := s.cache.token(hash, gen); hit {
+			return t, nil
+		}
+	}
+	ctx, done := s.begin(ctx, laneTokens)
+	defer done()
+	gen, cacheable := s.cache.generation(ctx)
+	if cacheable {
+		if t, hit := s.cache.token(hash, gen); hit {
+			return t, nil
+		}
+	}
+	t, err := scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
+	if err == nil && cacheable {
+		s.cache.putToken(hash, t, gen)
+	}
+	return t, err
 }
 
 // TokenByID implements stores.TokenStore.
@@ -747,6 +772,7 @@ func (s *Store) TokenByID(ctx context.Context, id string) (*stores.Token, error)
 func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
+	defer s.cache.invalidate()
 	if t.ID == "" {
 		return stores.ErrConflict
 	}
@@ -789,6 +815,7 @@ func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]stores.Tok
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
+	defer s.cache.invalidate()
 	if _, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", unixnano.From(at), id); err != nil {
 		return err
 	}
@@ -801,6 +828,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
+	defer s.cache.invalidate()
 	res, err := s.exec(ctx, "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked = 0", unixnano.From(at), id)
 	if err != nil {
 		return false, err
@@ -821,6 +849,7 @@ func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool
 func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
+	defer s.cache.invalidate()
 	if len(used) == 0 {
 		return nil
 	}
@@ -848,6 +877,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
+	defer s.cache.invalidate()
 	if family == "" {
 		return 0, nil
 	}
@@ -863,6 +893,7 @@ func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (
 func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
+	defer s.cache.invalidate()
 	res, err := s.exec(ctx, "DELETE FROM tokens WHERE expires <> 0 AND expires < ?", unixnano.From(before))
 	if err != nil {
 		return 0, err
