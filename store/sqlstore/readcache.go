@@ -222,5 +222,3 @@ func cloneRules(rules []auth.Rule) []auth.Rule {
 	}
 	return out
 }
-
-func (c *readCache) close() { c.reset() }
