@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/selfservice"
 	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -265,6 +266,18 @@ func (p *Presets) Flocker(api http.Handler) http.Handler {
 		cfg.ClusterID = p.opts.CA.ClusterID
 	}
 	return p.middleware("flocker", mtls.New(cfg), auth.Problem{}, api)
+}
+
+// SelfServicePrefix is where SelfService expects to be mounted.
+const SelfServicePrefix = "/ui/"
+
+// SelfService is the page on which users manage their own personal access
+// tokens (package selfservice) over the faces' token service, password
+// pipeline and session store. Mount it at SelfServicePrefix.
+func (p *Presets) SelfService() http.Handler {
+	return selfservice.New(selfservice.Config{Tokens: p.tokens, Passwords: p.passwords, Users: p.stores.Users,
+		Sessions: p.stores.Sessions, Prefix: SelfServicePrefix, InsecureCookie: p.opts.AllowInsecure,
+		Audit: p.opts.Audit, Now: p.opts.Now})
 }
 
 // CertPool is the pool of the cluster CA for mtls.ServerTLSConfig (nil

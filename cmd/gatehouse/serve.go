@@ -368,6 +368,7 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics, api
 		mux.Handle(preset.OVirtTokenPath, m.CountIssued("ovirt", ovirt))
 	}
 	mux.Handle(preset.FlockerPrefix, p.Flocker(api))
+	mux.Handle(preset.SelfServicePrefix, p.SelfService())
 	mux.Handle("GET /ca.crt", p.CA())
 	mux.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 	if other != nil {
@@ -644,5 +645,6 @@ oVirt:
 curl -k '%[1]s/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA'
 Flocker:
 %[2]s --cert %[8]s/alice.crt --key %[8]s/alice.key %[1]s/v1/configuration/containers
+Personal access tokens in a browser (sign in as any demo user): %[1]s/ui/
 `, base, c, d.xcatPW, d.satPW, d.pat, d.consumerSecret, d.ovirtPW, d.certDir, selfCommand(), e.data)
 }
