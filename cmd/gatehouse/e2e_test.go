@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,7 +86,26 @@ type server struct {
 	base   string
 	plain  string   // the plain-HTTP listener's URL with --allow-insecure
 	lines  []string // everything it printed on stdout up to the last demo line
-	stderr *bytes.Buffer
+	stderr *syncBuffer
+}
+
+// syncBuffer is a buffer the server's stderr is copied into while a test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startServer runs serve on a free loopback port and waits until it has
@@ -97,7 +117,7 @@ func startServer(t *testing.T, data string, args ...string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}}
+	s := &server{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
