@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
@@ -139,7 +140,11 @@ func cmdServe(e *env, args []string) error {
 	popts := preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure}
 	var m *metrics.Metrics
 	if o.metricsAddr != "" {
-		m = metrics.New(prometheus.NewRegistry())
+		reg := prometheus.NewRegistry()
+		// The process's own health next to gatehouse's: goroutines, heap,
+		// resident memory, open files.
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m = metrics.New(reg)
 		popts.Observe = m.Observe
 		if e.redis == "" { // sessions live in the database
 			m.ActiveSessions(func() (int, error) { return countSessions(s) })

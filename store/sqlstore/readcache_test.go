@@ -94,6 +94,16 @@ func TestReadCacheSeesOtherWriters(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, got.Revoked.IsZero(), "this process revoked the token")
 
+	// Certificates: a revocation elsewhere is seen.
+	revoked, err := server.CertRevoked(ctx, "0a1b")
+	require.NoError(t, err)
+	assert.False(t, revoked)
+	require.NoError(t, cliStore.RevokeCert(ctx, "0A:1B"))
+	settle()
+	revoked, err = server.CertRevoked(ctx, "0a1b")
+	require.NoError(t, err)
+	assert.True(t, revoked, "another process revoked the certificate")
+
 	// What the cache returns is the caller's own copy.
 	require.NoError(t, server.PutUser(ctx, stores.User{Name: "carol", Groups: []string{"ops"}}))
 	u, _ = server.User(ctx, "carol")

@@ -1092,14 +1092,23 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 // CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
 func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
-	ctx, done := s.begin(ctx, laneOther)
-	defer done()
 	norm, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return false, err
 	}
+	if gen, ok := s.cache.fresh(); ok {
+		if revoked, hit := s.cache.certRevoked(norm, gen); hit {
+			return revoked, nil
+		}
+	}
+	ctx, done := s.begin(ctx, laneOther)
+	defer done()
+	gen, cacheable := s.cache.generation(ctx)
 	var n int
 	err = s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM revoked_certs WHERE serial = ?"), norm).Scan(&n)
+	if err == nil && cacheable {
+		s.cache.putRevoked(norm, n > 0, gen)
+	}
 	return n > 0, err
 }
 
@@ -1109,6 +1118,7 @@ func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
 func (s *Store) RevokeCert(ctx context.Context, serial string) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
+	defer s.cache.invalidate()
 	norm, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return err

@@ -22,16 +22,15 @@ import (
 	"time"
 )
 
-// TestGatewayLoadReport measures the gateway with hey (Debian's package)
-// on loopback: requests/s and p50/p99 of the bare upstream, of a bare TLS
-// reverse proxy (httputil.ReverseProxy, no authentication) and of `serve
-// --upstream` with cached Basic, a PAT and a bearer token. It is a
-// measurement, not a check: it runs only with GATEHOUSE_LOADGEN=1 and
-// prints the table docs/gateway.md quotes: the median of
-// GATEHOUSE_LOADGEN_ROUNDS (default 3) interleaved rounds of
-// GATEHOUSE_LOADGEN_DURATION (default 10s) per row with
-// GATEHOUSE_LOADGEN_CONCURRENCY (default 32) connections.
-func TestGatewayLoadReport(t *testing.T) {
+// loadRow is one line of a load report: a URL and the headers hey sends.
+type loadRow struct {
+	name, url string
+	headers   []string
+}
+
+// loadConfig is what GATEHOUSE_LOADGEN_* say: hey's duration and
+// connections per row, and how many interleaved rounds.
+func loadConfig(t *testing.T) (hey, duration, conc string, rounds int) {
 	if os.Getenv("GATEHOUSE_LOADGEN") == "" {
 		t.Skip("a measurement: set GATEHOUSE_LOADGEN=1 (needs hey)")
 	}
@@ -39,42 +38,27 @@ func TestGatewayLoadReport(t *testing.T) {
 	if err != nil {
 		t.Fatal("hey not installed (apt-get install hey)")
 	}
-	duration := envOr("GATEHOUSE_LOADGEN_DURATION", "10s")
-	conc := envOr("GATEHOUSE_LOADGEN_CONCURRENCY", "32")
+	rounds, _ = strconv.Atoi(envOr("GATEHOUSE_LOADGEN_ROUNDS", "3"))
+	return hey, envOr("GATEHOUSE_LOADGEN_DURATION", "10s"), envOr("GATEHOUSE_LOADGEN_CONCURRENCY", "32"), max(rounds, 1)
+}
 
-	body := []byte(`{"result":"ok"}`)
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(body)
-	}))
-	defer upstream.Close()
-
-	data := t.TempDir()
-	s := startServer(t, data, "--demo", "--upstream", upstream.URL)
-	c := s.creds(t)
-	bareURL := startBareProxy(t, upstream.URL, data)
-
-	bearer := jsonField(t, runCurl(t, t.TempDir(), fmt.Sprintf("curl --cacert %s/ca/cluster.crt -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=%s' %s/ovirt-engine/sso/oauth/token",
-		data, c.ovirtPW, s.base)), "access_token")
-	rows := []struct{ name, url, header string }{
-		{"bare upstream (plain HTTP)", upstream.URL + "/xcatws/nodes", ""},
-		{"bare TLS reverse proxy", bareURL + "/xcatws/nodes", ""},
-		{"gateway, cached Basic (xCAT)", s.base + "/xcatws/nodes", "Authorization: Basic " + b64("wsuser:"+c.xcatPW)},
-		{"gateway, PAT as Basic (Satellite)", s.base + "/api/status", "Authorization: Basic " + b64("admin:"+c.pat)},
-		{"gateway, bearer (oVirt)", s.base + "/ovirt-engine/api/vms", "Authorization: Bearer " + bearer},
-	}
-	rounds, _ := strconv.Atoi(envOr("GATEHOUSE_LOADGEN_ROUNDS", "3"))
+// heyTable runs every row with hey, round after round (interleaved, so
+// that a slow moment hits every row alike), and returns a Markdown table
+// of each row's median round, with the rows after baseline given as a
+// share of it.
+func heyTable(t *testing.T, rows []loadRow, baseline string) string {
+	hey, duration, conc, rounds := loadConfig(t)
 	type result struct {
 		rps      float64
 		p50, p99 string
 		bad      int
 	}
 	results := make([][]result, len(rows))
-	for range rounds { // interleaved, so that a slow moment hits every row alike
+	for range rounds {
 		for i, row := range rows {
 			args := []string{"-z", duration, "-c", conc}
-			if row.header != "" {
-				args = append(args, "-H", row.header)
+			for _, h := range row.headers {
+				args = append(args, "-H", h)
 			}
 			out, err := exec.Command(hey, append(args, row.url)...).CombinedOutput()
 			if err != nil {
@@ -88,7 +72,7 @@ func TestGatewayLoadReport(t *testing.T) {
 	}
 	var report strings.Builder
 	fmt.Fprintf(&report, "hey -z %s -c %s, median of %d interleaved rounds\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n", duration, conc, rounds)
-	var bareRPS float64
+	var baseRPS float64
 	for i, row := range rows {
 		rs := results[i]
 		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
@@ -97,16 +81,54 @@ func TestGatewayLoadReport(t *testing.T) {
 		for _, r := range rs {
 			bad += r.bad
 		}
-		if row.name == "bare TLS reverse proxy" {
-			bareRPS = med.rps
-		}
 		ratio := ""
-		if bareRPS > 0 && strings.HasPrefix(row.name, "gateway") {
-			ratio = fmt.Sprintf(" (%.0f %% of the bare proxy)", 100*med.rps/bareRPS)
+		if baseRPS > 0 {
+			ratio = fmt.Sprintf(" (%.0f %% of the %s)", 100*med.rps/baseRPS, baseline)
+		}
+		if row.name == baseline {
+			baseRPS = med.rps
 		}
 		fmt.Fprintf(&report, "| %s | %.0f%s | %s | %s | %d |\n", row.name, med.rps, ratio, med.p50, med.p99, bad)
 	}
-	t.Log("\n" + report.String())
+	return report.String()
+}
+
+// TestGatewayLoadReport measures the gateway with hey (Debian's package)
+// on loopback: requests/s and p50/p99 of the bare upstream, of a bare TLS
+// reverse proxy (httputil.ReverseProxy, no authentication) and of `serve
+// --upstream` with cached Basic, a PAT and a bearer token. It is a
+// measurement, not a check: it runs only with GATEHOUSE_LOADGEN=1 and
+// prints the table docs/gateway.md quotes: the median of
+// GATEHOUSE_LOADGEN_ROUNDS (default 3) interleaved rounds of
+// GATEHOUSE_LOADGEN_DURATION (default 10s) per row with
+// GATEHOUSE_LOADGEN_CONCURRENCY (default 32) connections.
+func TestGatewayLoadReport(t *testing.T) {
+	loadConfig(t)
+	body := []byte(`{"result":"ok"}`)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	defer upstream.Close()
+
+	data := t.TempDir()
+	s := startServer(t, data, "--demo", "--upstream", upstream.URL)
+	c := s.creds(t)
+	bareURL := startBareProxy(t, upstream.URL, data)
+	bearer := demoBearer(t, data, s, c)
+	t.Log("\n" + heyTable(t, []loadRow{
+		{"bare upstream (plain HTTP)", upstream.URL + "/xcatws/nodes", nil},
+		{"bare TLS reverse proxy", bareURL + "/xcatws/nodes", nil},
+		{"gateway, cached Basic (xCAT)", s.base + "/xcatws/nodes", []string{"Authorization: Basic " + b64("wsuser:"+c.xcatPW)}},
+		{"gateway, PAT as Basic (Satellite)", s.base + "/api/status", []string{"Authorization: Basic " + b64("admin:"+c.pat)}},
+		{"gateway, bearer (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Authorization: Bearer " + bearer}},
+	}, "bare TLS reverse proxy"))
+}
+
+// demoBearer gets an oVirt access token for the demo's admin@internal.
+func demoBearer(t *testing.T, data string, s *server, c demoCreds) string {
+	return jsonField(t, runCurl(t, t.TempDir(), fmt.Sprintf("curl --cacert %s/ca/cluster.crt -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%%40internal&password=%s' %s/ovirt-engine/sso/oauth/token",
+		data, c.ovirtPW, s.base)), "access_token")
 }
 
 // bareProxyEnv, set to an upstream URL, makes the test binary a bare TLS

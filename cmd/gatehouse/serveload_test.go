@@ -1,0 +1,125 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// demoSession signs in to oVirt's API with persistent-auth and returns the
+// JSESSIONID.
+func demoSession(t *testing.T, data string, s *server, c demoCreds) string {
+	hc := caClient(t, data)
+	req, _ := http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+	req.SetBasicAuth("admin@internal", c.ovirtPW)
+	req.Header.Set("Prefer", "persistent-auth")
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for _, ck := range res.Cookies() {
+		if ck.Name == "JSESSIONID" {
+			return ck.Value
+		}
+	}
+	t.Fatalf("no JSESSIONID: %d %v", res.StatusCode, res.Header)
+	return ""
+}
+
+// TestServeLoadReport measures the reference server with hey per scheme
+// against its bare handler (/healthz: the same TLS listener and mux, no
+// authentication). hey cannot sign OAuth 1 requests (a nonce each) nor
+// present a client certificate: the mTLS row is measured by a Go client
+// (goLoad) at the same concurrency, next to the bare handler measured the
+// same way. Run with GATEHOUSE_LOADGEN=1; see TestGatewayLoadReport for the
+// knobs.
+func TestServeLoadReport(t *testing.T) {
+	loadConfig(t)
+	data := t.TempDir()
+	s := startServer(t, data, "--demo")
+	c := s.creds(t)
+	token := jsonField(t, runCurl(t, t.TempDir(), fmt.Sprintf(`curl --cacert %s/ca/cluster.crt -X POST -H 'Content-Type: application/json' --data '{"userName":"wsuser","userPW":"%s"}' %s/xcatws/tokens`,
+		data, c.xcatPW, s.base)), "token", "id")
+	t.Log("\n" + heyTable(t, []loadRow{
+		{"bare handler (/healthz)", s.base + "/healthz", nil},
+		{"cached Basic (xCAT)", s.base + "/xcatws/nodes", []string{"Authorization: Basic " + b64("wsuser:"+c.xcatPW)}},
+		{"X-Auth-Token (xCAT)", s.base + "/xcatws/nodes", []string{"X-Auth-Token: " + token}},
+		{"PAT as Basic (Satellite)", s.base + "/api/status", []string{"Authorization: Basic " + b64("admin:"+c.pat)}},
+		{"bearer (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Authorization: Bearer " + demoBearer(t, data, s, c)}},
+		{"session cookie (oVirt)", s.base + "/ovirt-engine/api", []string{"Cookie: JSESSIONID=" + demoSession(t, data, s, c), "Prefer: persistent-auth"}},
+	}, "bare handler (/healthz)"))
+
+	_, duration, conc, _ := loadConfig(t)
+	d, _ := time.ParseDuration(duration)
+	var n int
+	fmt.Sscan(conc, &n)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(data, "demo", "alice.crt"), filepath.Join(data, "demo", "alice.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := goLoad(t, caClient(t, data, cert), s.base+"/healthz", n, d)
+	mtls := goLoad(t, caClient(t, data, cert), s.base+"/v1/configuration/containers", n, d)
+	t.Logf("\nGo client, %d connections, %s each, a client certificate on every connection:\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n"+
+		"| bare handler (/healthz) | %.0f | %s | %s | %d |\n| client certificate (Flocker) | %.0f (%.0f %% of the bare handler) | %s | %s | %d |",
+		n, d, bare.rps, bare.p50, bare.p99, bare.bad, mtls.rps, 100*mtls.rps/bare.rps, mtls.p50, mtls.p99, mtls.bad)
+}
+
+type goResult struct {
+	rps      float64
+	p50, p99 time.Duration
+	bad      int
+}
+
+// goLoad sends GET url from n goroutines (one keep-alive connection each)
+// for d and reports requests/s, latency percentiles and failures.
+func goLoad(t *testing.T, c *http.Client, url string, n int, d time.Duration) goResult {
+	c.Transport.(*http.Transport).MaxIdleConnsPerHost = n
+	var mu sync.Mutex
+	var lat []time.Duration
+	var bad atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for ctx.Err() == nil {
+				start := time.Now()
+				res, err := c.Get(url)
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					bad.Add(1)
+				}
+				mine = append(mine, time.Since(start))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	c.CloseIdleConnections()
+	if len(lat) == 0 {
+		t.Fatalf("no request to %s succeeded", url)
+	}
+	slices.SortFunc(lat, cmp.Compare[time.Duration])
+	return goResult{rps: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2].Round(10 * time.Microsecond),
+		p99: lat[len(lat)*99/100].Round(10 * time.Microsecond), bad: int(bad.Load())}
+}
