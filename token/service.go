@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -72,9 +73,26 @@ type Service struct {
 	cfg  Config
 	pool sync.Pool // *hashState
 
-	touchMu   sync.Mutex
-	pending   map[string]time.Time
-	lastFlush time.Time
+	// Last-used times wait in shards (by token id), so that concurrent
+	// verifications of different tokens do not queue on one lock.
+	touches   [touchShards]touchShard
+	lastFlush atomic.Int64 // unix ns of the last Flush
+}
+
+const touchShards = 16
+
+type touchShard struct {
+	mu      sync.Mutex
+	pending map[string]time.Time
+	_       [40]byte // a cache line of its own
+}
+
+func (s *Service) shard(id string) *touchShard {
+	var h uint32 = 2166136261 // FNV-1a
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return &s.touches[h%touchShards]
 }
 
 // New returns a Service.
@@ -97,7 +115,10 @@ func New(cfg Config) *Service {
 	if cfg.JWT != nil && cfg.AccessTTL == Never {
 		panic("token: JWT access tokens must expire (AccessTTL Never is for opaque tokens)")
 	}
-	s := &Service{cfg: cfg, pending: map[string]time.Time{}}
+	s := &Service{cfg: cfg}
+	for i := range s.touches {
+		s.touches[i].pending = map[string]time.Time{}
+	}
 	key := cfg.HashKey
 	s.pool.New = func() any {
 		if len(key) == 0 {
@@ -105,7 +126,7 @@ func New(cfg Config) *Service {
 		}
 		return &hashState{h: hmac.New(sha256.New, key)}
 	}
-	s.lastFlush = cfg.Now()
+	s.lastFlush.Store(cfg.Now().UnixNano())
 	return s
 }
 
@@ -449,13 +470,14 @@ func passwordChangedSince(kinds []string, t *stores.Token, u *stores.User) bool 
 // touch records a use; the store sees it at the next Flush, which happens
 // here at most once per TouchInterval.
 func (s *Service) touch(ctx context.Context, id string, now time.Time) {
-	s.touchMu.Lock()
-	s.pending[id] = now
+	sh := s.shard(id)
+	sh.mu.Lock()
+	sh.pending[id] = now
+	sh.mu.Unlock()
 	// A clock that stepped back must not stall the flush for as long as it
 	// stepped: a lastFlush in the future is due at once.
-	due := now.Sub(s.lastFlush) >= s.cfg.TouchInterval || now.Before(s.lastFlush)
-	s.touchMu.Unlock()
-	if due {
+	last := time.Unix(0, s.lastFlush.Load())
+	if due := now.Sub(last) >= s.cfg.TouchInterval || now.Before(last); due {
 		_ = s.Flush(ctx)
 	}
 }
@@ -463,24 +485,31 @@ func (s *Service) touch(ctx context.Context, id string, now time.Time) {
 // Flush writes pending last-used times to the store in one batch. Call it
 // at shutdown; List calls it too.
 func (s *Service) Flush(ctx context.Context) error {
-	s.touchMu.Lock()
-	batch := s.pending
-	if len(batch) > 0 {
-		s.pending = map[string]time.Time{}
+	s.lastFlush.Store(s.cfg.Now().UnixNano())
+	batch := map[string]time.Time{}
+	for i := range s.touches {
+		sh := &s.touches[i]
+		sh.mu.Lock()
+		if len(sh.pending) > 0 {
+			for id, at := range sh.pending {
+				batch[id] = at
+			}
+			sh.pending = map[string]time.Time{}
+		}
+		sh.mu.Unlock()
 	}
-	s.lastFlush = s.cfg.Now()
-	s.touchMu.Unlock()
 	if len(batch) == 0 {
 		return nil
 	}
 	if err := s.cfg.Store.TouchTokens(ctx, batch); err != nil {
-		s.touchMu.Lock() // keep them for the next try, newest wins
-		for id, at := range batch {
-			if at.After(s.pending[id]) {
-				s.pending[id] = at
+		for id, at := range batch { // keep them for the next try, newest wins
+			sh := s.shard(id)
+			sh.mu.Lock()
+			if at.After(sh.pending[id]) {
+				sh.pending[id] = at
 			}
+			sh.mu.Unlock()
 		}
-		s.touchMu.Unlock()
 		return fmt.Errorf("token: recording last use: %w", err)
 	}
 	return nil

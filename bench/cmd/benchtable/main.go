@@ -1,0 +1,265 @@
+// Command benchtable runs the peer benchmarks of package bench (or reads
+// their output) and writes the comparison: a Markdown table between the
+// markers in bench/README.md, with each row's overhead over the bare
+// handler, the ratio to gatehouse and the targets, and an SVG chart of the
+// overheads.
+//
+//	cd bench && go run ./cmd/benchtable            # runs go test -bench . -count 5
+//	go run ./cmd/benchtable -in bench.txt          # from saved output
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// sample is one benchmark's result, the median of its runs.
+type sample struct {
+	name   string
+	ns     float64
+	allocs int
+}
+
+var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op\s+(\d+) allocs/op)?`)
+
+// parse reads go test -bench output; several runs of a name give their
+// median.
+func parse(r io.Reader) map[string]sample {
+	runs := map[string][]float64{}
+	allocs := map[string]int{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := line.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		ns, _ := strconv.ParseFloat(m[2], 64)
+		runs[m[1]] = append(runs[m[1]], ns)
+		allocs[m[1]], _ = strconv.Atoi(m[3])
+	}
+	out := map[string]sample{}
+	for name, v := range runs {
+		slices.Sort(v)
+		out[name] = sample{name: name, ns: v[len(v)/2], allocs: allocs[name]}
+	}
+	return out
+}
+
+// targets are issue 18's bounds on gatehouse's overhead over the bare
+// handler, in ns.
+var targets = map[string]float64{
+	"Middleware/gatehouse": 300, "BasicCached/gatehouse": 1000, "Token/gatehouse-x-auth-token": 1000,
+	"Token/gatehouse-pat": 1000, "Session/gatehouse": 1000, "OAuth1/gatehouse": 3000, "ClientCert/gatehouse": 300,
+}
+
+// notes say where the work differs.
+var notes = map[string]string{
+	"BasicBcrypt":   "one bcrypt (cost 10) per request on both sides (gatehouse's cache off)",
+	"BasicMD5Crypt": "one md5-crypt per request on both sides (gatehouse's cache off)",
+	"BasicCached":   "gatehouse's verified-credential cache; no peer caches",
+	"Token":         "keyed hash, store lookup, owner re-checked; the PAT also passes the throttle",
+	"Session":       "gatehouse: store lookup + user re-check; scs: store lookup + decode; gorilla: cookie HMAC + decode, no server state (cannot be revoked)",
+	"OAuth1":        "gatehouse also checks the nonce (once only) and maps FOREMAN-USER to a user; mrjones checks no nonce",
+	"Bearer":        "gatehouse: keyed hash + store lookup + owner re-check; fosite: HMAC + store lookup",
+	"PasswordGrant": "gatehouse: cached password check, opaque token stored; fosite: bcrypt of the client secret (its example user's password is plain text), HMAC token stored",
+	"ClientCert":    "gatehouse reads the handshake's verified chain; k8s-x509 verifies the chain again per request",
+	"Floor":         "SHA-256 of the secret and a map lookup: the least a credential check can cost",
+	"Middleware":    "gatehouse's middleware around an authenticator that returns a fixed identity",
+}
+
+func main() {
+	in := flag.String("in", "", "read go test -bench output from this file instead of running it")
+	count := flag.Int("count", 5, "runs of each benchmark (the median is kept)")
+	readme := flag.String("readme", "README.md", "file whose table markers are replaced")
+	svg := flag.String("svg", "chart.svg", "the chart to write")
+	flag.Parse()
+	var raw []byte
+	if *in != "" {
+		b, err := os.ReadFile(*in)
+		if err != nil {
+			log.Fatal(err)
+		}
+		raw = b
+	} else {
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", strconv.Itoa(*count), ".")
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(&buf, os.Stderr), os.Stderr
+		if err := cmd.Run(); err != nil {
+			log.Fatal(err)
+		}
+		raw = buf.Bytes()
+	}
+	s := parse(bytes.NewReader(raw))
+	bare, ok := s["BenchmarkBare"]
+	if !ok {
+		log.Fatal("no BenchmarkBare in the output")
+	}
+	table, rows := render(s, bare.ns)
+	if err := replace(*readme, table); err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(*svg, chart(rows), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(table)
+}
+
+type row struct {
+	family, who      string
+	ns, overhead     float64
+	allocs           int
+	ratio, target    string
+	gatehouse, floor bool
+}
+
+// render builds the Markdown table.
+func render(s map[string]sample, bare float64) (string, []row) {
+	var names []string
+	for n := range s {
+		if n != "BenchmarkBare" && !strings.HasPrefix(n, "BenchmarkParallel") {
+			names = append(names, n)
+		}
+	}
+	order := []string{"Floor", "Middleware", "BasicCached", "Token", "Session", "OAuth1", "Bearer", "ClientCert", "BasicBcrypt", "BasicMD5Crypt", "PasswordGrant"}
+	rank := func(n string) int {
+		fam, _, _ := strings.Cut(strings.TrimPrefix(n, "Benchmark"), "/")
+		if i := slices.Index(order, fam); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
+		}
+		ga, gb := strings.Contains(a, "/gatehouse"), strings.Contains(b, "/gatehouse")
+		if ga != gb {
+			if ga {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	var rows []row
+	var b strings.Builder
+	fmt.Fprintf(&b, "Bare handler: %.0f ns/op. Overhead = a row's time − the bare handler's. Ratio = gatehouse's time ÷ the peer's (below 1: gatehouse is faster).\n\n", bare)
+	b.WriteString("| work | library | ns/op | overhead | allocs | ratio | target | note |\n|---|---|---:|---:|---:|---:|---|---|\n")
+	lastFam := ""
+	for _, n := range names {
+		fam, who, _ := strings.Cut(strings.TrimPrefix(n, "Benchmark"), "/")
+		if who == "" {
+			who = "—"
+		}
+		r := row{family: fam, who: who, ns: s[n].ns, overhead: s[n].ns - bare, allocs: s[n].allocs,
+			gatehouse: strings.HasPrefix(who, "gatehouse"), floor: fam == "Floor"}
+		if !r.gatehouse && !r.floor {
+			if g, ok := s["Benchmark"+fam+"/gatehouse"]; ok {
+				r.ratio = fmt.Sprintf("%.2f×", g.ns/r.ns)
+			}
+		}
+		if t, ok := targets[fam+"/"+who]; ok {
+			mark := "met"
+			if r.overhead > t {
+				mark = "**missed**"
+			}
+			r.target = fmt.Sprintf("≤ %s: %s", fmtNS(t), mark)
+		}
+		note := ""
+		if fam != lastFam {
+			note = notes[fam]
+		}
+		lastFam = fam
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", fam, who, fmtNS(r.ns), fmtNS(r.overhead), r.allocs, r.ratio, r.target, note)
+		rows = append(rows, r)
+	}
+	if pb, ok := s["BenchmarkParallel/bare"]; ok {
+		// Scaling: how much faster a path runs under RunParallel than
+		// alone, as a share of how much faster the bare handler does. 100 %
+		// means it scales as well as a handler that does nothing.
+		bareSpeedup := bare / pb.ns
+		b.WriteString("\nUnder `b.RunParallel` on GOMAXPROCS cores: each cached path's speed-up over running alone, as a share of the bare handler's speed-up (target ≥ 90 %):\n\n| path | alone | parallel | speed-up | share of the bare handler's |\n|---|---:|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| bare | %s | %s | %.2f× | 100 %% |\n", fmtNS(bare), fmtNS(pb.ns), bareSpeedup)
+		for _, p := range []struct{ par, alone string }{{"basic-cached", "BasicCached/gatehouse"}, {"token", "Token/gatehouse-x-auth-token"}, {"client-cert", "ClientCert/gatehouse"}} {
+			v, ok1 := s["BenchmarkParallel/"+p.par]
+			a, ok2 := s["Benchmark"+p.alone]
+			if !ok1 || !ok2 {
+				continue
+			}
+			speedup := a.ns / v.ns
+			share := 100 * speedup / bareSpeedup
+			mark := "met"
+			if share < 90 {
+				mark = "**missed**"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %.0f %% (%s) |\n", p.par, fmtNS(a.ns), fmtNS(v.ns), speedup, share, mark)
+		}
+	}
+	return b.String(), rows
+}
+
+func fmtNS(ns float64) string {
+	switch {
+	case math.Abs(ns) >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case math.Abs(ns) >= 1e3:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// replace puts table between <!-- benchtable --> and <!-- /benchtable -->.
+func replace(path, table string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	const open, close = "<!-- benchtable -->\n", "<!-- /benchtable -->"
+	i, j := bytes.Index(b, []byte(open)), bytes.Index(b, []byte(close))
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %q … %q markers", path, strings.TrimSpace(open), close)
+	}
+	out := append(append(append([]byte{}, b[:i+len(open)]...), table...), b[j:]...)
+	return os.WriteFile(path, out, 0o644)
+}
+
+// chart draws each row's overhead as a bar on a log scale (1 ns … 100 ms).
+func chart(rows []row) []byte {
+	const left, width, barH, gap = 330, 520, 18, 6
+	h := 40 + len(rows)*(barH+gap) + 30
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", left+width+110, h)
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">Overhead over the bare handler per request (log scale; blue: gatehouse)</text>`+"\n")
+	x := func(ns float64) float64 {
+		v := math.Log10(max(ns, 1)) / 8 // 1 ns … 100 ms
+		return left + min(v, 1)*width
+	}
+	for _, tick := range []float64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8} {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="30" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle" fill="#555">%s</text>`+"\n",
+			x(tick), x(tick), h-25, x(tick), h-10, fmtNS(tick))
+	}
+	for i, r := range rows {
+		y := 36 + i*(barH+gap)
+		color := "#c0c4cc"
+		if r.gatehouse {
+			color = "#1f5fbf"
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s · %s</text>`+"\n", left-8, y+13, r.family, r.who)
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", left, y, x(r.overhead)-left, barH, color)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", x(r.overhead)+4, y+13, fmtNS(r.overhead))
+	}
+	b.WriteString("</svg>\n")
+	return []byte(b.String())
+}
