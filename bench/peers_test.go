@@ -22,7 +22,6 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	fositestorage "github.com/ory/fosite/storage"
-	"golang.org/x/crypto/bcrypt"
 	k8sx509 "k8s.io/apiserver/pkg/authentication/request/x509"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -163,20 +162,6 @@ func goHTTPAuth(hash string) http.Handler {
 		}
 		okHandler(w, r)
 	})
-}
-
-// BenchmarkBasicBcrypt: one bcrypt (cost 10) per request on both sides.
-func BenchmarkBasicBcrypt(b *testing.B) {
-	hash := string(must(bcrypt.GenerateFromPassword([]byte("cluster-secret"), 10)))
-	b.Run("gatehouse", func(b *testing.B) { serve(b, basicUncached(hash), basicRequest("wsuser", "cluster-secret")) })
-	b.Run("go-http-auth", func(b *testing.B) { serve(b, goHTTPAuth(hash), basicRequest("wsuser", "cluster-secret")) })
-}
-
-// BenchmarkBasicMD5Crypt: one md5-crypt ($1$) per request on both sides.
-func BenchmarkBasicMD5Crypt(b *testing.B) {
-	hash := string(httpauth.MD5Crypt([]byte("cluster-secret"), []byte("sY9XnVb2"), []byte("$1$")))
-	b.Run("gatehouse", func(b *testing.B) { serve(b, basicUncached(hash), basicRequest("wsuser", "cluster-secret")) })
-	b.Run("go-http-auth", func(b *testing.B) { serve(b, goHTTPAuth(hash), basicRequest("wsuser", "cluster-secret")) })
 }
 
 // cachedBasic is gatehouse's default Basic: the verified-credential cache
@@ -420,40 +405,6 @@ func between(s, from, to string) string {
 	}
 	v, _, _ := strings.Cut(after, to)
 	return v
-}
-
-// BenchmarkPasswordGrant: a whole token request. gatehouse checks the
-// user's password (cached after the first request, as in production) and
-// issues an opaque token into its store; fosite checks the client's
-// bcrypt-hashed secret (its example store keeps the user's password in
-// plain text) and issues an HMAC token into its store. The work differs:
-// read the row with that in mind.
-func BenchmarkPasswordGrant(b *testing.B) {
-	store, svc := tokens()
-	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: svc, Passwords: pwcheck.New(pwcheck.Config{Users: store, Slots: slots}),
-		Scopes: []string{"ovirt-app-api"}})
-	body := url.Values{"grant_type": {"password"}, "username": {"wsuser"}, "password": {"cluster-secret"}, "scope": {"ovirt-app-api"}}.Encode()
-	b.Run("gatehouse", func(b *testing.B) {
-		serveEach(b, ep, func(n int) []*http.Request {
-			out := make([]*http.Request, n)
-			for i := range out {
-				out[i] = httptest.NewRequest("POST", "https://api.example/token", strings.NewReader(body))
-				out[i].Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			}
-			return out
-		})
-	})
-	p := fositeProvider()
-	h := fositeGrant(p)
-	b.Run("fosite", func(b *testing.B) {
-		serveEach(b, h, func(n int) []*http.Request {
-			out := make([]*http.Request, n)
-			for i := range out {
-				out[i] = grantRequest("https://api.example/token", "peter", "secret", true)
-			}
-			return out
-		})
-	})
 }
 
 // clientCertRequest is a request whose TLS handshake verified alice's

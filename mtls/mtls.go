@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -62,9 +63,9 @@ type Config struct {
 // auth.ErrNoCredentials, so it can sit in a chain beside other schemes. It
 // offers no challenge: a certificate is asked for by the TLS handshake.
 type Authenticator struct {
-	cfg     Config
-	factsMu sync.Mutex
-	memo    map[*x509.Certificate]certFacts
+	cfg   Config
+	memo  atomic.Pointer[sync.Map] // *x509.Certificate → certFacts; read-mostly
+	facts atomic.Int64             // entries in memo
 }
 
 // HasCredentials implements auth.Authenticator: a client certificate.
@@ -88,7 +89,9 @@ func New(cfg Config) *Authenticator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Authenticator{cfg: cfg, memo: map[*x509.Certificate]certFacts{}}
+	a := &Authenticator{cfg: cfg}
+	a.memo.Store(new(sync.Map))
+	return a
 }
 
 func fail(reason auth.Reason, user, msg string) *auth.Error {
@@ -102,25 +105,24 @@ const maxFacts = 4096
 // compute again from the same certificate: its serial and its SHA-256.
 type certFacts struct{ serial, fingerprint string }
 
-// facts returns leaf's serial and SHA-256 fingerprint (hex), computed once
+// certFacts returns leaf's serial and SHA-256 fingerprint (hex), computed once
 // per certificate: a keep-alive connection presents the same
 // *x509.Certificate on every request, and the SHA-256 was a quarter of an
 // mTLS request's cost.
-func (a *Authenticator) facts(leaf *x509.Certificate) (serial, fingerprint string) {
-	a.factsMu.Lock()
-	f, ok := a.memo[leaf]
-	a.factsMu.Unlock()
-	if ok {
+func (a *Authenticator) certFacts(leaf *x509.Certificate) (serial, fingerprint string) {
+	memo := a.memo.Load()
+	if f, ok := memo.Load(leaf); ok {
+		f := f.(certFacts)
 		return f.serial, f.fingerprint
 	}
 	sum := sha256.Sum256(leaf.Raw)
-	f = certFacts{serial: Serial(leaf), fingerprint: hex.EncodeToString(sum[:])}
-	a.factsMu.Lock()
-	if len(a.memo) >= maxFacts {
-		clear(a.memo)
+	f := certFacts{serial: Serial(leaf), fingerprint: hex.EncodeToString(sum[:])}
+	if a.facts.Add(1) > maxFacts { // start over rather than grow
+		a.memo.Store(new(sync.Map))
+		a.facts.Store(0)
+		memo = a.memo.Load()
 	}
-	a.memo[leaf] = f
-	a.factsMu.Unlock()
+	memo.Store(leaf, f)
 	return f.serial, f.fingerprint
 }
 
@@ -167,7 +169,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		}
 		user = u
 	}
-	serial, fingerprint := a.facts(leaf)
+	serial, fingerprint := a.certFacts(leaf)
 	if a.cfg.Revoked != nil {
 		revoked, err := a.cfg.Revoked.CertRevoked(r.Context(), serial)
 		if err != nil {
