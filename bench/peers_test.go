@@ -50,6 +50,14 @@ func (s *sink) Header() http.Header         { return s.h }
 func (s *sink) Write(p []byte) (int, error) { return len(p), nil }
 func (s *sink) WriteHeader(code int)        { s.code = code }
 
+// serve sends r through h and returns the status.
+func (s *sink) serve(h http.Handler, r *http.Request) int {
+	clear(s.h)
+	s.code = http.StatusOK
+	h.ServeHTTP(s, r)
+	return s.code
+}
+
 // serve runs one request per iteration through h; every answer must be
 // 200 (or want).
 func serve(b *testing.B, h http.Handler, r *http.Request) {
@@ -57,11 +65,8 @@ func serve(b *testing.B, h http.Handler, r *http.Request) {
 	b.ReportAllocs()
 	w := &sink{h: http.Header{}}
 	for b.Loop() {
-		clear(w.h)
-		w.code = http.StatusOK
-		h.ServeHTTP(w, r)
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
+		if code := w.serve(h, r); code != http.StatusOK {
+			b.Fatalf("status %d", code)
 		}
 	}
 }
@@ -72,11 +77,8 @@ func parallel(b *testing.B, h http.Handler, r *http.Request) {
 	b.RunParallel(func(pb *testing.PB) {
 		w := &sink{h: http.Header{}}
 		for pb.Next() {
-			clear(w.h)
-			w.code = http.StatusOK
-			h.ServeHTTP(w, r)
-			if w.code != http.StatusOK {
-				b.Errorf("status %d", w.code)
+			if code := w.serve(h, r); code != http.StatusOK {
+				b.Errorf("status %d", code)
 				return
 			}
 		}
@@ -292,11 +294,8 @@ func serveEach(b *testing.B, h http.Handler, make func(n int) []*http.Request) {
 		}
 		r := batch[0]
 		batch = batch[1:]
-		clear(w.h)
-		w.code = http.StatusOK
-		h.ServeHTTP(w, r)
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
+		if code := w.serve(h, r); code != http.StatusOK {
+			b.Fatalf("status %d", code)
 		}
 	}
 }

@@ -179,6 +179,18 @@ func (s *server) stop(t *testing.T) {
 	}
 }
 
+// metricsURL is the /metrics address serve printed (with --metrics-addr).
+func (s *server) metricsURL(t *testing.T) string {
+	t.Helper()
+	for _, l := range s.lines {
+		if u, ok := strings.CutPrefix(l, "gatehouse: metrics at "); ok {
+			return u
+		}
+	}
+	t.Fatalf("no metrics address printed: %q", s.lines)
+	return ""
+}
+
 // curlLines are the demo's printed curl lines.
 func (s *server) curlLines() []string {
 	var out []string
@@ -825,15 +837,7 @@ func TestServeReadyzFollowsTheStore(t *testing.T) {
 func TestServeMetrics(t *testing.T) {
 	data := t.TempDir()
 	s := startServer(t, data, "--demo", "--metrics-addr", "127.0.0.1:0")
-	var metricsURL string
-	for _, l := range s.lines {
-		if u, ok := strings.CutPrefix(l, "gatehouse: metrics at "); ok {
-			metricsURL = u
-		}
-	}
-	if metricsURL == "" {
-		t.Fatalf("no metrics address printed: %q", s.lines)
-	}
+	metricsURL := s.metricsURL(t)
 	c := s.creds(t)
 	hc := caClient(t, data)
 	send := func(r *http.Request) {

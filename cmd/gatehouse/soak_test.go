@@ -56,12 +56,7 @@ func TestSoak(t *testing.T) {
 	duration, _ := time.ParseDuration(envOr("GATEHOUSE_SOAK_DURATION", "60s"))
 	data := t.TempDir()
 	s := startServer(t, data, "--demo", "--metrics-addr", "127.0.0.1:0")
-	var metricsURL string
-	for _, l := range s.lines {
-		if u, ok := strings.CutPrefix(l, "gatehouse: metrics at "); ok {
-			metricsURL = u
-		}
-	}
+	metricsURL := s.metricsURL(t)
 	c := s.creds(t)
 	hc := caClient(t, data)
 	token := jsonField(t, runCurl(t, t.TempDir(), fmt.Sprintf(`curl --cacert %s/ca/cluster.crt -X POST -H 'Content-Type: application/json' --data '{"userName":"wsuser","userPW":"%s"}' %s/xcatws/tokens`,

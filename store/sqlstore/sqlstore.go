@@ -522,24 +522,37 @@ func scanUser(row scanner) (*stores.User, error) {
 
 // User implements stores.UserStore.
 func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
+	return cachedRead(s, ctx, laneUsers,
+		func(gen uint64) (*stores.User, bool) { return s.cache.user(login, gen) },
+		func(ctx context.Context) (*stores.User, error) {
+			return scanUser(s.stmts["user"].QueryRowContext(ctx, login))
+		},
+		func(u *stores.User, gen uint64) { s.cache.putUser(login, u, gen) })
+}
+
+// cachedRead answers from the read cache (readcache.go) when it can —
+// without a lane or a deadline while the cache is fresh — and otherwise
+// reads in lane l and remembers the answer.
+func cachedRead[T any](s *Store, ctx context.Context, l lane, hit func(gen uint64) (T, bool),
+	read func(ctx context.Context) (T, error), put func(v T, gen uint64)) (T, error) {
 	if gen, ok := s.cache.fresh(); ok {
-		if u, hit := s.cache.user(login, gen); hit {
-			return u, nil
+		if v, ok := hit(gen); ok {
+			return v, nil
 		}
 	}
-	ctx, done := s.begin(ctx, laneUsers)
+	ctx, done := s.begin(ctx, l)
 	defer done()
 	gen, cacheable := s.cache.generation(ctx)
 	if cacheable {
-		if u, hit := s.cache.user(login, gen); hit {
-			return u, nil
+		if v, ok := hit(gen); ok {
+			return v, nil
 		}
 	}
-	u, err := scanUser(s.stmts["user"].QueryRowContext(ctx, login))
+	v, err := read(ctx)
 	if err == nil && cacheable {
-		s.cache.putUser(login, u, gen)
+		put(v, gen)
 	}
-	return u, err
+	return v, err
 }
 
 // UserFold implements stores.UserFolder.
@@ -650,24 +663,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]stores.User, error) {
 
 // Rules implements auth.PolicyStore, in stored order.
 func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
-	if gen, ok := s.cache.fresh(); ok {
-		if rules, hit := s.cache.cachedRules(gen); hit {
-			return rules, nil
-		}
-	}
-	ctx, done := s.begin(ctx, laneOther)
-	defer done()
-	gen, cacheable := s.cache.generation(ctx)
-	if cacheable {
-		if rules, hit := s.cache.cachedRules(gen); hit {
-			return rules, nil
-		}
-	}
-	rules, err := s.readRules(ctx)
-	if err == nil && cacheable {
-		s.cache.putRules(rules, gen)
-	}
-	return rules, err
+	return cachedRead(s, ctx, laneOther, s.cache.cachedRules, s.readRules, s.cache.putRules)
 }
 
 func (s *Store) readRules(ctx context.Context) ([]auth.Rule, error) {
@@ -741,24 +737,12 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, er
 	if hash == "" {
 		return nil, stores.ErrNotFound
 	}
-	if gen, ok := s.cache.fresh(); ok {
-		if t, hit := s.cache.token(hash, gen); hit {
-			return t, nil
-		}
-	}
-	ctx, done := s.begin(ctx, laneTokens)
-	defer done()
-	gen, cacheable := s.cache.generation(ctx)
-	if cacheable {
-		if t, hit := s.cache.token(hash, gen); hit {
-			return t, nil
-		}
-	}
-	t, err := scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
-	if err == nil && cacheable {
-		s.cache.putToken(hash, t, gen)
-	}
-	return t, err
+	return cachedRead(s, ctx, laneTokens,
+		func(gen uint64) (*stores.Token, bool) { return s.cache.token(hash, gen) },
+		func(ctx context.Context) (*stores.Token, error) {
+			return scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
+		},
+		func(t *stores.Token, gen uint64) { s.cache.putToken(hash, t, gen) })
 }
 
 // TokenByID implements stores.TokenStore.
@@ -1096,20 +1080,14 @@ func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if gen, ok := s.cache.fresh(); ok {
-		if revoked, hit := s.cache.certRevoked(norm, gen); hit {
-			return revoked, nil
-		}
-	}
-	ctx, done := s.begin(ctx, laneOther)
-	defer done()
-	gen, cacheable := s.cache.generation(ctx)
-	var n int
-	err = s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM revoked_certs WHERE serial = ?"), norm).Scan(&n)
-	if err == nil && cacheable {
-		s.cache.putRevoked(norm, n > 0, gen)
-	}
-	return n > 0, err
+	return cachedRead(s, ctx, laneOther,
+		func(gen uint64) (bool, bool) { return s.cache.certRevoked(norm, gen) },
+		func(ctx context.Context) (bool, error) {
+			var n int
+			err := s.db.QueryRowContext(ctx, s.rebind("SELECT count(*) FROM revoked_certs WHERE serial = ?"), norm).Scan(&n)
+			return n > 0, err
+		},
+		func(revoked bool, gen uint64) { s.cache.putRevoked(norm, revoked, gen) })
 }
 
 // RevokeCert adds a certificate serial to the deny-list, in any form
