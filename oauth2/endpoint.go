@@ -79,6 +79,15 @@ func NewTokenEndpoint(cfg EndpointConfig) *TokenEndpoint {
 	if cfg.Tokens == nil || cfg.Passwords == nil {
 		panic("oauth2: EndpointConfig needs Tokens and Passwords")
 	}
+	return newEndpoint(cfg)
+}
+
+// newEndpoint fills cfg's defaults; the revocation and introspection
+// endpoints share the token endpoint's request checks through it.
+func newEndpoint(cfg EndpointConfig) *TokenEndpoint {
+	if cfg.Tokens == nil {
+		panic("oauth2: EndpointConfig needs Tokens")
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -111,46 +120,12 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		auth.AuditFailure(e.cfg.Audit, r, err)
 		Responder{Style: e.cfg.ErrorStyle, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		e := errf(InvalidRequest, "the token endpoint takes POST")
-		e.HTTPStatus = http.StatusMethodNotAllowed
-		fail(e)
-		return
-	}
-	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwarded) {
-		fail(errf(InvalidRequest, "the token endpoint is served over HTTPS only"))
-		return
-	}
-	if len(r.Header.Values("Authorization")) > 1 {
-		fail(errf(InvalidRequest, "more than one Authorization header"))
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		fail(errf(InvalidRequest, "send the request as application/x-www-form-urlencoded"))
-		return
-	}
-	if r.URL.Query().Has("password") || r.URL.Query().Has("client_secret") {
-		fail(errf(InvalidRequest, "credentials belong in the request body, not the URL"))
-		return
-	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, tokenreq.MaxBytes+1))
-	if err != nil {
-		fail(errf(InvalidRequest, "cannot read the request body"))
-		return
-	}
-	tr, perr := tokenreq.Parse(string(raw))
-	if perr != nil {
-		fail(perr)
+	tr, client, rerr := e.readRequest(w, r, &basicUsed, &user)
+	if rerr != nil {
+		fail(rerr)
 		return
 	}
 	ctx := r.Context()
-	user = tr.Username
-	client, cerr := e.authenticateClient(ctx, r, &tr, &basicUsed)
-	if cerr != nil {
-		fail(cerr)
-		return
-	}
 	if client != nil && len(client.Grants) > 0 && !slices.Contains(client.Grants, tr.GrantType) {
 		fail(errf(UnauthorizedClient, "this client may not use grant_type "+strconv.Quote(tr.GrantType)))
 		return
@@ -162,6 +137,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var id *auth.Identity
+	var perr *auth.Error
 	grant := token.Grant{Family: token.NewFamily()}
 	if client != nil {
 		grant.ClientID = client.ID
@@ -189,6 +165,44 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	auth.AuditSuccess(e.cfg.Audit, r, id)
 	e.issue(w, r, id, scopes, grant, fail)
+}
+
+// readRequest applies what every endpoint of this package checks before
+// its own work: POST over HTTPS, one Authorization header at most, a form
+// body without credentials in the URL, and the client's credentials
+// (RFC 6749 §2.3.1). user is set to the request's username as soon as it
+// is known (for the audit of a failure).
+func (e *TokenEndpoint) readRequest(w http.ResponseWriter, r *http.Request, basicUsed *bool, user *string) (tokenreq.Request, *stores.Client, *auth.Error) {
+	var tr tokenreq.Request
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		e := errf(InvalidRequest, "this endpoint takes POST")
+		e.HTTPStatus = http.StatusMethodNotAllowed
+		return tr, nil, e
+	}
+	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwarded) {
+		return tr, nil, errf(InvalidRequest, "this endpoint is served over HTTPS only")
+	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		return tr, nil, errf(InvalidRequest, "more than one Authorization header")
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return tr, nil, errf(InvalidRequest, "send the request as application/x-www-form-urlencoded")
+	}
+	if q := r.URL.Query(); q.Has("password") || q.Has("client_secret") || q.Has("token") {
+		return tr, nil, errf(InvalidRequest, "credentials belong in the request body, not the URL")
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, tokenreq.MaxBytes+1))
+	if err != nil {
+		return tr, nil, errf(InvalidRequest, "cannot read the request body")
+	}
+	tr, perr := tokenreq.Parse(string(raw))
+	if perr != nil {
+		return tr, nil, perr
+	}
+	*user = tr.Username
+	client, cerr := e.authenticateClient(r.Context(), r, &tr, basicUsed)
+	return tr, client, cerr
 }
 
 func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, grant token.Grant, fail func(*auth.Error)) {

@@ -46,6 +46,12 @@ const (
 	OVirtPrefix    = "/ovirt-engine/"
 	OVirtTokenPath = "/ovirt-engine/sso/oauth/token"
 	OVirtPKIPath   = "/ovirt-engine/services/pki-resource"
+	// OVirtRevokePath and OVirtIntrospectPath are RFC 7009 revocation and
+	// RFC 7662 introspection, where oVirt's SSO has its revoke and
+	// token-info; OAuthMetadataPath is RFC 8414's metadata.
+	OVirtRevokePath     = "/ovirt-engine/sso/oauth/revoke"
+	OVirtIntrospectPath = "/ovirt-engine/sso/oauth/token-info"
+	OAuthMetadataPath   = "/.well-known/oauth-authorization-server"
 	// OVirtRealm is the realm oVirt's clients expect in challenges.
 	OVirtRealm = "RESTAPI"
 	// OVirtScope is the scope oVirt's SSO grants for the API.
@@ -75,6 +81,9 @@ type Stores struct {
 	// Policy authorizes every face's requests (an xCAT-style rule table);
 	// nil allows every authenticated request.
 	Policy auth.PolicyStore
+	// Clients are the OAuth 2 clients that may introspect tokens (RFC
+	// 7662); nil = introspection refuses everyone.
+	Clients stores.ClientStore
 }
 
 // AllStores is what a store that holds everything implements (memstore,
@@ -92,7 +101,11 @@ type AllStores interface {
 
 // From takes every store from one that holds everything.
 func From(s AllStores) Stores {
-	return Stores{Users: s, Tokens: s, Sessions: s, Consumers: s, Nonces: s, Counter: s, Certs: s, Policy: s}
+	st := Stores{Users: s, Tokens: s, Sessions: s, Consumers: s, Nonces: s, Counter: s, Certs: s, Policy: s}
+	if c, ok := s.(stores.ClientStore); ok {
+		st.Clients = c
+	}
+	return st
 }
 
 // Options tune the faces; the zero value is each product's behaviour.
@@ -221,8 +234,9 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 // errors in oVirt's shape), the API under OVirtPrefix+"api" with bearer
 // tokens (which must carry scope ovirt-app-api: a token from another face
 // gets 403 insufficient_scope), HTTP Basic with user@internal logins (realm
-// RESTAPI) and Prefer: persistent-auth sessions, and, with Options.CA, the
-// CA at pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too
+// RESTAPI) and Prefer: persistent-auth sessions, RFC 7009 revocation at
+// OVirtRevokePath and RFC 7662 introspection (for Stores.Clients) at
+// OVirtIntrospectPath, and, with Options.CA, the CA at pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too
 // for libgovirt.
 func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -233,6 +247,10 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure, Now: p.opts.Now},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
+	manage := oauth2.EndpointConfig{Tokens: p.tokens, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
+	mux.Handle(OVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it
+	manage.Clients = p.stores.Clients
+	mux.Handle(OVirtIntrospectPath, oauth2.NewIntrospectionEndpoint(manage))
 	protected := p.middleware("ovirt", sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))
 	mux.Handle(OVirtPrefix+"api", protected)
 	mux.Handle(OVirtPrefix+"api/", protected)
@@ -240,6 +258,16 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		mux.Handle(OVirtPKIPath, mtls.PKIResource{CA: p.opts.CA.Cert})
 	}
 	return mux
+}
+
+// OAuthMetadata serves RFC 8414's metadata for oVirt's SSO endpoints;
+// mount it at OAuthMetadataPath.
+func (p *Presets) OAuthMetadata() http.Handler {
+	m := oauth2.Metadata{TokenPath: OVirtTokenPath, RevocationPath: OVirtRevokePath, Scopes: []string{OVirtScope}}
+	if p.stores.Clients != nil {
+		m.IntrospectionPath = OVirtIntrospectPath
+	}
+	return m
 }
 
 // CA serves the cluster CA certificate as PEM (libgovirt fetches it from

@@ -364,6 +364,48 @@ func (s *Service) Revoke(ctx context.Context, owner, id string) error {
 	return s.cfg.Store.RevokeToken(ctx, id, s.cfg.Now())
 }
 
+// Lookup returns the stored record of a token secret this service issued —
+// an access, refresh or personal access token, or a JWT (by its jti) —
+// whatever its state (revoked, expired). stores.ErrNotFound for anything
+// else, malformed secrets included.
+func (s *Service) Lookup(ctx context.Context, secret string) (*stores.Token, error) {
+	if s.cfg.JWT != nil && strings.Count(secret, ".") == 2 {
+		jt, err := s.cfg.JWT.verify(secret, s.cfg.Now()) // an expired JWT is dead already: not found
+		if err != nil {
+			return nil, stores.ErrNotFound
+		}
+		return s.cfg.Store.TokenByID(ctx, jt.ID)
+	}
+	if _, err := Parse(secret); err != nil {
+		return nil, stores.ErrNotFound
+	}
+	return s.cfg.Store.TokenByHash(ctx, s.HashSecret(secret))
+}
+
+// ErrOtherClient is returned by RevokeSecret for a token issued to another
+// OAuth 2 client.
+var ErrOtherClient = errors.New("token: issued to another client")
+
+// RevokeSecret revokes the token whose secret a client presents (RFC
+// 7009): a refresh token with every token of its grant. clientID, when not
+// empty, must be the client the token was issued to (ErrOtherClient).
+// Unknown secrets are stores.ErrNotFound.
+func (s *Service) RevokeSecret(ctx context.Context, secret, clientID string) error {
+	t, err := s.Lookup(ctx, secret)
+	if err != nil {
+		return err
+	}
+	if clientID != "" && t.ClientID != "" && t.ClientID != clientID {
+		return ErrOtherClient
+	}
+	now := s.cfg.Now()
+	if t.Kind == stores.TokenRefresh && t.Family != "" {
+		_, err := s.cfg.Store.RevokeFamily(ctx, t.Family, now)
+		return err
+	}
+	return s.cfg.Store.RevokeToken(ctx, t.ID, now)
+}
+
 // Verify checks secret and returns the Identity it proves. prefix limits
 // which kinds are accepted (PrefixAccess also accepts JWTs when configured).
 func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*auth.Identity, error) {

@@ -374,6 +374,7 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics, api
 	}
 	mux.Handle(preset.FlockerPrefix, p.Flocker(api))
 	mux.Handle(preset.SelfServicePrefix, p.SelfService())
+	mux.Handle("GET "+preset.OAuthMetadataPath, p.OAuthMetadata())
 	mux.Handle("GET /ca.crt", p.CA())
 	mux.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 	if other != nil {

@@ -19,6 +19,9 @@ type Request struct {
 	RefreshToken string
 	ClientID     string
 	ClientSecret string
+	// Token and TokenTypeHint are the revocation and introspection
+	// requests' parameters (RFC 7009 §2.1, RFC 7662 §2.1).
+	Token, TokenTypeHint string
 }
 
 // MaxBytes bounds a token request body.
@@ -49,6 +52,7 @@ func Parse(body string) (Request, *auth.Error) {
 	tr.RefreshToken = vals.Get("refresh_token")
 	tr.ClientID = vals.Get("client_id")
 	tr.ClientSecret = vals.Get("client_secret")
+	tr.Token, tr.TokenTypeHint = vals.Get("token"), vals.Get("token_type_hint")
 	if s := vals.Get("scope"); s != "" {
 		tr.Scope = strings.Fields(s)
 	}
@@ -57,7 +61,7 @@ func Parse(body string) (Request, *auth.Error) {
 			return tr, invalid("control characters or invalid UTF-8 in a parameter")
 		}
 	}
-	if strings.IndexByte(tr.Password, 0) >= 0 || strings.IndexByte(tr.ClientSecret, 0) >= 0 {
+	if strings.IndexByte(tr.Password, 0) >= 0 || strings.IndexByte(tr.ClientSecret, 0) >= 0 || !auth.Printable(tr.TokenTypeHint) {
 		return tr, invalid("NUL byte in a secret")
 	}
 	return tr, nil

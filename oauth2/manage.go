@@ -1,0 +1,203 @@
+package oauth2
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// RevocationEndpoint is RFC 7009's token revocation: a client (or, without
+// a client store, anyone holding the token) revokes an access, refresh or
+// personal access token by its value; a refresh token takes its whole grant
+// with it. Unknown and malformed tokens get 200, as the RFC says, so the
+// answer tells nothing about them.
+type RevocationEndpoint struct{ e *TokenEndpoint }
+
+// NewRevocationEndpoint serves revocation with cfg's token service and
+// clients (Passwords is not needed); with Clients set, a client must
+// authenticate (RequireClient) and may revoke only its own tokens.
+func NewRevocationEndpoint(cfg EndpointConfig) *RevocationEndpoint {
+	return &RevocationEndpoint{e: newEndpoint(cfg)}
+}
+
+// ServeHTTP implements http.Handler.
+func (rv *RevocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	basicUsed, user := false, ""
+	fail := func(err *auth.Error) {
+		auth.AuditFailure(rv.e.cfg.Audit, r, err)
+		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
+	}
+	tr, client, err := rv.e.readRequest(w, r, &basicUsed, &user)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if rv.e.cfg.Clients != nil && client == nil {
+		fail(errf(InvalidClient, "client authentication required"))
+		return
+	}
+	if tr.Token == "" {
+		fail(errf(InvalidRequest, "missing token"))
+		return
+	}
+	clientID := ""
+	if client != nil {
+		clientID = client.ID
+	}
+	switch rerr := rv.e.cfg.Tokens.RevokeSecret(r.Context(), tr.Token, clientID); {
+	case rerr == nil, errors.Is(rerr, stores.ErrNotFound):
+	case errors.Is(rerr, token.ErrOtherClient):
+		fail(errf(UnauthorizedClient, "the token was issued to another client"))
+		return
+	default:
+		fail(unavailable("cannot revoke now", rerr))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// IntrospectionEndpoint is RFC 7662's token introspection for resource
+// servers elsewhere. Callers must authenticate as a client of
+// cfg.Clients: without a client store every request is refused. An
+// inactive token (unknown, expired, revoked, its owner disabled) is
+// {"active":false} and nothing else.
+type IntrospectionEndpoint struct{ e *TokenEndpoint }
+
+// NewIntrospectionEndpoint serves introspection with cfg's token service
+// and clients.
+func NewIntrospectionEndpoint(cfg EndpointConfig) *IntrospectionEndpoint {
+	return &IntrospectionEndpoint{e: newEndpoint(cfg)}
+}
+
+// Introspection is RFC 7662 §2.2's answer.
+type Introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+}
+
+// ServeHTTP implements http.Handler.
+func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	basicUsed, user := false, ""
+	fail := func(err *auth.Error) {
+		auth.AuditFailure(ie.e.cfg.Audit, r, err)
+		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
+	}
+	tr, client, err := ie.e.readRequest(w, r, &basicUsed, &user)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if client == nil {
+		e := errf(InvalidClient, "introspection is for authenticated clients")
+		e.HTTPStatus = http.StatusUnauthorized
+		fail(e)
+		return
+	}
+	if tr.Token == "" {
+		fail(errf(InvalidRequest, "missing token"))
+		return
+	}
+	out := Introspection{}
+	if id, t, ok := ie.inspect(r, tr.Token); ok {
+		out = Introspection{Active: true, Scope: strings.Join(id.Scopes, " "), ClientID: t.ClientID, Username: id.Login(),
+			TokenType: "Bearer", Sub: id.Login(), Iat: t.Created.Unix()}
+		if !id.Expires.IsZero() {
+			out.Exp = id.Expires.Unix()
+		}
+		if t.Kind == stores.TokenRefresh {
+			out.TokenType = "refresh_token"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// inspect returns the identity and record of an active token.
+func (ie *IntrospectionEndpoint) inspect(r *http.Request, secret string) (*auth.Identity, *stores.Token, bool) {
+	svc := ie.e.cfg.Tokens
+	t, err := svc.Lookup(r.Context(), secret)
+	if err != nil {
+		return nil, nil, false
+	}
+	prefix := token.PrefixAccess
+	switch t.Kind {
+	case stores.TokenPAT:
+		prefix = token.PrefixPAT
+	case stores.TokenRefresh:
+		prefix = token.PrefixRefresh
+	}
+	id, err := svc.Verify(r.Context(), secret, prefix, auth.SchemeOAuth2)
+	if err != nil {
+		return nil, nil, false
+	}
+	return id, t, true
+}
+
+// Metadata serves RFC 8414's authorization server metadata (at
+// /.well-known/oauth-authorization-server) so that clients can discover the
+// endpoints. Endpoint paths are made absolute with the issuer; an empty
+// Issuer is https:// and the request's host.
+type Metadata struct {
+	Issuer                                       string
+	TokenPath, RevocationPath, IntrospectionPath string
+	Scopes                                       []string
+	RefreshTokens                                bool // advertise the refresh_token grant
+}
+
+// ServeHTTP implements http.Handler.
+func (m Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return
+	}
+	issuer := m.Issuer
+	if issuer == "" {
+		issuer = "https://" + r.Host
+	}
+	abs := func(p string) string {
+		if p == "" {
+			return ""
+		}
+		return strings.TrimSuffix(issuer, "/") + p
+	}
+	grants := []string{"password"}
+	if m.RefreshTokens {
+		grants = append(grants, "refresh_token")
+	}
+	auths := []string{"client_secret_basic", "client_secret_post", "none"}
+	doc := map[string]any{
+		"issuer":                                issuer,
+		"token_endpoint":                        abs(m.TokenPath),
+		"grant_types_supported":                 grants,
+		"response_types_supported":              []string{}, // no authorization endpoint
+		"token_endpoint_auth_methods_supported": auths,
+	}
+	if len(m.Scopes) > 0 {
+		doc["scopes_supported"] = m.Scopes
+	}
+	if m.RevocationPath != "" {
+		doc["revocation_endpoint"] = abs(m.RevocationPath)
+		doc["revocation_endpoint_auth_methods_supported"] = auths
+	}
+	if m.IntrospectionPath != "" {
+		doc["introspection_endpoint"] = abs(m.IntrospectionPath)
+		doc["introspection_endpoint_auth_methods_supported"] = auths[:2]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_ = json.NewEncoder(w).Encode(doc)
+}
