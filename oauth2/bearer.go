@@ -128,6 +128,9 @@ func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
 		return nil, b.fail(auth.ReasonMalformed, "invalid_request", "empty access token")
 	}
 	id, err := b.cfg.Tokens.Verify(r.Context(), found[0], token.PrefixAccess, b.cfg.Scheme)
+	if err == nil {
+		err = token.CheckBinding(r, id, b.cfg.Scheme) // RFC 8705: a stolen bound token is useless without the key
+	}
 	if err != nil {
 		e := auth.AsError(err)
 		if e.Reason == auth.ReasonUnavailable {

@@ -138,7 +138,9 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var id *auth.Identity
 	var perr *auth.Error
-	grant := token.Grant{Family: token.NewFamily()}
+	// RFC 8705: a grant made over mutual TLS binds its tokens to the
+	// client's certificate.
+	grant := token.Grant{Family: token.NewFamily(), CertThumbprint: token.RequestThumbprint(r)}
 	if client != nil {
 		grant.ClientID = client.ID
 	}

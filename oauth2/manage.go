@@ -85,6 +85,8 @@ type Introspection struct {
 	Exp       int64  `json:"exp,omitempty"`
 	Iat       int64  `json:"iat,omitempty"`
 	Sub       string `json:"sub,omitempty"`
+	// Cnf is RFC 8705 §3.2's confirmation of a certificate-bound token.
+	Cnf map[string]string `json:"cnf,omitempty"`
 }
 
 // ServeHTTP implements http.Handler.
@@ -118,6 +120,9 @@ func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		}
 		if t.Kind == stores.TokenRefresh {
 			out.TokenType = "refresh_token"
+		}
+		if t.CertThumbprint != "" {
+			out.Cnf = map[string]string{"x5t#S256": t.CertThumbprint}
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -93,6 +93,7 @@ type TokenChecker interface {
 // created from such a login is bound to that credential.
 const (
 	attrTokenID    = "token_id"
+	attrCertBound  = "cnf_x5t#S256" // token.AttrCertThumbprint
 	attrCertSerial = "cert_serial"
 )
 
@@ -354,6 +355,11 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	case id.Attrs[attrTokenID] != "":
 		if m.cfg.Tokens == nil {
 			return errors.New("token logins get no session here (session.Config.Tokens is not set)")
+		}
+		if id.Attrs[attrCertBound] != "" {
+			// A cookie would carry the login without the certificate the
+			// token is bound to (RFC 8705).
+			return errors.New("a certificate-bound token gets no session")
 		}
 		cred = "token:" + id.Attrs[attrTokenID]
 	case id.Attrs[attrCertSerial] != "":

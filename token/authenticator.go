@@ -48,5 +48,12 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if tok == "" {
 		return nil, &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeToken, Message: "empty token"}
 	}
-	return a.svc.Verify(r.Context(), tok, PrefixAccess, auth.SchemeToken)
+	id, err := a.svc.Verify(r.Context(), tok, PrefixAccess, auth.SchemeToken)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckBinding(r, id, auth.SchemeToken); err != nil {
+		return nil, err
+	}
+	return id, nil
 }

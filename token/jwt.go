@@ -119,6 +119,8 @@ func checkKey(k *JWTKey) (canSign bool, err error) {
 
 type claims struct {
 	Scope string `json:"scope,omitempty"`
+	// Cnf carries RFC 8705's x5t#S256 of a certificate-bound token.
+	Cnf map[string]string `json:"cnf,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -129,6 +131,9 @@ func (j *JWT) sign(t stores.Token) (string, error) {
 	}}
 	if !t.Expires.IsZero() {
 		c.ExpiresAt = jwt.NewNumericDate(t.Expires)
+	}
+	if t.CertThumbprint != "" {
+		c.Cnf = map[string]string{"x5t#S256": t.CertThumbprint}
 	}
 	k := j.signing
 	tok := jwt.NewWithClaims(jwt.GetSigningMethod(k.Alg), c)

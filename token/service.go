@@ -17,10 +17,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -177,6 +181,9 @@ type Issued struct {
 type Grant struct {
 	ClientID string
 	Family   string
+	// CertThumbprint binds the tokens to the client certificate the grant
+	// was made over (RFC 8705; see Thumbprint and CheckBinding).
+	CertThumbprint string
 }
 
 // IssueAccess makes an access token for the identity's user with scopes.
@@ -204,7 +211,7 @@ func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scope
 		return Issued{}, err
 	}
 	now := s.cfg.Now()
-	t := stores.Token{ID: newID(), Kind: stores.TokenAccess, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now}
+	t := stores.Token{ID: newID(), Kind: stores.TokenAccess, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, CertThumbprint: g.CertThumbprint}
 	if s.cfg.AccessTTL != Never {
 		t.Expires = now.Add(s.cfg.AccessTTL)
 	}
@@ -253,7 +260,7 @@ func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []
 	}
 	now := s.cfg.Now()
 	return s.create(ctx, PrefixRefresh, stores.Token{ID: newID(), Kind: stores.TokenRefresh, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged,
-		ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, Expires: now.Add(ttl)})
+		ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, Expires: now.Add(ttl), CertThumbprint: g.CertThumbprint})
 }
 
 // Rotate verifies a refresh token presented by clientID ("" when clients
@@ -292,7 +299,7 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 		_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Now())
 		return nil, Grant{}, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token already used"}
 	}
-	g := Grant{ClientID: t.ClientID, Family: t.Family}
+	g := Grant{ClientID: t.ClientID, Family: t.Family, CertThumbprint: t.CertThumbprint}
 	if g.Family == "" {
 		g.Family = NewFamily()
 	}
@@ -431,7 +438,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 		case !stored.Revoked.IsZero():
 			return fail(auth.ReasonRevoked, "token revoked", nil)
 		}
-		jt.UserID, jt.Created, jt.PasswordStamp = stored.UserID, stored.Created, stored.PasswordStamp
+		jt.UserID, jt.Created, jt.PasswordStamp, jt.CertThumbprint = stored.UserID, stored.Created, stored.PasswordStamp, stored.CertThumbprint
 		t = &jt
 	} else {
 		got, err := Parse(secret)
@@ -480,7 +487,49 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	id.Scopes = t.Scopes
 	id.Expires = t.Expires
 	id.Attrs = map[string]string{AttrTokenID: t.ID}
+	if t.CertThumbprint != "" {
+		id.Attrs[AttrCertThumbprint] = t.CertThumbprint
+	}
 	return id, nil
+}
+
+// AttrCertThumbprint is the Identity attribute of a certificate-bound
+// token: the thumbprint CheckBinding compares.
+const AttrCertThumbprint = "cnf_x5t#S256"
+
+// Thumbprint is RFC 8705's x5t#S256 of a certificate: the base64url
+// (unpadded) SHA-256 of its DER form.
+func Thumbprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// RequestThumbprint is the thumbprint of the client certificate r's TLS
+// handshake verified, or "" without one.
+func RequestThumbprint(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return Thumbprint(r.TLS.VerifiedChains[0][0])
+}
+
+// CheckBinding refuses a certificate-bound token (RFC 8705) on a request
+// whose TLS connection did not present that certificate; unbound tokens
+// pass. scheme names the scheme in the error.
+func CheckBinding(r *http.Request, id *auth.Identity, scheme string) error {
+	want := id.Attrs[AttrCertThumbprint]
+	if want == "" {
+		return nil
+	}
+	var got string
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		got = Thumbprint(r.TLS.PeerCertificates[0])
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: id.Login(),
+			Message: "the token is bound to a client certificate this connection did not present"}
+	}
+	return nil
 }
 
 // AttrTokenID is the Identity attribute naming the token that proved it.

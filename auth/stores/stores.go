@@ -111,6 +111,10 @@ type Token struct {
 	Expires       time.Time // zero = never expires
 	LastUsed      time.Time // zero = never used (updates are coalesced)
 	Revoked       time.Time // zero = not revoked
+	// CertThumbprint binds the token to a client certificate (RFC 8705):
+	// the base64url SHA-256 of its DER form; the token is accepted only
+	// over a TLS connection presenting that certificate. Empty = unbound.
+	CertThumbprint string
 }
 
 // Active reports whether the token is neither revoked nor expired at now.

@@ -718,13 +718,13 @@ func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
 
 type scanner interface{ Scan(...any) error }
 
-const tokenColumns = "id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked"
+const tokenColumns = "id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked, cert_thumbprint"
 
 func scanToken(row scanner) (*stores.Token, error) {
 	var t stores.Token
 	var scopes string
 	var created, expires, lastUsed, revoked, pwStamp int64
-	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.UserID, &t.ClientID, &t.Family, &pwStamp, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.Hash, &t.Kind, &t.User, &t.UserID, &t.ClientID, &t.Family, &pwStamp, &t.Name, &scopes, &created, &expires, &lastUsed, &revoked, &t.CertThumbprint); err != nil {
 		return nil, notFound(err)
 	}
 	t.PasswordStamp = unixnano.To(pwStamp)
@@ -760,9 +760,9 @@ func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
 	if t.ID == "" {
 		return stores.ErrConflict
 	}
-	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Hash, t.Kind, t.User, t.UserID, t.ClientID, t.Family, unixnano.From(t.PasswordStamp), t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked))
+	_, err := s.exec(ctx, `INSERT INTO tokens (id, hash, kind, login, user_id, client_id, family, password_stamp, token_name, scopes, created, expires, last_used, revoked, cert_thumbprint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Hash, t.Kind, t.User, t.UserID, t.ClientID, t.Family, unixnano.From(t.PasswordStamp), t.Name, list(t.Scopes), unixnano.From(t.Created), unixnano.From(t.Expires), unixnano.From(t.LastUsed), unixnano.From(t.Revoked), t.CertThumbprint)
 	if isUnique(err) {
 		return stores.ErrConflict
 	}

@@ -229,7 +229,7 @@ func rules(t *testing.T, ctx context.Context, s RuleSetter) {
 
 func tokens(t *testing.T, ctx context.Context, s stores.TokenAdmin) {
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	tok := stores.Token{ID: "t1", Hash: "h1", Kind: stores.TokenPAT, User: "admin", UserID: "uid-1", ClientID: "app", Family: "fam-0", PasswordStamp: base.Add(-time.Hour), Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour)}
+	tok := stores.Token{ID: "t1", Hash: "h1", Kind: stores.TokenPAT, User: "admin", UserID: "uid-1", ClientID: "app", Family: "fam-0", PasswordStamp: base.Add(-time.Hour), Name: "ci", Scopes: []string{"a"}, Created: base, Expires: base.Add(time.Hour), CertThumbprint: "x5t-thumbprint"}
 	require.NoError(t, s.CreateToken(ctx, tok))
 	got, err := s.TokenByHash(ctx, "h1")
 	require.NoError(t, err)
@@ -322,6 +322,7 @@ func assertToken(t *testing.T, want, got stores.Token) {
 	assert.Equal(t, want.User, got.User)
 	assert.Equal(t, want.UserID, got.UserID)
 	assert.Equal(t, want.ClientID, got.ClientID)
+	assert.Equal(t, want.CertThumbprint, got.CertThumbprint)
 	assert.Equal(t, want.Family, got.Family)
 	assert.True(t, want.PasswordStamp.Equal(got.PasswordStamp), "password stamp")
 	assert.Equal(t, want.Name, got.Name)
