@@ -18,7 +18,7 @@ func layer(pkg string) string {
 	switch {
 	case rel == "auth" || rel == "auth/password" || rel == "auth/stores" || rel == "auth/pwcheck":
 		return "core"
-	case rel == "basic" || rel == "token" || rel == "oauth1" || rel == "oauth2" || rel == "session" || rel == "mtls":
+	case rel == "basic" || rel == "token" || rel == "oauth1" || rel == "oauth2" || rel == "session" || rel == "mtls" || rel == "oidc":
 		return "scheme"
 	case strings.HasPrefix(rel, "store/internal/"):
 		return "store-internal"
