@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// TestAuthlibRevocationIntrospection: Python's authlib (Debian's
+// TestPythonRevocationIntrospection: Python's authlib (Debian's
 // python3-authlib) gets a token with the password grant from `serve`'s oVirt
 // face, introspects it as a registered client (RFC 7662), revokes it (RFC
 // 7009), introspects it again (inactive), and reads the RFC 8414 metadata
-// that names those endpoints.
-func TestAuthlibRevocationIntrospection(t *testing.T) {
+// that names those endpoints; then requests-oauthlib does the same with
+// what oauthlib prepares.
+func TestPythonRevocationIntrospection(t *testing.T) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import authlib").Run(); err != nil {
 		if os.Getenv("GATEHOUSE_REQUIRE_INTEGRATION") != "" {
 			t.Fatal("python3-authlib not installed (apt-get install python3-authlib)")
@@ -50,5 +51,31 @@ print(json.dumps({"before": before, "revoke": revoked.status_code, "after": afte
 		if !strings.Contains(got, want) {
 			t.Errorf("authlib: missing %s in %s", want, got)
 		}
+	}
+
+	// requests-oauthlib (Debian's python3-requests-oauthlib): the password
+	// grant with its LegacyApplicationClient, revocation as oauthlib
+	// prepares it (prepare_token_revocation_request), introspection posted
+	// with the session as a registered client.
+	script = `
+import json, sys
+from oauthlib.oauth2 import LegacyApplicationClient
+from requests_oauthlib import OAuth2Session
+base, ca, pw = sys.argv[1], sys.argv[2], sys.argv[3]
+s = OAuth2Session(client=LegacyApplicationClient(client_id="ovirt-engine-sdk"), scope=["ovirt-app-api"])
+tok = s.fetch_token(base + "/ovirt-engine/sso/oauth/token", username="admin@internal", password=pw, verify=ca)
+api_before = s.get(base + "/ovirt-engine/api", verify=ca).status_code
+url, headers, body = s._client.prepare_token_revocation_request(base + "/ovirt-engine/sso/oauth/revoke", tok["access_token"], token_type_hint="access_token")
+revoked = s.post(url, data=body, headers=headers, verify=ca, withhold_token=True).status_code
+info = s.post(base + "/ovirt-engine/sso/oauth/token-info", data={"token": tok["access_token"]}, auth=("resource-server", "rs-secret-0123456789"), verify=ca, withhold_token=True).json()
+api_after = s.get(base + "/ovirt-engine/api", verify=ca).status_code
+print(json.dumps({"before": api_before, "revoke": revoked, "info": info, "after": api_after}))
+`
+	out, err = exec.Command("/usr/bin/python3", "-c", script, s.base, filepath.Join(data, "ca", "cluster.crt"), c.ovirtPW).CombinedOutput()
+	if err != nil {
+		t.Fatalf("requests-oauthlib: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != `{"before": 200, "revoke": 200, "info": {"active": false}, "after": 401}` {
+		t.Errorf("requests-oauthlib: %s", got)
 	}
 }
