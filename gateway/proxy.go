@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -42,7 +43,15 @@ func (h Headers) orDefault() Headers {
 	return h
 }
 
-func (h Headers) names() []string { return []string{h.User, h.Groups, h.Scheme, h.Signature} }
+// spoofable is the set of identity header names (canonical form) a client
+// must not send upstream, beside every X-Gatehouse-* one.
+func (h Headers) spoofable() map[string]bool {
+	set := map[string]bool{}
+	for _, n := range []string{h.User, h.Groups, h.Scheme, h.Signature} {
+		set[textproto.CanonicalMIMEHeaderKey(n)] = true
+	}
+	return set
+}
 
 // identityPrefix: every incoming header with it is removed, whatever the
 // configured names, so a renamed header cannot be spoofed under its old name.
@@ -105,6 +114,7 @@ func New(cfg Config) http.Handler {
 	}
 	strip := append(append([]string{}, CredentialHeaders...), cfg.StripHeaders...)
 	cookies := append(append([]string{}, CredentialCookies...), cfg.StripCookies...)
+	spoofable := cfg.Headers.spoofable() // once, not per request
 	transport := cfg.Transport
 	if transport == nil {
 		transport = newTransport(cfg.DialTimeout, cfg.ResponseHeaderTimeout)
@@ -128,7 +138,7 @@ func New(cfg Config) http.Handler {
 			removeCookies(out, cookies)
 			out.URL.RawQuery = httpx.StripQueryCredentials(out.URL.RawQuery)
 			stripFormCredentials(out)
-			setIdentity(out, cfg)
+			setIdentity(out, cfg, spoofable)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status, detail := http.StatusBadGateway, "the upstream service did not answer"
@@ -268,9 +278,9 @@ func stripFormCredentials(r *http.Request) {
 
 // setIdentity removes every identity header the client sent and sets the
 // request's identity, signed when there is a key.
-func setIdentity(out *http.Request, cfg Config) {
+func setIdentity(out *http.Request, cfg Config, spoofable map[string]bool) {
 	for name := range out.Header {
-		if strings.HasPrefix(name, identityPrefix) || containsFold(cfg.Headers.names(), name) {
+		if strings.HasPrefix(name, identityPrefix) || spoofable[name] { // names in a parsed request are canonical
 			delete(out.Header, name)
 		}
 	}

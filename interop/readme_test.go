@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/syncbuf"
 )
 
 // TestReadmeHeadline pastes the README's first Go snippet into main.go of a
@@ -61,7 +63,7 @@ func TestReadmeHeadline(t *testing.T) {
 	defer cancel()
 	run := exec.CommandContext(ctx, "go", "run", ".")
 	run.Dir = dir
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	run.Stdout, run.Stderr = log, log
 	run.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run's child is the server: stop the group
 	run.WaitDelay = 5 * time.Second

@@ -27,29 +27,19 @@ func NewRevocationEndpoint(cfg EndpointConfig) *RevocationEndpoint {
 
 // ServeHTTP implements http.Handler.
 func (rv *RevocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	basicUsed, user := false, ""
-	fail := func(err *auth.Error) {
-		auth.AuditFailure(rv.e.cfg.Audit, r, err)
-		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
+	var noClient *auth.Error
+	if rv.e.cfg.Clients != nil {
+		noClient = errf(InvalidClient, "client authentication required")
 	}
-	tr, client, err := rv.e.readRequest(w, r, &basicUsed, &user)
-	if err != nil {
-		fail(err)
-		return
-	}
-	if rv.e.cfg.Clients != nil && client == nil {
-		fail(errf(InvalidClient, "client authentication required"))
-		return
-	}
-	if tr.Token == "" {
-		fail(errf(InvalidRequest, "missing token"))
+	secret, client, fail, ok := rv.e.tokenRequest(w, r, noClient)
+	if !ok {
 		return
 	}
 	clientID := ""
 	if client != nil {
 		clientID = client.ID
 	}
-	switch rerr := rv.e.cfg.Tokens.RevokeSecret(r.Context(), tr.Token, clientID); {
+	switch rerr := rv.e.cfg.Tokens.RevokeSecret(r.Context(), secret, clientID); {
 	case rerr == nil, errors.Is(rerr, stores.ErrNotFound):
 	case errors.Is(rerr, token.ErrOtherClient):
 		fail(errf(UnauthorizedClient, "the token was issued to another client"))
@@ -91,28 +81,14 @@ type Introspection struct {
 
 // ServeHTTP implements http.Handler.
 func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	basicUsed, user := false, ""
-	fail := func(err *auth.Error) {
-		auth.AuditFailure(ie.e.cfg.Audit, r, err)
-		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
-	}
-	tr, client, err := ie.e.readRequest(w, r, &basicUsed, &user)
-	if err != nil {
-		fail(err)
-		return
-	}
-	if client == nil {
-		e := errf(InvalidClient, "introspection is for authenticated clients")
-		e.HTTPStatus = http.StatusUnauthorized
-		fail(e)
-		return
-	}
-	if tr.Token == "" {
-		fail(errf(InvalidRequest, "missing token"))
+	noClient := errf(InvalidClient, "introspection is for authenticated clients")
+	noClient.HTTPStatus = http.StatusUnauthorized
+	secret, _, _, ok := ie.e.tokenRequest(w, r, noClient)
+	if !ok {
 		return
 	}
 	out := Introspection{}
-	if id, t, ok := ie.inspect(r, tr.Token); ok {
+	if id, t, ok := ie.inspect(r, secret); ok {
 		out = Introspection{Active: true, Scope: strings.Join(id.Scopes, " "), ClientID: t.ClientID, Username: id.Login(),
 			TokenType: "Bearer", Sub: id.Login(), Iat: t.Created.Unix()}
 		if !id.Expires.IsZero() {
@@ -205,4 +181,29 @@ func (m Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// tokenRequest reads a revocation or introspection request: readRequest's
+// checks, the client (required when noClient, the refusal to give without
+// one, is set) and the token parameter. When ok is false it has answered;
+// fail answers later refusals the same way.
+func (e *TokenEndpoint) tokenRequest(w http.ResponseWriter, r *http.Request, noClient *auth.Error) (secret string, client *stores.Client, fail func(*auth.Error), ok bool) {
+	basicUsed, user := false, ""
+	fail = func(err *auth.Error) {
+		auth.AuditFailure(e.cfg.Audit, r, err)
+		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
+	}
+	tr, client, err := e.readRequest(w, r, &basicUsed, &user)
+	switch {
+	case err != nil:
+	case client == nil && noClient != nil:
+		err = noClient
+	case tr.Token == "":
+		err = errf(InvalidRequest, "missing token")
+	}
+	if err != nil {
+		fail(err)
+		return "", nil, nil, false
+	}
+	return tr.Token, client, fail, true
 }

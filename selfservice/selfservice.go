@@ -127,6 +127,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("Cache-Control", "no-store")
+	if strings.HasPrefix(r.URL.Path, h.cfg.Prefix+"static/") {
+		h.mux.ServeHTTP(w, r) // assets: publicly cacheable, so no cookie
+		return
+	}
 	r = r.WithContext(context.WithValue(r.Context(), csrfKey{}, h.ensureCSRF(w, r)))
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.render(w, r, http.StatusNotFound, view{Error: "There is no such page."}, "")

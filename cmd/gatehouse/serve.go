@@ -162,8 +162,9 @@ func cmdServe(e *env, args []string) error {
 	}
 	var verify http.Handler
 	if o.gw.forwardAuth {
+		allow := o.gw.allow()
 		verify = gateway.ForwardAuth(gateway.ForwardAuthConfig{Proxies: o.gw.proxies(ca)},
-			newReferenceHandler(p, ca, m, o.gw.allow(), o.gw.otherPaths(p, o.gw.allow())))
+			newReferenceHandler(p, ca, m, allow, o.gw.otherPaths(p, allow)))
 	}
 	handler := withHealth(withForwardAuth(faces, verify), readiness(s, stores.Counter))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

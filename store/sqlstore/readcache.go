@@ -38,30 +38,48 @@ type readCache struct {
 	checked time.Time
 	version int64
 	gen     uint64 // moves when the database or this process changed users or rules
-	users   map[string]cachedUser
-	tokens  map[string]cachedToken // by hash
-	revoked map[string]cachedFlag  // certificate serials
+	users   map[string]cached[stores.User]
+	tokens  map[string]cached[stores.Token] // by hash
+	revoked map[string]cached[bool]         // certificate serials
 	rules   []auth.Rule
 	ruleGen uint64 // the gen rules were read at; 0 = none cached
 }
 
-type cachedUser struct {
-	u   stores.User
-	gen uint64
-}
-
-type cachedFlag struct {
-	v   bool
-	gen uint64
-}
-
-type cachedToken struct {
-	t   stores.Token
+// cached is a value read at generation gen.
+type cached[V any] struct {
+	v   V
 	gen uint64
 }
 
 func newReadCache(db *sql.DB) *readCache {
-	return &readCache{db: db, gen: 1, users: map[string]cachedUser{}, tokens: map[string]cachedToken{}, revoked: map[string]cachedFlag{}}
+	return &readCache{db: db, gen: 1, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
+		revoked: map[string]cached[bool]{}}
+}
+
+// lookup returns m[k] if it was read at gen and gen is still current.
+func lookup[V any](c *readCache, m map[string]cached[V], k string, gen uint64) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := m[k]
+	if !ok || e.gen != gen || c.gen != gen {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+// remember stores v as m[k] unless the cache moved on since gen (the value
+// may be stale); a full map starts over.
+func remember[V any](c *readCache, m map[string]cached[V], k string, v V, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if len(m) >= maxCachedUsers {
+		clear(m)
+	}
+	m[k] = cached[V]{v: v, gen: gen}
 }
 
 // generation returns the cache's generation, asking SQLite whether the
@@ -150,78 +168,38 @@ func (c *readCache) dropConnLocked() {
 	c.checked = time.Time{}
 }
 
+// The callers get, and the cache keeps, copies of their own.
+
 func (c *readCache) user(login string, gen uint64) (*stores.User, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.users[login]
-	if !ok || e.gen != gen || c.gen != gen {
-		return nil, false
-	}
-	u := e.u
+	u, ok := lookup(c, c.users, login, gen)
 	u.Groups = slices.Clone(u.Groups)
-	return &u, true
+	return &u, ok
 }
 
 func (c *readCache) putUser(login string, u *stores.User, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen { // changed while it was read
-		return
-	}
-	if len(c.users) >= maxCachedUsers {
-		clear(c.users)
-	}
 	cp := *u
 	cp.Groups = slices.Clone(u.Groups)
-	c.users[login] = cachedUser{u: cp, gen: gen}
+	remember(c, c.users, login, cp, gen)
 }
 
 func (c *readCache) token(hash string, gen uint64) (*stores.Token, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.tokens[hash]
-	if !ok || e.gen != gen || c.gen != gen {
-		return nil, false
-	}
-	t := e.t
+	t, ok := lookup(c, c.tokens, hash, gen)
 	t.Scopes = slices.Clone(t.Scopes)
-	return &t, true
+	return &t, ok
 }
 
 func (c *readCache) putToken(hash string, t *stores.Token, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
-	}
-	if len(c.tokens) >= maxCachedUsers {
-		clear(c.tokens)
-	}
 	cp := *t
 	cp.Scopes = slices.Clone(t.Scopes)
-	c.tokens[hash] = cachedToken{t: cp, gen: gen}
+	remember(c, c.tokens, hash, cp, gen)
 }
 
 func (c *readCache) certRevoked(serial string, gen uint64) (bool, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.revoked[serial]
-	if !ok || e.gen != gen || c.gen != gen {
-		return false, false
-	}
-	return e.v, true
+	return lookup(c, c.revoked, serial, gen)
 }
 
 func (c *readCache) putRevoked(serial string, v bool, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
-	}
-	if len(c.revoked) >= maxCachedUsers {
-		clear(c.revoked)
-	}
-	c.revoked[serial] = cachedFlag{v: v, gen: gen}
+	remember(c, c.revoked, serial, v, gen)
 }
 
 func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
