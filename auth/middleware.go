@@ -78,7 +78,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 			if c.observe != nil {
 				start = time.Now()
 			}
-			if len(r.Header.Values("Authorization")) > 1 {
+			if len(r.Header["Authorization"]) > 1 { // the canonical key: no canonicalising per request
 				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "more than one Authorization header"}, challenges, start)
 				return
 			}

@@ -24,12 +24,11 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/memo"
 )
 
 // DefaultPrefix is Flocker's CN prefix for API users.
@@ -64,8 +63,7 @@ type Config struct {
 // offers no challenge: a certificate is asked for by the TLS handshake.
 type Authenticator struct {
 	cfg   Config
-	memo  atomic.Pointer[sync.Map] // *x509.Certificate → certFacts; read-mostly
-	facts atomic.Int64             // entries in memo
+	facts *memo.Map[*x509.Certificate, *certFacts]
 }
 
 // HasCredentials implements auth.Authenticator: a client certificate.
@@ -89,9 +87,7 @@ func New(cfg Config) *Authenticator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	a := &Authenticator{cfg: cfg}
-	a.memo.Store(new(sync.Map))
-	return a
+	return &Authenticator{cfg: cfg, facts: memo.New[*x509.Certificate, *certFacts](maxFacts)}
 }
 
 func fail(reason auth.Reason, user, msg string) *auth.Error {
@@ -102,28 +98,39 @@ func fail(reason auth.Reason, user, msg string) *auth.Error {
 const maxFacts = 4096
 
 // certFacts are what every request on a connection would otherwise
-// compute again from the same certificate: its serial and its SHA-256.
-type certFacts struct{ serial, fingerprint string }
+// compute again from the same certificate: its serial, its SHA-256, the
+// identity's attributes and, when no per-request lookup changes it, the
+// whole identity.
+type certFacts struct {
+	serial, fingerprint string
+	attrs               map[string]string
+	id                  *auth.Identity // nil when Config.Users or Config.Map decide per request
+}
 
-// certFacts returns leaf's serial and SHA-256 fingerprint (hex), computed once
-// per certificate: a keep-alive connection presents the same
-// *x509.Certificate on every request, and the SHA-256 was a quarter of an
-// mTLS request's cost.
-func (a *Authenticator) certFacts(leaf *x509.Certificate) (serial, fingerprint string) {
-	memo := a.memo.Load()
-	if f, ok := memo.Load(leaf); ok {
-		f := f.(certFacts)
-		return f.serial, f.fingerprint
+// certFacts returns leaf's facts, computed once per certificate: a
+// keep-alive connection presents the same *x509.Certificate on every
+// request, and the SHA-256 was a quarter of an mTLS request's cost, the
+// attribute map and the identity as much again. user is the CN's user
+// (Config.Map unset).
+func (a *Authenticator) certFacts(leaf *x509.Certificate, user string) *certFacts {
+	return a.facts.Get(leaf, func() *certFacts {
+		sum := sha256.Sum256(leaf.Raw)
+		f := &certFacts{serial: Serial(leaf), fingerprint: hex.EncodeToString(sum[:])}
+		f.attrs = map[string]string{"cert_serial": f.serial, "cert_sha256": f.fingerprint}
+		if a.cfg.Users == nil && a.cfg.Map == nil {
+			f.id = a.identity(leaf, user, f.attrs) // shared: an Identity is never mutated
+		}
+		return f
+	})
+}
+
+// identity is the Identity of leaf's user before the user table is asked.
+func (a *Authenticator) identity(leaf *x509.Certificate, user string, attrs map[string]string) *auth.Identity {
+	id := &auth.Identity{User: user, Scheme: auth.SchemeMTLS, Expires: leaf.NotAfter, Attrs: attrs}
+	if a.cfg.OrganizationsAsGroups {
+		id.Groups = slices.Clone(leaf.Subject.Organization)
 	}
-	sum := sha256.Sum256(leaf.Raw)
-	f := certFacts{serial: Serial(leaf), fingerprint: hex.EncodeToString(sum[:])}
-	if a.facts.Add(1) > maxFacts { // start over rather than grow
-		a.memo.Store(new(sync.Map))
-		a.facts.Store(0)
-		memo = a.memo.Load()
-	}
-	memo.Store(leaf, f)
-	return f.serial, f.fingerprint
+	return id
 }
 
 // Serial formats a certificate serial as the deny-list keys it: lower-case
@@ -169,9 +176,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		}
 		user = u
 	}
-	serial, fingerprint := a.certFacts(leaf)
+	f := a.certFacts(leaf, user)
 	if a.cfg.Revoked != nil {
-		revoked, err := a.cfg.Revoked.CertRevoked(r.Context(), serial)
+		revoked, err := a.cfg.Revoked.CertRevoked(r.Context(), f.serial)
 		if err != nil {
 			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeMTLS, Cause: err}
 		}
@@ -179,8 +186,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 			return nil, fail(auth.ReasonRevoked, user, "client certificate revoked")
 		}
 	}
-	id := &auth.Identity{User: user, Scheme: auth.SchemeMTLS, Expires: leaf.NotAfter,
-		Attrs: map[string]string{"cert_serial": serial, "cert_sha256": fingerprint}}
+	if f.id != nil {
+		return f.id, nil
+	}
+	id := a.identity(leaf, user, f.attrs)
 	if a.cfg.Users != nil {
 		u, err := a.cfg.Users.User(r.Context(), user)
 		if err != nil && !errors.Is(err, stores.ErrNotFound) {
@@ -189,10 +198,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		if err != nil || u.Disabled {
 			return nil, fail(auth.ReasonInvalid, user, "the certificate's user is unknown or disabled")
 		}
-		id.User, id.Domain, id.Groups = u.Name, u.Domain, slices.Clone(u.Groups)
-	}
-	if a.cfg.OrganizationsAsGroups {
-		id.Groups = append(id.Groups, leaf.Subject.Organization...)
+		id.User, id.Domain = u.Name, u.Domain
+		id.Groups = append(slices.Clone(u.Groups), id.Groups...)
 	}
 	return id, nil
 }

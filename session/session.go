@@ -46,6 +46,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/memo"
 	"github.com/gatehouse/gatehouse/internal/prefer"
 )
 
@@ -186,6 +187,10 @@ func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
 }
 
 // cookie returns the first cookie named CookieName, scanning the Cookie
+// schemeAttrs shares one Identity.Attrs map per first scheme among the
+// requests of every session (an Identity's map is never mutated).
+var schemeAttrs = memo.New[string, map[string]string](64)
+
 // headers without parsing every cookie (the per-request fast path).
 func (m *Manager) cookie(r *http.Request) (string, bool) {
 	for _, line := range r.Header.Values("Cookie") {
@@ -255,7 +260,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	id := auth.UserIdentity(u, auth.SchemeSession)
 	id.Scopes = s.Scopes
 	id.Expires = s.Expires
-	id.Attrs = map[string]string{AttrAuthScheme: s.Scheme}
+	id.Attrs = schemeAttrs.Get(s.Scheme, func() map[string]string { return map[string]string{AttrAuthScheme: s.Scheme} })
 	return id, nil
 }
 

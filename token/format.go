@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math/big"
 	"strings"
+	"unsafe"
 )
 
 // Token prefixes, one per kind, so that people, logs and secret scanners can
@@ -49,13 +50,12 @@ func Generate(prefix string) (string, error) {
 	return s + checksum(s), nil
 }
 
-// crc32String is crc32.ChecksumIEEE over a string without copying it.
+// crc32String is crc32.ChecksumIEEE over a string without copying it: the
+// library's table-slicing (and, where the CPU has it, carry-less
+// multiplication) code reads the string's bytes in place; it never writes
+// or keeps them. A byte-at-a-time loop showed in request profiles.
 func crc32String(s string) uint32 {
-	crc := ^uint32(0)
-	for i := 0; i < len(s); i++ {
-		crc = crc32.IEEETable[byte(crc)^s[i]] ^ (crc >> 8)
-	}
-	return ^crc
+	return crc32.ChecksumIEEE(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 func checksum(s string) string {

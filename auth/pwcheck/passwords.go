@@ -67,8 +67,8 @@ func New(cfg Config) *Pipeline {
 // login.
 func (p *Pipeline) Check(r *http.Request, scheme, login, password string) (*auth.Identity, error) {
 	a := Attempt{Scheme: scheme, Login: login, Password: password}
-	if p.Throttle != nil { // the address only matters to the throttle
-		a.Addr = p.Addr(r)
+	if p.Throttle != nil { // the address only matters to the throttle, and only if it counts
+		a.from, a.pipe = r, p
 	}
 	return p.CheckAttempt(r.Context(), a)
 }

@@ -171,7 +171,17 @@ func (v *hashlessVerifier) Hashless(pw string) bool { return strings.HasPrefix(p
 // writeCounter counts AddFailure and RemoveFailure calls.
 type writeCounter struct {
 	stores.FailureCounter
-	writes atomic.Int32
+	writes, reads atomic.Int32
+}
+
+func (w *writeCounter) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
+	w.reads.Add(1)
+	return w.FailureCounter.Failures(ctx, scope, key)
+}
+
+func (w *writeCounter) ResetFailures(ctx context.Context, scope, key string) error {
+	w.writes.Add(1)
+	return w.FailureCounter.ResetFailures(ctx, scope, key)
 }
 
 func (w *writeCounter) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
@@ -184,9 +194,9 @@ func (w *writeCounter) RemoveFailure(ctx context.Context, scope, key string) err
 	return w.FailureCounter.RemoveFailure(ctx, scope, key)
 }
 
-// TestThrottleHashless: a credential that runs no hash (a PAT) costs no
-// counter write when it is right, is still counted when wrong, and is
-// refused once the limit is reached.
+// TestThrottleHashless: a credential that runs no hash (a PAT) touches no
+// counter when it is right, is counted when wrong, and a wrong one is
+// refused once the limit is reached; the right one still works then.
 func TestThrottleHashless(t *testing.T) {
 	ctx := context.Background()
 	counter := &writeCounter{FailureCounter: memstore.New()}
@@ -200,12 +210,16 @@ func TestThrottleHashless(t *testing.T) {
 		require.NoError(t, try("tok_good"))
 	}
 	assert.Equal(t, int32(0), counter.writes.Load(), "a right token is not reserved ahead")
+	assert.Equal(t, int32(0), counter.reads.Load(), "nor checked against the counters")
 	for range 3 {
 		assert.Equal(t, auth.ReasonInvalid, auth.AsError(try("tok_guess")).Reason)
 	}
 	assert.Positive(t, counter.writes.Load(), "wrong tokens are counted")
-	checked := v.checked.Load()
-	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("tok_guess")).Reason, "over the limit: refused")
-	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("tok_good")).Reason, "over the limit: even the right token waits")
-	assert.Equal(t, checked, v.checked.Load(), "a throttled attempt is not checked")
+	assert.Equal(t, auth.ReasonThrottled, auth.AsError(try("tok_guess")).Reason, "over the limit: a wrong token is refused with 429")
+	// The owner's automation is not locked out by whoever guessed: a
+	// right token is never throttled, as a cached password is not.
+	writes, reads := counter.writes.Load(), counter.reads.Load()
+	require.NoError(t, try("tok_good"), "over the limit: the right token still works")
+	assert.Equal(t, writes, counter.writes.Load(), "a right token writes no counter")
+	assert.Equal(t, reads, counter.reads.Load(), "a right token reads no counter")
 }

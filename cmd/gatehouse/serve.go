@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/gateway"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
@@ -53,6 +54,7 @@ type serveOptions struct {
 	metricsAddr    string
 	demo, insecure bool
 	logFormat      string
+	logFlush       time.Duration
 	gw             gatewayOptions
 }
 
@@ -63,6 +65,7 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:8080", `plain-HTTP listen address: redirects to HTTPS, serves the CA downloads ("" = none)`)
 		fs.BoolVar(&o.demo, "demo", false, "on a store without users: create one demo user per face and print curl lines")
 		fs.StringVar(&o.logFormat, "log", "text", "audit log format on standard error: text or json")
+		fs.DurationVar(&o.logFlush, "log-flush", 100*time.Millisecond, "write the audit log in batches at least this often (0 = each line at once); what is held is written at shutdown")
 		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
 		o.gw.flags(fs)
@@ -72,12 +75,19 @@ func cmdServe(e *env, args []string) error {
 	if err := o.gw.check(e); err != nil {
 		return err
 	}
+	if o.logFlush < 0 {
+		return usageError("--log-flush must not be negative")
+	}
+	// One write per batch, not per request: at gateway rates a write per
+	// audit line cost more than authentication.
+	logOut := logbuf.New(e.stderr, o.logFlush)
+	defer logOut.Close()
 	var logger *slog.Logger
 	switch o.logFormat {
 	case "text":
-		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+		logger = slog.New(slog.NewTextHandler(logOut, nil))
 	case "json":
-		logger = slog.New(slog.NewJSONHandler(e.stderr, nil))
+		logger = slog.New(slog.NewJSONHandler(logOut, nil))
 	default:
 		return usageError("--log must be text or json")
 	}
@@ -250,6 +260,7 @@ func cmdServe(e *env, args []string) error {
 		_ = x.Shutdown(shutdown)
 	}
 	_ = p.Tokens().Flush(shutdown) // last-used times
+	_ = logOut.Close()
 	fmt.Fprintln(e.stderr, "gatehouse: stopped")
 	return nil
 }

@@ -11,9 +11,21 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
+
+// spaceOrBreak returns the first CR, LF, space or tab in s, a line break
+// when s has one anywhere (its message is the more useful), or 0.
+func spaceOrBreak(s string) byte {
+	for _, c := range []byte{'\r', '\n', ' ', '\t'} { // IndexByte scans many bytes at a time
+		if strings.IndexByte(s, c) >= 0 {
+			return c
+		}
+	}
+	return 0
+}
 
 func malformed(msg string) *auth.Error {
 	return &auth.Error{Reason: auth.ReasonMalformed, Message: msg}
@@ -35,22 +47,30 @@ func ParseBasic(encoded string, maxBytes int) (user, password string, err *auth.
 	if encoded == "" {
 		return "", "", malformed("empty Basic credentials")
 	}
-	if strings.ContainsAny(encoded, "\r\n") {
+	switch spaceOrBreak(encoded) {
+	case '\r', '\n':
 		return "", "", malformed("Basic credentials contain a line break: encode user:password as base64 on one line (for example base64 -w0)")
-	}
-	if strings.ContainsAny(encoded, " \t") {
+	case ' ', '\t':
 		return "", "", malformed("Basic credentials contain whitespace, as a base64 encoder that wraps lines produces: encode user:password as base64 on one line (for example base64 -w0)")
 	}
 	enc := base64.StdEncoding
 	if len(encoded)%4 != 0 && !strings.HasSuffix(encoded, "=") {
 		enc = base64.RawStdEncoding // tolerate clients that drop the padding
 	}
-	raw, derr := enc.DecodeString(encoded)
+	var small [192]byte // most credentials decode here, leaving one copy: s
+	raw := small[:]
+	if n := enc.DecodedLen(len(encoded)); n > len(raw) {
+		raw = make([]byte, n)
+	}
+	// Decode reads the string's bytes in place (it never writes or keeps
+	// its source): a []byte conversion would copy them to the heap.
+	n, derr := enc.Decode(raw, unsafe.Slice(unsafe.StringData(encoded), len(encoded)))
 	if derr != nil {
 		return "", "", malformed("Basic credentials are not valid base64")
 	}
-	s := string(raw)
-	if strings.ContainsAny(s, "\r\n") {
+	s := string(raw[:n])
+	clear(raw[:n]) // the password stays in s only
+	if strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0 {
 		return "", "", malformed("decoded Basic credentials contain CR/LF: encode user:password without a trailing newline (echo -n)")
 	}
 	user, password, ok := strings.Cut(s, ":")

@@ -55,6 +55,7 @@ func TestFaults(t *testing.T) {
 		assert.Positive(t, ta.count("session", 503), "sessions live in Redis: 503 while it is gone")
 		assert.Positive(t, ta.count("oauth1", 503), "nonces live in Redis")
 		assert.Zero(t, ta.count("basic", 503), "a cached password needs no Redis")
+		assert.Zero(t, ta.count("pat", 503), "a right personal access token touches no throttle counter")
 		require.NoError(t, r.rd.Start())
 		took := r.recovered(t, 5*time.Second)
 		t.Logf("recovered %v after Redis came back", took)
