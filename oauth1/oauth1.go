@@ -48,7 +48,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -59,7 +58,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"hash"
 	"mime"
 	"net/http"
@@ -72,6 +70,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/memo"
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
 )
 
@@ -421,8 +421,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if cause != nil {
 		consumer = dummyConsumer()
 	}
-	base := oauthsig.AppendBaseString(nil, r.Method, a.baseURI(r), req.all)
-	if sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer); cause != nil || !sigOK {
+	bp := baseBuffers.Get().(*[]byte)
+	base := oauthsig.AppendBaseString((*bp)[:0], r.Method, a.baseURI(r), req.all)
+	sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer)
+	if cap(base) <= 64<<10 { // keep usual sizes only
+		*bp = base
+		baseBuffers.Put(bp)
+	}
+	if cause != nil || !sigOK {
 		if cause == nil {
 			cause = errors.New("bad signature")
 		}
@@ -443,6 +449,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	return a.mapUser(r, consumer, o)
 }
 
+// baseBuffers hold signature base strings between requests.
+var baseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func (a *Authenticator) baseURI(r *http.Request) string {
 	scheme, host := "http", r.Host
 	if r.TLS != nil {
@@ -459,18 +468,26 @@ func (a *Authenticator) baseURI(r *http.Request) string {
 	return oauthsig.BaseURI(scheme, host, r.URL.EscapedPath())
 }
 
+// signingKeys remembers each consumer secret's HMAC key ("encoded secret&"),
+// so that a request does not build it again.
+var signingKeys = memo.New[string, string](1024)
+
 func verifySignature(method string, base []byte, sig string, c *stores.Consumer) bool {
 	if !c.Accepts(method) {
 		return false // never verify with material the consumer does not have
 	}
-	key := oauthsig.Encode(c.Secret) + "&" // 1-legged: the token secret is empty
+	key := signingKeys.Get(c.Secret, func() string { return oauthsig.Encode(c.Secret) + "&" }) // 1-legged: the token secret is empty
 	switch method {
 	case "HMAC-SHA1", "HMAC-SHA256":
-		want, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil {
-			want = nil
+		var buf [64]byte // SHA-256's 32 bytes, with room for a longer guess
+		want := buf[:0]
+		if base64.StdEncoding.DecodedLen(len(sig)) <= len(buf) {
+			n, err := base64.StdEncoding.Decode(buf[:], []byte(sig))
+			if err == nil {
+				want = buf[:n]
+			}
 		}
-		return hmac.Equal(oauthsig.HMACSum(method, base, key), want)
+		return oauthsig.HMACEqual(method, base, key, want)
 	case "PLAINTEXT":
 		return subtle.ConstantTimeCompare([]byte(sig), []byte(key)) == 1
 	case "RSA-SHA1":
@@ -549,8 +566,12 @@ func (a *Authenticator) mapping(c *stores.Consumer) Mapping {
 	return a.cfg.Mapping
 }
 
+// consumerAttrs shares each consumer's Identity.Attrs among its requests
+// (an Identity's map is never mutated).
+var consumerAttrs = memo.New[string, map[string]string](1024)
+
 func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoParams) (*auth.Identity, error) {
-	attrs := map[string]string{"consumer_key": c.Key}
+	attrs := consumerAttrs.Get(c.Key, func() map[string]string { return map[string]string{"consumer_key": c.Key} })
 	header, err := a.userHeader(r)
 	if err != nil {
 		return nil, err

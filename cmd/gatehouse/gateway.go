@@ -154,9 +154,11 @@ func withForwardAuth(next, verify http.Handler) http.Handler {
 	if verify == nil {
 		return next
 	}
-	mux := http.NewServeMux()
-	mux.Handle(forwardAuthPath, verify)
-	mux.Handle(forwardAuthPath+"/", verify)
-	mux.Handle("/", next)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == forwardAuthPath || strings.HasPrefix(p, forwardAuthPath+"/") {
+			verify.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -165,12 +165,29 @@ func ParseForm(s string) ([]Param, error) {
 // NormalizeParams is RFC 5849 §3.4.1.3.2: encode names and values, sort by
 // name then value (byte order), join as name=value pairs with "&". Callers
 // leave out oauth_signature and realm.
-func NormalizeParams(params []Param) string { return string(appendNormalized(nil, params)) }
+func NormalizeParams(params []Param) string {
+	return string(appendNormalized(nil, params, appendEncodedOnce))
+}
 
-func appendNormalized(dst []byte, params []Param) []byte {
-	enc := make([]Param, len(params))
-	for i, p := range params {
-		enc[i] = Param{Encode(p.Name), Encode(p.Value)}
+// appendEncodedOnce appends s as it is (already encoded).
+func appendEncodedOnce(dst []byte, s string) []byte { return append(dst, s...) }
+
+// appendEncodedTwice appends the encoding of s, which is itself encoded:
+// only its "%" needs encoding again.
+func appendEncodedTwice(dst []byte, s string) []byte { return appendEncoded(dst, s) }
+
+// appendNormalized sorts the encoded parameters and appends them joined,
+// each part through emit: appendEncodedOnce for the normalized string,
+// appendEncodedTwice for the base string, which encodes it once more. The
+// parameters' encodings live on the stack for the usual dozen or so.
+func appendNormalized(dst []byte, params []Param, emit func([]byte, string) []byte) []byte {
+	var small [16]Param
+	enc := small[:0]
+	if len(params) > len(small) {
+		enc = make([]Param, 0, len(params))
+	}
+	for _, p := range params {
+		enc = append(enc, Param{Encode(p.Name), Encode(p.Value)})
 	}
 	slices.SortFunc(enc, func(a, b Param) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
@@ -180,11 +197,11 @@ func appendNormalized(dst []byte, params []Param) []byte {
 	})
 	for i, p := range enc {
 		if i > 0 {
-			dst = append(dst, '&')
+			dst = emit(dst, "&")
 		}
-		dst = append(dst, p.Name...)
-		dst = append(dst, '=')
-		dst = append(dst, p.Value...)
+		dst = emit(dst, p.Name)
+		dst = emit(dst, "=")
+		dst = emit(dst, p.Value)
 	}
 	return dst
 }
@@ -219,15 +236,21 @@ func BaseString(method, baseURI string, params []Param) string {
 }
 
 // AppendBaseString appends BaseString's result to dst (the verifier's
-// allocation-light path).
+// allocation-light path: the normalized parameters are encoded straight
+// into dst, with no string of their own).
 func AppendBaseString(dst []byte, method, baseURI string, params []Param) []byte {
-	norm := appendNormalized(make([]byte, 0, 256), params)
-	dst = slices.Grow(dst, len(method)+3*len(baseURI)+3*len(norm)+2)
-	dst = append(dst, strings.ToUpper(method)...)
+	dst = slices.Grow(dst, len(method)+3*len(baseURI)+2+64*len(params))
+	for i := 0; i < len(method); i++ { // upper case, without a copy
+		c := method[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
 	dst = append(dst, '&')
 	dst = appendEncoded(dst, baseURI)
 	dst = append(dst, '&')
-	return appendEncoded(dst, norm)
+	return appendNormalized(dst, params, appendEncodedTwice)
 }
 
 // macs keeps keyed HMAC states for reuse: most traffic comes from few
@@ -243,6 +266,22 @@ type keyedMAC struct {
 // HMACSum is the raw HMAC-SHA1 or HMAC-SHA256 (method) of a base string
 // under key (the encoded consumer secret, "&", the encoded token secret).
 func HMACSum(method string, base []byte, key string) []byte {
+	var out []byte
+	withMAC(method, base, key, func(sum []byte) { out = slices.Clone(sum) })
+	return out
+}
+
+// HMACEqual reports, in constant time, whether sig is the HMAC-SHA1 or
+// HMAC-SHA256 (method) of base under key, without copying the MAC.
+func HMACEqual(method string, base []byte, key string, sig []byte) bool {
+	ok := false
+	withMAC(method, base, key, func(sum []byte) { ok = hmac.Equal(sum, sig) })
+	return ok
+}
+
+// withMAC computes the MAC with a pooled keyed state and hands it to use
+// before the state goes back to the pool.
+func withMAC(method string, base []byte, key string, use func(sum []byte)) {
 	km, _ := macs.Get().(*keyedMAC)
 	if km == nil || km.method != method || km.key != key {
 		h := sha1.New
@@ -254,9 +293,8 @@ func HMACSum(method string, base []byte, key string) []byte {
 		km.mac.Reset()
 	}
 	km.mac.Write(base)
-	out := slices.Clone(km.mac.Sum(km.sum[:0]))
+	use(km.mac.Sum(km.sum[:0]))
 	macs.Put(km)
-	return out
 }
 
 // HMACSignature is the base64 HMAC-SHA1 or HMAC-SHA256 signature of a

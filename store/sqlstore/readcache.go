@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -24,7 +25,9 @@ import (
 // request that starts freshnessInterval after the commit. PostgreSQL has no
 // such signal: there every call reads the database.
 
-// freshnessInterval is how long a data_version answer is trusted.
+// freshnessInterval is how long a data_version answer is trusted. It is
+// short enough that a script which runs the CLI and then a request sees
+// its change (10 ms was not: the CLI can start, commit and exit in less).
 const freshnessInterval = time.Millisecond
 
 // maxCachedUsers bounds the user cache and the token cache; when one is
@@ -32,12 +35,23 @@ const freshnessInterval = time.Millisecond
 const maxCachedUsers = 10_000
 
 type readCache struct {
-	mu      sync.Mutex
-	db      *sql.DB
+	db *sql.DB
+
+	// probe guards the data_version connection and serialises asking it:
+	// requests that find the answer stale while another asks wait for that
+	// answer instead of asking again, and requests that find it fresh never
+	// wait for a question in flight. Lock order: probe, then mu.
+	probe   sync.Mutex
 	conn    *sql.Conn // nil until first use and after a failure
-	checked time.Time
+	stmt    *sql.Stmt // PRAGMA data_version, prepared once on conn
 	version int64
-	gen     uint64 // moves when the database or this process changed users or rules
+
+	// checked is when (unix ns) the answer in force was asked for; 0 = no
+	// answer to trust.
+	checked atomic.Int64
+
+	mu      sync.Mutex
+	gen     atomic.Uint64 // moves (under mu) when the database or this process changed users or rules
 	users   map[string]cached[stores.User]
 	tokens  map[string]cached[stores.Token] // by hash
 	revoked map[string]cached[bool]         // certificate serials
@@ -52,8 +66,10 @@ type cached[V any] struct {
 }
 
 func newReadCache(db *sql.DB) *readCache {
-	return &readCache{db: db, gen: 1, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
+	c := &readCache{db: db, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
 		revoked: map[string]cached[bool]{}}
+	c.gen.Store(1)
+	return c
 }
 
 // lookup returns m[k] if it was read at gen and gen is still current.
@@ -61,7 +77,7 @@ func lookup[V any](c *readCache, m map[string]cached[V], k string, gen uint64) (
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := m[k]
-	if !ok || e.gen != gen || c.gen != gen {
+	if !ok || e.gen != gen || c.gen.Load() != gen {
 		var zero V
 		return zero, false
 	}
@@ -73,7 +89,7 @@ func lookup[V any](c *readCache, m map[string]cached[V], k string, gen uint64) (
 func remember[V any](c *readCache, m map[string]cached[V], k string, v V, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gen.Load() != gen {
 		return
 	}
 	if len(m) >= maxCachedUsers {
@@ -89,44 +105,57 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 	if c == nil {
 		return 0, false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.checked) < freshnessInterval && c.conn != nil {
-		return c.gen, true
+	if gen, ok := c.fresh(); ok {
+		return gen, true
 	}
-	if c.conn == nil {
+	c.probe.Lock()
+	defer c.probe.Unlock()
+	if gen, ok := c.fresh(); ok { // asked while this request waited
+		return gen, true
+	}
+	asked := time.Now() // the answer holds from before the question
+	if c.stmt == nil {
 		conn, err := c.db.Conn(ctx)
 		if err != nil {
 			return 0, false
 		}
-		c.conn, c.version = conn, -1
+		// Prepared once: parsing the pragma was two thirds of asking it.
+		stmt, err := conn.PrepareContext(ctx, "PRAGMA data_version")
+		if err != nil {
+			_ = conn.Close()
+			return 0, false
+		}
+		c.conn, c.stmt, c.version = conn, stmt, -1
 	}
 	var v int64
-	if err := c.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+	if err := c.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+		c.mu.Lock()
 		c.dropConnLocked()
-		return 0, false
-	}
-	if v != c.version {
-		c.version = v
-		c.clearLocked()
-	}
-	c.checked = time.Now()
-	return c.gen, true
-}
-
-// fresh returns the generation when SQLite was asked within
-// freshnessInterval, without asking it: a cache hit then costs no deadline,
-// no lane and no statement.
-func (c *readCache) fresh() (gen uint64, ok bool) {
-	if c == nil {
+		c.mu.Unlock()
 		return 0, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.conn == nil || time.Since(c.checked) >= freshnessInterval {
+	if v != c.version {
+		c.version = v
+		c.clearLocked()
+	}
+	c.checked.Store(asked.UnixNano())
+	return c.gen.Load(), true
+}
+
+// fresh returns the generation when SQLite was asked within
+// freshnessInterval, without asking it and without a lock: a cache hit then
+// costs no deadline, no lane and no statement.
+func (c *readCache) fresh() (gen uint64, ok bool) {
+	if c == nil {
 		return 0, false
 	}
-	return c.gen, true
+	checked := c.checked.Load()
+	if checked == 0 || time.Now().UnixNano()-checked >= int64(freshnessInterval) {
+		return 0, false
+	}
+	return c.gen.Load(), true
 }
 
 // invalidate forgets everything: this process wrote users or rules, or the
@@ -138,7 +167,7 @@ func (c *readCache) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clearLocked()
-	c.checked = time.Time{}
+	c.checked.Store(0)
 }
 
 // reset also drops the data_version connection (it may see an old file).
@@ -146,26 +175,34 @@ func (c *readCache) reset() {
 	if c == nil {
 		return
 	}
+	c.probe.Lock()
+	defer c.probe.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.clearLocked()
 	c.dropConnLocked()
 }
 
+// clearLocked empties the cache (mu held).
 func (c *readCache) clearLocked() {
-	c.gen++
+	c.gen.Add(1)
 	clear(c.users)
 	clear(c.tokens)
 	clear(c.revoked)
 	c.rules, c.ruleGen = nil, 0
 }
 
+// dropConnLocked closes the data_version connection (probe and mu held).
 func (c *readCache) dropConnLocked() {
+	if c.stmt != nil {
+		_ = c.stmt.Close()
+		c.stmt = nil
+	}
 	if c.conn != nil {
 		_ = c.conn.Close()
 		c.conn = nil
 	}
-	c.checked = time.Time{}
+	c.checked.Store(0)
 }
 
 // The callers get, and the cache keeps, copies of their own.
@@ -205,7 +242,7 @@ func (c *readCache) putRevoked(serial string, v bool, gen uint64) {
 func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ruleGen == 0 || c.ruleGen != gen || c.gen != gen {
+	if c.ruleGen == 0 || c.ruleGen != gen || c.gen.Load() != gen {
 		return nil, false
 	}
 	// The caller's own slice; each rule's Methods is shared, and treated as
@@ -216,7 +253,7 @@ func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
 func (c *readCache) putRules(rules []auth.Rule, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gen.Load() != gen {
 		return
 	}
 	c.rules, c.ruleGen = cloneRules(rules), gen
