@@ -249,12 +249,17 @@ func fail(reason auth.Reason, msg string) *auth.Error {
 }
 
 // request is what Authenticate gathers before checking.
+// The body is returned beside it, so that the body's use cannot make the
+// parameters escape to the heap.
 type request struct {
 	oauth protoParams      // oauth_* and xoauth_* protocol parameters
 	all   []oauthsig.Param // every signed parameter (without signature and realm)
-	body  []byte
-	form  bool
+	form  bool             // the body is a form (its parameters are in all)
 }
+
+// paramSpace is room for a usual request's parameters on Authenticate's
+// stack: gather fills it instead of allocating.
+const paramSpace = 12
 
 // protoParams are the protocol parameters of one request: few, so a slice
 // beats a map.
@@ -276,57 +281,64 @@ func (ps protoParams) get(name string) string {
 
 // gather collects the parameters of r from the header, the query and a form
 // body, refusing duplicated protocol parameters.
-func (a *Authenticator) gather(r *http.Request) (*request, error) {
-	req := &request{oauth: make(protoParams, 0, 10)}
-	var sources [][]oauthsig.Param
-	if hv := r.Header.Values("Authorization"); len(hv) > 0 {
-		hp, ok, err := oauthsig.ParseHeader(hv[0])
+//
+// header, proto and all are empty slices with room (see paramSpace) for the
+// header's parameters, the protocol parameters and all parameters.
+func (a *Authenticator) gather(r *http.Request, header, proto, all []oauthsig.Param) (req request, body []byte, err error) {
+	req.oauth = proto
+	var sources [3][]oauthsig.Param // header, query, form body; indexed, not appended, so that it stays on the stack
+	nsrc := 0
+	if hv := r.Header["Authorization"]; len(hv) > 0 {
+		hp, ok, err := oauthsig.AppendHeader(header, hv[0])
 		if err != nil {
-			return nil, fail(auth.ReasonMalformed, err.Error())
+			return request{}, nil, fail(auth.ReasonMalformed, err.Error())
 		}
 		if ok {
 			if len(hv) > 1 {
-				return nil, fail(auth.ReasonMalformed, "more than one Authorization header")
+				return request{}, nil, fail(auth.ReasonMalformed, "more than one Authorization header")
 			}
 			hp = slices.DeleteFunc(hp, func(p oauthsig.Param) bool { return p.Name == "realm" })
-			sources = append(sources, hp)
+			sources[nsrc], nsrc = hp, nsrc+1
 		}
 	}
 	qp, err := oauthsig.ParseForm(r.URL.RawQuery)
 	if err != nil {
-		return nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
+		return request{}, nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
 	}
-	sources = append(sources, qp)
+	sources[nsrc], nsrc = qp, nsrc+1
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		body, complete, err := httpx.PeekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
+		peeked, complete, err := httpx.PeekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
 		if err != nil {
-			return nil, fail(auth.ReasonMalformed, "cannot read the request body")
+			return request{}, nil, fail(auth.ReasonMalformed, "cannot read the request body")
 		}
 		if !complete {
-			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
+			return request{}, nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
-		req.body = body
+		body = peeked
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 			fp, err := oauthsig.ParseForm(string(body))
 			if err != nil {
-				return nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
+				return request{}, nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
 			}
 			req.form = true
-			sources = append(sources, fp)
+			sources[nsrc], nsrc = fp, nsrc+1
 		}
 	}
 	n := 0
-	for _, src := range sources {
+	for _, src := range sources[:nsrc] {
 		n += len(src)
 	}
-	req.all = make([]oauthsig.Param, 0, n)
+	req.all = all
+	if n > cap(all) {
+		req.all = make([]oauthsig.Param, 0, n)
+	}
 	var sig string
-	for _, src := range sources {
+	for _, src := range sources[:nsrc] {
 		for _, p := range src {
 			if strings.HasPrefix(p.Name, "oauth_") || strings.HasPrefix(p.Name, "xoauth_") {
 				if v, dup := req.oauth.lookup(p.Name); dup {
 					if v != p.Value {
-						return nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice with different values")
+						return request{}, nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice with different values")
 					}
 					// The same name and value twice (authlib sends query and
 					// body parameters in both places): signed once.
@@ -342,9 +354,9 @@ func (a *Authenticator) gather(r *http.Request) (*request, error) {
 		}
 	}
 	if sig == "" && req.oauth.get("oauth_consumer_key") == "" {
-		return nil, auth.ErrNoCredentials
+		return request{}, nil, auth.ErrNoCredentials
 	}
-	return req, nil
+	return req, body, nil
 }
 
 // Authenticate implements auth.Authenticator. A request without an OAuth
@@ -360,7 +372,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
 	}
-	req, err := a.gather(r)
+	var header, proto, all [paramSpace]oauthsig.Param
+	req, body, err := a.gather(r, header[:0], proto[:0], all[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +449,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		e.Cause = fmt.Errorf("%w (consumer %q)", cause, key) // for the audit log only
 		return nil, e
 	}
-	if err := a.checkBodyHash(req, method); err != nil {
+	if err := a.checkBodyHash(req.oauth, body, req.form, method); err != nil {
 		return nil, err
 	}
 	fresh, err := a.cfg.Nonces.UseNonce(r.Context(), key, o.get("oauth_nonce"), now.Add(2*a.cfg.Window))
@@ -525,16 +538,16 @@ func rsaKey(pemText string) *rsa.PublicKey {
 
 // checkBodyHash applies the oauth_body_hash extension: refused on form
 // bodies, required (when configured) on other bodies, and checked when given.
-func (a *Authenticator) checkBodyHash(req *request, method string) error {
-	got, present := req.oauth.lookup("oauth_body_hash")
-	if req.form {
+func (a *Authenticator) checkBodyHash(oauth protoParams, body []byte, form bool, method string) error {
+	got, present := oauth.lookup("oauth_body_hash")
+	if form {
 		if present {
 			return fail(auth.ReasonMalformed, "oauth_body_hash must not be sent with a form-encoded body")
 		}
 		return nil
 	}
 	if !present {
-		if a.cfg.BodyHash == BodyHashRequire && len(req.body) > 0 {
+		if a.cfg.BodyHash == BodyHashRequire && len(body) > 0 {
 			return fail(auth.ReasonInvalid, "oauth_body_hash is required: the signature does not cover a non-form body otherwise")
 		}
 		return nil
@@ -546,7 +559,7 @@ func (a *Authenticator) checkBodyHash(req *request, method string) error {
 	if method == "HMAC-SHA256" {
 		h = sha256.New()
 	}
-	h.Write(req.body)
+	h.Write(body)
 	if subtle.ConstantTimeCompare([]byte(base64.StdEncoding.EncodeToString(h.Sum(nil))), []byte(got)) != 1 {
 		return fail(auth.ReasonInvalid, "oauth_body_hash does not match the body")
 	}

@@ -66,6 +66,13 @@ func unreserved(c byte) bool {
 // left out of signatures by NormalizeParams' caller. ok is false when the
 // header is not of the OAuth scheme at all.
 func ParseHeader(h string) (params []Param, ok bool, err error) {
+	return AppendHeader(nil, h)
+}
+
+// AppendHeader is ParseHeader appending to dst (a caller's buffer, so that
+// a request's parameters need no allocation of their own).
+func AppendHeader(dst []Param, h string) (params []Param, ok bool, err error) {
+	params = dst
 	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
 	if !strings.EqualFold(scheme, "OAuth") {
 		return nil, false, nil
@@ -77,7 +84,7 @@ func ParseHeader(h string) (params []Param, ok bool, err error) {
 			return nil, true, errHeader("expected name=value")
 		}
 		name := trimSpace(s[:eq])
-		if name == "" || strings.IndexFunc(name, func(r rune) bool { return r == ' ' || r == '\t' || r == '"' || r == ',' }) >= 0 {
+		if name == "" || strings.ContainsAny(name, " \t\",") {
 			return nil, true, errHeader("bad parameter name")
 		}
 		s = skipSpace(s[eq+1:])
@@ -102,7 +109,7 @@ func ParseHeader(h string) (params []Param, ok bool, err error) {
 				return nil, true, errHeader("bad percent-encoding in " + name)
 			}
 		}
-		if params == nil {
+		if cap(params) == 0 {
 			params = make([]Param, 0, strings.Count(h, ",")+1)
 		}
 		params = append(params, Param{name, value})
@@ -166,44 +173,116 @@ func ParseForm(s string) ([]Param, error) {
 // name then value (byte order), join as name=value pairs with "&". Callers
 // leave out oauth_signature and realm.
 func NormalizeParams(params []Param) string {
-	return string(appendNormalized(nil, params, appendEncodedOnce))
+	return string(appendNormalized(nil, params, false))
 }
 
-// appendEncodedOnce appends s as it is (already encoded).
-func appendEncodedOnce(dst []byte, s string) []byte { return append(dst, s...) }
-
-// appendEncodedTwice appends the encoding of s, which is itself encoded:
-// only its "%" needs encoding again.
-func appendEncodedTwice(dst []byte, s string) []byte { return appendEncoded(dst, s) }
-
-// appendNormalized sorts the encoded parameters and appends them joined,
-// each part through emit: appendEncodedOnce for the normalized string,
-// appendEncodedTwice for the base string, which encodes it once more. The
-// parameters' encodings live on the stack for the usual dozen or so.
-func appendNormalized(dst []byte, params []Param, emit func([]byte, string) []byte) []byte {
+// appendNormalized sorts the parameters by their encodings and appends
+// them joined: encoded once for the normalized string, or twice for the
+// base string, which encodes the normalized string again. Nothing is
+// encoded into a string of its own: the sort compares encodings as it
+// walks them, and the parameters are sorted on the stack for the usual
+// dozen or so.
+func appendNormalized(dst []byte, params []Param, twice bool) []byte {
 	var small [16]Param
-	enc := small[:0]
-	if len(params) > len(small) {
-		enc = make([]Param, 0, len(params))
+	sorted := append(small[:0], params...)
+	sortParams(sorted)
+	sep, eq, enc := "&", "=", appendEncoded[string]
+	if twice {
+		sep, eq, enc = "%26", "%3D", appendEncodedTwice
 	}
-	for _, p := range params {
-		enc = append(enc, Param{Encode(p.Name), Encode(p.Value)})
-	}
-	slices.SortFunc(enc, func(a, b Param) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Value, b.Value)
-	})
-	for i, p := range enc {
+	for i, p := range sorted {
 		if i > 0 {
-			dst = emit(dst, "&")
+			dst = append(dst, sep...)
 		}
-		dst = emit(dst, p.Name)
-		dst = emit(dst, "=")
-		dst = emit(dst, p.Value)
+		dst = enc(dst, p.Name)
+		dst = append(dst, eq...)
+		dst = enc(dst, p.Value)
 	}
 	return dst
+}
+
+// appendEncodedTwice appends the encoding of s's encoding: an unreserved
+// byte stays, any other byte becomes %25 and its two hex digits.
+func appendEncodedTwice(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && unreservedTable[s[j]] {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		c := s[j]
+		dst = append(dst, '%', '2', '5', hex[c>>4], hex[c&15])
+		i = j + 1
+	}
+	return dst
+}
+
+// sortParams sorts by encoded name, then encoded value (byte order, as
+// RFC 5849 §3.4.1.3.2 sorts): by insertion for the few parameters a
+// request has, where it beats a general sort.
+func sortParams(ps []Param) {
+	cmp := func(a, b Param) int {
+		if c := compareEncoded(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return compareEncoded(a.Value, b.Value)
+	}
+	if len(ps) > 16 {
+		slices.SortFunc(ps, cmp)
+		return
+	}
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && cmp(ps[j], ps[j-1]) < 0; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+// compareEncoded compares Encode(a) and Encode(b) without building them.
+func compareEncoded(a, b string) int {
+	i, k, j, l := 0, 0, 0, 0 // byte of a, position in its encoding; the same for b
+	for i < len(a) && j < len(b) {
+		ca, na := encodedAt(a[i], k)
+		cb, nb := encodedAt(b[j], l)
+		if ca != cb {
+			if ca < cb {
+				return -1
+			}
+			return 1
+		}
+		if k++; k == na {
+			i, k = i+1, 0
+		}
+		if l++; l == nb {
+			j, l = j+1, 0
+		}
+	}
+	switch {
+	case i < len(a):
+		return 1
+	case j < len(b):
+		return -1
+	}
+	return 0
+}
+
+// encodedAt is the k-th byte of c's encoding and the encoding's length.
+func encodedAt(c byte, k int) (byte, int) {
+	const hex = "0123456789ABCDEF"
+	if unreservedTable[c] {
+		return c, 1
+	}
+	switch k {
+	case 0:
+		return '%', 3
+	case 1:
+		return hex[c>>4], 3
+	}
+	return hex[c&15], 3
 }
 
 // BaseURI is RFC 5849 §3.4.1.2: scheme and host in lower case, the port only
@@ -250,7 +329,7 @@ func AppendBaseString(dst []byte, method, baseURI string, params []Param) []byte
 	dst = append(dst, '&')
 	dst = appendEncoded(dst, baseURI)
 	dst = append(dst, '&')
-	return appendNormalized(dst, params, appendEncodedTwice)
+	return appendNormalized(dst, params, true)
 }
 
 // macs keeps keyed HMAC states for reuse: most traffic comes from few

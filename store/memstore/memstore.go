@@ -34,10 +34,9 @@ type Store struct {
 
 	revokedCerts map[string]bool
 
-	clients          map[string]*stores.Client
-	consumers        map[string]*stores.Consumer
-	nonces           map[nonceKey]time.Time
-	noncesAfterSweep int
+	clients   map[string]*stores.Client
+	consumers map[string]*stores.Consumer
+	nonces    nonceTable
 
 	failures           map[failureKey]failureWindow
 	failuresAfterSweep int

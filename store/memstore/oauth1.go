@@ -2,8 +2,10 @@ package memstore
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth/stores"
@@ -43,30 +45,65 @@ func (s *Store) PutConsumer(_ context.Context, c stores.Consumer) error {
 	return nil
 }
 
-type nonceKey struct{ consumer, nonce string }
+// nonceTable remembers used nonces under a 128-bit keyed hash of (consumer,
+// nonce), with their expiry in unix nanoseconds. Its entries hold no
+// pointers, so the garbage collector never scans them, and no client
+// string is kept alive for the nonce's lifetime (a nonce parsed from a
+// header would have kept the whole header). Two different nonces share a
+// hash with odds of about 2⁻¹²⁸ per pair, and then the second is refused as
+// a replay: it fails closed. It has a lock of its own, so that OAuth 1
+// requests do not queue behind the user table's readers.
+type nonceTable struct {
+	mu         sync.Mutex
+	seeds      [2]maphash.Seed
+	m          map[[2]uint64]int64
+	afterSweep int
+}
+
+func (t *nonceTable) key(consumer, nonce string) [2]uint64 {
+	var k [2]uint64
+	var h maphash.Hash
+	for i, seed := range t.seeds {
+		h.SetSeed(seed)
+		h.WriteString(consumer)
+		h.WriteByte(0)
+		h.WriteString(nonce)
+		k[i] = h.Sum64()
+	}
+	return k
+}
+
+// use records the nonce until expires and reports whether it was unused
+// (or its earlier use has expired) at now.
+func (t *nonceTable) use(consumer, nonce string, now, expires time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+		t.m = map[[2]uint64]int64{}
+	}
+	k, at := t.key(consumer, nonce), now.UnixNano()
+	if until, seen := t.m[k]; seen && at < until {
+		return false
+	}
+	if len(t.m) >= 1024 && len(t.m) >= 2*t.afterSweep {
+		for k, until := range t.m {
+			if at >= until {
+				delete(t.m, k)
+			}
+		}
+		t.afterSweep = len(t.m)
+	}
+	t.m[k] = expires.UnixNano()
+	return true
+}
 
 // UseNonce implements stores.NonceStore.
 func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time.Time) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	now := s.now()
-	if s.nonces == nil {
-		s.nonces = map[nonceKey]time.Time{}
-	}
-	k := nonceKey{consumer, nonce}
-	if until, seen := s.nonces[k]; seen && now.Before(until) {
-		return false, nil
-	}
-	if len(s.nonces) >= 1024 && len(s.nonces) >= 2*s.noncesAfterSweep {
-		for k, until := range s.nonces {
-			if !now.Before(until) {
-				delete(s.nonces, k)
-			}
-		}
-		s.noncesAfterSweep = len(s.nonces)
-	}
-	s.nonces[k] = expires
-	return true, nil
+	s.mu.RUnlock()
+	return s.nonces.use(consumer, nonce, now, expires), nil
 }
 
 // UserFold implements stores.UserFolder: an exact match first, else the one
