@@ -78,9 +78,12 @@ type Service struct {
 	cfg  Config
 	pool sync.Pool // *hashState
 
-	// Last-used times wait in shards (by token id), so that concurrent
-	// verifications of different tokens do not queue on one lock.
-	touches   [touchShards]touchShard
+	// lastUsed holds each token's pending last-used time (token id →
+	// *atomic.Pointer[time.Time]; nil = nothing pending) until Flush writes
+	// them. A request that finds a time less than lastUsedResolution older
+	// writes nothing, so that concurrent requests with one token only read
+	// shared memory: a lock per token (or per shard) made them queue.
+	lastUsed  sync.Map
 	lastFlush atomic.Int64 // unix ns of the last Flush
 
 	// attrs shares one Identity.Attrs map among the requests of a token:
@@ -92,21 +95,9 @@ type Service struct {
 // token id.
 type tokenAttrs struct{ id, thumbprint string }
 
-const touchShards = 16
-
-type touchShard struct {
-	mu      sync.Mutex
-	pending map[string]time.Time
-	_       [40]byte // a cache line of its own
-}
-
-func (s *Service) shard(id string) *touchShard {
-	var h uint32 = 2166136261 // FNV-1a
-	for i := 0; i < len(id); i++ {
-		h = (h ^ uint32(id[i])) * 16777619
-	}
-	return &s.touches[h%touchShards]
-}
+// lastUsedResolution is how precisely a token's last use is recorded: a
+// use within this time after the pending one is not recorded again.
+const lastUsedResolution = time.Second
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -129,9 +120,6 @@ func New(cfg Config) *Service {
 		panic("token: JWT access tokens must expire (AccessTTL Never is for opaque tokens)")
 	}
 	s := &Service{cfg: cfg, attrs: memo.New[tokenAttrs, map[string]string](4096)}
-	for i := range s.touches {
-		s.touches[i].pending = map[string]time.Time{}
-	}
 	key := cfg.HashKey
 	s.pool.New = func() any {
 		if len(key) == 0 {
@@ -573,10 +561,7 @@ func passwordChangedSince(kinds []string, t *stores.Token, u *stores.User) bool 
 // touch records a use; the store sees it at the next Flush, which happens
 // here at most once per TouchInterval.
 func (s *Service) touch(ctx context.Context, id string, now time.Time) {
-	sh := s.shard(id)
-	sh.mu.Lock()
-	sh.pending[id] = now
-	sh.mu.Unlock()
+	s.recordUse(id, now)
 	// A clock that stepped back must not stall the flush for as long as it
 	// stepped: a lastFlush in the future is due at once.
 	last := time.Unix(0, s.lastFlush.Load())
@@ -585,33 +570,64 @@ func (s *Service) touch(ctx context.Context, id string, now time.Time) {
 	}
 }
 
+// pendingUse is a token's pending last-used time.
+type pendingUse = atomic.Pointer[time.Time]
+
+// recordUse makes at the token's pending last-used time, unless the
+// pending one is less than lastUsedResolution older.
+func (s *Service) recordUse(id string, at time.Time) {
+	v, ok := s.lastUsed.Load(id)
+	if !ok {
+		v, _ = s.lastUsed.LoadOrStore(id, new(pendingUse))
+	}
+	p := v.(*pendingUse)
+	if old := p.Load(); old != nil && !at.Before(*old) && at.Sub(*old) < lastUsedResolution {
+		return // recorded closely enough: no write to shared memory
+	}
+	rec := at // on the heap only when recorded
+	p.Store(&rec)
+	if cur, ok := s.lastUsed.Load(id); !ok || cur != v {
+		// A Flush forgot this idle entry meanwhile: record on the new one.
+		s.keepNewest(id, at)
+	}
+}
+
+// keepNewest makes at the token's pending time unless a newer one is
+// pending.
+func (s *Service) keepNewest(id string, at time.Time) {
+	v, _ := s.lastUsed.LoadOrStore(id, new(pendingUse))
+	p := v.(*pendingUse)
+	rec := at
+	for {
+		old := p.Load()
+		if old != nil && !at.After(*old) {
+			return
+		}
+		if p.CompareAndSwap(old, &rec) {
+			return
+		}
+	}
+}
+
 // Flush writes pending last-used times to the store in one batch. Call it
 // at shutdown; List calls it too.
 func (s *Service) Flush(ctx context.Context) error {
 	s.lastFlush.Store(s.cfg.Now().UnixNano())
 	batch := map[string]time.Time{}
-	for i := range s.touches {
-		sh := &s.touches[i]
-		sh.mu.Lock()
-		if len(sh.pending) > 0 {
-			for id, at := range sh.pending {
-				batch[id] = at
-			}
-			sh.pending = map[string]time.Time{}
+	s.lastUsed.Range(func(k, v any) bool {
+		if at := v.(*pendingUse).Swap(nil); at != nil {
+			batch[k.(string)] = *at
+		} else {
+			s.lastUsed.CompareAndDelete(k, v) // unused for a whole interval: forget it
 		}
-		sh.mu.Unlock()
-	}
+		return true
+	})
 	if len(batch) == 0 {
 		return nil
 	}
 	if err := s.cfg.Store.TouchTokens(ctx, batch); err != nil {
 		for id, at := range batch { // keep them for the next try, newest wins
-			sh := s.shard(id)
-			sh.mu.Lock()
-			if at.After(sh.pending[id]) {
-				sh.pending[id] = at
-			}
-			sh.mu.Unlock()
+			s.keepNewest(id, at)
 		}
 		return fmt.Errorf("token: recording last use: %w", err)
 	}

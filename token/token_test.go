@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -507,4 +508,40 @@ func TestJWTConfigErrors(t *testing.T) {
 	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
 	_, err = token.NewJWT(token.JWTConfig{Issuer: "iss", Audience: "api", Keys: []token.JWTKey{token.JWTKey{ID: "a", Alg: "EdDSA", Public: edPub}}})
 	assert.Error(t, err, "verify-only keys alone cannot sign")
+}
+
+// TestLastUsedConcurrent: requests with one token on many goroutines, with
+// flushes in between and the clock moving, leave the newest use recorded
+// (to lastUsedResolution) and lose none to a flush that forgot an idle
+// entry.
+func TestLastUsedConcurrent(t *testing.T) {
+	e := newEnv(t, token.Config{TouchInterval: time.Hour})
+	ctx := context.Background()
+	pat, err := e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "shared"})
+	require.NoError(t, err)
+	for round := range 5 {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 200 {
+					if _, err := e.svc.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		for range 3 { // flushes racing the requests; an empty one forgets the entry
+			require.NoError(t, e.svc.Flush(ctx))
+		}
+		wg.Wait()
+		require.NoError(t, e.svc.Flush(ctx))
+		stored, err := e.store.TokenByID(ctx, pat.Token.ID)
+		require.NoError(t, err)
+		assert.True(t, stored.LastUsed.Equal(e.clk.Now()), "round %d: last used %v, want %v", round, stored.LastUsed, e.clk.Now())
+		require.NoError(t, e.svc.Flush(ctx)) // nothing pending: the idle entry is forgotten
+		e.clk.Add(2 * time.Second)
+	}
 }

@@ -47,9 +47,25 @@ type Cache struct {
 
 	pool sync.Pool // *macState
 
-	mu         sync.RWMutex
+	mu         sync.Mutex // guards entries and refreshing; writers keep view in step
 	entries    map[[sha256.Size]byte]cacheEntry
 	refreshing map[[sha256.Size]byte]bool
+	// view is entries' read side ([sha256.Size]byte → *cacheEntry): a hit
+	// reads it without a lock, so that parallel requests with one
+	// credential do not contend on a read lock's shared counter.
+	view sync.Map
+}
+
+// setLocked records e under k (mu held).
+func (c *Cache) setLocked(k [sha256.Size]byte, e cacheEntry) {
+	c.entries[k] = e
+	c.view.Store(k, &e)
+}
+
+// deleteLocked forgets k (mu held).
+func (c *Cache) deleteLocked(k [sha256.Size]byte) {
+	delete(c.entries, k)
+	c.view.Delete(k)
 }
 
 type cacheEntry struct {
@@ -134,9 +150,11 @@ func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
-	c.mu.RLock()
-	e, hit := c.entries[k]
-	c.mu.RUnlock()
+	v, hit := c.view.Load(k)
+	var e cacheEntry
+	if hit {
+		e = *v.(*cacheEntry)
+	}
 	now := c.now()
 	if !hit || e.login != login || !now.Before(e.expires) {
 		return nil, false, nil
@@ -160,7 +178,7 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 				e.expires = ext
 				c.mu.Lock()
 				if cur, ok := c.entries[k]; ok && cur.created.Equal(e.created) {
-					c.entries[k] = e
+					c.setLocked(k, e)
 				}
 				c.mu.Unlock()
 			}
@@ -168,7 +186,7 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 		return auth.UserIdentity(u, ""), true, nil
 	}
 	c.mu.Lock()
-	delete(c.entries, k)
+	c.deleteLocked(k)
 	c.mu.Unlock()
 	return nil, false, nil
 }
@@ -197,9 +215,9 @@ func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw stri
 		case !ok || !cur.created.Equal(e.created):
 			// replaced or dropped meanwhile
 		case err == nil && uerr == nil && id.Scheme == "":
-			c.entries[k] = cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)}
+			c.setLocked(k, cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)})
 		case err != nil && auth.AsError(err).Reason != auth.ReasonUnavailable:
-			delete(c.entries, k)
+			c.deleteLocked(k)
 		}
 	}()
 }
@@ -225,14 +243,15 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 	if len(c.entries) >= c.maxEntries {
 		for ek, ev := range c.entries {
 			if !now.Before(ev.expires) {
-				delete(c.entries, ek)
+				c.deleteLocked(ek)
 			}
 		}
 		if len(c.entries) >= c.maxEntries {
 			clear(c.entries)
+			c.view.Clear()
 		}
 	}
-	c.entries[k] = cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)}
+	c.setLocked(k, cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)})
 	c.mu.Unlock()
 	return id, nil
 }
@@ -244,14 +263,14 @@ func (c *Cache) Forget(login string) {
 	defer c.mu.Unlock()
 	for k, e := range c.entries {
 		if e.login == login {
-			delete(c.entries, k)
+			c.deleteLocked(k)
 		}
 	}
 }
 
 // Len is the number of cached verifications.
 func (c *Cache) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return len(c.entries)
 }

@@ -3,7 +3,7 @@ package pwcheck
 // Refreshing is how many background checks are running (tests wait for
 // them to end).
 func (c *Cache) Refreshing() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return len(c.refreshing)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -25,9 +26,14 @@ type Store struct {
 	mu    sync.RWMutex
 	now   func() time.Time
 	users map[string]*stores.User
-	rules []auth.Rule
+	// userView is users' read side (login → *stores.User), kept in step
+	// under mu: User reads it without a lock, so that parallel requests do
+	// not contend on the read lock's shared counter.
+	userView sync.Map
+	rules    []auth.Rule
 
-	tokens *tokenTable
+	tokens    *tokenTable
+	tokenView atomic.Pointer[tokenTable] // tokens, for lock-free readers
 
 	sessions           map[string]*stores.Session
 	sessionsAfterSweep int
@@ -63,13 +69,17 @@ var (
 
 // User implements stores.UserStore.
 func (s *Store) User(_ context.Context, login string) (*stores.User, error) {
-	s.mu.RLock()
-	u, ok := s.users[login]
-	s.mu.RUnlock()
+	u, ok := s.userView.Load(login)
 	if !ok {
 		return nil, stores.ErrNotFound
 	}
-	return u, nil
+	return u.(*stores.User), nil
+}
+
+// setUserLocked records u under login (mu held).
+func (s *Store) setUserLocked(login string, u *stores.User) {
+	s.users[login] = u
+	s.userView.Store(login, u)
 }
 
 // PutUser implements stores.UserAdmin.
@@ -90,7 +100,7 @@ func (s *Store) PutUser(_ context.Context, u stores.User) error {
 	default:
 		u.ID, u.PasswordChanged = old.ID, old.PasswordChanged
 	}
-	s.users[u.Login()] = &u
+	s.setUserLocked(u.Login(), &u)
 	return nil
 }
 
@@ -105,7 +115,7 @@ func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string
 	if u.PasswordHash == oldHash {
 		c := *u
 		c.PasswordHash = newHash
-		s.users[login] = &c
+		s.setUserLocked(login, &c)
 	}
 	return nil
 }
@@ -119,6 +129,7 @@ func (s *Store) DeleteUser(_ context.Context, login string) error {
 		return stores.ErrNotFound
 	}
 	delete(s.users, login)
+	s.userView.Delete(login)
 	now := s.now()
 	if s.tokens != nil {
 		for _, t := range s.tokens.byID {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth/stores"
@@ -15,27 +16,37 @@ type tokenTable struct {
 	byID     map[string]*stores.Token
 	byHash   map[string]*stores.Token
 	patNames map[[2]string]bool // (user, name) of every PAT ever created
+	// hashView is byHash's read side (hash → *stores.Token), kept in step
+	// under the store's lock: TokenByHash, every token request's lookup,
+	// reads it without one.
+	hashView sync.Map
+}
+
+// setHashLocked records t under its hash (the store's lock held).
+func (tt *tokenTable) setHashLocked(t *stores.Token) {
+	tt.byHash[t.Hash] = t
+	tt.hashView.Store(t.Hash, t)
 }
 
 func (s *Store) tokensLocked() *tokenTable {
 	if s.tokens == nil {
 		s.tokens = &tokenTable{byID: map[string]*stores.Token{}, byHash: map[string]*stores.Token{}, patNames: map[[2]string]bool{}}
+		s.tokenView.Store(s.tokens)
 	}
 	return s.tokens
 }
 
 // TokenByHash implements stores.TokenStore.
 func (s *Store) TokenByHash(_ context.Context, hash string) (*stores.Token, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.tokens == nil || hash == "" {
+	tt := s.tokenView.Load()
+	if tt == nil || hash == "" {
 		return nil, stores.ErrNotFound
 	}
-	t, ok := s.tokens.byHash[hash]
+	t, ok := tt.hashView.Load(hash)
 	if !ok {
 		return nil, stores.ErrNotFound
 	}
-	return t, nil
+	return t.(*stores.Token), nil
 }
 
 // TokenByID implements stores.TokenStore.
@@ -72,7 +83,7 @@ func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
 	}
 	tt.byID[t.ID] = &t
 	if t.Hash != "" {
-		tt.byHash[t.Hash] = &t
+		tt.setHashLocked(&t)
 	}
 	return nil
 }
@@ -100,7 +111,7 @@ func (s *Store) ListTokens(_ context.Context, user, kind string) ([]stores.Token
 func (tt *tokenTable) replaceLocked(t *stores.Token) {
 	tt.byID[t.ID] = t
 	if t.Hash != "" {
-		tt.byHash[t.Hash] = t
+		tt.setHashLocked(t)
 	}
 }
 
@@ -164,6 +175,7 @@ func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, e
 		if !t.Expires.IsZero() && t.Expires.Before(before) {
 			delete(tt.byID, id)
 			delete(tt.byHash, t.Hash)
+			tt.hashView.Delete(t.Hash)
 			n++
 		}
 	}
