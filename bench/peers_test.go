@@ -38,6 +38,9 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
+// floorKey is the context key of BenchmarkParallel's context floor.
+type floorKey struct{}
+
 // okHandler is the service behind every middleware: the bare handler.
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
@@ -455,8 +458,19 @@ func BenchmarkClientCert(b *testing.B) {
 
 // BenchmarkParallel: the cached paths under b.RunParallel, against the
 // bare handler the same way.
+//
+// Run it with -cpu 1,N (cmd/benchtable does): a path's scaling is its
+// time on one core over its time on N. "context-floor" is the least any
+// net/http middleware that hands an identity to the handler must do: a
+// context value and the request copy r.WithContext makes (two allocations,
+// gatehouse's middleware's floor).
 func BenchmarkParallel(b *testing.B) {
 	b.Run("bare", func(b *testing.B) { parallel(b, okHandler, request("GET", "https://api.example/api/hosts")) })
+	floorID := &auth.Identity{User: "wsuser", Scheme: "test"}
+	contextFloor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		okHandler(w, r.WithContext(context.WithValue(r.Context(), floorKey{}, floorID)))
+	})
+	b.Run("context-floor", func(b *testing.B) { parallel(b, contextFloor, request("GET", "https://api.example/api/hosts")) })
 	b.Run("basic-cached", func(b *testing.B) { parallel(b, cachedBasic(), basicRequest("wsuser", "cluster-secret")) })
 	_, svc := tokens()
 	at := must(svc.IssueAccess(context.Background(), &auth.Identity{User: "wsuser"}, nil))

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,76 @@ func parse(r io.Reader) map[string]sample {
 		out[name] = sample{name: name, ns: v[len(v)/2], allocs: allocs[name]}
 	}
 	return out
+}
+
+var lineCPU = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+
+// parseCPU is parse keeping the -N (GOMAXPROCS) suffix: "name" ran on one
+// core, "name-N" on N.
+func parseCPU(r io.Reader) map[string]sample {
+	var text strings.Builder
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		m := lineCPU.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		cpus := "1"
+		if m[2] != "" {
+			cpus = m[2][1:]
+		}
+		// Re-emit with the core count folded into the name, for parse.
+		fmt.Fprintf(&text, "%s@%s 1 %s ns/op\n", m[1], cpus, m[3])
+	}
+	return parse(strings.NewReader(text.String()))
+}
+
+// scalingTable renders the parallel paths' scaling: time on one core over
+// time on N, against N (perfect) and against the bare handler's and the
+// context floor's scaling.
+func scalingTable(s map[string]sample) string {
+	n := 0
+	for name := range s {
+		if _, c, ok := strings.Cut(name, "@"); ok && c != "1" {
+			n, _ = strconv.Atoi(c)
+		}
+	}
+	scale := func(path string) (one, many, x float64, ok bool) {
+		a, ok1 := s["BenchmarkParallel/"+path+"@1"]
+		v, ok2 := s[fmt.Sprintf("BenchmarkParallel/%s@%d", path, n)]
+		if !ok1 || !ok2 {
+			return 0, 0, 0, false
+		}
+		return a.ns, v.ns, a.ns / v.ns, true
+	}
+	_, _, bareX, ok := scale("bare")
+	if !ok {
+		return ""
+	}
+	_, _, floorX, _ := scale("context-floor")
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nScaling under `b.RunParallel`: each path's time per request on one core (GOMAXPROCS=1) over its time on %d (%d× is perfect); target: a cached path keeps ≥ 90 %% of the bare handler's scaling. The context floor is the least any middleware that hands an identity to the handler does (a context value and `r.WithContext`'s request copy):\n\n", n, n)
+	b.WriteString("| path | 1 core | " + strconv.Itoa(n) + " cores | scaling | share of the bare handler's | share of the context floor's |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, p := range []string{"bare", "context-floor", "basic-cached", "token", "client-cert"} {
+		one, many, x, ok := scale(p)
+		if !ok {
+			continue
+		}
+		share := 100 * x / bareX
+		mark := ""
+		if p != "bare" && p != "context-floor" {
+			mark = " (met)"
+			if share < 90 {
+				mark = " (**missed**)"
+			}
+		}
+		floor := ""
+		if floorX > 0 {
+			floor = fmt.Sprintf("%.0f %%", 100*x/floorX)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %.0f %%%s | %s |\n", p, fmtNS(one), fmtNS(many), x, share, mark, floor)
+	}
+	return b.String()
 }
 
 // targets are issue 18's bounds on gatehouse's overhead over the bare
@@ -102,11 +173,24 @@ func main() {
 		raw = buf.Bytes()
 	}
 	s := parse(bytes.NewReader(raw))
+	scaling := map[string]sample{}
+	if *in == "" {
+		// Scaling: the parallel paths on one core and on all of them, kept
+		// apart by the -N suffix go test gives GOMAXPROCS > 1.
+		n := runtime.NumCPU()
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkParallel$", "-benchmem", "-cpu", fmt.Sprintf("1,%d", n), "-count", strconv.Itoa(*count), ".")
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(&buf, os.Stderr), os.Stderr
+		if err := cmd.Run(); err != nil {
+			log.Fatal(err)
+		}
+		scaling = parseCPU(bytes.NewReader(buf.Bytes()))
+	}
 	bare, ok := s["BenchmarkBare"]
 	if !ok {
 		log.Fatal("no BenchmarkBare in the output")
 	}
-	table, rows := render(s, bare.ns)
+	table, rows := render(s, bare.ns, scaling)
 	if err := replace(*readme, table); err != nil {
 		log.Fatal(err)
 	}
@@ -125,7 +209,7 @@ type row struct {
 }
 
 // render builds the Markdown table.
-func render(s map[string]sample, bare float64) (string, []row) {
+func render(s map[string]sample, bare float64, scaling map[string]sample) (string, []row) {
 	var names []string
 	for n := range s {
 		if n != "BenchmarkBare" && !strings.HasPrefix(n, "BenchmarkParallel") {
@@ -185,27 +269,8 @@ func render(s map[string]sample, bare float64) (string, []row) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", fam, who, fmtNS(r.ns), fmtNS(r.overhead), r.allocs, r.ratio, r.target, note)
 		rows = append(rows, r)
 	}
-	if pb, ok := s["BenchmarkParallel/bare"]; ok {
-		// Scaling: how much faster a path runs under RunParallel than
-		// alone, as a share of how much faster the bare handler does. 100 %
-		// means it scales as well as a handler that does nothing.
-		bareSpeedup := bare / pb.ns
-		b.WriteString("\nUnder `b.RunParallel` on GOMAXPROCS cores: each cached path's speed-up over running alone, as a share of the bare handler's speed-up (target ≥ 90 %):\n\n| path | alone | parallel | speed-up | share of the bare handler's |\n|---|---:|---:|---:|---:|\n")
-		fmt.Fprintf(&b, "| bare | %s | %s | %.2f× | 100 %% |\n", fmtNS(bare), fmtNS(pb.ns), bareSpeedup)
-		for _, p := range []struct{ par, alone string }{{"basic-cached", "BasicCached/gatehouse"}, {"token", "Token/gatehouse-x-auth-token"}, {"client-cert", "ClientCert/gatehouse"}} {
-			v, ok1 := s["BenchmarkParallel/"+p.par]
-			a, ok2 := s["Benchmark"+p.alone]
-			if !ok1 || !ok2 {
-				continue
-			}
-			speedup := a.ns / v.ns
-			share := 100 * speedup / bareSpeedup
-			mark := "met"
-			if share < 90 {
-				mark = "**missed**"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %.0f %% (%s) |\n", p.par, fmtNS(a.ns), fmtNS(v.ns), speedup, share, mark)
-		}
+	if len(scaling) > 0 {
+		b.WriteString(scalingTable(scaling))
 	}
 	return b.String(), rows
 }
