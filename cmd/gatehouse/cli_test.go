@@ -48,6 +48,7 @@ func TestExitStatusAndHelp(t *testing.T) {
 		{[]string{"oauth1", "sign", "GET", "not-a-url", "--consumer", "k"}, "", 2, "not an http(s) URL"},
 		{[]string{"oauth1", "consumer", "add", "k", "--strict", "--as-admin"}, "consumer-secret-0123456789\n", 2, "one of --map-users, --strict, --as-admin"},
 		{[]string{"serve", "--log", "xml"}, "", 2, "--log must be text or json"},
+		{[]string{"serve", "--log-flush", "-1s"}, "", 2, "--log-flush must not be negative"},
 		{[]string{"serve", "--upstream", "ftp://x"}, "", 2, "--upstream must be an http"},
 		{[]string{"serve", "--upstream-path-prefix", "/api/"}, "", 2, "needs --upstream"},
 		{[]string{"serve", "--upstream", "http://127.0.0.1:1", "--upstream-path-prefix", "api"}, "", 2, "must start with /"},

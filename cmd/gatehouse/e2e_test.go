@@ -893,3 +893,39 @@ func TestServeMetrics(t *testing.T) {
 		t.Errorf("%d gatehouse series (want a bounded number > 0)", series)
 	}
 }
+
+// TestServeAuditLogBatched: the audit log is written in batches — held in
+// memory until the interval, written whole at shutdown before "stopped" —
+// and with --log-flush 0 at once.
+func TestServeAuditLogBatched(t *testing.T) {
+	request := func(s *server, data string, c demoCreds) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.base+"/xcatws/nodes", nil)
+		req.SetBasicAuth("wsuser", c.xcatPW)
+		if code, _ := getStatus(t, caClient(t, data), req); code != 200 {
+			t.Fatalf("xCAT Basic: %d", code)
+		}
+	}
+	const allowed = "outcome=allow scheme=basic user=wsuser"
+
+	data := t.TempDir()
+	s := startServer(t, data, "--demo", "--log-flush", "1h")
+	request(s, data, s.creds(t))
+	time.Sleep(200 * time.Millisecond)
+	if strings.Contains(s.stderr.String(), allowed) {
+		t.Fatalf("with --log-flush 1h the line was written before shutdown:\n%s", s.stderr)
+	}
+	s.stop(t)
+	out := s.stderr.String()
+	line, stopped := strings.Index(out, allowed), strings.Index(out, "gatehouse: stopped")
+	if line < 0 || stopped < 0 || line > stopped {
+		t.Fatalf("shutdown did not write the held line before \"stopped\":\n%s", out)
+	}
+
+	data = t.TempDir()
+	s = startServer(t, data, "--demo", "--log-flush", "0")
+	request(s, data, s.creds(t))
+	if !strings.Contains(s.stderr.String(), allowed) { // written before the response went out
+		t.Fatalf("with --log-flush 0 the line was not written at once:\n%s", s.stderr)
+	}
+}
