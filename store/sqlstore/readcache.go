@@ -16,16 +16,28 @@ import (
 // table, a token request its token, a client certificate its revocation;
 // with SQLite those reads were a third of a gateway's CPU. The
 // cache answers them from memory for as long as the database has not
-// changed, which SQLite tells cheaply: PRAGMA data_version, on a connection
-// of its own, moves whenever any other connection — in this process or
-// another, such as the gatehouse CLI — commits. It is asked at most once per
-// freshnessInterval; this process's own writes to users, rules and tokens
-// clear the cache at once (any commit clears it, so it pays where reads
-// dominate). So a change committed elsewhere is seen by every
-// request that starts freshnessInterval after the commit. PostgreSQL has no
-// such signal: there every call reads the database.
+// changed. Two signals say so. The change counter of SQLite's WAL index,
+// which every connection shares through the -shm file (walwatch_unix.go),
+// moves with every commit by any connection — in this process or another,
+// such as the gatehouse CLI — and costs two memory loads to read: while it
+// stands still the cache answers, and the first request after it moved
+// asks SQLite's PRAGMA data_version (on a connection of its own, moved only
+// by other connections' commits) whether to clear the cache. Where there is
+// no watch, data_version is asked at most once per freshnessInterval; with
+// one, at least once per walBackstopInterval. This process's own writes to
+// users, rules and tokens clear the cache at once. So a change committed
+// elsewhere is seen by the next request (a millisecond later without the
+// watch). PostgreSQL has no such signal: there every call reads the
+// database.
 
-// freshnessInterval is how long a data_version answer is trusted. It is
+// walBackstopInterval is how long a data_version answer is trusted while
+// the WAL watch says nothing changed: the watch sees every commit, and this
+// bounds the harm should it ever miss one (the -shm file replaced under
+// it).
+const walBackstopInterval = 100 * time.Millisecond
+
+// freshnessInterval is how long a data_version answer is trusted without a
+// WAL watch (systems without shared memory mappings). It is
 // short enough that a script which runs the CLI and then a request sees
 // its change (10 ms was not: the CLI can start, commit and exit in less).
 const freshnessInterval = time.Millisecond
@@ -50,6 +62,14 @@ type readCache struct {
 	// answer to trust.
 	checked atomic.Int64
 
+	// With a WAL watch (walwatch_unix.go), an answer holds while the shared
+	// WAL index's change counter still reads walSeen, up to
+	// walBackstopInterval; without one, for freshnessInterval.
+	path     string
+	wal      atomic.Pointer[walWatch]
+	walSeen  atomic.Uint32
+	walTried bool // guarded by probe: openWALWatch was tried on this connection
+
 	mu      sync.Mutex
 	gen     atomic.Uint64 // moves (under mu) when the database or this process changed users or rules
 	users   map[string]cached[stores.User]
@@ -65,8 +85,8 @@ type cached[V any] struct {
 	gen uint64
 }
 
-func newReadCache(db *sql.DB) *readCache {
-	c := &readCache{db: db, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
+func newReadCache(db *sql.DB, path string) *readCache {
+	c := &readCache{db: db, path: path, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
 		revoked: map[string]cached[bool]{}}
 	c.gen.Store(1)
 	return c
@@ -127,6 +147,20 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 		}
 		c.conn, c.stmt, c.version = conn, stmt, -1
 	}
+	if !c.walTried && c.path != "" {
+		c.walTried = true // once per connection: the -shm exists while it is open
+		if w, err := openWALWatch(c.path); err == nil {
+			c.wal.Store(w)
+		}
+	}
+	// The counter before the question: a commit between the two moves it
+	// past what is recorded, so the next request asks again.
+	var seen uint32
+	steady := true
+	w := c.wal.Load()
+	if w != nil {
+		seen, steady = w.counter()
+	}
 	var v int64
 	if err := c.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
 		c.mu.Lock()
@@ -140,7 +174,10 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 		c.version = v
 		c.clearLocked()
 	}
-	c.checked.Store(asked.UnixNano())
+	if steady { // else a writer was mid-update: the next request asks again
+		c.walSeen.Store(seen)
+		c.checked.Store(asked.UnixNano())
+	}
 	return c.gen.Load(), true
 }
 
@@ -152,7 +189,17 @@ func (c *readCache) fresh() (gen uint64, ok bool) {
 		return 0, false
 	}
 	checked := c.checked.Load()
-	if checked == 0 || time.Now().UnixNano()-checked >= int64(freshnessInterval) {
+	if checked == 0 {
+		return 0, false
+	}
+	age := time.Now().UnixNano() - checked
+	if w := c.wal.Load(); w != nil {
+		if v, steady := w.counter(); !steady || v != c.walSeen.Load() || age >= int64(walBackstopInterval) {
+			return 0, false // another connection committed (or may be committing): ask
+		}
+		return c.gen.Load(), true
+	}
+	if age >= int64(freshnessInterval) {
 		return 0, false
 	}
 	return c.gen.Load(), true
@@ -202,6 +249,8 @@ func (c *readCache) dropConnLocked() {
 		_ = c.conn.Close()
 		c.conn = nil
 	}
+	c.wal.Store(nil) // the file may be another by the next connection
+	c.walTried = false
 	c.checked.Store(0)
 }
 

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -139,5 +140,38 @@ func BenchmarkUserAndRules(b *testing.B) {
 			})
 		})
 		s.Close()
+	}
+}
+
+// TestReadCacheSeesCommitsAtOnce: with the shared WAL index watched, a
+// change another connection commits is seen by the very next read, not a
+// freshness interval later: each round caches alice, lets the other store
+// change her, and reads again at once (without the watch, a read within a
+// millisecond of the last question is answered from the cache, stale).
+func TestReadCacheSeesCommitsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	server, err := sqlstore.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer server.Close()
+	cliStore, err := sqlstore.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer cliStore.Close()
+	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h0"}))
+	_, err = server.User(ctx, "alice")
+	require.NoError(t, err)
+	if !sqlstore.WALWatched(server) {
+		t.Skip("no shared WAL index on this system: the read cache asks SQLite once a millisecond instead")
+	}
+	for i := range 50 {
+		for range 2 { // the second read is a cache hit
+			_, err := server.User(ctx, "alice")
+			require.NoError(t, err)
+		}
+		want := fmt.Sprintf("h%d", i+1)
+		require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: want}))
+		u, err := server.User(ctx, "alice")
+		require.NoError(t, err)
+		require.Equal(t, want, u.PasswordHash, "round %d: the server read a stale alice right after the other store's commit", i)
 	}
 }

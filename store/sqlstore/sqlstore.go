@@ -83,10 +83,11 @@ type Config struct {
 	// default slog.Default().
 	Logger *slog.Logger
 	// NoReadCache makes every call read the database. By default an SQLite
-	// store answers user and rule lookups from memory while PRAGMA
-	// data_version says nothing was committed since (asked at most once a
-	// millisecond), so a change from another process is seen a millisecond
-	// after its commit at the latest. PostgreSQL stores never cache.
+	// store answers user and rule lookups from memory while nothing was
+	// committed since (it watches SQLite's shared WAL index, or asks PRAGMA
+	// data_version at most once a millisecond where it cannot), so a change
+	// from another process is seen by the next call. PostgreSQL stores
+	// never cache.
 	NoReadCache bool
 }
 
@@ -305,7 +306,7 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 		s.stmts[name] = st
 	}
 	if !postgres && !cfg.NoReadCache {
-		s.cache = newReadCache(db)
+		s.cache = newReadCache(db, cfg.SQLitePath)
 	}
 	return s, nil
 }
