@@ -16,11 +16,11 @@ import (
 // table, a token request its token, a client certificate its revocation;
 // with SQLite those reads were a third of a gateway's CPU. The
 // cache answers them from memory for as long as the database has not
-// changed. Two signals say so. The change counter of SQLite's WAL index,
-// which every connection shares through the -shm file (walwatch_unix.go),
-// moves with every commit by any connection — in this process or another,
-// such as the gatehouse CLI — and costs two memory loads to read: while it
-// stands still the cache answers, and the first request after it moved
+// changed. Two signals say so. The header of SQLite's WAL index, which
+// every connection shares through the -shm file (walwatch_unix.go), moves
+// with every commit by any connection — in this process or another,
+// such as the gatehouse CLI — and costs a few dozen memory loads to read:
+// while it stands still the cache answers, and the first request after it moved
 // asks SQLite's PRAGMA data_version (on a connection of its own, moved only
 // by other connections' commits) whether to clear the cache. Where there is
 // no watch, data_version is asked at most once per freshnessInterval; with
@@ -63,11 +63,11 @@ type readCache struct {
 	checked atomic.Int64
 
 	// With a WAL watch (walwatch_unix.go), an answer holds while the shared
-	// WAL index's change counter still reads walSeen, up to
-	// walBackstopInterval; without one, for freshnessInterval.
+	// WAL index's header still reads walSeen, up to walBackstopInterval;
+	// without one, for freshnessInterval.
 	path     string
 	wal      atomic.Pointer[walWatch]
-	walSeen  atomic.Uint32
+	walSeen  atomic.Pointer[walHeader]
 	walTried bool // guarded by probe: openWALWatch was tried on this connection
 
 	mu      sync.Mutex
@@ -153,13 +153,13 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 			c.wal.Store(w)
 		}
 	}
-	// The counter before the question: a commit between the two moves it
+	// The header before the question: a commit between the two moves it
 	// past what is recorded, so the next request asks again.
-	var seen uint32
+	var seen walHeader
 	steady := true
 	w := c.wal.Load()
 	if w != nil {
-		seen, steady = w.counter()
+		seen, steady = w.header()
 	}
 	var v int64
 	if err := c.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
@@ -175,7 +175,7 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 		c.clearLocked()
 	}
 	if steady { // else a writer was mid-update: the next request asks again
-		c.walSeen.Store(seen)
+		c.walSeen.Store(&seen)
 		c.checked.Store(asked.UnixNano())
 	}
 	return c.gen.Load(), true
@@ -194,7 +194,8 @@ func (c *readCache) fresh() (gen uint64, ok bool) {
 	}
 	age := time.Now().UnixNano() - checked
 	if w := c.wal.Load(); w != nil {
-		if v, steady := w.counter(); !steady || v != c.walSeen.Load() || age >= int64(walBackstopInterval) {
+		h, steady := w.header()
+		if seen := c.walSeen.Load(); !steady || seen == nil || h != *seen || age >= int64(walBackstopInterval) {
 			return 0, false // another connection committed (or may be committing): ask
 		}
 		return c.gen.Load(), true

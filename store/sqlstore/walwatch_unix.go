@@ -11,22 +11,29 @@ import (
 	"unsafe"
 )
 
-// walWatch reads the change counter of SQLite's WAL index, which every
-// connection to a WAL database — in this process or another, such as the
-// gatehouse CLI — shares through the database's "-shm" file, mapped into
-// memory (https://sqlite.org/walformat.html, "the WAL-index header"). A
-// writer increments it with every transaction it commits, before the
-// commit returns, so reading it tells the read cache at the cost of two
-// memory loads, and at once, that another connection has committed.
+// walWatch reads the header of SQLite's WAL index, which every connection
+// to a WAL database — in this process or another, such as the gatehouse
+// CLI — shares through the database's "-shm" file, mapped into memory
+// (https://sqlite.org/walformat.html, "the WAL-index header"). A writer
+// rewrites it with every transaction it commits, before the commit
+// returns: the last valid frame, the frame checksums (which chain over
+// every frame's content) and the salts all move. So reading it tells the
+// read cache, at the cost of a few dozen memory loads and at once, that
+// another connection may have committed; a header that reads as it did
+// describes the same log, and so the same database. (The header's change
+// counter alone is not enough: a connection that rebuilds the index
+// restarts it from zero.)
 type walWatch struct {
 	mem []byte // the file's first page, mapped read-only and shared
 }
 
-// The WAL-index header: two copies of 48 bytes; the change counter
-// (iChange) is the third 32-bit word of each, in the machine's byte order.
+// walHeader is one copy of the WAL-index header, as 32-bit words.
+type walHeader [walHeaderWords]uint32
+
+// The WAL-index header: two copies of 48 bytes, the second written first.
 const (
-	walHeaderCopy   = 48
-	walChangeOffset = 8
+	walHeaderCopy  = 48
+	walHeaderWords = walHeaderCopy / 4
 )
 
 // openWALWatch maps the -shm file of the database at path. It fails when
@@ -51,10 +58,17 @@ func openWALWatch(path string) (*walWatch, error) {
 	return w, nil
 }
 
-// counter returns the change counter, and steady false while a writer is
-// between updating the header's two copies (then it may be about to move).
-func (w *walWatch) counter() (v uint32, steady bool) {
-	a := atomic.LoadUint32((*uint32)(unsafe.Pointer(&w.mem[walChangeOffset])))
-	b := atomic.LoadUint32((*uint32)(unsafe.Pointer(&w.mem[walHeaderCopy+walChangeOffset])))
-	return a, a == b
+// header returns the header, and steady false while a writer is between
+// updating its two copies (then it is about to move).
+func (w *walWatch) header() (h walHeader, steady bool) {
+	steady = true
+	for i := range h {
+		h[i] = atomic.LoadUint32((*uint32)(unsafe.Pointer(&w.mem[4*i])))
+	}
+	for i := range h {
+		if atomic.LoadUint32((*uint32)(unsafe.Pointer(&w.mem[walHeaderCopy+4*i]))) != h[i] {
+			steady = false
+		}
+	}
+	return h, steady
 }
