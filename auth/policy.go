@@ -276,8 +276,11 @@ func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request)
 	if err != nil {
 		return &Error{Reason: ReasonUnavailable, Cause: fmt.Errorf("auth: loading policy rules: %w", err)}
 	}
-	rules = slices.Clone(rules)
-	slices.SortStableFunc(rules, func(a, b Rule) int { return cmp.Compare(a.Priority, b.Priority) })
+	byPriority := func(a, b Rule) int { return cmp.Compare(a.Priority, b.Priority) }
+	if !slices.IsSortedFunc(rules, byPriority) { // stores return them sorted: no copy per request then
+		rules = slices.Clone(rules)
+		slices.SortStableFunc(rules, byPriority)
+	}
 	user := ""
 	if id != nil {
 		user = id.Login()
