@@ -435,7 +435,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		consumer = dummyConsumer()
 	}
 	bp := baseBuffers.Get().(*[]byte)
-	base := oauthsig.AppendBaseString((*bp)[:0], r.Method, a.baseURI(r), req.all)
+	scheme, host := a.schemeAndHost(r)
+	base := oauthsig.AppendBaseStringParts((*bp)[:0], r.Method, scheme, host, r.URL.EscapedPath(), req.all)
 	sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer)
 	if cap(base) <= 64<<10 { // keep usual sizes only
 		*bp = base
@@ -465,8 +466,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 // baseBuffers hold signature base strings between requests.
 var baseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-func (a *Authenticator) baseURI(r *http.Request) string {
-	scheme, host := "http", r.Host
+// schemeAndHost are the scheme and host of r's base URI (RFC 5849
+// §3.4.1.2), from X-Forwarded-Proto and -Host when those are trusted.
+func (a *Authenticator) schemeAndHost(r *http.Request) (scheme, host string) {
+	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
@@ -478,7 +481,7 @@ func (a *Authenticator) baseURI(r *http.Request) string {
 			host = h
 		}
 	}
-	return oauthsig.BaseURI(scheme, host, r.URL.EscapedPath())
+	return scheme, host
 }
 
 // signingKeys remembers each consumer secret's HMAC key ("encoded secret&"),

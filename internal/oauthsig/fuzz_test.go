@@ -70,3 +70,18 @@ func FuzzBaseString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBaseStringParts: the base string built from the URI's parts (the
+// verifier's path) equals the one built from BaseURI's string.
+func FuzzBaseStringParts(f *testing.F) {
+	f.Add("GET", "HTTPS", "Api.Example:443", "/api/hosts", "oauth_nonce", "a+b")
+	f.Add("post", "http", "example.com:80", "", "a", "%")
+	f.Add("GET", "http", "[::1]:8080", "/x%20y", "b", "é")
+	f.Fuzz(func(t *testing.T, method, scheme, host, path, name, value string) {
+		params := []oauthsig.Param{{Name: name, Value: value}, {Name: "oauth_version", Value: "1.0"}}
+		want := oauthsig.BaseString(method, oauthsig.BaseURI(scheme, host, path), params)
+		if got := string(oauthsig.AppendBaseStringParts(nil, method, scheme, host, path, params)); got != want {
+			t.Fatalf("parts %q %q %q %q: %q, want %q", method, scheme, host, path, got, want)
+		}
+	})
+}

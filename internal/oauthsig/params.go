@@ -84,7 +84,7 @@ func AppendHeader(dst []Param, h string) (params []Param, ok bool, err error) {
 			return nil, true, errHeader("expected name=value")
 		}
 		name := trimSpace(s[:eq])
-		if name == "" || strings.ContainsAny(name, " \t\",") {
+		if name == "" || badName(name) {
 			return nil, true, errHeader("bad parameter name")
 		}
 		s = skipSpace(s[eq+1:])
@@ -123,6 +123,18 @@ func AppendHeader(dst []Param, h string) (params []Param, ok bool, err error) {
 		s = skipSpace(s[1:])
 	}
 	return params, true, nil
+}
+
+// badName reports a space, tab, quote or comma in a parameter name (a
+// loop: ContainsAny builds a set on every call).
+func badName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case ' ', '\t', '"', ',':
+			return true
+		}
+	}
+	return false
 }
 
 func skipSpace(s string) string {
@@ -308,6 +320,52 @@ func cutPort(host string) (h, port string, ok bool) {
 	return host[:i], host[i+1:], true
 }
 
+// AppendBaseStringParts is AppendBaseString with the base URI given as the
+// parts BaseURI takes, encoded straight into dst without a string of its
+// own.
+func AppendBaseStringParts(dst []byte, method, scheme, host, escapedPath string, params []Param) []byte {
+	dst = slices.Grow(dst, len(method)+3*(len(scheme)+len(host)+len(escapedPath))+16+64*len(params))
+	dst = appendUpper(dst, method)
+	dst = append(dst, '&')
+	scheme = asciiLower(scheme)
+	host = asciiLower(host)
+	if h, port, ok := cutPort(host); ok && (scheme == "http" && port == "80" || scheme == "https" && port == "443") {
+		host = h
+	}
+	if escapedPath == "" {
+		escapedPath = "/"
+	}
+	dst = appendEncoded(dst, scheme)
+	dst = append(dst, "%3A%2F%2F"...)
+	dst = appendEncoded(dst, host)
+	dst = appendEncoded(dst, escapedPath)
+	dst = append(dst, '&')
+	return appendNormalized(dst, params, true)
+}
+
+// appendUpper appends s in ASCII upper case.
+func appendUpper(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// asciiLower is strings.ToLower, without its work when s is lower-case
+// ASCII already, as a scheme and a host usually are.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
 // BaseString is RFC 5849 §3.4.1.1: METHOD&encoded base URI&encoded
 // normalized parameters.
 func BaseString(method, baseURI string, params []Param) string {
@@ -319,13 +377,7 @@ func BaseString(method, baseURI string, params []Param) string {
 // into dst, with no string of their own).
 func AppendBaseString(dst []byte, method, baseURI string, params []Param) []byte {
 	dst = slices.Grow(dst, len(method)+3*len(baseURI)+2+64*len(params))
-	for i := 0; i < len(method); i++ { // upper case, without a copy
-		c := method[i]
-		if 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
+	dst = appendUpper(dst, method)
 	dst = append(dst, '&')
 	dst = appendEncoded(dst, baseURI)
 	dst = append(dst, '&')

@@ -60,17 +60,13 @@ type nonceTable struct {
 	afterSweep int
 }
 
+// nonceID is what a nonce's key hashes: the consumer and the nonce, kept
+// apart (maphash.Comparable hashes each field on its own).
+type nonceID struct{ consumer, nonce string }
+
 func (t *nonceTable) key(consumer, nonce string) [2]uint64 {
-	var k [2]uint64
-	var h maphash.Hash
-	for i, seed := range t.seeds {
-		h.SetSeed(seed)
-		h.WriteString(consumer)
-		h.WriteByte(0)
-		h.WriteString(nonce)
-		k[i] = h.Sum64()
-	}
-	return k
+	id := nonceID{consumer, nonce}
+	return [2]uint64{maphash.Comparable(t.seeds[0], id), maphash.Comparable(t.seeds[1], id)}
 }
 
 // use records the nonce until expires and reports whether it was unused
