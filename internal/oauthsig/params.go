@@ -31,8 +31,15 @@ func Encode(s string) string {
 	return s
 }
 
-func appendEncoded[T string | []byte](dst []byte, s T) []byte {
-	const hex = "0123456789ABCDEF"
+func appendEncoded[T string | []byte](dst []byte, s T) []byte { return appendEscaped(dst, s, "%") }
+
+// upperHex are the digits of a percent-encoding (RFC 5849 §3.6: upper case).
+const upperHex = "0123456789ABCDEF"
+
+// appendEscaped appends s with every byte but the unreserved ones written
+// as pct and two hex digits: "%" encodes once; "%25" encodes the encoding
+// (only its "%" changes).
+func appendEscaped[T string | []byte](dst []byte, s T, pct string) []byte {
 	for i := 0; i < len(s); {
 		j := i
 		for j < len(s) && unreservedTable[s[j]] {
@@ -43,7 +50,8 @@ func appendEncoded[T string | []byte](dst []byte, s T) []byte {
 			break
 		}
 		c := s[j]
-		dst = append(dst, '%', hex[c>>4], hex[c&15])
+		dst = append(dst, pct...)
+		dst = append(dst, upperHex[c>>4], upperHex[c&15])
 		i = j + 1
 	}
 	return dst
@@ -215,23 +223,7 @@ func appendNormalized(dst []byte, params []Param, twice bool) []byte {
 
 // appendEncodedTwice appends the encoding of s's encoding: an unreserved
 // byte stays, any other byte becomes %25 and its two hex digits.
-func appendEncodedTwice(dst []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && unreservedTable[s[j]] {
-			j++
-		}
-		dst = append(dst, s[i:j]...)
-		if j == len(s) {
-			break
-		}
-		c := s[j]
-		dst = append(dst, '%', '2', '5', hex[c>>4], hex[c&15])
-		i = j + 1
-	}
-	return dst
-}
+func appendEncodedTwice(dst []byte, s string) []byte { return appendEscaped(dst, s, "%25") }
 
 // sortParams sorts by encoded name, then encoded value (byte order, as
 // RFC 5849 §3.4.1.3.2 sorts): by insertion for the few parameters a
@@ -284,7 +276,6 @@ func compareEncoded(a, b string) int {
 
 // encodedAt is the k-th byte of c's encoding and the encoding's length.
 func encodedAt(c byte, k int) (byte, int) {
-	const hex = "0123456789ABCDEF"
 	if unreservedTable[c] {
 		return c, 1
 	}
@@ -292,9 +283,9 @@ func encodedAt(c byte, k int) (byte, int) {
 	case 0:
 		return '%', 3
 	case 1:
-		return hex[c>>4], 3
+		return upperHex[c>>4], 3
 	}
-	return hex[c&15], 3
+	return upperHex[c&15], 3
 }
 
 // BaseURI is RFC 5849 §3.4.1.2: scheme and host in lower case, the port only

@@ -15,6 +15,20 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 )
 
+// serverAndCLI opens two stores on one new SQLite file: the server and the
+// CLI, with separate pools, as separate processes have.
+func serverAndCLI(t *testing.T) (server, cli *sqlstore.Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	server, err := sqlstore.OpenSQLite(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { server.Close() })
+	cli, err = sqlstore.OpenSQLite(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { cli.Close() })
+	return server, cli
+}
+
 // TestReadCacheSeesOtherWriters: two stores on one SQLite file stand for
 // the server and the CLI (separate pools, as separate processes have).
 // Users and rules the server has cached are read again once the other
@@ -22,13 +36,7 @@ import (
 // deleted user. The server's own writes are seen at once.
 func TestReadCacheSeesOtherWriters(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	server, err := sqlstore.OpenSQLite(ctx, path)
-	require.NoError(t, err)
-	defer server.Close()
-	cliStore, err := sqlstore.OpenSQLite(ctx, path)
-	require.NoError(t, err)
-	defer cliStore.Close()
+	server, cliStore := serverAndCLI(t)
 	settle := func() { time.Sleep(3 * time.Millisecond) } // > the freshness interval
 
 	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h1"}))
@@ -150,15 +158,9 @@ func BenchmarkUserAndRules(b *testing.B) {
 // millisecond of the last question is answered from the cache, stale).
 func TestReadCacheSeesCommitsAtOnce(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	server, err := sqlstore.OpenSQLite(ctx, path)
-	require.NoError(t, err)
-	defer server.Close()
-	cliStore, err := sqlstore.OpenSQLite(ctx, path)
-	require.NoError(t, err)
-	defer cliStore.Close()
+	server, cliStore := serverAndCLI(t)
 	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h0"}))
-	_, err = server.User(ctx, "alice")
+	_, err := server.User(ctx, "alice")
 	require.NoError(t, err)
 	if !sqlstore.WALWatched(server) {
 		t.Skip("no shared WAL index on this system: the read cache asks SQLite once a millisecond instead")
