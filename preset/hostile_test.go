@@ -2,7 +2,6 @@ package preset_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -14,13 +13,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
+	"github.com/gatehouse/gatehouse/internal/syncbuf"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
 )
@@ -32,23 +31,6 @@ const marker = "hunter2-marker-7f3a"
 // storedSecrets are the real secrets of the fixture: never in a response
 // or the log either.
 var storedSecrets = []string{"cluster-secret", "satellite-pw", "ovirt-pw", "katello-secret-2f6b1c"}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // hostile is one malformed or hostile request: either an http.Request or
 // raw bytes written to the TLS connection.
@@ -164,7 +146,7 @@ func TestHostileRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	p := preset.New(preset.From(store), preset.Options{CA: ca, Audit: slog.New(slog.NewJSONHandler(logs, nil))})
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("reached")) })
 	mux := http.NewServeMux()

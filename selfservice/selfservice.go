@@ -342,7 +342,7 @@ func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, err
 		return nil, err
 	}
 	now := h.cfg.Now()
-	if !now.Before(s.Expires) || (s.IdleTimeout > 0 && now.Sub(s.LastSeen) >= s.IdleTimeout) {
+	if !s.Active(now) {
 		_ = h.cfg.Sessions.DeleteSession(ctx, hash)
 		return nil, nil
 	}

@@ -221,7 +221,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
 	}
 	now := m.cfg.Now()
-	if !now.Before(s.Expires) || !now.Before(s.LastSeen.Add(s.IdleTimeout)) {
+	if !s.Active(now) {
 		_ = m.cfg.Store.DeleteSession(ctx, hash)
 		return nil, sessionError(auth.ReasonExpired, "session expired")
 	}

@@ -318,6 +318,12 @@ type Session struct {
 	CSRF        bool          // later requests must echo the id in a JSESSIONID header
 }
 
+// Active reports whether the session is still good at now: before its
+// absolute expiry and used within its idle timeout.
+func (s *Session) Active(now time.Time) bool {
+	return now.Before(s.Expires) && now.Before(s.LastSeen.Add(s.IdleTimeout))
+}
+
 // SessionStore holds sessions. Every replica that shares it accepts every
 // session.
 type SessionStore interface {

@@ -24,7 +24,7 @@ func (s *Store) CreateSession(_ context.Context, sess stores.Session) error {
 	now := s.now()
 	if len(s.sessions) >= 1024 && len(s.sessions) >= 2*s.sessionsAfterSweep {
 		for h, o := range s.sessions {
-			if !now.Before(o.Expires) || !now.Before(o.LastSeen.Add(o.IdleTimeout)) {
+			if !o.Active(now) {
 				delete(s.sessions, h)
 			}
 		}
