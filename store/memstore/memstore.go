@@ -23,14 +23,13 @@ import (
 // memory. The zero value is not
 // usable; call New.
 type Store struct {
-	mu    sync.RWMutex
-	now   func() time.Time
-	users map[string]*stores.User
-	// userView is users' read side (login → *stores.User), kept in step
-	// under mu: User reads it without a lock, so that parallel requests do
-	// not contend on the read lock's shared counter.
-	userView sync.Map
-	rules    []auth.Rule
+	mu  sync.RWMutex
+	now func() time.Time
+	// users maps login → *stores.User. Writers hold mu (a change reads the
+	// old record first); User reads it without a lock, so that parallel
+	// requests do not contend on a read lock's shared counter.
+	users sync.Map
+	rules []auth.Rule
 
 	tokens    *tokenTable
 	tokenView atomic.Pointer[tokenTable] // tokens, for lock-free readers
@@ -51,7 +50,7 @@ type Store struct {
 
 // New returns an empty Store.
 func New() *Store {
-	return &Store{now: time.Now, users: map[string]*stores.User{}}
+	return &Store{now: time.Now}
 }
 
 // SetClock replaces the store's clock (tests inject one).
@@ -69,17 +68,20 @@ var (
 
 // User implements stores.UserStore.
 func (s *Store) User(_ context.Context, login string) (*stores.User, error) {
-	u, ok := s.userView.Load(login)
+	u, ok := s.lookupUser(login)
 	if !ok {
 		return nil, stores.ErrNotFound
 	}
-	return u.(*stores.User), nil
+	return u, nil
 }
 
-// setUserLocked records u under login (mu held).
-func (s *Store) setUserLocked(login string, u *stores.User) {
-	s.users[login] = u
-	s.userView.Store(login, u)
+// lookupUser is login's record (a change holds mu around it and its write).
+func (s *Store) lookupUser(login string) (*stores.User, bool) {
+	u, ok := s.users.Load(login)
+	if !ok {
+		return nil, false
+	}
+	return u.(*stores.User), true
 }
 
 // PutUser implements stores.UserAdmin.
@@ -88,7 +90,7 @@ func (s *Store) PutUser(_ context.Context, u stores.User) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.Updated = s.now()
-	old, ok := s.users[u.Login()]
+	old, ok := s.lookupUser(u.Login())
 	if ok && !u.Updated.After(old.Updated) {
 		u.Updated = old.Updated.Add(time.Nanosecond) // strictly newer, even with a frozen clock
 	}
@@ -100,7 +102,7 @@ func (s *Store) PutUser(_ context.Context, u stores.User) error {
 	default:
 		u.ID, u.PasswordChanged = old.ID, old.PasswordChanged
 	}
-	s.setUserLocked(u.Login(), &u)
+	s.users.Store(u.Login(), &u)
 	return nil
 }
 
@@ -108,14 +110,14 @@ func (s *Store) PutUser(_ context.Context, u stores.User) error {
 func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[login]
+	u, ok := s.lookupUser(login)
 	if !ok {
 		return stores.ErrNotFound
 	}
 	if u.PasswordHash == oldHash {
 		c := *u
 		c.PasswordHash = newHash
-		s.setUserLocked(login, &c)
+		s.users.Store(login, &c)
 	}
 	return nil
 }
@@ -125,11 +127,9 @@ func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string
 func (s *Store) DeleteUser(_ context.Context, login string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.users[login]; !ok {
+	if _, loaded := s.users.LoadAndDelete(login); !loaded {
 		return stores.ErrNotFound
 	}
-	delete(s.users, login)
-	s.userView.Delete(login)
 	now := s.now()
 	if s.tokens != nil {
 		for _, t := range s.tokens.byID {
@@ -150,12 +150,11 @@ func (s *Store) DeleteUser(_ context.Context, login string) error {
 
 // ListUsers implements stores.UserAdmin, sorted by login.
 func (s *Store) ListUsers(_ context.Context) ([]stores.User, error) {
-	s.mu.RLock()
-	out := make([]stores.User, 0, len(s.users))
-	for _, u := range s.users {
-		out = append(out, *u)
-	}
-	s.mu.RUnlock()
+	out := []stores.User{}
+	s.users.Range(func(_, u any) bool {
+		out = append(out, *u.(*stores.User))
+		return true
+	})
 	slices.SortFunc(out, func(a, b stores.User) int { return cmp.Compare(a.Login(), b.Login()) })
 	return out, nil
 }

@@ -109,16 +109,17 @@ func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error
 	if u, err := s.User(ctx, login); err == nil {
 		return u, nil
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var found *stores.User
-	for l, u := range s.users {
-		if strings.EqualFold(l, login) {
-			if found != nil {
-				return nil, stores.ErrNotFound
-			}
-			found = u
+	several := false
+	s.users.Range(func(l, u any) bool {
+		if strings.EqualFold(l.(string), login) {
+			several = found != nil
+			found = u.(*stores.User)
 		}
+		return !several
+	})
+	if several {
+		return nil, stores.ErrNotFound
 	}
 	if found == nil {
 		return nil, stores.ErrNotFound

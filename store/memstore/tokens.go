@@ -14,23 +14,15 @@ var _ stores.TokenAdmin = (*Store)(nil)
 
 type tokenTable struct {
 	byID     map[string]*stores.Token
-	byHash   map[string]*stores.Token
 	patNames map[[2]string]bool // (user, name) of every PAT ever created
-	// hashView is byHash's read side (hash → *stores.Token), kept in step
-	// under the store's lock: TokenByHash, every token request's lookup,
-	// reads it without one.
-	hashView sync.Map
-}
-
-// setHashLocked records t under its hash (the store's lock held).
-func (tt *tokenTable) setHashLocked(t *stores.Token) {
-	tt.byHash[t.Hash] = t
-	tt.hashView.Store(t.Hash, t)
+	// byHash maps hash → *stores.Token. Writers hold the store's lock;
+	// TokenByHash, every token request's lookup, reads it without one.
+	byHash sync.Map
 }
 
 func (s *Store) tokensLocked() *tokenTable {
 	if s.tokens == nil {
-		s.tokens = &tokenTable{byID: map[string]*stores.Token{}, byHash: map[string]*stores.Token{}, patNames: map[[2]string]bool{}}
+		s.tokens = &tokenTable{byID: map[string]*stores.Token{}, patNames: map[[2]string]bool{}}
 		s.tokenView.Store(s.tokens)
 	}
 	return s.tokens
@@ -42,7 +34,7 @@ func (s *Store) TokenByHash(_ context.Context, hash string) (*stores.Token, erro
 	if tt == nil || hash == "" {
 		return nil, stores.ErrNotFound
 	}
-	t, ok := tt.hashView.Load(hash)
+	t, ok := tt.byHash.Load(hash)
 	if !ok {
 		return nil, stores.ErrNotFound
 	}
@@ -72,7 +64,7 @@ func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
 	if _, dup := tt.byID[t.ID]; dup || t.ID == "" {
 		return stores.ErrConflict
 	}
-	if _, dup := tt.byHash[t.Hash]; dup && t.Hash != "" {
+	if _, dup := tt.byHash.Load(t.Hash); dup && t.Hash != "" {
 		return stores.ErrConflict
 	}
 	if t.Kind == stores.TokenPAT {
@@ -83,7 +75,7 @@ func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
 	}
 	tt.byID[t.ID] = &t
 	if t.Hash != "" {
-		tt.setHashLocked(&t)
+		tt.byHash.Store(t.Hash, &t)
 	}
 	return nil
 }
@@ -111,7 +103,7 @@ func (s *Store) ListTokens(_ context.Context, user, kind string) ([]stores.Token
 func (tt *tokenTable) replaceLocked(t *stores.Token) {
 	tt.byID[t.ID] = t
 	if t.Hash != "" {
-		tt.setHashLocked(t)
+		tt.byHash.Store(t.Hash, t)
 	}
 }
 
@@ -174,8 +166,7 @@ func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, e
 	for id, t := range tt.byID {
 		if !t.Expires.IsZero() && t.Expires.Before(before) {
 			delete(tt.byID, id)
-			delete(tt.byHash, t.Hash)
-			tt.hashView.Delete(t.Hash)
+			tt.byHash.Delete(t.Hash)
 			n++
 		}
 	}
