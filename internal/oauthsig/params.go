@@ -291,14 +291,20 @@ func encodedAt(c byte, k int) (byte, int) {
 // BaseURI is RFC 5849 §3.4.1.2: scheme and host in lower case, the port only
 // when it is not the scheme's default, then the path (never the query).
 func BaseURI(scheme, host, escapedPath string) string {
-	scheme, host = strings.ToLower(scheme), strings.ToLower(host)
+	scheme, host, escapedPath = baseURIParts(scheme, host, escapedPath)
+	return scheme + "://" + host + escapedPath
+}
+
+// baseURIParts are BaseURI's parts, normalised.
+func baseURIParts(scheme, host, escapedPath string) (string, string, string) {
+	scheme, host = asciiLower(scheme), asciiLower(host)
 	if h, port, ok := cutPort(host); ok && (scheme == "http" && port == "80" || scheme == "https" && port == "443") {
 		host = h
 	}
 	if escapedPath == "" {
 		escapedPath = "/"
 	}
-	return scheme + "://" + host + escapedPath
+	return scheme, host, escapedPath
 }
 
 // cutPort splits "host:port" (and "[v6]:port") without touching a bare IPv6
@@ -311,21 +317,14 @@ func cutPort(host string) (h, port string, ok bool) {
 	return host[:i], host[i+1:], true
 }
 
-// AppendBaseStringParts is AppendBaseString with the base URI given as the
-// parts BaseURI takes, encoded straight into dst without a string of its
-// own.
+// AppendBaseStringParts appends BaseString(method, BaseURI(scheme, host,
+// escapedPath), params) to dst: the verifier's allocation-light path, with
+// the base URI and the normalized parameters encoded straight into dst.
 func AppendBaseStringParts(dst []byte, method, scheme, host, escapedPath string, params []Param) []byte {
+	scheme, host, escapedPath = baseURIParts(scheme, host, escapedPath)
 	dst = slices.Grow(dst, len(method)+3*(len(scheme)+len(host)+len(escapedPath))+16+64*len(params))
 	dst = appendUpper(dst, method)
 	dst = append(dst, '&')
-	scheme = asciiLower(scheme)
-	host = asciiLower(host)
-	if h, port, ok := cutPort(host); ok && (scheme == "http" && port == "80" || scheme == "https" && port == "443") {
-		host = h
-	}
-	if escapedPath == "" {
-		escapedPath = "/"
-	}
 	dst = appendEncoded(dst, scheme)
 	dst = append(dst, "%3A%2F%2F"...)
 	dst = appendEncoded(dst, host)
@@ -360,19 +359,11 @@ func asciiLower(s string) string {
 // BaseString is RFC 5849 §3.4.1.1: METHOD&encoded base URI&encoded
 // normalized parameters.
 func BaseString(method, baseURI string, params []Param) string {
-	return string(AppendBaseString(nil, method, baseURI, params))
-}
-
-// AppendBaseString appends BaseString's result to dst (the verifier's
-// allocation-light path: the normalized parameters are encoded straight
-// into dst, with no string of their own).
-func AppendBaseString(dst []byte, method, baseURI string, params []Param) []byte {
-	dst = slices.Grow(dst, len(method)+3*len(baseURI)+2+64*len(params))
-	dst = appendUpper(dst, method)
+	dst := appendUpper(nil, method)
 	dst = append(dst, '&')
 	dst = appendEncoded(dst, baseURI)
 	dst = append(dst, '&')
-	return appendNormalized(dst, params, true)
+	return string(appendNormalized(dst, params, true))
 }
 
 // macs keeps keyed HMAC states for reuse: most traffic comes from few
