@@ -47,25 +47,37 @@ type Cache struct {
 
 	pool sync.Pool // *macState
 
-	mu         sync.Mutex // guards entries and refreshing; writers keep view in step
-	entries    map[[sha256.Size]byte]cacheEntry
-	refreshing map[[sha256.Size]byte]bool
-	// view is entries' read side ([sha256.Size]byte → *cacheEntry): a hit
+	// entries maps [sha256.Size]byte → *cacheEntry. Writers hold mu; a hit
 	// reads it without a lock, so that parallel requests with one
 	// credential do not contend on a read lock's shared counter.
-	view sync.Map
+	entries sync.Map
+
+	mu         sync.Mutex // guards writes to entries, count and refreshing
+	count      int        // entries held
+	refreshing map[[sha256.Size]byte]bool
+}
+
+// lookup returns the entry under k.
+func (c *Cache) lookup(k [sha256.Size]byte) (cacheEntry, bool) {
+	v, ok := c.entries.Load(k)
+	if !ok {
+		return cacheEntry{}, false
+	}
+	return *v.(*cacheEntry), true
 }
 
 // setLocked records e under k (mu held).
 func (c *Cache) setLocked(k [sha256.Size]byte, e cacheEntry) {
-	c.entries[k] = e
-	c.view.Store(k, &e)
+	if _, replaced := c.entries.Swap(k, &e); !replaced {
+		c.count++
+	}
 }
 
 // deleteLocked forgets k (mu held).
 func (c *Cache) deleteLocked(k [sha256.Size]byte) {
-	delete(c.entries, k)
-	c.view.Delete(k)
+	if _, held := c.entries.LoadAndDelete(k); held {
+		c.count--
+	}
 }
 
 type cacheEntry struct {
@@ -124,7 +136,7 @@ func NewCache(cfg CacheConfig) *Cache {
 		panic("auth: no randomness for the cache key: " + err.Error())
 	}
 	c := &Cache{next: cfg.Next, users: cfg.Users, ttl: cfg.TTL, maxAge: max(cfg.MaxAge, cfg.TTL), maxEntries: cfg.MaxEntries, now: cfg.Now,
-		entries: map[[sha256.Size]byte]cacheEntry{}, refreshing: map[[sha256.Size]byte]bool{}}
+		refreshing: map[[sha256.Size]byte]bool{}}
 	c.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
 	return c
 }
@@ -150,11 +162,7 @@ func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
-	v, hit := c.view.Load(k)
-	var e cacheEntry
-	if hit {
-		e = *v.(*cacheEntry)
-	}
+	e, hit := c.lookup(k)
 	now := c.now()
 	if !hit || e.login != login || !now.Before(e.expires) {
 		return nil, false, nil
@@ -177,7 +185,7 @@ func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Ident
 			if ext.After(e.expires) {
 				e.expires = ext
 				c.mu.Lock()
-				if cur, ok := c.entries[k]; ok && cur.created.Equal(e.created) {
+				if cur, ok := c.lookup(k); ok && cur.created.Equal(e.created) {
 					c.setLocked(k, e)
 				}
 				c.mu.Unlock()
@@ -211,7 +219,7 @@ func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw stri
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		delete(c.refreshing, k)
-		switch cur, ok := c.entries[k]; {
+		switch cur, ok := c.lookup(k); {
 		case !ok || !cur.created.Equal(e.created):
 			// replaced or dropped meanwhile
 		case err == nil && uerr == nil && id.Scheme == "":
@@ -240,15 +248,16 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 	c.pool.Put(st)
 	now := c.now()
 	c.mu.Lock()
-	if len(c.entries) >= c.maxEntries {
-		for ek, ev := range c.entries {
-			if !now.Before(ev.expires) {
-				c.deleteLocked(ek)
+	if c.count >= c.maxEntries {
+		c.entries.Range(func(ek, ev any) bool {
+			if !now.Before(ev.(*cacheEntry).expires) {
+				c.deleteLocked(ek.([sha256.Size]byte))
 			}
-		}
-		if len(c.entries) >= c.maxEntries {
-			clear(c.entries)
-			c.view.Clear()
+			return true
+		})
+		if c.count >= c.maxEntries {
+			c.entries.Clear()
+			c.count = 0
 		}
 	}
 	c.setLocked(k, cacheEntry{login: login, updated: u.Updated, created: now, expires: now.Add(c.ttl)})
@@ -261,16 +270,17 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 func (c *Cache) Forget(login string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, e := range c.entries {
-		if e.login == login {
-			c.deleteLocked(k)
+	c.entries.Range(func(k, e any) bool {
+		if e.(*cacheEntry).login == login {
+			c.deleteLocked(k.([sha256.Size]byte))
 		}
-	}
+		return true
+	})
 }
 
 // Len is the number of cached verifications.
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries)
+	return c.count
 }
