@@ -21,11 +21,9 @@ package selfservice
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -40,6 +38,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -288,11 +287,6 @@ func (h *handler) csrfOK(r *http.Request) bool {
 	return err == nil && len(c.Value) == 43 && subtle.ConstantTimeCompare([]byte(c.Value), []byte(got)) == 1
 }
 
-func sessionHash(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
-
 // user is the signed-in user: from the session cookie, else from HTTP
 // Basic credentials; nil when neither proves one. An error means a store
 // did not answer.
@@ -333,7 +327,7 @@ func (h *handler) account(ctx context.Context, login string) (*stores.User, erro
 }
 
 func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, error) {
-	hash := sessionHash(id)
+	hash := session.HashID(id)
 	s, err := h.cfg.Sessions.SessionByHash(ctx, hash)
 	if errors.Is(err, stores.ErrNotFound) {
 		return nil, nil
@@ -399,7 +393,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid, now := randomToken(), h.cfg.Now()
-	err = h.cfg.Sessions.CreateSession(r.Context(), stores.Session{Hash: sessionHash(sid), User: u.Login(), UserID: u.ID,
+	err = h.cfg.Sessions.CreateSession(r.Context(), stores.Session{Hash: session.HashID(sid), User: u.Login(), UserID: u.ID,
 		Scheme: auth.SchemeBasic, UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: h.cfg.IdleTimeout,
 		Expires: now.Add(h.cfg.MaxAge)})
 	if err != nil {
@@ -417,7 +411,7 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		_ = h.cfg.Sessions.DeleteSession(r.Context(), sessionHash(c.Value))
+		_ = h.cfg.Sessions.DeleteSession(r.Context(), session.HashID(c.Value))
 	}
 	http.SetCookie(w, h.cookie(sessionCookie, "", -1))
 	http.Redirect(w, r, h.cfg.Prefix, http.StatusSeeOther)

@@ -152,7 +152,9 @@ const (
 
 const idLen = 43 // base64url of 32 bytes
 
-func hashID(id string) string {
+// HashID is the key a SessionStore keeps a session under: the SHA-256 of
+// its ID, in hex (the ID itself, the cookie's value, is never stored).
+func HashID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], sum[:])
@@ -212,7 +214,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 		return nil, sessionError(auth.ReasonInvalid, "unknown session")
 	}
 	ctx := r.Context()
-	hash := hashID(cookieID)
+	hash := HashID(cookieID)
 	s, err := m.cfg.Store.SessionByHash(ctx, hash)
 	if errors.Is(err, stores.ErrNotFound) {
 		return nil, sessionError(auth.ReasonInvalid, "unknown or ended session")
@@ -304,14 +306,14 @@ func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	if id.Scheme == auth.SchemeSession {
 		if !persistent {
 			if sid, ok := m.cookie(r); ok {
-				_ = m.cfg.Store.DeleteSession(ctx, hashID(sid))
+				_ = m.cfg.Store.DeleteSession(ctx, HashID(sid))
 			}
 			m.clearCookie(w, r)
 		}
 		return r
 	}
 	if old, ok := m.cookie(r); ok && len(old) == idLen {
-		_ = m.cfg.Store.DeleteSession(ctx, hashID(old)) // a fresh login replaces it
+		_ = m.cfg.Store.DeleteSession(ctx, HashID(old)) // a fresh login replaces it
 		if !persistent {
 			m.clearCookie(w, r)
 		}
@@ -370,7 +372,7 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	case id.Attrs[attrCertSerial] != "":
 		cred = "cert:" + id.Attrs[attrCertSerial]
 	}
-	s := stores.Session{Hash: hashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
+	s := stores.Session{Hash: HashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
 		Created: now, LastSeen: now, IdleTimeout: idle, Expires: expires, CSRF: csrf}
 	if err := m.cfg.Store.CreateSession(ctx, s); err != nil {
 		return errors.New("the session store failed")
@@ -398,7 +400,7 @@ func (m *Manager) Logout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := auth.IdentityFrom(r.Context()); ok && id.Scheme == auth.SchemeSession {
 			if sid, ok := m.cookie(r); ok {
-				_ = m.cfg.Store.DeleteSession(r.Context(), hashID(sid))
+				_ = m.cfg.Store.DeleteSession(r.Context(), HashID(sid))
 			}
 		}
 		m.clearCookie(w, r)
