@@ -33,11 +33,12 @@ type sample struct {
 	allocs int
 }
 
-var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op\s+(\d+) allocs/op)?`)
+var line = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+[\d.]+ B/op\s+(\d+) allocs/op)?`)
 
 // parse reads go test -bench output; several runs of a name give their
-// median.
-func parse(r io.Reader) map[string]sample {
+// median. The GOMAXPROCS suffix ("-2") is dropped, or, with byCPU, kept as
+// "@N" ("@1" for a run without one), so that -cpu 1,N runs stay apart.
+func parse(r io.Reader, byCPU bool) map[string]sample {
 	runs := map[string][]float64{}
 	allocs := map[string]int{}
 	sc := bufio.NewScanner(r)
@@ -46,9 +47,17 @@ func parse(r io.Reader) map[string]sample {
 		if m == nil {
 			continue
 		}
-		ns, _ := strconv.ParseFloat(m[2], 64)
-		runs[m[1]] = append(runs[m[1]], ns)
-		allocs[m[1]], _ = strconv.Atoi(m[3])
+		name := m[1]
+		if byCPU {
+			cpus := "1"
+			if m[2] != "" {
+				cpus = m[2][1:]
+			}
+			name += "@" + cpus
+		}
+		ns, _ := strconv.ParseFloat(m[3], 64)
+		runs[name] = append(runs[name], ns)
+		allocs[name], _ = strconv.Atoi(m[4])
 	}
 	out := map[string]sample{}
 	for name, v := range runs {
@@ -56,28 +65,6 @@ func parse(r io.Reader) map[string]sample {
 		out[name] = sample{name: name, ns: v[len(v)/2], allocs: allocs[name]}
 	}
 	return out
-}
-
-var lineCPU = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
-
-// parseCPU is parse keeping the -N (GOMAXPROCS) suffix: "name" ran on one
-// core, "name-N" on N.
-func parseCPU(r io.Reader) map[string]sample {
-	var text strings.Builder
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		m := lineCPU.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		cpus := "1"
-		if m[2] != "" {
-			cpus = m[2][1:]
-		}
-		// Re-emit with the core count folded into the name, for parse.
-		fmt.Fprintf(&text, "%s@%s 1 %s ns/op\n", m[1], cpus, m[3])
-	}
-	return parse(strings.NewReader(text.String()))
 }
 
 // scalingTable renders the parallel paths' scaling: time on one core over
@@ -172,7 +159,7 @@ func main() {
 		}
 		raw = buf.Bytes()
 	}
-	s := parse(bytes.NewReader(raw))
+	s := parse(bytes.NewReader(raw), false)
 	scaling := map[string]sample{}
 	if *in == "" {
 		// Scaling: the parallel paths on one core and on all of them, kept
@@ -184,7 +171,7 @@ func main() {
 		if err := cmd.Run(); err != nil {
 			log.Fatal(err)
 		}
-		scaling = parseCPU(bytes.NewReader(buf.Bytes()))
+		scaling = parse(bytes.NewReader(buf.Bytes()), true)
 	}
 	bare, ok := s["BenchmarkBare"]
 	if !ok {
