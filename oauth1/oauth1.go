@@ -249,53 +249,93 @@ func fail(reason auth.Reason, msg string) *auth.Error {
 }
 
 // request is what Authenticate gathers before checking.
-// The body is returned beside it, so that the body's use cannot make the
-// parameters escape to the heap.
+// The body and the protocol parameters are returned beside it, so that
+// their use cannot make the parameters' stack room escape to the heap
+// (escape analysis does not tell a struct's fields apart).
 type request struct {
-	oauth protoParams      // oauth_* and xoauth_* protocol parameters
-	all   []oauthsig.Param // every signed parameter (without signature and realm)
-	form  bool             // the body is a form (its parameters are in all)
+	all  []oauthsig.Param // every signed parameter (without signature and realm)
+	form bool             // the body is a form (its parameters are in all)
 }
 
 // paramSpace is room for a usual request's parameters on Authenticate's
 // stack: gather fills it instead of allocating.
 const paramSpace = 12
 
-// protoParams are the protocol parameters of one request: few, so a slice
-// beats a map.
-type protoParams []oauthsig.Param
+// proto holds the protocol parameters of one request, each found once
+// while gathering (a lookup by name per use was a tenth of a
+// verification). others keeps the oauth_* and xoauth_* parameters that
+// have no field, so that a second copy of one can be told apart.
+type proto struct {
+	consumerKey, method, signature, timestamp, nonce, version, token, bodyHash, requestorID string
+	seen                                                                                    uint16 // a bit per field above, in protoField's order
+	others                                                                                  []oauthsig.Param
+}
 
-func (ps protoParams) lookup(name string) (string, bool) {
-	for _, p := range ps {
-		if p.Name == name {
-			return p.Value, true
-		}
+// protoField is the field for a protocol parameter's name and its bit in
+// seen, or nil for a name without a field.
+func (o *proto) protoField(name string) (*string, uint16) {
+	switch name {
+	case "oauth_consumer_key":
+		return &o.consumerKey, 1 << 0
+	case "oauth_signature_method":
+		return &o.method, 1 << 1
+	case "oauth_signature":
+		return &o.signature, 1 << 2
+	case "oauth_timestamp":
+		return &o.timestamp, 1 << 3
+	case "oauth_nonce":
+		return &o.nonce, 1 << 4
+	case "oauth_version":
+		return &o.version, 1 << 5
+	case "oauth_token":
+		return &o.token, 1 << 6
+	case "oauth_body_hash":
+		return &o.bodyHash, 1 << 7
+	case "xoauth_requestor_id":
+		return &o.requestorID, 1 << 8
 	}
-	return "", false
+	return nil, 0
 }
 
-func (ps protoParams) get(name string) string {
-	v, _ := ps.lookup(name)
-	return v
+// set records a protocol parameter that has a field (known). It reports the
+// value it already had when the name was given before (dup). A parameter
+// without a field is the caller's to keep apart.
+func (o *proto) set(p oauthsig.Param) (old string, dup, known bool) {
+	f, bit := o.protoField(p.Name)
+	if f == nil {
+		return "", false, false
+	}
+	if o.seen&bit != 0 {
+		return *f, true, true
+	}
+	*f, o.seen = p.Value, o.seen|bit
+	return "", false, true
 }
+
+// Bits of proto.seen for the parameters whose presence matters apart from
+// their value.
+const (
+	seenVersion  = 1 << 5
+	seenBodyHash = 1 << 7
+)
 
 // gather collects the parameters of r from the header, the query and a form
 // body, refusing duplicated protocol parameters.
 //
-// header, proto and all are empty slices with room (see paramSpace) for the
-// header's parameters, the protocol parameters and all parameters.
-func (a *Authenticator) gather(r *http.Request, header, proto, all []oauthsig.Param) (req request, body []byte, err error) {
-	req.oauth = proto
+// header, others and all are empty slices with room (see paramSpace) for
+// the header's parameters, the protocol parameters without a field in proto
+// (kept to spot a second copy) and all parameters.
+func (a *Authenticator) gather(r *http.Request, header, others, all []oauthsig.Param) (req request, o proto, body []byte, err error) {
 	var sources [3][]oauthsig.Param // header, query, form body; indexed, not appended, so that it stays on the stack
 	nsrc := 0
 	if hv := r.Header["Authorization"]; len(hv) > 0 {
 		hp, ok, err := oauthsig.AppendHeader(header, hv[0])
 		if err != nil {
-			return request{}, nil, fail(auth.ReasonMalformed, err.Error())
+			return request{}, proto{}, nil, fail(auth.ReasonMalformed, err.Error())
 		}
 		if ok {
 			if len(hv) > 1 {
-				return request{}, nil, fail(auth.ReasonMalformed, "more than one Authorization header")
+				return request{}, proto{}, nil, fail(auth.ReasonMalformed, "more than one Authorization header")
 			}
 			hp = slices.DeleteFunc(hp, func(p oauthsig.Param) bool { return p.Name == "realm" })
 			sources[nsrc], nsrc = hp, nsrc+1
@@ -303,22 +343,22 @@ func (a *Authenticator) gather(r *http.Request, header, proto, all []oauthsig.Pa
 	}
 	qp, err := oauthsig.ParseForm(r.URL.RawQuery)
 	if err != nil {
-		return request{}, nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
+		return request{}, proto{}, nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
 	}
 	sources[nsrc], nsrc = qp, nsrc+1
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		peeked, complete, err := httpx.PeekBody(r, a.cfg.MaxBodyBytes) // the handler still reads it
 		if err != nil {
-			return request{}, nil, fail(auth.ReasonMalformed, "cannot read the request body")
+			return request{}, proto{}, nil, fail(auth.ReasonMalformed, "cannot read the request body")
 		}
 		if !complete {
-			return request{}, nil, fail(auth.ReasonMalformed, "request body too large to verify")
+			return request{}, proto{}, nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
 		body = peeked
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
 			fp, err := oauthsig.ParseForm(string(body))
 			if err != nil {
-				return request{}, nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
+				return request{}, proto{}, nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
 			}
 			req.form = true
 			sources[nsrc], nsrc = fp, nsrc+1
@@ -332,31 +372,39 @@ func (a *Authenticator) gather(r *http.Request, header, proto, all []oauthsig.Pa
 	if n > cap(all) {
 		req.all = make([]oauthsig.Param, 0, n)
 	}
-	var sig string
 	for _, src := range sources[:nsrc] {
 		for _, p := range src {
 			if strings.HasPrefix(p.Name, "oauth_") || strings.HasPrefix(p.Name, "xoauth_") {
-				if v, dup := req.oauth.lookup(p.Name); dup {
+				v, dup, known := o.set(p)
+				if !known {
+					for _, q := range others {
+						if q.Name == p.Name {
+							v, dup = q.Value, true
+						}
+					}
+					if !dup {
+						others = append(others, p)
+					}
+				}
+				if dup {
 					if v != p.Value {
-						return request{}, nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice with different values")
+						return request{}, proto{}, nil, fail(auth.ReasonMalformed, "OAuth parameter "+p.Name+" given twice with different values")
 					}
 					// The same name and value twice (authlib sends query and
 					// body parameters in both places): signed once.
 					continue
 				}
-				req.oauth = append(req.oauth, p)
 			}
 			if p.Name == "oauth_signature" {
-				sig = p.Value
 				continue
 			}
 			req.all = append(req.all, p)
 		}
 	}
-	if sig == "" && req.oauth.get("oauth_consumer_key") == "" {
-		return request{}, nil, auth.ErrNoCredentials
+	if o.signature == "" && o.consumerKey == "" {
+		return request{}, proto{}, nil, auth.ErrNoCredentials
 	}
-	return req, body, nil
+	return req, o, body, nil
 }
 
 // Authenticate implements auth.Authenticator. A request without an OAuth
@@ -372,22 +420,24 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
 	}
-	var header, proto, all [paramSpace]oauthsig.Param
-	req, body, err := a.gather(r, header[:0], proto[:0], all[:0])
+	var header, others, all [paramSpace]oauthsig.Param
+	req, o, body, err := a.gather(r, header[:0], others[:0], all[:0])
 	if err != nil {
 		return nil, err
 	}
-	o := req.oauth
-	for _, name := range []string{"oauth_consumer_key", "oauth_signature_method", "oauth_signature"} {
-		if o.get(name) == "" {
-			return nil, fail(auth.ReasonMalformed, "missing "+name)
-		}
+	switch {
+	case o.consumerKey == "":
+		return nil, fail(auth.ReasonMalformed, "missing oauth_consumer_key")
+	case o.method == "":
+		return nil, fail(auth.ReasonMalformed, "missing oauth_signature_method")
+	case o.signature == "":
+		return nil, fail(auth.ReasonMalformed, "missing oauth_signature")
 	}
-	method := o.get("oauth_signature_method")
-	if v, ok := o.lookup("oauth_version"); ok && v != "1.0" {
+	method := o.method
+	if o.seen&seenVersion != 0 && o.version != "1.0" {
 		return nil, fail(auth.ReasonMalformed, "oauth_version must be 1.0")
 	}
-	if o.get("oauth_token") != "" {
+	if o.token != "" {
 		return nil, fail(auth.ReasonInvalid, "tokens are not supported: sign 1-legged with the consumer key and secret only")
 	}
 	switch method {
@@ -402,10 +452,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	// Every method, PLAINTEXT included, needs a timestamp and a nonce: a
 	// request without them could be replayed forever.
 	now := a.cfg.Now()
-	if o.get("oauth_timestamp") == "" || o.get("oauth_nonce") == "" {
+	if o.timestamp == "" || o.nonce == "" {
 		return nil, fail(auth.ReasonMalformed, "missing oauth_timestamp or oauth_nonce")
 	}
-	secs, err := strconv.ParseInt(o.get("oauth_timestamp"), 10, 64)
+	secs, err := strconv.ParseInt(o.timestamp, 10, 64)
 	if err != nil || secs < 0 {
 		return nil, fail(auth.ReasonMalformed, "oauth_timestamp is not a number of seconds")
 	}
@@ -413,7 +463,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		return nil, fail(auth.ReasonInvalid, fmt.Sprintf("stale timestamp: oauth_timestamp is outside the allowed window of ±%s (check the client's clock)", a.cfg.Window))
 	}
 
-	key := o.get("oauth_consumer_key")
+	key := o.consumerKey
 	consumer, err := a.cfg.Consumers.Consumer(r.Context(), key)
 	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
@@ -437,7 +487,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	bp := baseBuffers.Get().(*[]byte)
 	scheme, host := a.schemeAndHost(r)
 	base := oauthsig.AppendBaseStringParts((*bp)[:0], r.Method, scheme, host, r.URL.EscapedPath(), req.all)
-	sigOK := verifySignature(method, base, o.get("oauth_signature"), consumer)
+	sigOK := verifySignature(method, base, o.signature, consumer)
 	if cap(base) <= 64<<10 { // keep usual sizes only
 		*bp = base
 		baseBuffers.Put(bp)
@@ -450,17 +500,17 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		e.Cause = fmt.Errorf("%w (consumer %q)", cause, key) // for the audit log only
 		return nil, e
 	}
-	if err := a.checkBodyHash(req.oauth, body, req.form, method); err != nil {
+	if err := a.checkBodyHash(o.bodyHash, o.seen&seenBodyHash != 0, body, req.form, method); err != nil {
 		return nil, err
 	}
-	fresh, err := a.cfg.Nonces.UseNonce(r.Context(), key, o.get("oauth_nonce"), now.Add(2*a.cfg.Window))
+	fresh, err := a.cfg.Nonces.UseNonce(r.Context(), key, o.nonce, now.Add(2*a.cfg.Window))
 	if err != nil {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth1, Cause: err}
 	}
 	if !fresh {
 		return nil, fail(auth.ReasonInvalid, "replayed nonce: this oauth_nonce was already used")
 	}
-	return a.mapUser(r, consumer, o)
+	return a.mapUser(r, consumer, o.requestorID)
 }
 
 // baseBuffers hold signature base strings between requests.
@@ -541,8 +591,7 @@ func rsaKey(pemText string) *rsa.PublicKey {
 
 // checkBodyHash applies the oauth_body_hash extension: refused on form
 // bodies, required (when configured) on other bodies, and checked when given.
-func (a *Authenticator) checkBodyHash(oauth protoParams, body []byte, form bool, method string) error {
-	got, present := oauth.lookup("oauth_body_hash")
+func (a *Authenticator) checkBodyHash(got string, present bool, body []byte, form bool, method string) error {
 	if form {
 		if present {
 			return fail(auth.ReasonMalformed, "oauth_body_hash must not be sent with a form-encoded body")
@@ -586,7 +635,7 @@ func (a *Authenticator) mapping(c *stores.Consumer) Mapping {
 // (an Identity's map is never mutated).
 var consumerAttrs = memo.New[string, map[string]string](1024)
 
-func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoParams) (*auth.Identity, error) {
+func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID string) (*auth.Identity, error) {
 	attrs := consumerAttrs.Get(c.Key, func() map[string]string { return map[string]string{"consumer_key": c.Key} })
 	header, err := a.userHeader(r)
 	if err != nil {
@@ -597,7 +646,7 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, o protoPara
 	case MapNone:
 		return &auth.Identity{User: a.cfg.NoMappingUser, Groups: a.cfg.NoMappingGroups, Scheme: auth.SchemeOAuth1, Attrs: attrs}, nil
 	case MapSigned:
-		name = o.get("xoauth_requestor_id")
+		name = requestorID
 		if name == "" {
 			return nil, fail(auth.ReasonInvalid, "strict user mapping: sign the user as the xoauth_requestor_id parameter")
 		}

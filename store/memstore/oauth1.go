@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"encoding/binary"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -45,28 +46,35 @@ func (s *Store) PutConsumer(_ context.Context, c stores.Consumer) error {
 	return nil
 }
 
-// nonceTable remembers used nonces under a 128-bit keyed hash of (consumer,
+// nonceTable remembers used nonces under a 64-bit keyed hash of (consumer,
 // nonce), with their expiry in unix nanoseconds. Its entries hold no
 // pointers, so the garbage collector never scans them, and no client
 // string is kept alive for the nonce's lifetime (a nonce parsed from a
-// header would have kept the whole header). Two different nonces share a
-// hash with odds of about 2⁻¹²⁸ per pair, and then the second is refused as
-// a replay: it fails closed. It has a lock of its own, so that OAuth 1
-// requests do not queue behind the user table's readers.
+// header would have kept the whole header). The hash's seed is random and
+// never leaves the process, so a client cannot aim a nonce at another's:
+// two different nonces share a hash with odds of 2⁻⁶⁴ per pair (about 10⁻¹³
+// for a new nonce against a million remembered ones), and then the second
+// is refused as a replay and its client signs again: it fails closed. It
+// has a lock of its own, so that OAuth 1 requests do not queue behind the
+// user table's readers.
 type nonceTable struct {
 	mu         sync.Mutex
-	seeds      [2]maphash.Seed
-	m          map[[2]uint64]int64
+	seed       maphash.Seed
+	m          map[uint64]int64
 	afterSweep int
 }
 
-// nonceID is what a nonce's key hashes: the consumer and the nonce, kept
-// apart (maphash.Comparable hashes each field on its own).
-type nonceID struct{ consumer, nonce string }
-
-func (t *nonceTable) key(consumer, nonce string) [2]uint64 {
-	id := nonceID{consumer, nonce}
-	return [2]uint64{maphash.Comparable(t.seeds[0], id), maphash.Comparable(t.seeds[1], id)}
+// key hashes the consumer's length, the consumer and the nonce, so that
+// no two (consumer, nonce) pairs write the same bytes.
+func (t *nonceTable) key(consumer, nonce string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(t.seed)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(consumer)))
+	h.Write(n[:])
+	h.WriteString(consumer)
+	h.WriteString(nonce)
+	return h.Sum64()
 }
 
 // use records the nonce until expires and reports whether it was unused
@@ -75,8 +83,8 @@ func (t *nonceTable) use(consumer, nonce string, now, expires time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.seeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-		t.m = map[[2]uint64]int64{}
+		t.seed = maphash.MakeSeed()
+		t.m = map[uint64]int64{}
 	}
 	k, at := t.key(consumer, nonce), now.UnixNano()
 	if until, seen := t.m[k]; seen && at < until {
