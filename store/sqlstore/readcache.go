@@ -13,7 +13,8 @@ import (
 )
 
 // The SQLite read cache. Every request looks up its user and the rule
-// table, a token request its token, a client certificate its revocation;
+// table, a token request its token, a session cookie its session, a client
+// certificate its revocation;
 // with SQLite those reads were a third of a gateway's CPU. The
 // cache answers them from memory for as long as the database has not
 // changed. Two signals say so. The header of SQLite's WAL index, which
@@ -25,7 +26,7 @@ import (
 // by other connections' commits) whether to clear the cache. Where there is
 // no watch, data_version is asked at most once per freshnessInterval; with
 // one, at least once per walBackstopInterval. This process's own writes to
-// users, rules and tokens clear the cache at once. So a change committed
+// users, rules, tokens and sessions clear the cache at once. So a change committed
 // elsewhere is seen by the next request (a millisecond later without the
 // watch). PostgreSQL has no such signal: there every call reads the
 // database.
@@ -42,8 +43,8 @@ const walBackstopInterval = 100 * time.Millisecond
 // its change (10 ms was not: the CLI can start, commit and exit in less).
 const freshnessInterval = time.Millisecond
 
-// maxCachedUsers bounds the user cache and the token cache; when one is
-// full it starts over.
+// maxCachedUsers bounds each of the caches (users, tokens, sessions,
+// serials); when one is full it starts over.
 const maxCachedUsers = 10_000
 
 type readCache struct {
@@ -75,8 +76,11 @@ type readCache struct {
 	users   map[string]cached[stores.User]
 	tokens  map[string]cached[stores.Token] // by hash
 	revoked map[string]cached[bool]         // certificate serials
-	rules   []auth.Rule
-	ruleGen uint64 // the gen rules were read at; 0 = none cached
+	// sessions by hash: this process's session writes (create, touch at
+	// most once per tenth of the idle timeout, delete) clear the cache.
+	sessions map[string]cached[stores.Session]
+	rules    []auth.Rule
+	ruleGen  uint64 // the gen rules were read at; 0 = none cached
 }
 
 // cached is a value read at generation gen.
@@ -87,7 +91,7 @@ type cached[V any] struct {
 
 func newReadCache(db *sql.DB, path string) *readCache {
 	c := &readCache{db: db, path: path, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
-		revoked: map[string]cached[bool]{}}
+		revoked: map[string]cached[bool]{}, sessions: map[string]cached[stores.Session]{}}
 	c.gen.Store(1)
 	return c
 }
@@ -237,6 +241,7 @@ func (c *readCache) clearLocked() {
 	clear(c.users)
 	clear(c.tokens)
 	clear(c.revoked)
+	clear(c.sessions)
 	c.rules, c.ruleGen = nil, 0
 }
 
@@ -279,6 +284,18 @@ func (c *readCache) putToken(hash string, t *stores.Token, gen uint64) {
 	cp := *t
 	cp.Scopes = slices.Clone(t.Scopes)
 	remember(c, c.tokens, hash, cp, gen)
+}
+
+func (c *readCache) session(hash string, gen uint64) (*stores.Session, bool) {
+	x, ok := lookup(c, c.sessions, hash, gen)
+	x.Scopes = slices.Clone(x.Scopes)
+	return &x, ok
+}
+
+func (c *readCache) putSession(hash string, x *stores.Session, gen uint64) {
+	cp := *x
+	cp.Scopes = slices.Clone(x.Scopes)
+	remember(c, c.sessions, hash, cp, gen)
 }
 
 func (c *readCache) certRevoked(serial string, gen uint64) (bool, bool) {

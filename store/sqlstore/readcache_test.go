@@ -113,6 +113,35 @@ func TestReadCacheSeesOtherWriters(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, revoked, "another process revoked the certificate")
 
+	// Sessions: another process's delete, and this process's touch and
+	// delete, are seen by the next read.
+	now := time.Now().Truncate(time.Microsecond)
+	sess := stores.Session{Hash: "s1", User: "bob", Scheme: "basic", Scopes: []string{"x"}, Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}
+	require.NoError(t, server.CreateSession(ctx, sess))
+	for range 2 {
+		x, err := server.SessionByHash(ctx, "s1")
+		require.NoError(t, err)
+		assert.True(t, x.LastSeen.Equal(now))
+	}
+	later := now.Add(time.Minute)
+	require.NoError(t, server.TouchSession(ctx, "s1", later))
+	x, err := server.SessionByHash(ctx, "s1")
+	require.NoError(t, err)
+	assert.True(t, x.LastSeen.Equal(later), "this process touched the session")
+	x.Scopes[0] = "changed"
+	x, _ = server.SessionByHash(ctx, "s1")
+	assert.Equal(t, []string{"x"}, x.Scopes, "the caller's own copy")
+	require.NoError(t, cliStore.DeleteSession(ctx, "s1"))
+	settle()
+	_, err = server.SessionByHash(ctx, "s1")
+	assert.ErrorIs(t, err, stores.ErrNotFound, "another process ended the session")
+	require.NoError(t, server.CreateSession(ctx, stores.Session{Hash: "s2", User: "bob", Created: now, LastSeen: now, IdleTimeout: time.Hour, Expires: now.Add(time.Hour)}))
+	_, err = server.SessionByHash(ctx, "s2")
+	require.NoError(t, err)
+	require.NoError(t, server.DeleteSession(ctx, "s2"))
+	_, err = server.SessionByHash(ctx, "s2")
+	assert.ErrorIs(t, err, stores.ErrNotFound, "this process ended the session")
+
 	// What the cache returns is the caller's own copy.
 	require.NoError(t, server.PutUser(ctx, stores.User{Name: "carol", Groups: []string{"ops"}}))
 	u, _ = server.User(ctx, "carol")

@@ -891,6 +891,7 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 
 // CreateSession implements stores.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
+	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
 	_, err := s.exec(ctx, `INSERT INTO sessions (hash, login, user_id, credential, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf)
@@ -902,10 +903,16 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 	return err
 }
 
-// SessionByHash implements stores.SessionStore.
+// SessionByHash implements stores.SessionStore. With SQLite it is answered
+// from the read cache while the database has not changed.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
-	ctx, done := s.begin(ctx, laneSessions)
-	defer done()
+	return cachedRead(s, ctx, laneSessions,
+		func(gen uint64) (*stores.Session, bool) { return s.cache.session(hash, gen) },
+		func(ctx context.Context) (*stores.Session, error) { return s.readSession(ctx, hash) },
+		func(x *stores.Session, gen uint64) { s.cache.putSession(hash, x, gen) })
+}
+
+func (s *Store) readSession(ctx context.Context, hash string) (*stores.Session, error) {
 	var x stores.Session
 	var scopes string
 	var userUpdated, created, lastSeen, idle, expires int64
@@ -921,6 +928,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session
 
 // TouchSession implements stores.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
 	res, err := s.exec(ctx, "UPDATE sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?", unixnano.From(at), hash, unixnano.From(at))
@@ -937,6 +945,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 
 // DeleteSession implements stores.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
 	_, err := s.exec(ctx, "DELETE FROM sessions WHERE hash = ?", hash)
@@ -945,6 +954,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 
 // DeleteExpiredSessions removes sessions past their absolute end.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
 	res, err := s.exec(ctx, "DELETE FROM sessions WHERE expires < ?", unixnano.From(before))
