@@ -263,12 +263,11 @@ const paramSpace = 12
 
 // proto holds the protocol parameters of one request, each found once
 // while gathering (a lookup by name per use was a tenth of a
-// verification). others keeps the oauth_* and xoauth_* parameters that
-// have no field, so that a second copy of one can be told apart.
+// verification). It holds strings only: see request.
 type proto struct {
 	consumerKey, method, signature, timestamp, nonce, version, token, bodyHash, requestorID string
-	seen                                                                                    uint16 // a bit per field above, in protoField's order
-	others                                                                                  []oauthsig.Param
+
+	seen uint16 // a bit per field above, in protoField's order
 }
 
 // protoField is the field for a protocol parameter's name and its bit in
