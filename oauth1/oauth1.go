@@ -267,31 +267,44 @@ const paramSpace = 12
 type proto struct {
 	consumerKey, method, signature, timestamp, nonce, version, token, bodyHash, requestorID string
 
-	seen uint16 // a bit per field above, in protoField's order
+	seen uint16 // the seen* bit of each field that was given
 }
+
+// Bits of proto.seen, one per field.
+const (
+	seenConsumerKey uint16 = 1 << iota
+	seenMethod
+	seenSignature
+	seenTimestamp
+	seenNonce
+	seenVersion
+	seenToken
+	seenBodyHash
+	seenRequestorID
+)
 
 // protoField is the field for a protocol parameter's name and its bit in
 // seen, or nil for a name without a field.
 func (o *proto) protoField(name string) (*string, uint16) {
 	switch name {
 	case "oauth_consumer_key":
-		return &o.consumerKey, 1 << 0
+		return &o.consumerKey, seenConsumerKey
 	case "oauth_signature_method":
-		return &o.method, 1 << 1
+		return &o.method, seenMethod
 	case "oauth_signature":
-		return &o.signature, 1 << 2
+		return &o.signature, seenSignature
 	case "oauth_timestamp":
-		return &o.timestamp, 1 << 3
+		return &o.timestamp, seenTimestamp
 	case "oauth_nonce":
-		return &o.nonce, 1 << 4
+		return &o.nonce, seenNonce
 	case "oauth_version":
-		return &o.version, 1 << 5
+		return &o.version, seenVersion
 	case "oauth_token":
-		return &o.token, 1 << 6
+		return &o.token, seenToken
 	case "oauth_body_hash":
-		return &o.bodyHash, 1 << 7
+		return &o.bodyHash, seenBodyHash
 	case "xoauth_requestor_id":
-		return &o.requestorID, 1 << 8
+		return &o.requestorID, seenRequestorID
 	}
 	return nil, 0
 }
@@ -310,13 +323,6 @@ func (o *proto) set(p oauthsig.Param) (old string, dup, known bool) {
 	*f, o.seen = p.Value, o.seen|bit
 	return "", false, true
 }
-
-// Bits of proto.seen for the parameters whose presence matters apart from
-// their value.
-const (
-	seenVersion  = 1 << 5
-	seenBodyHash = 1 << 7
-)
 
 // gather collects the parameters of r from the header, the query and a form
 // body, refusing duplicated protocol parameters.
