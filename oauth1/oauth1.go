@@ -253,8 +253,8 @@ func fail(reason auth.Reason, msg string) *auth.Error {
 // their use cannot make the parameters' stack room escape to the heap
 // (escape analysis does not tell a struct's fields apart).
 type request struct {
-	all  []oauthsig.Param // every signed parameter (without signature and realm)
-	form bool             // the body is a form (its parameters are in all)
+	all  []oauthsig.Encoded // every signed parameter (without signature and realm), encoded
+	form bool               // the body is a form (its parameters are in all)
 }
 
 // paramSpace is room for a usual request's parameters on Authenticate's
@@ -263,7 +263,9 @@ const paramSpace = 12
 
 // proto holds the protocol parameters of one request, each found once
 // while gathering (a lookup by name per use was a tenth of a
-// verification). It holds strings only: see request.
+// verification), decoded, but for the signature: it stays encoded
+// (oauthsig.Encoded) until verifySignature decodes it without a string of
+// its own. It holds strings only: see request.
 type proto struct {
 	consumerKey, method, signature, timestamp, nonce, version, token, bodyHash, requestorID string
 
@@ -312,7 +314,7 @@ func (o *proto) protoField(name string) (*string, uint16) {
 // set records a protocol parameter that has a field (known). It reports the
 // value it already had when the name was given before (dup). A parameter
 // without a field is the caller's to keep apart.
-func (o *proto) set(p oauthsig.Param) (old string, dup, known bool) {
+func (o *proto) set(p oauthsig.Encoded) (old string, dup, known bool) {
 	f, bit := o.protoField(p.Name)
 	if f == nil {
 		return "", false, false
@@ -325,16 +327,19 @@ func (o *proto) set(p oauthsig.Param) (old string, dup, known bool) {
 }
 
 // gather collects the parameters of r from the header, the query and a form
-// body, refusing duplicated protocol parameters.
+// body, refusing duplicated protocol parameters. They are kept encoded (a
+// client's usual encoding is used as sent); the protocol parameters are
+// decoded once gathered.
 //
-// header, others and all are empty slices with room (see paramSpace) for
-// the header's parameters, the protocol parameters without a field in proto
-// (kept to spot a second copy) and all parameters.
-func (a *Authenticator) gather(r *http.Request, header, others, all []oauthsig.Param) (req request, o proto, body []byte, err error) {
-	var sources [3][]oauthsig.Param // header, query, form body; indexed, not appended, so that it stays on the stack
+// header, others, query and all are empty slices with room (see
+// paramSpace) for the header's parameters, the protocol parameters without
+// a field in proto (kept to spot a second copy), the query's and all
+// parameters.
+func (a *Authenticator) gather(r *http.Request, header, others, query, all []oauthsig.Encoded) (req request, o proto, body []byte, err error) {
+	var sources [3][]oauthsig.Encoded // header, query, form body; indexed, not appended, so that it stays on the stack
 	nsrc := 0
 	if hv := r.Header["Authorization"]; len(hv) > 0 {
-		hp, ok, err := oauthsig.AppendHeader(header, hv[0])
+		hp, ok, err := oauthsig.AppendHeaderEncoded(header, hv[0])
 		if err != nil {
 			return request{}, proto{}, nil, fail(auth.ReasonMalformed, err.Error())
 		}
@@ -342,11 +347,11 @@ func (a *Authenticator) gather(r *http.Request, header, others, all []oauthsig.P
 			if len(hv) > 1 {
 				return request{}, proto{}, nil, fail(auth.ReasonMalformed, "more than one Authorization header")
 			}
-			hp = slices.DeleteFunc(hp, func(p oauthsig.Param) bool { return p.Name == "realm" })
+			hp = slices.DeleteFunc(hp, func(p oauthsig.Encoded) bool { return p.Name == "realm" })
 			sources[nsrc], nsrc = hp, nsrc+1
 		}
 	}
-	qp, err := oauthsig.ParseForm(r.URL.RawQuery)
+	qp, err := oauthsig.AppendFormEncoded(query, r.URL.RawQuery)
 	if err != nil {
 		return request{}, proto{}, nil, fail(auth.ReasonMalformed, "query string is not valid URL encoding")
 	}
@@ -361,7 +366,7 @@ func (a *Authenticator) gather(r *http.Request, header, others, all []oauthsig.P
 		}
 		body = peeked
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
-			fp, err := oauthsig.ParseForm(string(body))
+			fp, err := oauthsig.AppendFormEncoded(nil, string(body))
 			if err != nil {
 				return request{}, proto{}, nil, fail(auth.ReasonMalformed, "form body is not valid URL encoding")
 			}
@@ -375,7 +380,7 @@ func (a *Authenticator) gather(r *http.Request, header, others, all []oauthsig.P
 	}
 	req.all = all
 	if n > cap(all) {
-		req.all = make([]oauthsig.Param, 0, n)
+		req.all = make([]oauthsig.Encoded, 0, n)
 	}
 	for _, src := range sources[:nsrc] {
 		for _, p := range src {
@@ -409,6 +414,9 @@ func (a *Authenticator) gather(r *http.Request, header, others, all []oauthsig.P
 	if o.signature == "" && o.consumerKey == "" {
 		return request{}, proto{}, nil, auth.ErrNoCredentials
 	}
+	for _, f := range [...]*string{&o.consumerKey, &o.method, &o.timestamp, &o.nonce, &o.version, &o.token, &o.bodyHash, &o.requestorID} {
+		*f = oauthsig.Decode(*f)
+	}
 	return req, o, body, nil
 }
 
@@ -425,8 +433,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
 	}
-	var header, others, all [paramSpace]oauthsig.Param
-	req, o, body, err := a.gather(r, header[:0], others[:0], all[:0])
+	var header, others, query, all [paramSpace]oauthsig.Encoded
+	req, o, body, err := a.gather(r, header[:0], others[:0], query[:0], all[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +499,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	}
 	bp := baseBuffers.Get().(*[]byte)
 	scheme, host := a.schemeAndHost(r)
-	base := oauthsig.AppendBaseStringParts((*bp)[:0], r.Method, scheme, host, r.URL.EscapedPath(), req.all)
+	base := oauthsig.AppendBaseStringEncoded((*bp)[:0], r.Method, scheme, host, r.URL.EscapedPath(), req.all)
 	sigOK := verifySignature(method, base, o.signature, consumer)
 	if cap(base) <= 64<<10 { // keep usual sizes only
 		*bp = base
@@ -543,27 +551,32 @@ func (a *Authenticator) schemeAndHost(r *http.Request) (scheme, host string) {
 // so that a request does not build it again.
 var signingKeys = memo.New[string, string](1024)
 
-func verifySignature(method string, base []byte, sig string, c *stores.Consumer) bool {
+// verifySignature checks the signature, given in its encoding (sigEnc:
+// see proto), of the base string.
+func verifySignature(method string, base []byte, sigEnc string, c *stores.Consumer) bool {
 	if !c.Accepts(method) {
 		return false // never verify with material the consumer does not have
 	}
 	key := signingKeys.Get(c.Secret, func() string { return oauthsig.Encode(c.Secret) + "&" }) // 1-legged: the token secret is empty
 	switch method {
 	case "HMAC-SHA1", "HMAC-SHA256":
-		var buf [64]byte // SHA-256's 32 bytes, with room for a longer guess
+		// Percent-decoded, then base64-decoded, on the stack: SHA-256's
+		// 32 bytes, with room for a longer guess.
+		var b64, buf [96]byte
 		want := buf[:0]
-		if base64.StdEncoding.DecodedLen(len(sig)) <= len(buf) {
-			n, err := base64.StdEncoding.Decode(buf[:], []byte(sig))
-			if err == nil {
-				want = buf[:n]
+		if len(sigEnc) <= 3*len(b64) {
+			if sig, ok := oauthsig.AppendDecoded(b64[:0], sigEnc); ok && base64.StdEncoding.DecodedLen(len(sig)) <= len(buf) {
+				if n, err := base64.StdEncoding.Decode(buf[:], sig); err == nil {
+					want = buf[:n]
+				}
 			}
 		}
 		return oauthsig.HMACEqual(method, base, key, want)
 	case "PLAINTEXT":
-		return subtle.ConstantTimeCompare([]byte(sig), []byte(key)) == 1
+		return subtle.ConstantTimeCompare([]byte(oauthsig.Decode(sigEnc)), []byte(key)) == 1
 	case "RSA-SHA1":
 		pub := rsaKey(c.RSAPublicKeyPEM)
-		raw, err := base64.StdEncoding.DecodeString(sig)
+		raw, err := base64.StdEncoding.DecodeString(oauthsig.Decode(sigEnc))
 		if pub == nil || err != nil {
 			return false
 		}

@@ -71,8 +71,9 @@ func FuzzBaseString(f *testing.F) {
 	})
 }
 
-// FuzzBaseStringParts: the base string built from the URI's parts (the
-// verifier's path) equals the one built from BaseURI's string.
+// FuzzBaseStringParts: the base string built from the URI's parts and
+// encoded parameters (the verifier's path) equals the one built from
+// BaseURI's string and decoded parameters.
 func FuzzBaseStringParts(f *testing.F) {
 	f.Add("GET", "HTTPS", "Api.Example:443", "/api/hosts", "oauth_nonce", "a+b")
 	f.Add("post", "http", "example.com:80", "", "a", "%")
@@ -80,8 +81,61 @@ func FuzzBaseStringParts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, scheme, host, path, name, value string) {
 		params := []oauthsig.Param{{Name: name, Value: value}, {Name: "oauth_version", Value: "1.0"}}
 		want := oauthsig.BaseString(method, oauthsig.BaseURI(scheme, host, path), params)
-		if got := string(oauthsig.AppendBaseStringParts(nil, method, scheme, host, path, params)); got != want {
+		encoded := []oauthsig.Encoded{{Name: oauthsig.Encode(name), Value: oauthsig.Encode(value)}, {Name: "oauth_version", Value: "1.0"}}
+		if got := string(oauthsig.AppendBaseStringEncoded(nil, method, scheme, host, path, encoded)); got != want {
 			t.Fatalf("parts %q %q %q %q: %q, want %q", method, scheme, host, path, got, want)
+		}
+	})
+}
+
+// FuzzEncodedBaseString: the verifier's path, which keeps parameters in
+// their encoding (used as sent when that is Encode's form), gives the
+// base string the decoding path gives, for any header and query; and both
+// parse or refuse the same inputs.
+func FuzzEncodedBaseString(f *testing.F) {
+	f.Add(`OAuth realm="x", oauth_consumer_key="k", oauth_nonce="a%2Bb%2F", oauth_signature="bYT5%3D"`, "per_page=20&search=name+%3D+x")
+	f.Add(`OAuth a="%41%2b%7E", b=c%20d, c="", %41="1"`, "a=%41&b=%2b&c=%7e&d=+&e=%C3%A9&f")
+	f.Add(`OAuth a="%4"`, "x=%zz")
+	f.Add(`OAuth n="é", m="%00"`, "=&&a==b")
+	f.Fuzz(func(t *testing.T, h, query string) {
+		decoded, ok, err := oauthsig.ParseHeader(h)
+		encoded, eok, eerr := oauthsig.AppendHeaderEncoded(nil, h)
+		if ok != eok || (err == nil) != (eerr == nil) {
+			t.Fatalf("header %q: decoding gives %v %v, encoding %v %v", h, ok, err, eok, eerr)
+		}
+		q, qerr := oauthsig.ParseForm(query)
+		eq, eqerr := oauthsig.AppendFormEncoded(nil, query)
+		if (qerr == nil) != (eqerr == nil) {
+			t.Fatalf("query %q: decoding gives %v, encoding %v", query, qerr, eqerr)
+		}
+		if err != nil || qerr != nil {
+			return
+		}
+		for i, p := range encoded {
+			if d := oauthsig.Decode(p.Value); d != decoded[i].Value || p.Name != oauthsig.Encode(decoded[i].Name) {
+				t.Fatalf("header parameter %d: %q decodes to %q, want %q", i, p, d, decoded[i])
+			}
+		}
+		want := oauthsig.BaseString("GET", "https://api.example/x", append(decoded, q...))
+		got := oauthsig.AppendBaseStringEncoded(nil, "GET", "https", "api.example", "/x", append(encoded, eq...))
+		if string(got) != want {
+			t.Fatalf("header %q query %q:\n got %s\nwant %s", h, query, got, want)
+		}
+	})
+}
+
+// FuzzAppendDecoded: decoding a value's encoding gives the value back,
+// with or without a string of its own.
+func FuzzAppendDecoded(f *testing.F) {
+	f.Add("bYT5CMsGcbgUdFHObYMEfcx6bsw=")
+	f.Add("a b+c/é\x00%")
+	f.Fuzz(func(t *testing.T, v string) {
+		enc := oauthsig.Encode(v)
+		if got, ok := oauthsig.AppendDecoded(nil, enc); !ok || string(got) != v {
+			t.Fatalf("AppendDecoded(%q) = %q, %v; want %q", enc, got, ok, v)
+		}
+		if got := oauthsig.Decode(enc); got != v {
+			t.Fatalf("Decode(%q) = %q, want %q", enc, got, v)
 		}
 	})
 }

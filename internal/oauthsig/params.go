@@ -74,41 +74,14 @@ func unreserved(c byte) bool {
 // left out of signatures by NormalizeParams' caller. ok is false when the
 // header is not of the OAuth scheme at all.
 func ParseHeader(h string) (params []Param, ok bool, err error) {
-	return AppendHeader(nil, h)
-}
-
-// AppendHeader is ParseHeader appending to dst (a caller's buffer, so that
-// a request's parameters need no allocation of their own).
-func AppendHeader(dst []Param, h string) (params []Param, ok bool, err error) {
-	params = dst
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	if !strings.EqualFold(scheme, "OAuth") {
+	s, ok := headerParams(h)
+	if !ok {
 		return nil, false, nil
 	}
-	s := trimSpace(rest)
 	for s != "" {
-		eq := strings.IndexByte(s, '=')
-		if eq <= 0 {
-			return nil, true, errHeader("expected name=value")
-		}
-		name := trimSpace(s[:eq])
-		if name == "" || badName(name) {
-			return nil, true, errHeader("bad parameter name")
-		}
-		s = skipSpace(s[eq+1:])
-		var raw string
-		if strings.HasPrefix(s, `"`) {
-			end := strings.IndexByte(s[1:], '"')
-			if end < 0 {
-				return nil, true, errHeader("unterminated quoted value")
-			}
-			raw, s = s[1:1+end], s[2+end:]
-		} else {
-			end := 0
-			for end < len(s) && s[end] != ',' && s[end] != ' ' && s[end] != '\t' {
-				end++
-			}
-			raw, s = s[:end], s[end:]
+		var name, raw string
+		if name, raw, _, s, err = nextHeaderParam(s); err != nil {
+			return nil, true, err
 		}
 		value := raw
 		if strings.IndexByte(raw, '%') >= 0 {
@@ -117,33 +90,92 @@ func AppendHeader(dst []Param, h string) (params []Param, ok bool, err error) {
 				return nil, true, errHeader("bad percent-encoding in " + name)
 			}
 		}
-		if cap(params) == 0 {
-			params = make([]Param, 0, strings.Count(h, ",")+1)
-		}
 		params = append(params, Param{name, value})
-		s = skipSpace(s)
-		if s == "" {
-			break
-		}
-		if s[0] != ',' {
-			return nil, true, errHeader("expected a comma between parameters")
-		}
-		s = skipSpace(s[1:])
 	}
 	return params, true, nil
 }
 
-// badName reports a space, tab, quote or comma in a parameter name (a
-// loop: ContainsAny builds a set on every call).
-func badName(name string) bool {
+// headerParams is the parameter list of an "OAuth …" Authorization header
+// value; ok is false for another scheme.
+func headerParams(h string) (s string, ok bool) {
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+	if !strings.EqualFold(scheme, "OAuth") {
+		return "", false
+	}
+	return trimSpace(rest), true
+}
+
+// nextHeaderParam parses the first name=value of a header's parameter list
+// s: the name as it stands (plain: of unreserved bytes only), the value as
+// sent (still percent-encoded, without its quotes), and what follows the
+// comma after it.
+func nextHeaderParam(s string) (name, raw string, plain bool, rest string, err error) {
+	eq := strings.IndexByte(s, '=')
+	if eq <= 0 {
+		return "", "", false, "", errHeader("expected name=value")
+	}
+	name = trimSpace(s[:eq])
+	bad, plain := checkName(name)
+	if name == "" || bad {
+		return "", "", false, "", errHeader("bad parameter name")
+	}
+	s = skipSpace(s[eq+1:])
+	if strings.HasPrefix(s, `"`) {
+		end := strings.IndexByte(s[1:], '"')
+		if end < 0 {
+			return "", "", false, "", errHeader("unterminated quoted value")
+		}
+		raw, s = s[1:1+end], s[2+end:]
+	} else {
+		end := 0
+		for end < len(s) && s[end] != ',' && s[end] != ' ' && s[end] != '\t' {
+			end++
+		}
+		raw, s = s[:end], s[end:]
+	}
+	s = skipSpace(s)
+	if s == "" {
+		return name, raw, plain, "", nil
+	}
+	if s[0] != ',' {
+		return "", "", false, "", errHeader("expected a comma between parameters")
+	}
+	return name, raw, plain, skipSpace(s[1:]), nil
+}
+
+// checkName reports whether a header parameter name has a space, tab,
+// quote or comma (bad), or else only unreserved bytes (plain), in one pass.
+func checkName(name string) (bad, plain bool) {
+	plain = true
 	for i := 0; i < len(name); i++ {
-		switch name[i] {
-		case ' ', '\t', '"', ',':
-			return true
+		switch nameBytes[name[i]] {
+		case nameRefused:
+			return true, false
+		case nameOther:
+			plain = false
 		}
 	}
-	return false
+	return false, plain
 }
+
+// Classes of a header parameter name's bytes.
+const (
+	nameOther uint8 = iota
+	nameUnreserved
+	nameRefused // space, tab, quote, comma
+)
+
+var nameBytes = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case unreserved(byte(c)):
+			t[c] = nameUnreserved
+		case c == ' ' || c == '\t' || c == '"' || c == ',':
+			t[c] = nameRefused
+		}
+	}
+	return t
+}()
 
 func skipSpace(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
@@ -315,22 +347,6 @@ func cutPort(host string) (h, port string, ok bool) {
 		return host, "", false
 	}
 	return host[:i], host[i+1:], true
-}
-
-// AppendBaseStringParts appends BaseString(method, BaseURI(scheme, host,
-// escapedPath), params) to dst: the verifier's allocation-light path, with
-// the base URI and the normalized parameters encoded straight into dst.
-func AppendBaseStringParts(dst []byte, method, scheme, host, escapedPath string, params []Param) []byte {
-	scheme, host, escapedPath = baseURIParts(scheme, host, escapedPath)
-	dst = slices.Grow(dst, len(method)+3*(len(scheme)+len(host)+len(escapedPath))+16+64*len(params))
-	dst = appendUpper(dst, method)
-	dst = append(dst, '&')
-	dst = appendEncoded(dst, scheme)
-	dst = append(dst, "%3A%2F%2F"...)
-	dst = appendEncoded(dst, host)
-	dst = appendEncoded(dst, escapedPath)
-	dst = append(dst, '&')
-	return appendNormalized(dst, params, true)
 }
 
 // appendUpper appends s in ASCII upper case.
