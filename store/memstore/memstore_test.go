@@ -109,12 +109,32 @@ func TestNoncesAndConsumers(t *testing.T) {
 	fresh, _ = s.UseNonce(ctx, "k", "n1", now.Add(time.Minute))
 	assert.True(t, fresh, "forgotten once expired")
 
-	for i := range 5000 { // the sweep keeps the map bounded by what is live
-		_, _ = s.UseNonce(ctx, "k", fmt.Sprint(i), now.Add(time.Second))
+	// The table grows with what is live, and expired nonces make room: a
+	// run of 10 000 nonces that expire before the next begins fits in the
+	// table that 10 000 live ones need.
+	for i := range 10000 {
+		fresh, _ := s.UseNonce(ctx, "k", fmt.Sprint(i), now.Add(time.Second))
+		require.True(t, fresh)
 	}
+	grown := memstore.NonceSlots(s)
+	assert.GreaterOrEqual(t, float64(grown), 10000/0.7, "room for every live nonce")
+	for i := range 10000 {
+		fresh, _ := s.UseNonce(ctx, "k", fmt.Sprint(i), now.Add(time.Second))
+		require.False(t, fresh, "replay %d while live", i)
+	}
+	for round := range 20 {
+		now = now.Add(time.Hour)
+		for i := range 10000 {
+			fresh, _ := s.UseNonce(ctx, "k", fmt.Sprint(round, "x", i), now.Add(time.Second))
+			require.True(t, fresh)
+		}
+	}
+	assert.LessOrEqual(t, memstore.NonceSlots(s), 2*grown, "bounded by what is live, not by what was ever used")
+	fresh, _ = s.UseNonce(ctx, "k", "19x9999", now.Add(time.Second))
+	assert.False(t, fresh, "the last round's nonces are still live")
 	now = now.Add(time.Hour)
-	for i := range 3000 {
-		fresh, _ := s.UseNonce(ctx, "k", fmt.Sprint("x", i), now.Add(time.Second))
+	for i := range 3000 { // an expired nonce is fresh again
+		fresh, _ := s.UseNonce(ctx, "k", fmt.Sprint("19x", i), now.Add(time.Second))
 		require.True(t, fresh)
 	}
 
