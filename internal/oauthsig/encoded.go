@@ -132,7 +132,13 @@ func AppendHeaderEncoded(dst []Encoded, h string) (params []Encoded, ok bool, er
 // AppendFormEncoded is ParseForm appending to dst (a caller's buffer) and
 // keeping each name and value in its encoding (see Encoded).
 func AppendFormEncoded(dst []Encoded, s string) ([]Encoded, error) {
-	for part := range strings.SplitSeq(s, "&") {
+	for s != "" {
+		part := s
+		if i := strings.IndexByte(s, '&'); i >= 0 {
+			part, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
 		if part == "" {
 			continue
 		}
