@@ -284,8 +284,39 @@ func signed(n int, key, secret, target string) []*http.Request {
 	return out
 }
 
+// serveSigned serves one request per iteration, as serve does, with a new
+// signature each time (a nonce is good once): requests are signed in
+// batches outside the timer, and each iteration puts the next one's
+// Authorization value into the one request served. Every row thus serves
+// a request whose header map is warm, as a server's just-parsed request
+// is; serving each signed request object itself (as the table did until
+// session 6) also timed the first touch of a request that had left the
+// CPU caches while 4095 others were made, which no other row pays.
+func serveSigned(b *testing.B, h http.Handler, key, secret, target string) {
+	b.ReportAllocs()
+	w := &sink{h: http.Header{}}
+	r := signed(1, key, secret, target)[0]
+	var batch []string
+	for i := 0; i < b.N; i++ {
+		if len(batch) == 0 {
+			b.StopTimer()
+			batch = batch[:0]
+			for _, s := range signed(min(b.N-i, 4096), key, secret, target) {
+				batch = append(batch, s.Header.Get("Authorization"))
+			}
+			runtime.GC() // the signing's garbage is not the timed code's to collect
+			b.StartTimer()
+		}
+		r.Header["Authorization"] = batch[:1:1]
+		batch = batch[1:]
+		if code := w.serve(h, r); code != http.StatusOK {
+			b.Fatalf("status %d", code)
+		}
+	}
+}
+
 // serveEach serves a different request each iteration, made in batches
-// outside the timer (OAuth 1: a nonce is good once).
+// outside the timer (a request's body is read once).
 func serveEach(b *testing.B, h http.Handler, make func(n int) []*http.Request) {
 	b.ReportAllocs()
 	w := &sink{h: http.Header{}}
@@ -314,7 +345,7 @@ func BenchmarkOAuth1(b *testing.B) {
 	_ = store.PutConsumer(context.Background(), stores.Consumer{Key: key, Secret: secret})
 	gh := auth.Middleware(oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store, UserHeader: "FOREMAN-USER"}), auth.Config{})(okHandler)
 	b.Run("gatehouse", func(b *testing.B) {
-		serveEach(b, gh, func(n int) []*http.Request { return signed(n, key, secret, target) })
+		serveSigned(b, gh, key, secret, target)
 	})
 	provider := mroauth.NewProvider(func(k string, header map[string]string) (*mroauth.Consumer, error) {
 		return mroauth.NewConsumer(k, secret, mroauth.ServiceProvider{}), nil
@@ -327,7 +358,7 @@ func BenchmarkOAuth1(b *testing.B) {
 		okHandler(w, r)
 	})
 	b.Run("mrjones-oauth", func(b *testing.B) {
-		serveEach(b, mh, func(n int) []*http.Request { return signed(n, key, secret, target) })
+		serveSigned(b, mh, key, secret, target)
 	})
 }
 

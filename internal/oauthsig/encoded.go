@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Encoded is one request parameter in its RFC 5849 §3.6 encoding: the form
@@ -66,14 +67,15 @@ func encodeRaw(raw string, form bool) (string, error) {
 // Decode is the value an encoding stands for (enc itself when it has no
 // "%"). enc must come from this package's Encoded parsers or Encode.
 func Decode(enc string) string {
-	if strings.IndexByte(enc, '%') < 0 {
+	i := strings.IndexByte(enc, '%')
+	if i < 0 {
 		return enc
 	}
-	v, err := url.PathUnescape(enc)
-	if err != nil { // not an encoding of ours: never the case for a parsed parameter
+	v, ok := AppendDecoded(append(make([]byte, 0, len(enc)), enc[:i]...), enc[i:])
+	if !ok { // not an encoding of ours: never the case for a parsed parameter
 		return enc
 	}
-	return v
+	return unsafe.String(unsafe.SliceData(v), len(v)) // v is never written again
 }
 
 // AppendDecoded appends the bytes enc stands for to dst, without a string
