@@ -129,7 +129,7 @@ var notes = map[string]string{
 	"BasicCached":   "gatehouse's verified-credential cache; no peer caches",
 	"Token":         "keyed hash, store lookup, owner re-checked; the PAT also parses Basic (a right one touches no throttle counter, a wrong one is counted)",
 	"Session":       "gatehouse: store lookup + user re-check; scs: store lookup + decode; gorilla: cookie HMAC + decode, no server state (cannot be revoked)",
-	"OAuth1":        "gatehouse also checks the nonce (once only) and maps FOREMAN-USER to a user; mrjones checks no nonce. Every request is new (signed outside the timer), so the nonce table holds the whole run's nonces (~350 000), whose lookups miss the CPU caches: about 1 µs of the row",
+	"OAuth1":        "gatehouse also checks the nonce (once only) and maps FOREMAN-USER to a user; mrjones checks no nonce. Each iteration puts a newly signed Authorization value (signed outside the timer) into the one request served, so the nonce table holds the whole run's nonces (~350 000), as a busy server's does: its lookups miss the CPU caches",
 	"Bearer":        "gatehouse: keyed hash + store lookup + owner re-check; fosite: HMAC + store lookup",
 	"PasswordGrant": "gatehouse: cached password check, opaque token stored; fosite: bcrypt of the client secret (its example user's password is plain text), HMAC token stored",
 	"ClientCert":    "gatehouse reads the handshake's verified chain; k8s-x509 verifies the chain again per request",
