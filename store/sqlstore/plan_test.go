@@ -46,6 +46,14 @@ var hotQueries = []string{
 	"DELETE FROM sessions WHERE expires < ?",
 }
 
+// sqliteHotQueries are hot queries only SQLite runs: the read cache's
+// change counter, asked after a commit, and moved by the triggers of a
+// write to a cached table (PostgreSQL never caches and has no triggers).
+var sqliteHotQueries = []string{
+	"SELECT n FROM cache_changes WHERE id = 1",
+	"UPDATE cache_changes SET n = n + 1 WHERE id = 1",
+}
+
 // maintenanceWhere are the WHERE clauses of sqlstore.go that are not on a
 // request's path (migrations, backfills, periodic cleanup an operator
 // runs); a scan there is acceptable.
@@ -66,7 +74,7 @@ var maintenanceWhere = []string{
 func TestEveryWhereClauseIsClassified(t *testing.T) {
 	f, err := parser.ParseFile(token.NewFileSet(), "sqlstore.go", nil, 0)
 	require.NoError(t, err)
-	hot := strings.Join(hotQueries, "\n")
+	hot := strings.Join(append(hotQueries, sqliteHotQueries...), "\n")
 	ast.Inspect(f, func(n ast.Node) bool {
 		lit, ok := n.(*ast.BasicLit)
 		if !ok || lit.Kind != token.STRING {
@@ -174,7 +182,7 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 			}
 			return strings.Join(plan, "; ")
 		}
-		for _, q := range hotQueries {
+		for _, q := range append(hotQueries, sqliteHotQueries...) {
 			if text := explain(q); strings.Contains(text, "SCAN ") {
 				t.Errorf("SQLite scans for %q: %s", q, text)
 			}

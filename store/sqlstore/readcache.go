@@ -22,26 +22,36 @@ import (
 // with every commit by any connection — in this process or another,
 // such as the gatehouse CLI — and costs a few dozen memory loads to read:
 // while it stands still the cache answers, and the first request after it moved
-// asks SQLite's PRAGMA data_version (on a connection of its own, moved only
-// by other connections' commits) whether to clear the cache. Where there is
-// no watch, data_version is asked at most once per freshnessInterval; with
-// one, at least once per walBackstopInterval. This process's own writes to
+// asks the change counter in cache_changes (migration 6; on a connection of
+// its own) whether to clear the cache. Triggers move that counter in every
+// transaction that changes a cached table (users, tokens, sessions, rules,
+// revoked_certs), whoever commits it, and in no other: a commit of nonces,
+// failure counters or anything else moves the WAL header, costs one
+// question and leaves the cache warm (PRAGMA data_version, asked before
+// session 6, moved with every commit, so each OAuth 1 request or wrong
+// password on SQLite emptied the cache for everyone). Where there is no
+// watch, the counter is asked at most once per freshnessInterval; with one,
+// at least once per walBackstopInterval. This process's own writes to
 // users, rules, tokens and sessions clear the cache at once. So a change committed
 // elsewhere is seen by the next request (a millisecond later without the
 // watch). PostgreSQL has no such signal: there every call reads the
 // database.
 
-// walBackstopInterval is how long a data_version answer is trusted while
+// walBackstopInterval is how long a counter's answer is trusted while
 // the WAL watch says nothing changed: the watch sees every commit, and this
 // bounds the harm should it ever miss one (the -shm file replaced under
 // it).
 const walBackstopInterval = 100 * time.Millisecond
 
-// freshnessInterval is how long a data_version answer is trusted without a
+// freshnessInterval is how long a counter's answer is trusted without a
 // WAL watch (systems without shared memory mappings). It is
 // short enough that a script which runs the CLI and then a request sees
 // its change (10 ms was not: the CLI can start, commit and exit in less).
 const freshnessInterval = time.Millisecond
+
+// changeQuery reads the change counter that the triggers on every cached
+// table move (cacheChangeTriggers).
+const changeQuery = "SELECT n FROM cache_changes WHERE id = 1"
 
 // maxCachedUsers bounds each of the caches (users, tokens, sessions,
 // serials); when one is full it starts over.
@@ -50,18 +60,21 @@ const maxCachedUsers = 10_000
 type readCache struct {
 	db *sql.DB
 
-	// probe guards the data_version connection and serialises asking it:
+	// probe guards the counter's connection and serialises asking it:
 	// requests that find the answer stale while another asks wait for that
 	// answer instead of asking again, and requests that find it fresh never
 	// wait for a question in flight. Lock order: probe, then mu.
 	probe   sync.Mutex
 	conn    *sql.Conn // nil until first use and after a failure
-	stmt    *sql.Stmt // PRAGMA data_version, prepared once on conn
-	version int64
+	stmt    *sql.Stmt // changeQuery, prepared once on conn
+	version int64     // the counter's last answer; -1: none yet
 
 	// checked is when (unix ns) the answer in force was asked for; 0 = no
 	// answer to trust.
 	checked atomic.Int64
+
+	// misses counts the cacheable reads that went to the database (tests).
+	misses atomic.Uint64
 
 	// With a WAL watch (walwatch_unix.go), an answer holds while the shared
 	// WAL index's header still reads walSeen, up to walBackstopInterval;
@@ -143,8 +156,8 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 		if err != nil {
 			return 0, false
 		}
-		// Prepared once: parsing the pragma was two thirds of asking it.
-		stmt, err := conn.PrepareContext(ctx, "PRAGMA data_version")
+		// Prepared once: parsing a question was two thirds of asking it.
+		stmt, err := conn.PrepareContext(ctx, changeQuery)
 		if err != nil {
 			_ = conn.Close()
 			return 0, false
@@ -222,7 +235,7 @@ func (c *readCache) invalidate() {
 	c.checked.Store(0)
 }
 
-// reset also drops the data_version connection (it may see an old file).
+// reset also drops the counter's connection (it may see an old file).
 func (c *readCache) reset() {
 	if c == nil {
 		return
@@ -245,7 +258,7 @@ func (c *readCache) clearLocked() {
 	c.rules, c.ruleGen = nil, 0
 }
 
-// dropConnLocked closes the data_version connection (probe and mu held).
+// dropConnLocked closes the counter's connection (probe and mu held).
 func (c *readCache) dropConnLocked() {
 	if c.stmt != nil {
 		_ = c.stmt.Close()

@@ -206,3 +206,53 @@ func TestReadCacheSeesCommitsAtOnce(t *testing.T) {
 		require.Equal(t, want, u.PasswordHash, "round %d: the server read a stale alice right after the other store's commit", i)
 	}
 }
+
+// TestReadCacheKeepsWarmAcrossOtherWrites: commits that change no cached
+// table — OAuth 1 nonces, failed-login counters, by this process or by
+// another — leave the cache warm (they used to empty it: the cache asked
+// PRAGMA data_version, which every commit moves), while a change to a
+// cached table by another process is still seen by the next read.
+func TestReadCacheKeepsWarmAcrossOtherWrites(t *testing.T) {
+	ctx := context.Background()
+	server, cliStore := serverAndCLI(t)
+	settle := func() { time.Sleep(3 * time.Millisecond) } // > the freshness interval
+	far := time.Now().Add(time.Hour)
+	require.NoError(t, server.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h1"}))
+	require.NoError(t, server.CreateToken(ctx, stores.Token{ID: "t1", Hash: "hash1", Kind: stores.TokenAccess, User: "alice", Expires: far}))
+	read := func() {
+		t.Helper()
+		u, err := server.User(ctx, "alice")
+		require.NoError(t, err)
+		assert.Equal(t, "h1", u.PasswordHash)
+		tok, err := server.TokenByHash(ctx, "hash1")
+		require.NoError(t, err)
+		assert.Equal(t, "alice", tok.User)
+	}
+	read()
+	warm := sqlstore.CacheMisses(server)
+	for i := range 20 {
+		for _, w := range []*sqlstore.Store{server, cliStore} {
+			fresh, err := w.UseNonce(ctx, "katello", fmt.Sprint("nonce-", i, "-", w == server), far)
+			require.NoError(t, err)
+			require.True(t, fresh)
+			_, _, err = w.AddFailure(ctx, "user", "mallory", time.Minute)
+			require.NoError(t, err)
+		}
+		settle()
+		read()
+	}
+	assert.Equal(t, warm, sqlstore.CacheMisses(server), "nonces and failure counters, here and elsewhere, left the cache warm")
+
+	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h2"}))
+	settle()
+	u, err := server.User(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, "h2", u.PasswordHash, "another process changed alice")
+	assert.Greater(t, sqlstore.CacheMisses(server), warm)
+
+	require.NoError(t, cliStore.RevokeToken(ctx, "t1", time.Now()))
+	settle()
+	tok, err := server.TokenByHash(ctx, "hash1")
+	require.NoError(t, err)
+	assert.False(t, tok.Revoked.IsZero(), "another process revoked the token")
+}

@@ -83,11 +83,12 @@ type Config struct {
 	// default slog.Default().
 	Logger *slog.Logger
 	// NoReadCache makes every call read the database. By default an SQLite
-	// store answers user and rule lookups from memory while nothing was
-	// committed since (it watches SQLite's shared WAL index, or asks PRAGMA
-	// data_version at most once a millisecond where it cannot), so a change
-	// from another process is seen by the next call. PostgreSQL stores
-	// never cache.
+	// store answers lookups of users, rules, tokens, sessions and revoked
+	// certificates from memory while none of those tables changed (it
+	// watches SQLite's shared WAL index for commits, or looks at most once a
+	// millisecond where it cannot, and then asks a change counter that
+	// triggers on those tables move), so a change from another process is
+	// seen by the next call. PostgreSQL stores never cache.
 	NoReadCache bool
 }
 
@@ -409,7 +410,36 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
+	if !s.postgres {
+		for _, trigger := range cacheChangeTriggers() {
+			if _, err := tx.ExecContext(ctx, trigger); err != nil {
+				return fmt.Errorf("sqlstore: migrating: %w", err)
+			}
+		}
+	}
 	return s.noteErr(tx.Commit())
+}
+
+// cacheChangeBump is what each trigger runs.
+const cacheChangeBump = "UPDATE cache_changes SET n = n + 1 WHERE id = 1"
+
+// cachedTables are the tables the SQLite read cache keeps rows of.
+var cachedTables = []string{"users", "tokens", "sessions", "rules", "revoked_certs"}
+
+// cacheChangeTriggers move cache_changes (migration 6) with every insert,
+// update and delete on a cached table, in the writing transaction, whoever
+// writes (this process, another replica, the CLI, an older gatehouse). They
+// are made on every open when missing (CREATE TRIGGER … END holds
+// semicolons that the migration files' statement split would cut).
+func cacheChangeTriggers() []string {
+	var out []string
+	for _, table := range cachedTables {
+		for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
+			out = append(out, fmt.Sprintf("CREATE TRIGGER IF NOT EXISTS cache_changes_%s_%s AFTER %s ON %s BEGIN %s; END",
+				table, strings.ToLower(op), op, table, cacheChangeBump))
+		}
+	}
+	return out
 }
 
 func stripComments(s string) string {
@@ -551,6 +581,7 @@ func cachedRead[T any](s *Store, ctx context.Context, l lane, hit func(gen uint6
 	}
 	v, err := read(ctx)
 	if err == nil && cacheable {
+		s.cache.misses.Add(1)
 		put(v, gen)
 	}
 	return v, err
