@@ -204,22 +204,12 @@ func appendEncodingEncoded(dst []byte, enc string) []byte {
 	}
 }
 
-// sortEncoded sorts by name, then value, in byte order: by insertion for
-// the few parameters a request has, where it beats a general sort.
+// sortEncoded sorts by name, then value, in byte order.
 func sortEncoded(ps []Encoded) {
-	cmp := func(a, b Encoded) int {
+	sortFew(ps, func(a, b Encoded) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Value, b.Value)
-	}
-	if len(ps) > 16 {
-		slices.SortFunc(ps, cmp)
-		return
-	}
-	for i := 1; i < len(ps); i++ {
-		for j := i; j > 0 && cmp(ps[j], ps[j-1]) < 0; j-- {
-			ps[j], ps[j-1] = ps[j-1], ps[j]
-		}
-	}
+	})
 }

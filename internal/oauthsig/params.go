@@ -258,8 +258,7 @@ func appendNormalized(dst []byte, params []Param, twice bool) []byte {
 func appendEncodedTwice(dst []byte, s string) []byte { return appendEscaped(dst, s, "%25") }
 
 // sortParams sorts by encoded name, then encoded value (byte order, as
-// RFC 5849 §3.4.1.3.2 sorts): by insertion for the few parameters a
-// request has, where it beats a general sort.
+// RFC 5849 §3.4.1.3.2 sorts).
 func sortParams(ps []Param) {
 	cmp := func(a, b Param) int {
 		if c := compareEncoded(a.Name, b.Name); c != 0 {
@@ -267,6 +266,12 @@ func sortParams(ps []Param) {
 		}
 		return compareEncoded(a.Value, b.Value)
 	}
+	sortFew(ps, cmp)
+}
+
+// sortFew sorts by insertion the few parameters a request has, where it
+// beats a general sort, and with slices.SortFunc beyond 16.
+func sortFew[P any](ps []P, cmp func(a, b P) int) {
 	if len(ps) > 16 {
 		slices.SortFunc(ps, cmp)
 		return
