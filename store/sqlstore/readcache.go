@@ -178,8 +178,13 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 	if w != nil {
 		seen, steady = w.header()
 	}
+	// Asked without the call's cancellation: with a context that can end,
+	// database/sql starts a goroutine per query to watch it (a quarter of
+	// the question's cost). A WAL reader is not blocked by writers, and
+	// the connection's busy_timeout, below every call's deadline, bounds
+	// the rare wait (a WAL reset).
 	var v int64
-	if err := c.stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+	if err := c.stmt.QueryRowContext(context.WithoutCancel(ctx)).Scan(&v); err != nil {
 		c.mu.Lock()
 		c.dropConnLocked()
 		c.mu.Unlock()
