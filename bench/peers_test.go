@@ -293,34 +293,38 @@ func signed(n int, key, secret, target string) []*http.Request {
 // session 6) also timed the first touch of a request that had left the
 // CPU caches while 4095 others were made, which no other row pays.
 func serveSigned(b *testing.B, h http.Handler, key, secret, target string) {
-	b.ReportAllocs()
 	w := &sink{h: http.Header{}}
 	r := signed(1, key, secret, target)[0]
-	var batch []string
-	for i := 0; i < b.N; i++ {
-		if len(batch) == 0 {
-			b.StopTimer()
-			batch = batch[:0]
-			for _, s := range signed(min(b.N-i, 4096), key, secret, target) {
-				batch = append(batch, s.Header.Get("Authorization"))
-			}
-			runtime.GC() // the signing's garbage is not the timed code's to collect
-			b.StartTimer()
+	inBatches(b, func(n int) [][]string {
+		out := make([][]string, 0, n)
+		for _, s := range signed(n, key, secret, target) {
+			out = append(out, s.Header["Authorization"])
 		}
-		r.Header["Authorization"] = batch[:1:1]
-		batch = batch[1:]
+		return out
+	}, func(authorization []string) {
+		r.Header["Authorization"] = authorization
 		if code := w.serve(h, r); code != http.StatusOK {
 			b.Fatalf("status %d", code)
 		}
-	}
+	})
 }
 
 // serveEach serves a different request each iteration, made in batches
 // outside the timer (a request's body is read once).
 func serveEach(b *testing.B, h http.Handler, make func(n int) []*http.Request) {
-	b.ReportAllocs()
 	w := &sink{h: http.Header{}}
-	var batch []*http.Request
+	inBatches(b, make, func(r *http.Request) {
+		if code := w.serve(h, r); code != http.StatusOK {
+			b.Fatalf("status %d", code)
+		}
+	})
+}
+
+// inBatches runs each once per iteration on the next of a batch of b.N
+// items, made 4096 at a time by make outside the timer.
+func inBatches[T any](b *testing.B, make func(n int) []T, each func(T)) {
+	b.ReportAllocs()
+	var batch []T
 	for i := 0; i < b.N; i++ {
 		if len(batch) == 0 {
 			b.StopTimer()
@@ -328,11 +332,8 @@ func serveEach(b *testing.B, h http.Handler, make func(n int) []*http.Request) {
 			runtime.GC() // the batch's garbage is not the timed code's to collect
 			b.StartTimer()
 		}
-		r := batch[0]
+		each(batch[0])
 		batch = batch[1:]
-		if code := w.serve(h, r); code != http.StatusOK {
-			b.Fatalf("status %d", code)
-		}
 	}
 }
 

@@ -564,11 +564,9 @@ func verifySignature(method string, base []byte, sigEnc string, c *stores.Consum
 		// 32 bytes, with room for a longer guess.
 		var b64, buf [96]byte
 		want := buf[:0]
-		if len(sigEnc) <= 3*len(b64) {
-			if sig, ok := oauthsig.AppendDecoded(b64[:0], sigEnc); ok && base64.StdEncoding.DecodedLen(len(sig)) <= len(buf) {
-				if n, err := base64.StdEncoding.Decode(buf[:], sig); err == nil {
-					want = buf[:n]
-				}
+		if sig, ok := oauthsig.AppendDecoded(b64[:0], sigEnc); ok && base64.StdEncoding.DecodedLen(len(sig)) <= len(buf) {
+			if n, err := base64.StdEncoding.Decode(buf[:], sig); err == nil {
+				want = buf[:n]
 			}
 		}
 		return oauthsig.HMACEqual(method, base, key, want)

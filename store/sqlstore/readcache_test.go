@@ -29,6 +29,10 @@ func serverAndCLI(t *testing.T) (server, cli *sqlstore.Store) {
 	return server, cli
 }
 
+// settle waits past the read cache's freshness interval, so that a commit
+// by another store is looked for even without the WAL watch.
+func settle() { time.Sleep(3 * time.Millisecond) }
+
 // TestReadCacheSeesOtherWriters: two stores on one SQLite file stand for
 // the server and the CLI (separate pools, as separate processes have).
 // Users and rules the server has cached are read again once the other
@@ -37,7 +41,6 @@ func serverAndCLI(t *testing.T) (server, cli *sqlstore.Store) {
 func TestReadCacheSeesOtherWriters(t *testing.T) {
 	ctx := context.Background()
 	server, cliStore := serverAndCLI(t)
-	settle := func() { time.Sleep(3 * time.Millisecond) } // > the freshness interval
 
 	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h1"}))
 	require.NoError(t, cliStore.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}))
@@ -215,7 +218,6 @@ func TestReadCacheSeesCommitsAtOnce(t *testing.T) {
 func TestReadCacheKeepsWarmAcrossOtherWrites(t *testing.T) {
 	ctx := context.Background()
 	server, cliStore := serverAndCLI(t)
-	settle := func() { time.Sleep(3 * time.Millisecond) } // > the freshness interval
 	far := time.Now().Add(time.Hour)
 	require.NoError(t, server.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h1"}))
 	require.NoError(t, server.CreateToken(ctx, stores.Token{ID: "t1", Hash: "hash1", Kind: stores.TokenAccess, User: "alice", Expires: far}))
