@@ -37,7 +37,11 @@ import (
 type EndpointConfig struct {
 	Tokens *token.Service // required: issues the tokens
 	// Passwords checks username and password: the pipeline shared with the
-	// other schemes (pwcheck.New). Required.
+	// other schemes (pwcheck.New). Required by the token endpoint. Client
+	// secrets are checked in its hash slots (Pipeline.HashSlots), so a
+	// service's own HashSlots bound those hashes too; the revocation and
+	// introspection endpoints, which take no passwords, use it only for
+	// that, and DefaultHashSlots without it.
 	Passwords *pwcheck.Pipeline
 	// Scopes are the scopes the endpoint grants. A request for another scope
 	// is invalid_scope. Empty means any scope is granted as asked.
@@ -273,7 +277,7 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 		hash = c.SecretHash
 	}
 	var ok bool
-	if err := pwcheck.DefaultHashSlots.Do(ctx, func() { ok, _ = password.Verify(hash, tr.ClientSecret) }); err != nil {
+	if err := e.cfg.Passwords.HashSlots().Do(ctx, func() { ok, _ = password.Verify(hash, tr.ClientSecret) }); err != nil {
 		u := unavailable("too many checks at once, try again shortly", err)
 		u.RetryAfter = time.Second
 		return nil, u

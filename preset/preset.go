@@ -247,7 +247,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure, Now: p.opts.Now},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
-	manage := oauth2.EndpointConfig{Tokens: p.tokens, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
+	manage := oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
 	mux.Handle(OVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it
 	manage.Clients = p.stores.Clients
 	mux.Handle(OVirtIntrospectPath, oauth2.NewIntrospectionEndpoint(manage))

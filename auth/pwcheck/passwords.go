@@ -23,6 +23,20 @@ type Pipeline struct {
 	// ClientAddr (the connection's remote address). Behind a proxy, take it
 	// from the header the proxy sets.
 	ClientAddr func(*http.Request) string
+	// Slots are the hash slots Verifier's hashes run in (New sets them
+	// from Config.Slots). Other hashes that the same requests need run in
+	// them too (the OAuth 2 token endpoint's client secrets), so that one
+	// bound covers every hash; nil means DefaultHashSlots.
+	Slots *HashSlots
+}
+
+// HashSlots returns p.Slots, or DefaultHashSlots when p or its Slots are
+// nil.
+func (p *Pipeline) HashSlots() *HashSlots {
+	if p == nil || p.Slots == nil {
+		return DefaultHashSlots
+	}
+	return p.Slots
 }
 
 // Config configures New.
@@ -54,7 +68,7 @@ func New(cfg Config) *Pipeline {
 	if cfg.CacheTTL >= 0 {
 		v = NewCache(CacheConfig{Next: v, Users: cfg.Users, TTL: cfg.CacheTTL, MaxAge: cfg.CacheMaxAge})
 	}
-	p := &Pipeline{Verifier: v, ClientAddr: cfg.ClientAddr}
+	p := &Pipeline{Verifier: v, ClientAddr: cfg.ClientAddr, Slots: cfg.Slots}
 	if cfg.Counter != nil {
 		p.Throttle = &Throttle{Counter: cfg.Counter, MaxPerAddr: cfg.MaxPerAddr, MaxPerUser: cfg.MaxPerUser,
 			MaxPerUserTotal: cfg.MaxPerUserTotal, Window: cfg.Window}

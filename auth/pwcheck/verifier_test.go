@@ -61,3 +61,15 @@ func TestStoreVerifierDefaultDummyIsArgon2id(t *testing.T) {
 	_, err := v.VerifyPassword(context.Background(), "nobody", "pw")
 	assert.Equal(t, auth.ReasonInvalid, auth.AsError(err).Reason)
 }
+
+// TestPipelineHashSlots: New hands Config.Slots to the pipeline, so that
+// hashes outside its verifier (OAuth 2 client secrets) find the same
+// bound; without them, and on a nil pipeline, it is DefaultHashSlots.
+func TestPipelineHashSlots(t *testing.T) {
+	own := pwcheck.NewHashSlots(1, 0)
+	users := memstore.New()
+	assert.Same(t, own, pwcheck.New(pwcheck.Config{Users: users, Slots: own}).HashSlots())
+	assert.Same(t, pwcheck.DefaultHashSlots, pwcheck.New(pwcheck.Config{Users: users}).HashSlots())
+	var none *pwcheck.Pipeline
+	assert.Same(t, pwcheck.DefaultHashSlots, none.HashSlots())
+}
