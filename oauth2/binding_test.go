@@ -14,9 +14,7 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
-	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/mtls"
@@ -33,9 +31,7 @@ import (
 // persistent-auth session; introspection shows its cnf; a grant made
 // without a certificate stays a plain bearer token.
 func TestCertificateBoundTokens(t *testing.T) {
-	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
-	h, _ := password.Hash("rs-secret-0123456789")
-	_ = store.PutClient(context.Background(), stores.Client{ID: "rs", SecretHash: h})
+	store := adminAndClient(t, "rs", "rs-secret-0123456789")
 	tokens := token.New(token.Config{Store: store, Users: store})
 	cfg := oauth2.EndpointConfig{Tokens: tokens, Passwords: pwcheck.New(pwcheck.Config{Users: store, Slots: authtest.Slots}), Scopes: []string{"ovirt-app-api"}}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -25,14 +26,7 @@ import (
 // endpoints and an API behind bearer tokens; "rs" is a registered client
 // (a resource server) with secret "rs-secret-0123456789".
 func manageServer(t *testing.T) (*httptest.Server, *token.Service) {
-	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
-	h, err := password.Hash("rs-secret-0123456789")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutClient(context.Background(), stores.Client{ID: "rs", SecretHash: h}); err != nil {
-		t.Fatal(err)
-	}
+	store := adminAndClient(t, "rs", "rs-secret-0123456789")
 	tokens := token.New(token.Config{Store: store, Users: store})
 	cfg := oauth2.EndpointConfig{Tokens: tokens, Passwords: pwcheck.New(pwcheck.Config{Users: store, Slots: authtest.Slots}),
 		Scopes: []string{"ovirt-app-api"}, RefreshTokens: true}
@@ -185,4 +179,19 @@ func TestMetadata(t *testing.T) {
 	if g, _ := m["grant_types_supported"].([]any); len(g) != 2 {
 		t.Errorf("grant_types_supported %v", m["grant_types_supported"])
 	}
+}
+
+// adminAndClient is a store with the user admin@internal (password
+// "ovirt-pw") and the client id with secret, hashed as a real one is.
+func adminAndClient(t *testing.T, id, secret string) *memstore.Store {
+	t.Helper()
+	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
+	h, err := password.Hash(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutClient(context.Background(), stores.Client{ID: id, SecretHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

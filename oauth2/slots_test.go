@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
-	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/token"
@@ -23,14 +21,7 @@ import (
 // Each client-authenticated grant starts one hash there, and while the
 // slots are taken a grant waits and then gets 503 with Retry-After.
 func TestClientSecretsRunInThePipelinesSlots(t *testing.T) {
-	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
-	h, err := password.Hash("sdk-secret-0123456789")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutClient(context.Background(), stores.Client{ID: "sdk", SecretHash: h}); err != nil {
-		t.Fatal(err)
-	}
+	store := adminAndClient(t, "sdk", "sdk-secret-0123456789")
 	slots := pwcheck.NewHashSlots(1, 100*time.Millisecond)
 	slots.SetCPUShare(0)
 	cached := pwcheck.NewCache(pwcheck.CacheConfig{Next: authtest.Verifier(t, store), Users: store})
