@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -297,3 +298,230 @@ func testFuncs(dir string, recursive bool) (names []string, ok bool) {
 	})
 	return names, ok
 }
+
+// TestDocumentedIdentifiers checks every `pkg.Name` (and `pkg.Type.Member`)
+// that the Markdown's code spans name, where pkg is the name of one of this
+// module's packages: Name must be an exported declaration of that package,
+// and Member a field or method of the type Name. A rename without its docs
+// fails here. A name qualified by an import path (golang.org/x/oauth2.Config)
+// is another module's and is not checked.
+func TestDocumentedIdentifiers(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := moduleDecls(t, root)
+	checked := 0
+	for _, doc := range markdownFiles(t, root) {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, doc)
+		for _, span := range codeSpans(string(text)) {
+			for _, m := range qualified.FindAllStringSubmatch(span, -1) {
+				decls, ours := pkgs[m[1]]
+				if !ours {
+					continue
+				}
+				checked++
+				members, ok := decls[m[2]]
+				switch {
+				case !ok:
+					t.Errorf("%s: `%s`: package %s declares no %s", rel, m[0], m[1], m[2])
+				case m[3] != "" && members != nil && !members[m[3]] && !members[promotes]:
+					t.Errorf("%s: `%s`: %s.%s has no field or method %s", rel, m[0], m[1], m[2], m[3])
+				}
+			}
+		}
+	}
+	t.Logf("%d identifiers checked", checked)
+	if checked < 50 {
+		t.Fatalf("found only %d identifiers of this module in the Markdown: the scanner is broken", checked)
+	}
+}
+
+// promotes marks a type with an embedded field, whose promoted fields and
+// methods the check does not follow.
+const promotes = "(embeds)"
+
+// qualified matches pkg.Name and pkg.Name.Member, not preceded by an import
+// path or another selector.
+var qualified = regexp.MustCompile(`(?:^|[^\w/.])([a-z][a-z0-9]*)\.([A-Z]\w*)(?:\.([A-Z]\w*))?`)
+
+// moduleDecls maps each package name of the module (outside testdata and
+// main packages) to its exported declarations; a type's entry holds its
+// fields and methods, others' are nil. Packages that share a name share an
+// entry.
+func moduleDecls(t *testing.T, root string) map[string]map[string]map[string]bool {
+	t.Helper()
+	pkgs := map[string]map[string]map[string]bool{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil || f.Name.Name == "main" {
+			return nil
+		}
+		decls := pkgs[f.Name.Name]
+		if decls == nil {
+			decls = map[string]map[string]bool{}
+			pkgs[f.Name.Name] = decls
+		}
+		members := func(typ string) map[string]bool {
+			if decls[typ] == nil {
+				decls[typ] = map[string]bool{}
+			}
+			return decls[typ]
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					if d.Name.IsExported() {
+						if _, seen := decls[d.Name.Name]; !seen {
+							decls[d.Name.Name] = nil
+						}
+					}
+					continue
+				}
+				recv := d.Recv.List[0].Type
+				if star, ok := recv.(*ast.StarExpr); ok {
+					recv = star.X
+				}
+				if ix, ok := recv.(*ast.IndexExpr); ok { // a generic type's method
+					recv = ix.X
+				}
+				if id, ok := recv.(*ast.Ident); ok && id.IsExported() {
+					members(id.Name)[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, s := range d.Specs {
+					switch s := s.(type) {
+					case *ast.TypeSpec:
+						if !s.Name.IsExported() {
+							continue
+						}
+						m := members(s.Name.Name)
+						if st, ok := s.Type.(*ast.StructType); ok {
+							for _, field := range st.Fields.List {
+								for _, n := range field.Names {
+									m[n.Name] = true
+								}
+								if len(field.Names) == 0 { // embedded: its name, and its members are not checked
+									m[embeddedName(field.Type)] = true
+									m[promotes] = true
+								}
+							}
+						}
+						if it, ok := s.Type.(*ast.InterfaceType); ok {
+							for _, method := range it.Methods.List {
+								for _, n := range method.Names {
+									m[n.Name] = true
+								}
+							}
+						}
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							if _, seen := decls[n.Name]; n.IsExported() && !seen {
+								decls[n.Name] = nil
+							}
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+// embeddedName is the name an embedded field is known by.
+func embeddedName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.StarExpr:
+		return embeddedName(e.X)
+	case *ast.SelectorExpr:
+		return e.Sel.Name
+	case *ast.Ident:
+		return e.Name
+	}
+	return ""
+}
+
+// TestDocumentedTestNames: every test, fuzz target and benchmark that the
+// Markdown names exists, and one cited as "pkg/path TestName" (SECURITY.md's
+// evidence column) is in that package.
+func TestDocumentedTestNames(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := map[string][]string{} // name → directories (relative to root) declaring it
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if strings.HasSuffix(p, "_test.go") {
+			dir, _ := filepath.Rel(root, filepath.Dir(p))
+			names, _ := testFuncs(filepath.Dir(p), false)
+			for _, n := range names {
+				if !slices.Contains(where[n], dir) {
+					where[n] = append(where[n], dir)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, doc := range markdownFiles(t, root) {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, doc)
+		for _, m := range testName.FindAllStringSubmatch(string(text), -1) {
+			checked++
+			if where[m[1]] == nil {
+				t.Errorf("%s: %s: no such test, fuzz target or benchmark", rel, m[1])
+			}
+		}
+		for _, span := range codeSpans(string(text)) {
+			for _, m := range citedTest.FindAllStringSubmatch(span, -1) {
+				dirs := where[m[2]]
+				if dirs != nil && !slices.ContainsFunc(dirs, func(d string) bool { return d == m[1] || strings.HasSuffix(d, "/"+m[1]) }) {
+					t.Errorf("%s: `%s %s`: it is in %s", rel, m[1], m[2], strings.Join(dirs, ", "))
+				}
+			}
+		}
+	}
+	t.Logf("%d test names checked", checked)
+	if checked < 50 {
+		t.Fatalf("found only %d test names in the Markdown: the scanner is broken", checked)
+	}
+}
+
+var (
+	testName  = regexp.MustCompile(`\b((?:Test|Fuzz|Benchmark)[A-Z]\w*)`)
+	citedTest = regexp.MustCompile(`(?:^|\s)([a-z][\w/]*) ((?:Test|Fuzz|Benchmark)[A-Z]\w*)`)
+)
