@@ -116,9 +116,9 @@ func Verifier(tb testing.TB, users stores.UserStore) *pwcheck.StoreVerifier {
 
 // Slots are the hash slots of Verifier: NumCPU at once, as by default, but
 // no CPU budget, since cheap test hashes in quick succession would spend it
-// and turn tests about something else into 503s. Give them to a test's
-// pipeline too (pwcheck.Config.Slots, Pipeline.Slots), so that the hashes it
-// runs outside the verifier (OAuth 2 client secrets) skip the budget as well.
+// and turn tests about something else into 503s. A pipeline over Verifier
+// runs the hashes it needs outside the verifier (OAuth 2 client secrets) in
+// them too (pwcheck.SlotsOf); give them to pwcheck.New as Config.Slots.
 var Slots = func() *pwcheck.HashSlots {
 	s := pwcheck.NewHashSlots(0, 0)
 	s.SetCPUShare(0)

@@ -27,6 +27,9 @@ type patVerifier struct {
 	next pwcheck.Verifier
 }
 
+// HashSlots passes on the slots of the verifier behind (pwcheck.SlotsOf).
+func (v patVerifier) HashSlots() *pwcheck.HashSlots { return pwcheck.SlotsOf(v.next) }
+
 func (v patVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	if !strings.HasPrefix(pw, PrefixPAT) {
 		return v.next.VerifyPassword(ctx, login, pw)

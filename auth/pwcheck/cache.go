@@ -265,6 +265,10 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 	return id, nil
 }
 
+// HashSlots returns the slots the verifier behind the cache hashes in (see
+// SlotsOf).
+func (c *Cache) HashSlots() *HashSlots { return SlotsOf(c.next) }
+
 // Forget drops every cached verification of login (call it when the user is
 // changed through a path that does not update User.Updated).
 func (c *Cache) Forget(login string) {

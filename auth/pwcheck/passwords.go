@@ -23,20 +23,23 @@ type Pipeline struct {
 	// ClientAddr (the connection's remote address). Behind a proxy, take it
 	// from the header the proxy sets.
 	ClientAddr func(*http.Request) string
-	// Slots are the hash slots Verifier's hashes run in (New sets them
-	// from Config.Slots). Other hashes that the same requests need run in
-	// them too (the OAuth 2 token endpoint's client secrets), so that one
-	// bound covers every hash; nil means DefaultHashSlots.
+	// Slots are the hash slots for the hashes that the same requests need
+	// outside Verifier (the OAuth 2 token endpoint's client secrets), so
+	// that one bound covers every hash. nil means Verifier's own (SlotsOf);
+	// New sets them from Config.Slots.
 	Slots *HashSlots
 }
 
-// HashSlots returns p.Slots, or DefaultHashSlots when p or its Slots are
-// nil.
+// HashSlots returns p.Slots, else those of p's Verifier (SlotsOf), else
+// DefaultHashSlots (also for a nil p).
 func (p *Pipeline) HashSlots() *HashSlots {
-	if p == nil || p.Slots == nil {
+	switch {
+	case p == nil:
 		return DefaultHashSlots
+	case p.Slots != nil:
+		return p.Slots
 	}
-	return p.Slots
+	return SlotsOf(p.Verifier)
 }
 
 // Config configures New.
