@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/internal/syncbuf"
@@ -130,30 +131,7 @@ var rawAttacks = []struct{ name, raw string }{
 // parse, and neither a response nor the audit or server log contains the
 // password sent or any stored secret.
 func TestHostileRequests(t *testing.T) {
-	store := authtest.Users(
-		authtest.User{Login: "wsuser", Password: "cluster-secret"},
-		authtest.User{Login: "admin", Password: "satellite-pw"},
-		authtest.User{Login: "admin@internal", Password: "ovirt-pw"},
-		authtest.User{Login: "alice"})
-	ctx := context.Background()
-	if err := store.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "hostile"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncbuf.Buffer{}
-	p := preset.New(preset.From(store), preset.Options{CA: ca, Audit: slog.New(slog.NewJSONHandler(logs, nil))})
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("reached")) })
-	mux := http.NewServeMux()
-	mux.Handle(preset.XCATPrefix, p.XCAT(ok))
-	mux.Handle(preset.SatellitePrefix, p.Satellite(ok))
-	mux.Handle(preset.OVirtPrefix, p.OVirt(ok))
-	mux.Handle(preset.FlockerPrefix, p.Flocker(ok))
+	mux, logs, _ := hostileFaces(t, nil)
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Config.ErrorLog = log.New(logs, "http: ", 0)
 	srv.Config.MaxHeaderBytes = 64 << 10
@@ -261,4 +239,38 @@ func TestHostileRequests(t *testing.T) {
 		t.Errorf("a handler panicked: %s", text)
 	}
 	t.Logf("%d hostile requests, %d bytes of log", len(cases), len(text))
+}
+
+// hostileFaces serves the four faces over one store with the fixture's
+// users, consumer and CA, every request allowed by the rule table, into a
+// handler that answers "reached"; the audit log goes to the returned
+// buffer, and the CA signs the client certificates Flocker's face takes.
+// slots, when set, bound the hashes.
+func hostileFaces(tb testing.TB, slots *pwcheck.HashSlots) (*http.ServeMux, *syncbuf.Buffer, *mtls.CA) {
+	tb.Helper()
+	store := authtest.Users(
+		authtest.User{Login: "wsuser", Password: "cluster-secret"},
+		authtest.User{Login: "admin", Password: "satellite-pw"},
+		authtest.User{Login: "admin@internal", Password: "ovirt-pw"},
+		authtest.User{Login: "alice"})
+	ctx := context.Background()
+	if err := store.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := store.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}); err != nil {
+		tb.Fatal(err)
+	}
+	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "hostile"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	logs := &syncbuf.Buffer{}
+	p := preset.New(preset.From(store), preset.Options{CA: ca, Audit: slog.New(slog.NewJSONHandler(logs, nil)), HashSlots: slots})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("reached")) })
+	mux := http.NewServeMux()
+	mux.Handle(preset.XCATPrefix, p.XCAT(ok))
+	mux.Handle(preset.SatellitePrefix, p.Satellite(ok))
+	mux.Handle(preset.OVirtPrefix, p.OVirt(ok))
+	mux.Handle(preset.FlockerPrefix, p.Flocker(ok))
+	return mux, logs, ca
 }

@@ -138,6 +138,10 @@ type Options struct {
 	// face's name ("xcat", "satellite", "ovirt", "flocker"): for metrics
 	// (metrics.Metrics.Observe). It is never given a user name or secret.
 	Observe func(face string, d auth.Decision)
+	// HashSlots bound the password hashes of every face, OAuth 2 client
+	// secrets included (see pwcheck.HashSlots); nil = the process-wide
+	// pwcheck.DefaultHashSlots.
+	HashSlots *pwcheck.HashSlots
 }
 
 // Presets holds what the faces share. Make it with New.
@@ -155,7 +159,7 @@ func New(s Stores, o Options) *Presets {
 	}
 	p := &Presets{stores: s, opts: o}
 	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL, Now: o.Now})
-	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter})
+	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter, Slots: o.HashSlots})
 	return p
 }
 
