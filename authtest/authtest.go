@@ -24,7 +24,20 @@
 //	}
 //
 // OAuth1Client, SessionClient and CertClient are the other schemes' clients;
-// AsUser skips authentication for handler unit tests.
+// AsUser skips authentication for handler unit tests. ServeRaw serves a
+// fuzzer's bytes as a request on Handler's faces, over plain HTTP, TLS or
+// TLS with ClientCertConn's certificate:
+//
+//	func FuzzMyAPI(f *testing.F) {
+//		fx := authtest.New(f)
+//		h := fx.Handler(myHandler)
+//		f.Add([]byte("GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n"))
+//		f.Fuzz(func(t *testing.T, raw []byte) {
+//			if rec := authtest.ServeRaw(h, raw, authtest.Conn{TLS: true}); rec != nil && rec.Code >= 500 {
+//				t.Errorf("%d for %q", rec.Code, raw)
+//			}
+//		})
+//	}
 package authtest
 
 import (

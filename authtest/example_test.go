@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"net/http"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -33,4 +34,23 @@ func Example() {
 	// Output:
 	// wsuser [admin] <nil>
 	// expired
+}
+
+// ExampleServeRaw serves a request given as bytes, as a fuzz test of a
+// service behind gatehouse would (f.Fuzz(func(t *testing.T, raw []byte) {
+// rec := authtest.ServeRaw(h, raw, conn); … })): the same Basic request
+// over TLS, over plain HTTP, and bytes that are not a request at all.
+func ExampleServeRaw() {
+	users := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "reached") })
+	h := auth.Middleware(basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: users, Slots: authtest.Slots})}), auth.Config{})(api)
+	raw := []byte("GET /api HTTP/1.1\r\nHost: api.example\r\nAuthorization: Basic d3N1c2VyOmNsdXN0ZXItc2VjcmV0\r\n\r\n")
+
+	fmt.Println(authtest.ServeRaw(h, raw, authtest.Conn{TLS: true}).Code)
+	fmt.Println(authtest.ServeRaw(h, raw, authtest.Conn{}).Code) // credentials over plain HTTP
+	fmt.Println(authtest.ServeRaw(h, []byte("GET /api HTTP/1.1\r\nHost"), authtest.Conn{TLS: true}) == nil)
+	// Output:
+	// 200
+	// 403
+	// true
 }

@@ -37,7 +37,8 @@ const (
 )
 
 // Fixture is everything a test of a service behind gatehouse needs: an
-// in-memory store with one user per face (cheap hashes), an allow-all
+// in-memory store with one user per face (cheap hashes, checked in Slots,
+// without a CPU budget), an allow-all
 // policy, an OAuth 1 consumer, a cluster CA, a personal access token for
 // SatelliteUser, and the product faces (package preset) over them. Make it
 // with New.
@@ -52,6 +53,7 @@ type Fixture struct {
 	// the Satellite face).
 	PAT string
 	tb  testing.TB
+	certState
 }
 
 // New builds a Fixture; it fails tb on any error.
@@ -75,7 +77,7 @@ func New(tb testing.TB) *Fixture {
 	}
 	f := &Fixture{Store: s, CA: ca, Clock: NewClock(time.Now()), tb: tb}
 	s.SetClock(f.Clock.Now)
-	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca, Now: f.Clock.Now})
+	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca, Now: f.Clock.Now, HashSlots: Slots})
 	pat, err := f.Presets.Tokens().CreatePAT(ctx, token.PATSpec{Login: SatelliteUser, Name: "authtest"})
 	if err != nil {
 		tb.Fatal(err)
@@ -95,13 +97,7 @@ type Server struct {
 // with a server certificate from the fixture's CA that asks for client
 // certificates. It is closed when the test ends.
 func (f *Fixture) NewTLSServer(api http.Handler) *Server {
-	mux := http.NewServeMux()
-	mux.Handle(preset.XCATPrefix, f.Presets.XCAT(api))
-	mux.Handle(preset.SatellitePrefix, f.Presets.Satellite(api))
-	mux.Handle(preset.OVirtPrefix, f.Presets.OVirt(api))
-	mux.Handle(preset.FlockerPrefix, f.Presets.Flocker(api))
-	mux.Handle("GET /ca.crt", f.Presets.CA())
-	srv := httptest.NewUnstartedServer(mux)
+	srv := httptest.NewUnstartedServer(f.Handler(api))
 	cert, err := f.CA.IssueServer("authtest", []string{"127.0.0.1", "localhost"}, mtls.LeafOptions{})
 	if err != nil {
 		f.tb.Fatal(err)
@@ -110,6 +106,18 @@ func (f *Fixture) NewTLSServer(api http.Handler) *Server {
 	srv.StartTLS()
 	f.tb.Cleanup(srv.Close)
 	return &Server{Server: srv, f: f}
+}
+
+// Handler is api behind all four faces, as NewTLSServer serves it, for
+// tests that call it directly (ServeRaw).
+func (f *Fixture) Handler(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(preset.XCATPrefix, f.Presets.XCAT(api))
+	mux.Handle(preset.SatellitePrefix, f.Presets.Satellite(api))
+	mux.Handle(preset.OVirtPrefix, f.Presets.OVirt(api))
+	mux.Handle(preset.FlockerPrefix, f.Presets.Flocker(api))
+	mux.Handle("GET /ca.crt", f.Presets.CA())
+	return mux
 }
 
 // Client is an HTTPS client that trusts the fixture's CA (and sends no

@@ -1,17 +1,15 @@
 package preset_test
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
 )
@@ -22,6 +20,18 @@ const (
 	overTLS
 	overTLSWithClientCert
 )
+
+// connFor is the connection of a mode, with chain as the client
+// certificate's.
+func connFor(mode uint8, chain []*x509.Certificate) authtest.Conn {
+	switch mode % 3 {
+	case overTLS:
+		return authtest.Conn{TLS: true}
+	case overTLSWithClientCert:
+		return authtest.Conn{TLS: true, ClientChain: chain}
+	}
+	return authtest.Conn{}
+}
 
 // FuzzFaces reads arbitrary bytes as an HTTP/1.1 request, the way a server
 // reads one off the wire, and serves it on all four faces at once, over
@@ -40,7 +50,7 @@ func FuzzFaces(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	verified := [][]*x509.Certificate{{alice.Cert, ca.Cert}}
+	chain := []*x509.Certificate{alice.Cert, ca.Cert}
 
 	for _, seed := range faceSeeds() {
 		for mode := range uint8(3) {
@@ -49,7 +59,7 @@ func FuzzFaces(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, mode uint8, raw []byte) {
 		logs.Reset()
-		rec := serveRaw(mux, mode, raw, verified)
+		rec := authtest.ServeRaw(mux, raw, connFor(mode, chain))
 		if rec == nil {
 			return // net/http answers these itself, before any handler
 		}
@@ -68,27 +78,6 @@ func FuzzFaces(f *testing.F) {
 	})
 }
 
-// serveRaw reads raw as a request and serves it on h over the connection
-// mode names, with verified as the client certificate's chain; nil when
-// raw is not a request net/http would hand to a handler.
-func serveRaw(h http.Handler, mode uint8, raw []byte, verified [][]*x509.Certificate) *httptest.ResponseRecorder {
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return nil
-	}
-	req.RemoteAddr = "192.0.2.7:40000"
-	switch mode % 3 {
-	case overTLS:
-		req.TLS = &tls.ConnectionState{HandshakeComplete: true, Version: tls.VersionTLS13}
-	case overTLSWithClientCert:
-		req.TLS = &tls.ConnectionState{HandshakeComplete: true, Version: tls.VersionTLS13,
-			PeerCertificates: verified[0], VerifiedChains: verified}
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 // TestFaceSeedsReachTheFaces keeps FuzzFaces from fuzzing nothing: its
 // seeds parse as requests, and the well-formed ones get through on their
 // face over TLS (the client certificate over TLS with one: 200, or 201 for
@@ -99,11 +88,11 @@ func TestFaceSeedsReachTheFaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verified := [][]*x509.Certificate{{alice.Cert, ca.Cert}}
+	chain := []*x509.Certificate{alice.Cert, ca.Cert}
 	seeds := faceSeeds()
 	parsed := 0
 	for _, s := range seeds {
-		if rec := serveRaw(mux, overTLS, []byte(s), verified); rec != nil {
+		if rec := authtest.ServeRaw(mux, []byte(s), connFor(overTLS, chain)); rec != nil {
 			parsed++
 		}
 	}
@@ -116,7 +105,7 @@ func TestFaceSeedsReachTheFaces(t *testing.T) {
 		if i == len(wellFormed)-1 {
 			mode = overTLSWithClientCert
 		}
-		rec := serveRaw(mux, mode, []byte(s), verified)
+		rec := authtest.ServeRaw(mux, []byte(s), connFor(mode, chain))
 		if rec == nil || rec.Code != http.StatusOK && rec.Code != http.StatusCreated {
 			t.Errorf("well-formed seed %.80q: %v", s, rec)
 			continue
@@ -124,7 +113,7 @@ func TestFaceSeedsReachTheFaces(t *testing.T) {
 		if mode == overTLSWithClientCert {
 			continue // a certificate comes only with TLS
 		}
-		if plain := serveRaw(mux, overPlainHTTP, []byte(s), verified); plain == nil || plain.Code != http.StatusForbidden && plain.Code != http.StatusBadRequest {
+		if plain := authtest.ServeRaw(mux, []byte(s), connFor(overPlainHTTP, chain)); plain == nil || plain.Code != http.StatusForbidden && plain.Code != http.StatusBadRequest {
 			t.Errorf("well-formed seed %.80q over plain HTTP: %v, want 403 (400 from the OAuth 2 endpoint)", s, plain)
 		}
 	}

@@ -62,3 +62,20 @@ func TestInventoryUnit(t *testing.T) {
 		t.Errorf("%d %q", w.Code, w.Body.String())
 	}
 }
+
+// FuzzInventory is a user's fuzz test: whatever bytes arrive, over plain
+// HTTP, TLS or TLS with a client certificate, the service behind
+// gatehouse never answers 5xx.
+func FuzzInventory(f *testing.F) {
+	fx := authtest.New(f)
+	h := fx.Handler(Inventory())
+	conns := []authtest.Conn{{}, {TLS: true}, fx.ClientCertConn()}
+	f.Add(uint8(1), []byte("GET /xcatws/nodes?userName="+authtest.XCATUser+"&userPW="+authtest.XCATPassword+" HTTP/1.1\r\nHost: api.example\r\n\r\n"))
+	f.Add(uint8(1), []byte("GET /api/status HTTP/1.1\r\nHost: api.example\r\nAuthorization: Basic YWRtaW46c2F0ZWxsaXRlLXB3\r\n\r\n"))
+	f.Add(uint8(2), []byte("GET /v1/configuration/containers HTTP/1.1\r\nHost: api.example\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, conn uint8, raw []byte) {
+		if rec := authtest.ServeRaw(h, raw, conns[int(conn)%len(conns)]); rec != nil && rec.Code >= 500 {
+			t.Errorf("%d for %q: %s", rec.Code, raw, rec.Body)
+		}
+	})
+}
