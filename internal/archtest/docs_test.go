@@ -21,18 +21,11 @@ import (
 // renamed or moved without its docs fails here instead of printing
 // "no tests to run" to the next reader.
 func TestDocumentedGoTestCommands(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	checked := 0
-	for _, doc := range markdownFiles(t, root) {
-		text, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(root, doc)
-		for _, span := range codeSpans(string(text)) {
+	for _, doc := range markdownDocs(t, root) {
+		rel, text := doc.rel, doc.text
+		for _, span := range codeSpans(text) {
 			for _, cmd := range shellCommands(span) {
 				if len(cmd.args) < 2 || cmd.args[0] != "go" || cmd.args[1] != "test" {
 					continue
@@ -53,10 +46,7 @@ func TestDocumentedGoTestCommands(t *testing.T) {
 // TestDocumentedGoTestCommandsCatchDrift: the check refuses a fuzz target,
 // a test and a package that do not exist, and accepts ones that do.
 func TestDocumentedGoTestCommandsCatchDrift(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	for span, bad := range map[string]bool{
 		"go test -run '^$' -fuzz FuzzParseCredentials ./basic/":          true, // the README's old, wrong line
 		"go test -run '^$' -fuzz FuzzParseBasic ./internal/creds/":       false,
@@ -82,11 +72,24 @@ func TestDocumentedGoTestCommandsCatchDrift(t *testing.T) {
 	}
 }
 
-// markdownFiles are the repository's Markdown files outside testdata,
-// hidden directories and node_modules.
-func markdownFiles(t *testing.T, root string) []string {
+// repoRoot is the repository's root directory.
+func repoRoot(t *testing.T) string {
 	t.Helper()
-	var files []string
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// markdownDoc is one Markdown file: its path from root and its text.
+type markdownDoc struct{ rel, text string }
+
+// markdownDocs are the repository's Markdown files outside testdata,
+// hidden directories and node_modules.
+func markdownDocs(t *testing.T, root string) []markdownDoc {
+	t.Helper()
+	var docs []markdownDoc
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -95,14 +98,19 @@ func markdownFiles(t *testing.T, root string) []string {
 			return filepath.SkipDir
 		}
 		if !d.IsDir() && strings.HasSuffix(p, ".md") {
-			files = append(files, p)
+			text, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			docs = append(docs, markdownDoc{rel: rel, text: string(text)})
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return files
+	return docs
 }
 
 var (
@@ -306,19 +314,12 @@ func testFuncs(dir string, recursive bool) (names []string, ok bool) {
 // fails here. A name qualified by an import path (golang.org/x/oauth2.Config)
 // is another module's and is not checked.
 func TestDocumentedIdentifiers(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	pkgs := moduleDecls(t, root)
 	checked := 0
-	for _, doc := range markdownFiles(t, root) {
-		text, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(root, doc)
-		for _, span := range codeSpans(string(text)) {
+	for _, doc := range markdownDocs(t, root) {
+		rel, text := doc.rel, doc.text
+		for _, span := range codeSpans(text) {
 			for _, m := range qualified.FindAllStringSubmatch(span, -1) {
 				decls, ours := pkgs[m[1]]
 				if !ours {
@@ -467,12 +468,9 @@ func embeddedName(e ast.Expr) string {
 // Markdown names exists, and one cited as "pkg/path TestName" (SECURITY.md's
 // evidence column) is in that package.
 func TestDocumentedTestNames(t *testing.T) {
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	where := map[string][]string{} // name → directories (relative to root) declaring it
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -494,19 +492,15 @@ func TestDocumentedTestNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	checked := 0
-	for _, doc := range markdownFiles(t, root) {
-		text, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, _ := filepath.Rel(root, doc)
-		for _, m := range testName.FindAllStringSubmatch(string(text), -1) {
+	for _, doc := range markdownDocs(t, root) {
+		rel, text := doc.rel, doc.text
+		for _, m := range testName.FindAllStringSubmatch(text, -1) {
 			checked++
 			if where[m[1]] == nil {
 				t.Errorf("%s: %s: no such test, fuzz target or benchmark", rel, m[1])
 			}
 		}
-		for _, span := range codeSpans(string(text)) {
+		for _, span := range codeSpans(text) {
 			for _, m := range citedTest.FindAllStringSubmatch(span, -1) {
 				dirs := where[m[2]]
 				if dirs != nil && !slices.ContainsFunc(dirs, func(d string) bool { return d == m[1] || strings.HasSuffix(d, "/"+m[1]) }) {
