@@ -37,6 +37,11 @@ type Config struct {
 	// Observe, when set, hears every decision as it is made (unlike the
 	// audit log, whose repeated failures are coalesced): for metrics.
 	Observe func(Decision)
+	// AllowEncodedSeparators accepts %2F, %5C and %00 inside a path
+	// segment, which CheckPath refuses by default. Policy rules then see
+	// such a segment as one, so set it only for an upstream that does not
+	// decode them into separators either.
+	AllowEncodedSeparators bool
 }
 
 // Decision is what Config.Observe hears: the outcome ("allow",
@@ -59,7 +64,7 @@ type Decision struct {
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
 // the request is anonymous; a credential over plain HTTP → 403 (see
 // Config.AllowInsecure); more than one Authorization header, or a path CheckPath
-// refuses (dot segments, "//", too many segments) → 400.
+// refuses (dot segments, "//", too many segments, encoded separators) → 400.
 //
 // The plain-HTTP refusal fails closed: it asks a.HasCredentials first
 // (refusing before any credential is checked), and if a still finds a
@@ -67,7 +72,8 @@ type Decision struct {
 // is refused all the same, whatever a decided.
 func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Audit, optional: cfg.Optional,
-		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded, observe: cfg.Observe}
+		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded, observe: cfg.Observe,
+		separators: cfg.AllowEncodedSeparators}
 	if c.responder == nil {
 		c.responder = Problem{}
 	}
@@ -82,7 +88,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "more than one Authorization header"}, challenges, start)
 				return
 			}
-			if err := CheckPath(r); err != nil {
+			if err := checkPath(r, c.separators); err != nil {
 				c.fail(w, r, AsError(err), challenges, start)
 				return
 			}
@@ -147,6 +153,8 @@ type config struct {
 	insecure  bool
 	forwarded bool
 	observe   func(Decision)
+	// separators: Config.AllowEncodedSeparators.
+	separators bool
 }
 
 // observed reports a decision begun at start to Observe, if set.

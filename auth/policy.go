@@ -222,10 +222,18 @@ func matchSegment(pat, seg string) bool {
 // CheckPath refuses request paths that a policy cannot judge safely: a
 // "." or ".." segment (also when escaped as %2e or hidden behind %2F, which
 // http.FileServer and path.Clean would resolve after the policy allowed the
-// request), an empty segment anywhere in the path ("//", also leading or trailing), a segment that is not
-// valid escaping, or more than MaxPathSegments segments. Middleware calls it
-// for every request and answers 400.
-func CheckPath(r *http.Request) error {
+// request), an empty segment anywhere in the path ("//", also leading or
+// trailing), a segment that is not valid escaping, more than
+// MaxPathSegments segments, or an encoded separator inside a segment (%2F,
+// %5C or %00: the rules see one segment where Flask, Express or an
+// nginx-routed upstream see two). Middleware calls it for every request
+// and answers 400; Config.AllowEncodedSeparators lets the last kind through
+// for upstreams that need them.
+func CheckPath(r *http.Request) error { return checkPath(r, false) }
+
+// checkPath is CheckPath, with encoded separators allowed when
+// allowSeparators is set.
+func checkPath(r *http.Request, allowSeparators bool) error {
 	bad := func(msg string) error { return &Error{Reason: ReasonMalformed, Message: "request path " + msg} }
 	esc := r.URL.EscapedPath()
 	if strings.Count(esc, "/") > MaxPathSegments {
@@ -250,6 +258,9 @@ func CheckPath(r *http.Request) error {
 		if err != nil {
 			return bad("is not valid escaping")
 		}
+		if !allowSeparators && strings.ContainsAny(u, "/\\\x00") {
+			return bad("has an encoded separator (%2F, %5C or %00) inside a segment")
+		}
 		for part := range strings.SplitSeq(u, "/") { // an escaped %2F hides segments from path.Clean
 			if part == "." || part == ".." {
 				return bad("has a dot segment (. or ..)")
@@ -267,9 +278,10 @@ type RuleTable struct {
 }
 
 // Authorize implements Policy. A path CheckPath refuses is refused here too
-// (400), whichever rules there are.
+// (400), whichever rules there are, except for encoded separators, which
+// the Middleware's Config.AllowEncodedSeparators decides.
 func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request) error {
-	if err := CheckPath(r); err != nil {
+	if err := checkPath(r, true); err != nil {
 		return err
 	}
 	rules, err := t.Store.Rules(ctx)

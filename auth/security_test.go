@@ -31,10 +31,16 @@ var asUser = auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error
 })
 
 func ruleServer(t *testing.T, rules []auth.Rule, h http.Handler) *httptest.Server {
+	return ruleServerConfig(t, rules, h, auth.Config{})
+}
+
+// ruleServerConfig is ruleServer with cfg (its Policy is the rules).
+func ruleServerConfig(t *testing.T, rules []auth.Rule, h http.Handler, cfg auth.Config) *httptest.Server {
 	t.Helper()
 	st := memstore.New()
 	require.NoError(t, st.SetRules(context.Background(), rules))
-	srv := httptest.NewTLSServer(auth.Middleware(asUser, auth.Config{Policy: auth.RuleTable{Store: st}})(h))
+	cfg.Policy = auth.RuleTable{Store: st}
+	srv := httptest.NewTLSServer(auth.Middleware(asUser, cfg)(h))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -57,13 +63,15 @@ func rawGet(t *testing.T, srv *httptest.Server, method, rawPath, user string) (i
 // Attack: with "deny /api/admin/*" for bob and a ServeMux route
 // "GET /api/admin/{id}", GET /api/admin/1%2Fx reached the handler: the rule
 // matched the decoded path (four segments), ServeMux the escaped one (three).
+// With Config.AllowEncodedSeparators the rules see one segment, as ServeMux does.
 func TestPolicyEncodedSlash(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/admin/{id}", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "admin "+r.PathValue("id")) })
-	srv := ruleServer(t, []auth.Rule{
+	rules := []auth.Rule{
 		{Priority: 1, Subject: "bob", Path: "/api/admin/*", Verdict: auth.Deny},
 		{Priority: 2, Subject: "*", Verdict: auth.Allow},
-	}, mux)
+	}
+	srv := ruleServerConfig(t, rules, mux, auth.Config{AllowEncodedSeparators: true})
 	status, body := rawGet(t, srv, "GET", "/api/admin/1", "bob")
 	assert.Equal(t, 403, status, body)
 	status, body = rawGet(t, srv, "GET", "/api/admin/1%2Fx", "bob")
@@ -71,6 +79,28 @@ func TestPolicyEncodedSlash(t *testing.T) {
 	assert.NotContains(t, body, "admin 1/x")
 	status, _ = rawGet(t, srv, "GET", "/api/admin/1%2Fx", "alice")
 	assert.Equal(t, 200, status, "an encoded slash is allowed where the policy allows")
+}
+
+// Attack: with "deny /api/admin/**", GET /api/admin%2f1 passed (the rules
+// saw one segment "admin%2f1") and an upstream that decodes %2F (Flask,
+// Express, an nginx-routed service) acted on /api/admin/1. By default an
+// encoded separator in a segment is refused with 400, for every user.
+func TestPolicyEncodedSeparatorRefused(t *testing.T) {
+	reached := false
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached = true })
+	srv := ruleServer(t, []auth.Rule{
+		{Priority: 1, Subject: "*", Path: "/api/admin/**", Verdict: auth.Deny},
+		{Priority: 2, Subject: "*", Verdict: auth.Allow},
+	}, h)
+	for _, p := range []string{"/api/admin%2f1", "/api/admin%2F1", "/api/admin%5c1", "/api/admin%5C1", "/api/admin%001", "/api/x/admin%2f..%2f1"} {
+		status, body := rawGet(t, srv, "GET", p, "bob")
+		assert.Equal(t, 400, status, "%s: %s", p, body)
+	}
+	status, _ := rawGet(t, srv, "GET", "/api/status", "bob")
+	assert.Equal(t, 200, status)
+	assert.True(t, reached)
+	status, _ = rawGet(t, srv, "GET", "/api/admin/1", "bob")
+	assert.Equal(t, 403, status)
 }
 
 // Attack: with "allow /pub/**" and "deny *", /pub/../secret/key and its

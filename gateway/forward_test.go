@@ -22,15 +22,23 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustPa
 // forwardAuth serves ForwardAuth over the fixture's faces on plain HTTP,
 // as a proxy on the same host asks it.
 func forwardAuth(t testing.TB, trusted []netip.Prefix) (*authtest.Fixture, *httptest.Server) {
+	return forwardAuthDialect(t, trusted, gateway.DialectAuto, "X-Client-Cert")
+}
+
+// forwardAuthDialect is forwardAuth for one dialect, with the client
+// certificate in certHeader. The faces also serve gatehouse's anonymous
+// /ca.crt, as the reference server does.
+func forwardAuthDialect(t testing.TB, trusted []netip.Prefix, d gateway.Dialect, certHeader string) (*authtest.Fixture, *httptest.Server) {
 	f := authtest.New(t)
 	allow := gateway.Allow(gateway.Headers{}, signKey, nil)
 	faces := http.NewServeMux()
+	faces.Handle("GET /ca.crt", f.Presets.CA())
 	faces.Handle(preset.XCATPrefix, f.Presets.XCAT(allow))
 	faces.Handle(preset.SatellitePrefix, f.Presets.Satellite(allow))
 	faces.Handle(preset.OVirtPrefix, f.Presets.OVirt(allow))
 	faces.Handle(preset.FlockerPrefix, f.Presets.Flocker(allow))
-	h := gateway.ForwardAuth(gateway.ForwardAuthConfig{Proxies: gateway.Proxies{Trusted: trusted,
-		ClientCertHeader: "X-Client-Cert", Roots: f.CA.Pool()}}, faces)
+	h := gateway.ForwardAuth(gateway.ForwardAuthConfig{Dialect: d, Proxies: gateway.Proxies{Trusted: trusted,
+		ClientCertHeader: certHeader, Roots: f.CA.Pool()}}, faces)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return f, srv

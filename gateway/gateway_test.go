@@ -64,6 +64,10 @@ func spoof(r *http.Request) *http.Request {
 	r.Header.Set("X-Gatehouse-Groups", "admin")
 	r.Header.Set("x-gatehouse-signature", "v1 t=1 sig=forged")
 	r.Header.Set("X-Gatehouse-Anything", "x")
+	// CGI and WSGI read X_Gatehouse_User as X-Gatehouse-User.
+	r.Header["X_Gatehouse_User"] = []string{"admin"}
+	r.Header["x_gatehouse_groups"] = []string{"admin"}
+	r.Header["X_Auth_Token"] = []string{"stolen"}
 	r.Header.Add("Cookie", "theme=dark; JSESSIONID=stolen")
 	r.Header.Set("Foreman-User", "root")
 	q := r.URL.Query()
@@ -133,6 +137,11 @@ func TestNoCredentialReachesUpstream(t *testing.T) {
 			for _, h := range []string{"Authorization", "X-Auth-Token", "Foreman-User", "Jsessionid", "X-Gatehouse-Anything"} {
 				if v := got.Header.Get(h); v != "" {
 					t.Errorf("upstream got %s: %q", h, v)
+				}
+			}
+			for name := range got.Header {
+				if strings.Contains(name, "_") {
+					t.Errorf("upstream got %s: %q (an identity or credential header in another spelling)", name, got.Header[name])
 				}
 			}
 			cookies := strings.Join(got.Header.Values("Cookie"), ";")

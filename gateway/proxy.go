@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -43,19 +42,28 @@ func (h Headers) orDefault() Headers {
 	return h
 }
 
-// spoofable is the set of identity header names (canonical form) a client
-// must not send upstream, beside every X-Gatehouse-* one.
+// spoofable is the set of identity header names (normalized, see
+// headerKey) a client must not send upstream, beside every X-Gatehouse-*
+// one.
 func (h Headers) spoofable() map[string]bool {
 	set := map[string]bool{}
 	for _, n := range []string{h.User, h.Groups, h.Scheme, h.Signature} {
-		set[textproto.CanonicalMIMEHeaderKey(n)] = true
+		set[headerKey(n)] = true
 	}
 	return set
 }
 
+// headerKey is the name under which servers may see header name: lower
+// case, "_" as "-". CGI and WSGI map X_Gatehouse_User and X-Gatehouse-User
+// to one variable (HTTP_X_GATEHOUSE_USER), and some servers fold "_" into
+// "-", so an identity header is removed in every such spelling.
+func headerKey(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
 // identityPrefix: every incoming header with it is removed, whatever the
 // configured names, so a renamed header cannot be spoofed under its old name.
-const identityPrefix = "X-Gatehouse-"
+const identityPrefix = "x-gatehouse-"
 
 // CredentialHeaders are the request headers that carry a credential in one
 // of gatehouse's schemes; New never passes them upstream.
@@ -112,7 +120,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	strip := append(append([]string{}, CredentialHeaders...), cfg.StripHeaders...)
+	strip := map[string]bool{} // every spelling of each, as for the identity headers
+	for _, h := range append(append([]string{}, CredentialHeaders...), cfg.StripHeaders...) {
+		strip[headerKey(h)] = true
+	}
 	cookies := append(append([]string{}, CredentialCookies...), cfg.StripCookies...)
 	spoofable := cfg.Headers.spoofable() // once, not per request
 	transport := cfg.Transport
@@ -132,8 +143,10 @@ func New(cfg Config) http.Handler {
 			pr.SetURL(cfg.Upstream)
 			pr.SetXForwarded()
 			out := pr.Out
-			for _, h := range strip {
-				out.Header.Del(h)
+			for name := range out.Header {
+				if strip[headerKey(name)] {
+					delete(out.Header, name)
+				}
 			}
 			removeCookies(out, cookies)
 			out.URL.RawQuery = httpx.StripQueryCredentials(out.URL.RawQuery)
@@ -280,7 +293,7 @@ func stripFormCredentials(r *http.Request) {
 // request's identity, signed when there is a key.
 func setIdentity(out *http.Request, cfg Config, spoofable map[string]bool) {
 	for name := range out.Header {
-		if strings.HasPrefix(name, identityPrefix) || spoofable[name] { // names in a parsed request are canonical
+		if key := headerKey(name); strings.HasPrefix(key, identityPrefix) || spoofable[key] {
 			delete(out.Header, name)
 		}
 	}

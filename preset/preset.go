@@ -130,6 +130,11 @@ type Options struct {
 	// sends session cookies without Secure there). For tests and a
 	// loopback-only development server; never in production.
 	AllowInsecure bool
+	// AllowEncodedSeparators accepts %2F, %5C and %00 inside a path
+	// segment on every face (auth.Config.AllowEncodedSeparators); by
+	// default they are refused with 400, because policy rules would see one
+	// segment where many upstreams see two.
+	AllowEncodedSeparators bool
 	// Now is the clock of tokens, sessions, OAuth 1 timestamps and
 	// certificate validity checks; nil = time.Now. Tests move it
 	// (authtest.Clock) to step past an expiry.
@@ -171,7 +176,8 @@ func (p *Presets) Tokens() *token.Service { return p.tokens }
 // audit, the face's error dialect.
 // extra, when set, is checked after the rule table.
 func (p *Presets) middleware(face string, a auth.Authenticator, dialect auth.Responder, next http.Handler, extra ...auth.Policy) http.Handler {
-	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
+	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure,
+		AllowEncodedSeparators: p.opts.AllowEncodedSeparators}
 	if p.opts.Observe != nil {
 		cfg.Observe = func(d auth.Decision) { p.opts.Observe(face, d) }
 	}

@@ -262,22 +262,37 @@ func TestForwardAuthRecordedRequests(t *testing.T) {
 		"@OAUTH1_API_EXAMPLE@": strings.TrimPrefix(strings.TrimSpace(cli(t, data, c.consumerSecret+"\n", "oauth1", "sign", "GET",
 			"https://api.example.com/api/architectures", "--consumer", "katello")), "Authorization: "),
 	}
-	for _, tc := range []struct {
-		file, user, challenge string
-		status                int
-	}{
-		{"traefik-basic.http", "wsuser", "", 200},
-		{"traefik-basic-wrong.http", "", "Basic", 401},
-		{"traefik-oauth1.http", "admin", "", 200},
-		{"envoy-bearer.http", "admin@internal", "", 200},
-		{"envoy-none.http", "", "Bearer", 401},
-		{"envoy-pat.http", "admin", "", 200},
+	// Each recording is replayed on its dialect's endpoint and on the one
+	// for any dialect (a nonce is good once: the OAuth 1 ones only once).
+	type recorded struct {
+		file, endpoint, user, challenge string
+		status                          int
+	}
+	var cases []recorded
+	for _, tc := range []recorded{
+		{"traefik-basic.http", "/auth/traefik", "wsuser", "", 200},
+		{"traefik-basic-wrong.http", "/auth/traefik", "", "Basic", 401},
+		{"traefik-oauth1.http", "/auth/traefik", "admin", "", 200},
+		// Attack (200 before the fix): Traefik passes its client's
+		// headers on; the client added nginx's X-Original-URI/-Method for a
+		// path it may use while Traefik forwards DELETE /api/admin/1.
+		{"traefik-spoofed-original-uri.http", "/auth/traefik", "", "", 400},
+		{"envoy-bearer.http", "/auth/envoy", "admin@internal", "", 200},
+		{"envoy-none.http", "/auth/envoy", "", "Bearer", 401},
+		{"envoy-pat.http", "/auth/envoy", "admin", "", 200},
 	} {
+		cases = append(cases, tc)
+		if !strings.Contains(tc.file, "oauth1") {
+			tc.endpoint = "/auth/verify"
+			cases = append(cases, tc)
+		}
+	}
+	for _, tc := range cases {
 		raw, err := os.ReadFile(filepath.Join("testdata", "forward-auth", tc.file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		text := string(raw)
+		text := strings.ReplaceAll(string(raw), "@ENDPOINT@", tc.endpoint)
 		for k, v := range fill {
 			text = strings.ReplaceAll(text, k, v)
 		}
@@ -293,7 +308,7 @@ func TestForwardAuthRecordedRequests(t *testing.T) {
 		res.Body.Close()
 		conn.Close()
 		if res.StatusCode != tc.status || res.Header.Get("X-Gatehouse-User") != tc.user {
-			t.Errorf("%s: %d user %q, want %d %q", tc.file, res.StatusCode, res.Header.Get("X-Gatehouse-User"), tc.status, tc.user)
+			t.Errorf("%s at %s: %d user %q, want %d %q", tc.file, tc.endpoint, res.StatusCode, res.Header.Get("X-Gatehouse-User"), tc.status, tc.user)
 		}
 		if tc.challenge != "" && !strings.Contains(strings.Join(res.Header.Values("WWW-Authenticate"), ","), tc.challenge) {
 			t.Errorf("%s: challenges %q, want %s", tc.file, res.Header.Values("WWW-Authenticate"), tc.challenge)
@@ -301,8 +316,8 @@ func TestForwardAuthRecordedRequests(t *testing.T) {
 	}
 
 	for file, wants := range map[string][]string{
-		"traefik.yml": {"/auth/verify", "X-Gatehouse-User", "X-Gatehouse-Groups", "X-Gatehouse-Scheme", "X-Gatehouse-Signature", "trustForwardHeader: false", "Authorization: \"\""},
-		"envoy.yaml":  {"path_prefix: /auth/verify", "prefix: x-gatehouse-", "exact: authorization", "exact: www-authenticate", "request_headers_to_remove: [authorization"},
+		"traefik.yml": {"/auth/traefik", "X-Gatehouse-User", "X-Gatehouse-Groups", "X-Gatehouse-Scheme", "X-Gatehouse-Signature", "trustForwardHeader: false", "Authorization: \"\""},
+		"envoy.yaml":  {"path_prefix: /auth/envoy", "prefix: x-gatehouse-", "exact: authorization", "exact: www-authenticate", "request_headers_to_remove: [authorization"},
 	} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "docs", "forward-auth", file))
 		if err != nil {

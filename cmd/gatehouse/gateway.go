@@ -17,20 +17,41 @@ import (
 	"github.com/gatehouse/gatehouse/preset"
 )
 
-// forwardAuthPath is where --forward-auth answers (Envoy appends the
-// original path to it).
+// forwardAuthPath is where --forward-auth answers any one proxy dialect
+// (Envoy appends the original path to it).
 const forwardAuthPath = "/auth/verify"
+
+// forwardAuthEndpoints are --forward-auth's endpoints: one per proxy
+// dialect, each reading only its own family's headers (a client behind
+// Traefik cannot choose the path with nginx's X-Original-URI), and
+// forwardAuthPath for any one of them.
+var forwardAuthEndpoints = []struct {
+	path    string
+	dialect gateway.Dialect
+}{
+	{forwardAuthPath, gateway.DialectAuto},
+	{"/auth/nginx", gateway.DialectNginx},
+	{"/auth/traefik", gateway.DialectTraefik}, // Caddy's forward_auth too
+	{"/auth/envoy", gateway.DialectEnvoy},
+}
+
+// dialectNames are the names --trusted-proxy takes before "=".
+var dialectNames = map[string]gateway.Dialect{"nginx": gateway.DialectNginx, "traefik": gateway.DialectTraefik,
+	"caddy": gateway.DialectTraefik, "envoy": gateway.DialectEnvoy}
 
 // gatewayOptions are serve's gateway and forward-auth flags.
 type gatewayOptions struct {
 	upstreamURL, defaultFace, signKeyFile, clientCertHeader string
 	prefixes, trusted                                       stringList
 	headers                                                 gateway.Headers
-	forwardAuth                                             bool
+	forwardAuth, encodedSeparators                          bool
 
-	upstream     *url.URL
-	signKey      []byte
-	trustedNets  []netip.Prefix
+	upstream    *url.URL
+	signKey     []byte
+	trustedNets []netip.Prefix
+	// dialectNets are the proxies trusted for one forward-auth dialect
+	// only (--trusted-proxy nginx=CIDR).
+	dialectNets  map[gateway.Dialect][]netip.Prefix
 	trustProxies bool // --trusted-proxy was given: apply X-Forwarded-* in gateway mode too
 }
 
@@ -43,8 +64,9 @@ func (g *gatewayOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&g.headers.Scheme, "scheme-header", gateway.DefaultHeaders.Scheme, "identity header: the scheme")
 	fs.StringVar(&g.headers.Signature, "signature-header", gateway.DefaultHeaders.Signature, "identity header: the HMAC signature (with --sign-key-file)")
 	fs.StringVar(&g.signKeyFile, "sign-key-file", "", "sign the identity headers with HMAC-SHA256 under the key in this file (at least 32 bytes; check them upstream with gateway.Verifier)")
-	fs.BoolVar(&g.forwardAuth, "forward-auth", false, "answer nginx auth_request, Traefik ForwardAuth and Envoy ext_authz at "+forwardAuthPath)
-	fs.Var(&g.trusted, "trusted-proxy", "a proxy network (CIDR) whose X-Forwarded-Proto/-Host/-For and client-certificate header are believed (repeatable; forward-auth default: loopback)")
+	fs.BoolVar(&g.forwardAuth, "forward-auth", false, "answer proxies' forward-auth questions: nginx auth_request at /auth/nginx, Traefik and Caddy forward_auth at /auth/traefik, Envoy ext_authz at /auth/envoy, any one of them at "+forwardAuthPath)
+	fs.Var(&g.trusted, "trusted-proxy", "a proxy network (CIDR) whose X-Forwarded-Proto/-Host/-For and client-certificate header are believed; DIALECT=CIDR (nginx, traefik, caddy, envoy) trusts it for that forward-auth endpoint only (repeatable; forward-auth default: loopback)")
+	fs.BoolVar(&g.encodedSeparators, "allow-encoded-slashes", false, "accept %2F, %5C and %00 inside a path segment (refused with 400 by default: policy rules would see one segment where the upstream may see two)")
 	fs.StringVar(&g.clientCertHeader, "client-cert-header", "", "header in which a trusted proxy passes the client certificate it verified (nginx: $ssl_client_escaped_cert)")
 }
 
@@ -85,21 +107,39 @@ func (g *gatewayOptions) check(e *env) error {
 		g.signKey = key
 	}
 	for _, c := range g.trusted {
-		p, err := netip.ParsePrefix(c)
+		name, cidr, dialectOnly := strings.Cut(c, "=")
+		if !dialectOnly {
+			cidr = c
+		}
+		dialect, known := dialectNames[name]
+		if dialectOnly && !known {
+			return usageError("--trusted-proxy %q: %q is not a proxy dialect (nginx, traefik, caddy or envoy)", c, name)
+		}
+		p, err := netip.ParsePrefix(cidr)
 		if err != nil {
-			a, aerr := netip.ParseAddr(c)
+			a, aerr := netip.ParseAddr(cidr)
 			if aerr != nil {
 				return usageError("--trusted-proxy %q is not a CIDR or address", c)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
+		if dialectOnly {
+			if g.dialectNets == nil {
+				g.dialectNets = map[gateway.Dialect][]netip.Prefix{}
+			}
+			g.dialectNets[dialect] = append(g.dialectNets[dialect], p.Masked())
+			continue
+		}
 		g.trustedNets = append(g.trustedNets, p.Masked())
 	}
+	if len(g.dialectNets) > 0 && !g.forwardAuth {
+		return usageError("--trusted-proxy DIALECT=CIDR needs --forward-auth")
+	}
 	g.trustProxies = len(g.trustedNets) > 0
-	if !g.trustProxies && g.forwardAuth {
+	if !g.trustProxies && len(g.dialectNets) == 0 && g.forwardAuth {
 		g.trustedNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
-	if g.clientCertHeader != "" && len(g.trustedNets) == 0 {
+	if g.clientCertHeader != "" && len(g.trustedNets) == 0 && len(g.dialectNets) == 0 {
 		return errors.New("--client-cert-header needs --trusted-proxy (or --forward-auth): only a trusted proxy may pass a certificate")
 	}
 	return nil
@@ -148,14 +188,42 @@ func (g *gatewayOptions) otherPaths(p *preset.Presets, api http.Handler) http.Ha
 	return nil
 }
 
-// withForwardAuth mounts verify (when not nil) at forwardAuthPath in front
-// of next.
+// forwardAuth is the forward-auth endpoints over faces (whose handler for
+// an allowed request is allow): each dialect at its path, trusting the
+// common --trusted-proxy networks and its own.
+func (g *gatewayOptions) verifier(ca *mtls.CA, faces http.Handler) http.Handler {
+	handlers := make([]http.Handler, len(forwardAuthEndpoints))
+	for i, ep := range forwardAuthEndpoints {
+		proxies := g.proxies(ca)
+		proxies.Trusted = append(append([]netip.Prefix{}, g.trustedNets...), g.dialectNets[ep.dialect]...)
+		handlers[i] = gateway.ForwardAuth(gateway.ForwardAuthConfig{Proxies: proxies, Path: ep.path, Dialect: ep.dialect,
+			AllowEncodedSeparators: g.encodedSeparators}, faces)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handlers[forwardAuthEndpoint(r.URL.Path)].ServeHTTP(w, r)
+	})
+}
+
+// forwardAuthEndpoint is the index in forwardAuthEndpoints of the endpoint
+// that serves path, or -1.
+func forwardAuthEndpoint(path string) int {
+	for i, ep := range forwardAuthEndpoints {
+		if path == ep.path || strings.HasPrefix(path, ep.path+"/") {
+			return i
+		}
+	}
+	return -1
+}
+
+// withForwardAuth sends the forward-auth endpoints' paths to verify (when
+// not nil) and the rest to next. It matches by prefix, before any
+// ServeMux could clean or redirect an Envoy path.
 func withForwardAuth(next, verify http.Handler) http.Handler {
 	if verify == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == forwardAuthPath || strings.HasPrefix(p, forwardAuthPath+"/") {
+		if forwardAuthEndpoint(r.URL.Path) >= 0 {
 			verify.ServeHTTP(w, r)
 			return
 		}

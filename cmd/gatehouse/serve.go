@@ -26,7 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
-	"github.com/gatehouse/gatehouse/gateway"
+
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/metrics"
@@ -147,7 +147,8 @@ func cmdServe(e *env, args []string) error {
 		}
 		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
 	}
-	popts := preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure}
+	popts := preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure,
+		AllowEncodedSeparators: o.gw.encodedSeparators}
 	var m *metrics.Metrics
 	if o.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -173,8 +174,7 @@ func cmdServe(e *env, args []string) error {
 	var verify http.Handler
 	if o.gw.forwardAuth {
 		allow := o.gw.allow()
-		verify = gateway.ForwardAuth(gateway.ForwardAuthConfig{Proxies: o.gw.proxies(ca)},
-			newReferenceHandler(p, ca, m, allow, o.gw.otherPaths(p, allow)))
+		verify = o.gw.verifier(ca, newReferenceHandler(p, ca, m, allow, o.gw.otherPaths(p, allow)))
 	}
 	handler := withHealth(withForwardAuth(faces, verify), readiness(s, stores.Counter))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -199,10 +199,6 @@ func cmdServe(e *env, args []string) error {
 		plain := http.NewServeMux()
 		plain.Handle("GET /healthz", handler)
 		plain.Handle("GET /readyz", handler)
-		if verify != nil { // proxies on the same host ask over plain HTTP
-			plain.Handle(forwardAuthPath, verify)
-			plain.Handle(forwardAuthPath+"/", verify)
-		}
 		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 		plain.Handle("GET /ca.crt", p.CA())
 		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
@@ -211,7 +207,8 @@ func cmdServe(e *env, args []string) error {
 		} else {
 			plain.Handle("/", auth.RedirectHTTPS(httpsPort))
 		}
-		hsrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: idleTimeout}
+		// Proxies on the same host ask forward-auth over plain HTTP.
+		hsrv := &http.Server{Handler: withForwardAuth(plain, verify), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: idleTimeout}
 		servers = append(servers, hsrv)
 		go func() { errc <- hsrv.Serve(hln) }()
 		if o.insecure {
