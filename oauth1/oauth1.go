@@ -416,9 +416,33 @@ func (a *Authenticator) gather(r *http.Request, header, others, query, all []oau
 	}
 	for _, f := range [...]*string{&o.consumerKey, &o.method, &o.timestamp, &o.nonce, &o.version, &o.token, &o.bodyHash, &o.requestorID} {
 		*f = oauthsig.Decode(*f)
+		if len(*f) > MaxParamBytes {
+			return request{}, proto{}, nil, fail(auth.ReasonMalformed, fmt.Sprintf("an OAuth parameter is longer than %d bytes", MaxParamBytes))
+		}
+	}
+	if len(o.signature) > maxSignatureBytes {
+		return request{}, proto{}, nil, fail(auth.ReasonMalformed, "oauth_signature is too long")
+	}
+	// Names that reach a store, and the nonce that is stored, are text: a
+	// NUL or invalid UTF-8 is refused here rather than by PostgreSQL (which
+	// would be a 503) or kept in Redis.
+	for _, f := range [...]string{o.consumerKey, o.nonce, o.requestorID} {
+		if !auth.Printable(f) {
+			return request{}, proto{}, nil, fail(auth.ReasonInvalid, "invalid consumer key or signature (an OAuth parameter holds control characters or invalid UTF-8)")
+		}
 	}
 	return req, o, body, nil
 }
+
+// MaxParamBytes bounds each decoded OAuth protocol parameter but the
+// signature (consumer key, nonce, timestamp, …): real clients send nonces of
+// 16 to 64 characters and keys of a few dozen. A longer one is refused with
+// 400 before it reaches a store (a nonce is kept for twice the window).
+const MaxParamBytes = 256
+
+// maxSignatureBytes bounds oauth_signature as sent: an RSA-SHA1 signature
+// of an 8192-bit key, base64 and percent-encoded, with room to spare.
+const maxSignatureBytes = 4096
 
 // Authenticate implements auth.Authenticator. A request without an OAuth
 // header, query parameter or form parameter is not read at all and gets
@@ -700,11 +724,25 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID
 // different values is refused.
 func (a *Authenticator) userHeader(r *http.Request) (string, error) {
 	dash, underscore := "", ""
-	if v := r.Header[a.userKey]; len(v) > 0 {
-		dash = strings.TrimSpace(v[0])
+	dashes, underscores := r.Header[a.userKey], r.Header[a.userKeyUnderscore]
+	if a.userKeyUnderscore == a.userKey {
+		underscores = nil
 	}
-	if v := r.Header[a.userKeyUnderscore]; len(v) > 0 && a.userKeyUnderscore != a.userKey {
-		underscore = strings.TrimSpace(v[0])
+	if len(dashes) > 1 || len(underscores) > 1 {
+		// A proxy that appends its own header would leave the client's
+		// first one in force.
+		return "", fail(auth.ReasonMalformed, a.cfg.UserHeader+" sent more than once")
+	}
+	if len(dashes) > 0 {
+		dash = strings.TrimSpace(dashes[0])
+	}
+	if len(underscores) > 0 {
+		underscore = strings.TrimSpace(underscores[0])
+	}
+	for _, v := range [...]string{dash, underscore} {
+		if len(v) > MaxParamBytes || !auth.Printable(v) || strings.Contains(v, ",") {
+			return "", fail(auth.ReasonMalformed, a.cfg.UserHeader+" is not a user name (too long, a list, control characters or invalid UTF-8)")
+		}
 	}
 	switch {
 	case dash != "" && underscore != "" && dash != underscore:

@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,15 +111,20 @@ type throttleKey struct {
 	limit      int
 }
 
-// maxCountedLogin is the longest login counted as it is; longer ones are
-// counted under their hash.
+// maxCountedLogin is the longest login counted as it is; longer ones, and
+// ones that are not printable text, are counted under their hash.
 const maxCountedLogin = 64
 
 func countedLogin(login string) string {
-	if len(login) <= maxCountedLogin {
+	if len(login) <= maxCountedLogin && auth.Printable(login) {
 		return login
 	}
-	sum := sha256.Sum256([]byte(login))
+	return hashed(login)
+}
+
+// hashed is s's counter key when s cannot be counted as it is.
+func hashed(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
@@ -126,9 +132,15 @@ func countedLogin(login string) string {
 // limits are left out (limit < 0).
 func (t *Throttle) keys(user, addr string) [3]throttleKey {
 	user = countedLogin(user)
+	if addr != "" && (len(addr) > maxCountedLogin || !auth.Printable(addr) || strings.Contains(addr, " ")) {
+		addr = hashed(addr) // a Pipeline.ClientAddr of the caller's may return anything
+	}
 	ks := [3]throttleKey{
 		{"addr", addr, limitOr(t.MaxPerAddr, DefaultMaxPerAddr)},
-		{"user-addr", user + "\x00" + addr, limitOr(t.MaxPerUser, DefaultMaxPerUser)},
+		// The address never holds a space, so the first one separates the
+		// two unambiguously; every key is printable text, which PostgreSQL's
+		// TEXT column takes (it refuses a NUL).
+		{"user-addr", addr + " " + user, limitOr(t.MaxPerUser, DefaultMaxPerUser)},
 		{"user", user, limitOr(t.MaxPerUserTotal, DefaultMaxPerUserTotal)},
 	}
 	if addr == "" {

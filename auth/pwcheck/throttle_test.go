@@ -93,7 +93,7 @@ func TestThrottleConcurrentGuesses(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, g.reached.Load(), int32(pwcheck.DefaultMaxPerUser), "at most the limit is ever checked")
 	assert.EqualValues(t, 200-g.reached.Load(), throttled.Load())
-	n, _, _ := st.Failures(ctx, "user-addr", "u\x0010.0.0.1")
+	n, _, _ := st.Failures(ctx, "user-addr", "10.0.0.1 u")
 	assert.Equal(t, pwcheck.DefaultMaxPerUser, n, "refused attempts do not stay counted")
 }
 

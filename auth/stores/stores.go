@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrNotFound is returned by a store when the record asked for does not exist.
@@ -21,6 +22,29 @@ var ErrNotFound = errors.New("stores: not found")
 // ErrConflict is returned by a store when a record would collide with an
 // existing one (a user or a token name that is taken).
 var ErrConflict = errors.New("stores: already exists")
+
+// ErrInvalid is returned by a store for a key no backend can hold (see
+// Storable): such a record cannot exist, so it is never a store failure.
+var ErrInvalid = errors.New("stores: not storable (NUL, invalid UTF-8 or longer than MaxKeyBytes)")
+
+// MaxKeyBytes bounds every key a store holds: logins, consumer keys,
+// client ids, nonces, failure keys. (PostgreSQL's unique indexes take no
+// more than about 2.7 KB a row.)
+const MaxKeyBytes = 1024
+
+// Storable reports whether every backend can hold each key as it is: valid
+// UTF-8 without NUL (PostgreSQL's TEXT refuses both; SQLite and Redis would
+// take them) and at most MaxKeyBytes. Stores answer ErrNotFound (or no
+// failures) when a lookup's key is not storable, and ErrInvalid when a
+// write's is, on every backend alike.
+func Storable(keys ...string) bool {
+	for _, k := range keys {
+		if len(k) > MaxKeyBytes || strings.IndexByte(k, 0) >= 0 || !utf8.ValidString(k) {
+			return false
+		}
+	}
+	return true
+}
 
 // User is a stored account.
 type User struct {

@@ -11,6 +11,9 @@ var _ stores.ClientStore = (*Store)(nil)
 
 // Client implements stores.ClientStore.
 func (s *Store) Client(_ context.Context, id string) (*stores.Client, error) {
+	if !stores.Storable(id) {
+		return nil, stores.ErrNotFound
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, ok := s.clients[id]
@@ -22,6 +25,9 @@ func (s *Store) Client(_ context.Context, id string) (*stores.Client, error) {
 
 // PutClient creates or replaces an OAuth 2 client.
 func (s *Store) PutClient(_ context.Context, c stores.Client) error {
+	if !stores.Storable(c.ID) {
+		return stores.ErrInvalid
+	}
 	c.Scopes, c.Grants = slices.Clone(c.Scopes), slices.Clone(c.Grants)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -28,6 +28,9 @@ func (w failureWindow) left(now time.Time) time.Duration {
 
 // AddFailure implements stores.FailureCounter.
 func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+	if !stores.Storable(scope, key) {
+		return 0, 0, stores.ErrInvalid
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -51,6 +54,9 @@ func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Dur
 
 // RemoveFailure implements stores.FailureCounter.
 func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
+	if !stores.Storable(scope, key) {
+		return nil // never counted
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := failureKey{scope, key}
@@ -63,6 +69,9 @@ func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
 
 // Failures implements stores.FailureCounter.
 func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Duration, error) {
+	if !stores.Storable(scope, key) {
+		return 0, 0, nil // never counted
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	w, ok := s.failures[failureKey{scope, key}]
@@ -75,6 +84,9 @@ func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Durati
 
 // ResetFailures implements stores.FailureCounter.
 func (s *Store) ResetFailures(_ context.Context, scope, key string) error {
+	if !stores.Storable(scope, key) {
+		return nil // never counted
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.failures, failureKey{scope, key})

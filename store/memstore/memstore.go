@@ -68,6 +68,9 @@ var (
 
 // User implements stores.UserStore.
 func (s *Store) User(_ context.Context, login string) (*stores.User, error) {
+	if !stores.Storable(login) {
+		return nil, stores.ErrNotFound
+	}
 	u, ok := s.lookupUser(login)
 	if !ok {
 		return nil, stores.ErrNotFound
@@ -86,6 +89,9 @@ func (s *Store) lookupUser(login string) (*stores.User, bool) {
 
 // PutUser implements stores.UserAdmin.
 func (s *Store) PutUser(_ context.Context, u stores.User) error {
+	if !stores.Storable(u.Login()) {
+		return stores.ErrInvalid
+	}
 	u.Groups = slices.Clone(u.Groups)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -108,6 +114,9 @@ func (s *Store) PutUser(_ context.Context, u stores.User) error {
 
 // RehashPassword implements stores.PasswordRehasher.
 func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string) error {
+	if !stores.Storable(login) {
+		return stores.ErrNotFound
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.lookupUser(login)
@@ -125,6 +134,9 @@ func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string
 // DeleteUser implements stores.UserAdmin: the user's tokens are revoked and
 // its sessions ended.
 func (s *Store) DeleteUser(_ context.Context, login string) error {
+	if !stores.Storable(login) {
+		return stores.ErrNotFound
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, loaded := s.users.LoadAndDelete(login); !loaded {

@@ -20,6 +20,9 @@ var (
 
 // Consumer implements stores.ConsumerStore.
 func (s *Store) Consumer(_ context.Context, key string) (*stores.Consumer, error) {
+	if !stores.Storable(key) {
+		return nil, stores.ErrNotFound
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, ok := s.consumers[key]
@@ -32,6 +35,9 @@ func (s *Store) Consumer(_ context.Context, key string) (*stores.Consumer, error
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
 // stores.Consumer.Validate is refused and nothing changes.
 func (s *Store) PutConsumer(_ context.Context, c stores.Consumer) error {
+	if !stores.Storable(c.Key) {
+		return stores.ErrInvalid
+	}
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -163,6 +169,9 @@ func (t *nonceTable) rebuild(at int64) {
 
 // UseNonce implements stores.NonceStore.
 func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+	if !stores.Storable(consumer, nonce) {
+		return false, stores.ErrInvalid
+	}
 	s.mu.RLock()
 	now := s.now()
 	s.mu.RUnlock()
@@ -173,6 +182,9 @@ func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time
 // user whose login equals login ignoring case (ErrNotFound when none, or
 // when several differ only in case).
 func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error) {
+	if !stores.Storable(login) {
+		return nil, stores.ErrNotFound
+	}
 	if u, err := s.User(ctx, login); err == nil {
 		return u, nil
 	}

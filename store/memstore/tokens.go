@@ -57,6 +57,9 @@ func (s *Store) TokenByID(_ context.Context, id string) (*stores.Token, error) {
 
 // CreateToken implements stores.TokenAdmin.
 func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
+	if !stores.Storable(t.User, t.Name) {
+		return stores.ErrInvalid
+	}
 	t.Scopes = slices.Clone(t.Scopes)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,6 +85,9 @@ func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
 
 // ListTokens implements stores.TokenAdmin.
 func (s *Store) ListTokens(_ context.Context, user, kind string) ([]stores.Token, error) {
+	if !stores.Storable(user, kind) {
+		return nil, nil
+	}
 	s.mu.RLock()
 	var out []stores.Token
 	if s.tokens != nil {

@@ -25,6 +25,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ import (
 // Store is the Redis-backed store.
 type Store struct {
 	rdb     redis.UniversalClient
+	bounded bool // rdb honours context deadlines on its sockets
 	prefix  string
 	timeout time.Duration
 	now     func() time.Time
@@ -55,11 +57,27 @@ var (
 
 // New wraps a go-redis client. prefix starts every key (default
 // "gatehouse:"), so that several services can share one Redis.
+//
+// Every call is bounded by the store's timeout (SetTimeout), whoever built
+// the client: go-redis ignores a context's deadline for socket reads and
+// writes unless the client was made with ContextTimeoutEnabled, so for a
+// client without it each call runs in a goroutine that the store stops
+// waiting for at the deadline (the connection is freed by the client's own
+// ReadTimeout).
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = "gatehouse:"
 	}
-	return &Store{rdb: rdb, prefix: prefix, timeout: DefaultTimeout, now: time.Now}
+	bounded := false
+	switch c := rdb.(type) {
+	case *redis.Client:
+		bounded = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		bounded = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		bounded = c.Options().ContextTimeoutEnabled
+	}
+	return &Store{rdb: rdb, prefix: prefix, timeout: DefaultTimeout, now: time.Now, bounded: bounded}
 }
 
 // SetTimeout bounds every call (d <= 0: DefaultTimeout).
@@ -83,20 +101,18 @@ func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFu
 // append-only file on, or RDB snapshots configured. Replay protection
 // (UseNonce) needs it.
 func (s *Store) Persistent(ctx context.Context) (bool, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	conf, err := s.rdb.ConfigGet(ctx, "appendonly").Result()
-	if err != nil {
-		return false, err
-	}
-	if conf["appendonly"] == "yes" {
-		return true, nil
-	}
-	conf, err = s.rdb.ConfigGet(ctx, "save").Result()
-	if err != nil {
-		return false, err
-	}
-	return strings.TrimSpace(conf["save"]) != "", nil
+	var persistent bool
+	err := s.run(ctx, func(ctx context.Context) error {
+		conf, err := s.rdb.ConfigGet(ctx, "appendonly").Result()
+		if err != nil || conf["appendonly"] == "yes" {
+			persistent = err == nil
+			return err
+		}
+		conf, err = s.rdb.ConfigGet(ctx, "save").Result()
+		persistent = strings.TrimSpace(conf["save"]) != ""
+		return err
+	})
+	return persistent && err == nil, err
 }
 
 // Open connects to a Redis server by URL ("redis://127.0.0.1:6379/0"),
@@ -117,6 +133,7 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 	if !strings.Contains(url, "write_timeout") {
 		opts.WriteTimeout = DefaultTimeout
 	}
+	opts.ContextTimeoutEnabled = true // the per-call deadline bounds socket reads too
 	rdb := redis.NewClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
@@ -134,7 +151,47 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 // Close closes the client.
 func (s *Store) Close() error { return s.rdb.Close() }
 
-func (s *Store) key(parts ...string) string { return s.prefix + strings.Join(parts, ":") }
+// run calls f under the store's deadline, and returns at the deadline even
+// when the client does not (see New). f's results must be read only when
+// run returned f's own error, never after a deadline.
+func (s *Store) run(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := s.deadline(ctx)
+	if s.bounded {
+		defer cancel()
+		return f(ctx)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer cancel()
+		done <- f(ctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("redisstore: no answer within the deadline: %w", ctx.Err())
+	}
+}
+
+// key is the Redis key of kind and parts: every part but the last is
+// length-prefixed, so that no two lists of parts share a key (nonce "b:c"
+// of consumer "a" and nonce "c" of consumer "a:b" were one key when the
+// parts were only joined with ":"). A single part (sessions) is as it was.
+func (s *Store) key(kind string, parts ...string) string {
+	var b strings.Builder
+	b.Grow(len(s.prefix) + len(kind) + 16 + 8*len(parts))
+	b.WriteString(s.prefix)
+	b.WriteString(kind)
+	for i, p := range parts {
+		b.WriteByte(':')
+		if i < len(parts)-1 {
+			b.WriteString(strconv.Itoa(len(p)))
+			b.WriteByte(':')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
 
 // Sessions are hashes that expire at the session's absolute end (sent as
 // a TTL from now).
@@ -147,8 +204,6 @@ return 1`)
 
 // CreateSession implements stores.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
 	ttl := x.Expires.Sub(s.now()).Milliseconds()
 	if ttl < 1 {
 		return errors.New("redisstore: session already expired")
@@ -157,7 +212,11 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 		"user", x.User, "user_id", x.UserID, "credential", x.Credential, "scheme", x.Scheme, "scopes", strings.Join(x.Scopes, " "),
 		"user_updated", unixnano.From(x.UserUpdated), "created", unixnano.From(x.Created), "last_seen", unixnano.From(x.LastSeen),
 		"idle", int64(x.IdleTimeout), "expires", unixnano.From(x.Expires), "csrf", strconv.FormatBool(x.CSRF)}
-	n, err := createSession.Run(ctx, s.rdb, []string{s.key("session", x.Hash)}, args...).Int()
+	var n int
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		n, err = createSession.Run(ctx, s.rdb, []string{s.key("session", x.Hash)}, args...).Int()
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -169,9 +228,11 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 
 // SessionByHash implements stores.SessionStore.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	m, err := s.rdb.HGetAll(ctx, s.key("session", hash)).Result()
+	var m map[string]string
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		m, err = s.rdb.HGetAll(ctx, s.key("session", hash)).Result()
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -196,9 +257,11 @@ return 1`)
 
 // TouchSession implements stores.SessionStore.
 func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	n, err := touchSession.Run(ctx, s.rdb, []string{s.key("session", hash)}, unixnano.From(at)).Int()
+	var n int
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		n, err = touchSession.Run(ctx, s.rdb, []string{s.key("session", hash)}, unixnano.From(at)).Int()
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -210,9 +273,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 
 // DeleteSession implements stores.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	return s.rdb.Del(ctx, s.key("session", hash)).Err()
+	return s.run(ctx, func(ctx context.Context) error { return s.rdb.Del(ctx, s.key("session", hash)).Err() })
 }
 
 // UseNonce implements stores.NonceStore: SET NX with a relative TTL (the time
@@ -220,13 +281,18 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 // has already passed is refused (false), never stored: SET with a past
 // expiry would succeed and vanish at once, accepting every replay.
 func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+	if !stores.Storable(consumer, nonce) {
+		return false, stores.ErrInvalid
+	}
 	ttl := expires.Sub(s.now())
 	if ttl < time.Millisecond {
 		return false, nil
 	}
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	ok, err := s.rdb.SetArgs(ctx, s.key("nonce", consumer, nonce), "1", redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
+	var ok string
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		ok, err = s.rdb.SetArgs(ctx, s.key("nonce", consumer, nonce), "1", redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -244,9 +310,14 @@ return {n, redis.call('PTTL', KEYS[1])}`)
 // AddFailure implements stores.FailureCounter (INCR, and PEXPIRE on the
 // first): the time left is Redis's PTTL, so no clock but Redis's counts.
 func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res, err := addFailure.Run(ctx, s.rdb, []string{s.key("fail", scope, key)}, window.Milliseconds()).Int64Slice()
+	if !stores.Storable(scope, key) {
+		return 0, 0, stores.ErrInvalid
+	}
+	var res []int64
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		res, err = addFailure.Run(ctx, s.rdb, []string{s.key("fail", scope, key)}, window.Milliseconds()).Int64Slice()
+		return err
+	})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -261,20 +332,28 @@ return 0`)
 // RemoveFailure implements stores.FailureCounter (DECR, never below zero,
 // keeping the window's expiry).
 func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	return removeFailure.Run(ctx, s.rdb, []string{s.key("fail", scope, key)}).Err()
+	if !stores.Storable(scope, key) {
+		return nil // never counted
+	}
+	return s.run(ctx, func(ctx context.Context) error {
+		return removeFailure.Run(ctx, s.rdb, []string{s.key("fail", scope, key)}).Err()
+	})
 }
 
 // Failures implements stores.FailureCounter.
 func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
+	if !stores.Storable(scope, key) {
+		return 0, 0, nil // never counted
+	}
 	k := s.key("fail", scope, key)
-	pipe := s.rdb.Pipeline()
-	get := pipe.Get(ctx, k)
-	ttl := pipe.PTTL(ctx, k)
-	_, err := pipe.Exec(ctx)
+	var get *redis.StringCmd
+	var ttl *redis.DurationCmd
+	err := s.run(ctx, func(ctx context.Context) error {
+		pipe := s.rdb.Pipeline()
+		get, ttl = pipe.Get(ctx, k), pipe.PTTL(ctx, k)
+		_, err := pipe.Exec(ctx)
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return 0, 0, nil
 	}
@@ -291,7 +370,8 @@ func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Dura
 
 // ResetFailures implements stores.FailureCounter.
 func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	return s.rdb.Del(ctx, s.key("fail", scope, key)).Err()
+	if !stores.Storable(scope, key) {
+		return nil // never counted
+	}
+	return s.run(ctx, func(ctx context.Context) error { return s.rdb.Del(ctx, s.key("fail", scope, key)).Err() })
 }

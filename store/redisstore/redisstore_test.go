@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/store/redisstore"
@@ -39,4 +40,41 @@ func TestOpenByURL(t *testing.T) {
 	defer s.Close()
 	_, err = redisstore.Open(context.Background(), "redis://127.0.0.1:1/0", "")
 	require.Error(t, err)
+}
+
+// Fault (failed before the fix: each call waited for Redis, 2 s here, up to
+// the client's 3 s ReadTimeout): with Redis paused, every call returns at the
+// store's deadline — for a client the caller built without
+// ContextTimeoutEnabled as for Open's.
+func TestDeadlineWithSlowRedis(t *testing.T) {
+	addr := storetest.RedisAddr(t)
+	own := redis.NewClient(&redis.Options{Addr: addr}) // go-redis defaults: ReadTimeout 3 s, context deadlines ignored
+	opened, err := redisstore.Open(context.Background(), "redis://"+addr+"/0", "")
+	require.NoError(t, err)
+	defer opened.Close()
+	for name, s := range map[string]*redisstore.Store{"caller's client": redisstore.New(own, "deadline:"), "Open": opened} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s.SetTimeout(200 * time.Millisecond)
+			_, err := s.UseNonce(ctx, "k", fmt.Sprint("warm", time.Now().UnixNano()), time.Now().Add(time.Minute)) // a pooled connection
+			require.NoError(t, err)
+			const pause = 2 * time.Second
+			admin := redis.NewClient(&redis.Options{Addr: addr})
+			defer admin.Close()
+			require.NoError(t, admin.Do(ctx, "CLIENT", "PAUSE", pause.Milliseconds(), "ALL").Err())
+			defer admin.Do(ctx, "CLIENT", "UNPAUSE")
+			for _, call := range []func() error{
+				func() error { _, err := s.UseNonce(ctx, "k", "n", time.Now().Add(time.Minute)); return err },
+				func() error { _, _, err := s.AddFailure(ctx, "user", "u", time.Minute); return err },
+				func() error { _, err := s.SessionByHash(ctx, "h"); return err },
+			} {
+				start := time.Now()
+				err := call()
+				took := time.Since(start)
+				assert.Error(t, err, "an answer from a paused Redis")
+				// The bound is the deadline (200 ms), far below the pause.
+				assert.Less(t, took, pause/2, "a call took %v with a %v deadline", took, 200*time.Millisecond)
+			}
+		})
+	}
 }

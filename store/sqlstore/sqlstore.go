@@ -553,6 +553,9 @@ func scanUser(row scanner) (*stores.User, error) {
 
 // User implements stores.UserStore.
 func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
+	if !stores.Storable(login) {
+		return nil, stores.ErrNotFound
+	}
 	return cachedRead(s, ctx, laneUsers,
 		func(gen uint64) (*stores.User, bool) { return s.cache.user(login, gen) },
 		func(ctx context.Context) (*stores.User, error) {
@@ -589,6 +592,9 @@ func cachedRead[T any](s *Store, ctx context.Context, l lane, hit func(gen uint6
 
 // UserFold implements stores.UserFolder.
 func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error) {
+	if !stores.Storable(login) {
+		return nil, stores.ErrNotFound
+	}
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	if u, err := s.User(ctx, login); err == nil || !errors.Is(err, stores.ErrNotFound) {
@@ -617,6 +623,9 @@ func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error
 // PutUser implements stores.UserAdmin. Updated is the later of now and just
 // after the previous stamp, so that it always moves.
 func (s *Store) PutUser(ctx context.Context, u stores.User) error {
+	if !stores.Storable(u.Login()) {
+		return stores.ErrInvalid
+	}
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	defer s.cache.invalidate()
@@ -637,6 +646,9 @@ func (s *Store) PutUser(ctx context.Context, u stores.User) error {
 
 // RehashPassword implements stores.PasswordRehasher.
 func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
+	if !stores.Storable(login) {
+		return stores.ErrNotFound
+	}
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	defer s.cache.invalidate()
@@ -647,6 +659,9 @@ func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash stri
 // DeleteUser implements stores.UserAdmin: in one transaction the user goes,
 // its tokens are revoked and its sessions deleted.
 func (s *Store) DeleteUser(ctx context.Context, login string) error {
+	if !stores.Storable(login) {
+		return stores.ErrNotFound
+	}
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	defer s.cache.invalidate()
@@ -786,6 +801,9 @@ func (s *Store) TokenByID(ctx context.Context, id string) (*stores.Token, error)
 
 // CreateToken implements stores.TokenAdmin.
 func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
+	if !stores.Storable(t.User, t.Name) {
+		return stores.ErrInvalid
+	}
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	defer s.cache.invalidate()
@@ -803,6 +821,9 @@ func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
 
 // ListTokens implements stores.TokenAdmin.
 func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]stores.Token, error) {
+	if !stores.Storable(user, kind) {
+		return nil, nil
+	}
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	q := "SELECT " + tokenColumns + " FROM tokens WHERE login = ?"
@@ -1000,6 +1021,9 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 
 // Consumer implements stores.ConsumerStore.
 func (s *Store) Consumer(ctx context.Context, key string) (*stores.Consumer, error) {
+	if !stores.Storable(key) {
+		return nil, stores.ErrNotFound
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	var c stores.Consumer
@@ -1017,6 +1041,9 @@ func (s *Store) Consumer(ctx context.Context, key string) (*stores.Consumer, err
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
 // stores.Consumer.Validate is refused and nothing changes.
 func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
+	if !stores.Storable(c.Key) {
+		return stores.ErrInvalid
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	if err := c.Validate(); err != nil {
@@ -1066,6 +1093,9 @@ func (s *Store) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
 
 // Client implements stores.ClientStore.
 func (s *Store) Client(ctx context.Context, id string) (*stores.Client, error) {
+	if !stores.Storable(id) {
+		return nil, stores.ErrNotFound
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	var c stores.Client
@@ -1082,6 +1112,9 @@ func (s *Store) Client(ctx context.Context, id string) (*stores.Client, error) {
 
 // PutClient creates or replaces an OAuth 2 client.
 func (s *Store) PutClient(ctx context.Context, c stores.Client) error {
+	if !stores.Storable(c.ID) {
+		return stores.ErrInvalid
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	_, err := s.exec(ctx, `INSERT INTO clients (client_id, secret_hash, disabled, scopes, grants) VALUES (?, ?, ?, ?, ?)
@@ -1096,6 +1129,9 @@ func (s *Store) PutClient(ctx context.Context, c stores.Client) error {
 // UseNonce implements stores.NonceStore with one atomic statement: the insert
 // succeeds, or revives an expired row, or changes nothing (a replay).
 func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+	if !stores.Storable(consumer, nonce) {
+		return false, stores.ErrInvalid
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	now := s.now()
@@ -1153,6 +1189,9 @@ func (s *Store) RevokeCert(ctx context.Context, serial string) error {
 // AddFailure implements stores.FailureCounter with one atomic upsert: a new
 // or ended window starts at 1, a running one counts up.
 func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+	if !stores.Storable(scope, key) {
+		return 0, 0, stores.ErrInvalid
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	now := s.now()
@@ -1181,6 +1220,9 @@ func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.D
 
 // RemoveFailure implements stores.FailureCounter.
 func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
+	if !stores.Storable(scope, key) {
+		return nil // never counted
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	_, err := s.exec(ctx, "UPDATE failures SET count = count - 1 WHERE scope = ? AND fail_key = ? AND count > 0", scope, key)
@@ -1189,6 +1231,9 @@ func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 
 // Failures implements stores.FailureCounter.
 func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
+	if !stores.Storable(scope, key) {
+		return 0, 0, nil // never counted
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	now := s.now()
@@ -1210,6 +1255,9 @@ func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Dura
 
 // ResetFailures implements stores.FailureCounter.
 func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
+	if !stores.Storable(scope, key) {
+		return nil // never counted
+	}
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	_, err := s.exec(ctx, "DELETE FROM failures WHERE scope = ? AND fail_key = ?", scope, key)

@@ -10,6 +10,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -125,6 +126,105 @@ func Run(t *testing.T, b Backend) {
 	}
 	if b.Failures != nil {
 		t.Run("failures", func(t *testing.T) { failures(t, ctx, b.Failures) })
+	}
+	t.Run("hostile keys", func(t *testing.T) { hostileKeys(t, ctx, b) })
+}
+
+// Unstorable are keys no backend can hold (stores.Storable): PostgreSQL
+// refuses NUL and invalid UTF-8, and a unique index a 4 KiB key.
+var Unstorable = []string{"adm\x00in", "adm\xffin", "admin\xc3", "\x00", strings.Repeat("k", 4096)}
+
+// Storable are keys callers really pass that every backend holds as they
+// are: non-ASCII, punctuation that joins keys, and the longest allowed.
+var Storable = []string{"ünïcødé-用户", "a:b", "b:c", "sha256:00ff", "10.0.0.1 user", strings.Repeat("k", stores.MaxKeyBytes)}
+
+// hostileKeys: every backend stores and finds Storable keys, and answers
+// Unstorable ones the same way — not found on a lookup, stores.ErrInvalid
+// on a write — never a store failure.
+func hostileKeys(t *testing.T, ctx context.Context, b Backend) {
+	exp := time.Now().Add(time.Minute)
+	for _, k := range Unstorable {
+		if b.Users != nil {
+			_, err := b.Users.User(ctx, k)
+			assert.ErrorIs(t, err, stores.ErrNotFound, "User(%q)", k)
+			assert.ErrorIs(t, b.Users.PutUser(ctx, stores.User{Name: k, PasswordHash: "x"}), stores.ErrInvalid, "PutUser(%q)", k)
+			if f, ok := b.Users.(stores.UserFolder); ok {
+				_, err := f.UserFold(ctx, k)
+				assert.ErrorIs(t, err, stores.ErrNotFound, "UserFold(%q)", k)
+			}
+		}
+		if b.Consumers != nil {
+			_, err := b.Consumers.Consumer(ctx, k)
+			assert.ErrorIs(t, err, stores.ErrNotFound, "Consumer(%q)", k)
+			assert.ErrorIs(t, b.Consumers.PutConsumer(ctx, stores.Consumer{Key: k, Secret: "0123456789abcdef0123"}), stores.ErrInvalid, "PutConsumer(%q)", k)
+		}
+		if b.Clients != nil {
+			_, err := b.Clients.Client(ctx, k)
+			assert.ErrorIs(t, err, stores.ErrNotFound, "Client(%q)", k)
+			assert.ErrorIs(t, b.Clients.PutClient(ctx, stores.Client{ID: k}), stores.ErrInvalid, "PutClient(%q)", k)
+		}
+		if b.Nonces != nil {
+			_, err := b.Nonces.UseNonce(ctx, "k", k, exp)
+			assert.ErrorIs(t, err, stores.ErrInvalid, "UseNonce(nonce %q)", k)
+			_, err = b.Nonces.UseNonce(ctx, k, "n", exp)
+			assert.ErrorIs(t, err, stores.ErrInvalid, "UseNonce(consumer %q)", k)
+		}
+		if b.Failures != nil {
+			n, _, err := b.Failures.Failures(ctx, "user", k)
+			assert.NoError(t, err, "Failures(%q)", k)
+			assert.Zero(t, n)
+			_, _, err = b.Failures.AddFailure(ctx, "user", k, time.Minute)
+			assert.ErrorIs(t, err, stores.ErrInvalid, "AddFailure(%q)", k)
+			assert.NoError(t, b.Failures.RemoveFailure(ctx, "user", k))
+			assert.NoError(t, b.Failures.ResetFailures(ctx, "user", k))
+		}
+	}
+	suffix := fmt.Sprint(time.Now().UnixNano()) // Redis and PostgreSQL outlive a run
+	for _, k := range Storable {
+		if b.Users != nil && len(k) < 200 {
+			login := k + suffix
+			require.NoError(t, b.Users.PutUser(ctx, stores.User{Name: login, PasswordHash: "x"}), "PutUser(%q)", login)
+			u, err := b.Users.User(ctx, login)
+			require.NoError(t, err, "User(%q)", login)
+			assert.Equal(t, login, u.Name)
+		}
+		if b.Consumers != nil {
+			c := stores.Consumer{Key: k, Secret: "0123456789abcdef0123"}
+			require.NoError(t, b.Consumers.PutConsumer(ctx, c), "PutConsumer(%q)", k)
+			got, err := b.Consumers.Consumer(ctx, k)
+			require.NoError(t, err, "Consumer(%q)", k)
+			assert.Equal(t, k, got.Key)
+		}
+		if b.Failures != nil {
+			key := k + suffix
+			if len(key) > stores.MaxKeyBytes {
+				key = key[len(key)-stores.MaxKeyBytes:]
+			}
+			n, _, err := b.Failures.AddFailure(ctx, "user-addr", key, time.Minute)
+			require.NoError(t, err, "AddFailure(%q)", k)
+			assert.Equal(t, 1, n)
+			n, _, _ = b.Failures.Failures(ctx, "user-addr", key)
+			assert.Equal(t, 1, n, "Failures(%q)", k)
+		}
+	}
+	if b.Nonces != nil {
+		// Keys joined from parts must not collide: nonce "b:c" of consumer
+		// "a" and nonce "c" of consumer "a:b" are two nonces (one Redis key
+		// when the parts were only joined with ":").
+		consumer := "a" + suffix
+		fresh, err := b.Nonces.UseNonce(ctx, consumer, "b:c", exp)
+		require.NoError(t, err)
+		assert.True(t, fresh)
+		fresh, err = b.Nonces.UseNonce(ctx, consumer+":b", "c", exp)
+		require.NoError(t, err)
+		assert.True(t, fresh, "a different consumer and nonce whose parts join to the same string is fresh")
+		for _, k := range Storable {
+			fresh, err := b.Nonces.UseNonce(ctx, "n"+consumer, k, exp)
+			require.NoError(t, err, "UseNonce(%q)", k)
+			assert.True(t, fresh, "UseNonce(%q)", k)
+			fresh, _ = b.Nonces.UseNonce(ctx, "n"+consumer, k, exp)
+			assert.False(t, fresh, "UseNonce(%q) replayed", k)
+		}
 	}
 }
 
