@@ -274,3 +274,86 @@ func hostileFaces(tb testing.TB, slots *pwcheck.HashSlots) (*http.ServeMux, *syn
 	mux.Handle(preset.FlockerPrefix, p.Flocker(ok))
 	return mux, logs, ca
 }
+
+// Attack (failed before the fix: 201, a never-expiring PAT that then
+// worked on the Satellite face): an oVirt JSESSIONID from a bearer login,
+// its token revoked, sent as the self-service page's cookie. The page and
+// the API share the session store; a page session comes only from a
+// password typed on the page, and an API session is never one.
+func TestAPISessionIsNoPageSession(t *testing.T) {
+	f := authtest.New(t)
+	mux := http.NewServeMux()
+	mux.Handle(preset.OVirtPrefix, f.Presets.OVirt(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	mux.Handle(preset.SelfServicePrefix, f.Presets.SelfService())
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	c := srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	res, err := c.PostForm(srv.URL+"/ovirt-engine/sso/oauth/token", map[string][]string{"grant_type": {"password"},
+		"scope": {"ovirt-app-api"}, "username": {authtest.OVirtUser}, "password": {authtest.OVirtPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&tok)
+	res.Body.Close()
+	if tok.AccessToken == "" {
+		t.Fatalf("no access token: %d", res.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/ovirt-engine/api", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Prefer", "persistent-auth")
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var jsession string
+	for _, ck := range res.Cookies() {
+		if ck.Name == "JSESSIONID" {
+			jsession = ck.Value
+		}
+	}
+	if jsession == "" {
+		t.Fatalf("no JSESSIONID from a persistent-auth bearer login: %d", res.StatusCode)
+	}
+	if err := f.Presets.Tokens().RevokeSecret(context.Background(), tok.AccessToken, ""); err != nil {
+		t.Fatal(err)
+	}
+	const csrf = "0123456789abcdef0123456789abcdef0123456789a"
+	for _, live := range []bool{false, true} {
+		if live { // a session whose token still works is no page session either
+			req, _ := http.NewRequest("GET", srv.URL+"/ovirt-engine/api", nil)
+			req.SetBasicAuth(authtest.OVirtUser, authtest.OVirtPassword)
+			req.Header.Set("Prefer", "persistent-auth")
+			res, _ := c.Do(req)
+			res.Body.Close()
+			for _, ck := range res.Cookies() {
+				if ck.Name == "JSESSIONID" {
+					jsession = ck.Value
+				}
+			}
+		}
+		req, _ = http.NewRequest("POST", srv.URL+"/ui/tokens", strings.NewReader("csrf="+csrf+"&name=minted&days=0"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", "gatehouse_ui="+jsession+"; gatehouse_csrf="+csrf)
+		res, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusCreated {
+			t.Errorf("an API session (live %v) minted a PAT on the self-service page", live)
+		}
+	}
+	pats, err := f.Presets.Tokens().List(context.Background(), authtest.OVirtUser, stores.TokenPAT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pats) != 0 {
+		t.Errorf("%d PATs made from an API session", len(pats))
+	}
+}

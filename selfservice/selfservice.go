@@ -326,6 +326,13 @@ func (h *handler) account(ctx context.Context, login string) (*stores.User, erro
 	return u, nil
 }
 
+// pageCredential marks the sessions this page opens (a password typed on
+// the page itself). The page and the API share the session store: an API
+// session (a JSESSIONID from a bearer or Basic login) is not a page
+// session, whatever cookie it is sent in, and session.Manager refuses a
+// page session as a JSESSIONID (it cannot check this credential).
+const pageCredential = "selfservice:page"
+
 func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, error) {
 	hash := session.HashID(id)
 	s, err := h.cfg.Sessions.SessionByHash(ctx, hash)
@@ -334,6 +341,9 @@ func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, err
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.Credential != pageCredential {
+		return nil, nil // an API session sent as the page's cookie
 	}
 	now := h.cfg.Now()
 	if !s.Active(now) {
@@ -394,12 +404,13 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	sid, now := randomToken(), h.cfg.Now()
 	err = h.cfg.Sessions.CreateSession(r.Context(), stores.Session{Hash: session.HashID(sid), User: u.Login(), UserID: u.ID,
-		Scheme: auth.SchemeBasic, UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: h.cfg.IdleTimeout,
+		Credential: pageCredential, Scheme: auth.SchemeBasic, UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: h.cfg.IdleTimeout,
 		Expires: now.Add(h.cfg.MaxAge)})
 	if err != nil {
 		h.unavailable(w, r)
 		return
 	}
+	session.CapPerUser(r.Context(), h.cfg.Sessions, u.Login(), 0)
 	http.SetCookie(w, h.cookie(sessionCookie, sid, int(h.cfg.MaxAge/time.Second)))
 	http.SetCookie(w, h.cookie(csrfCookie, randomToken(), 0)) // a new token for the signed-in forms
 	h.audit(r, "selfservice sign-in", u.Login())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,4 +137,53 @@ func TestCookieSecureBehindProxy(t *testing.T) {
 	ck := sessionCookie(rec.Result())
 	require.NotNil(t, ck)
 	assert.True(t, ck.Secure)
+}
+
+// Attack (failed before the fix: 200 live sessions): 200 concurrent Basic
+// logins with Prefer: persistent-auth by one user. The live sessions of a
+// login are capped (DefaultMaxPerUser), the oldest deleted first.
+func TestSessionsPerUserCapped(t *testing.T) {
+	e := newEnv(t, nil)
+	const logins = 200
+	ids := make(chan string, logins)
+	var wg sync.WaitGroup
+	for range logins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := e.do(t, e.srv.Client(), call{user: "admin@internal", pw: "ovirt-pw", hdr: persist})
+			if c := sessionCookie(resp); c != nil {
+				ids <- c.Value
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	made, live := 0, 0
+	for id := range ids {
+		made++
+		if _, err := e.store.SessionByHash(context.Background(), session.HashID(id)); err == nil {
+			live++
+		}
+	}
+	if made != logins {
+		t.Fatalf("%d of %d logins got a session", made, logins)
+	}
+	if live > session.DefaultMaxPerUser || live == 0 {
+		t.Errorf("%d live sessions of one user after %d logins, want 1..%d", live, logins, session.DefaultMaxPerUser)
+	}
+	// Sequential logins keep exactly the newest.
+	e2 := newEnv(t, func(c *session.Config) { c.MaxPerUser = 3 })
+	var last []string
+	for range 10 {
+		resp, _ := e2.do(t, e2.srv.Client(), call{user: "admin@internal", pw: "ovirt-pw", hdr: persist})
+		last = append(last, sessionCookie(resp).Value)
+		e2.clk.Add(time.Second)
+	}
+	for i, id := range last {
+		_, err := e2.store.SessionByHash(context.Background(), session.HashID(id))
+		if want := i >= len(last)-3; want != (err == nil) {
+			t.Errorf("session %d live %v, want %v", i, err == nil, want)
+		}
+	}
 }

@@ -74,6 +74,14 @@ type Config struct {
 	// same deny-list as mtls.Config.Revoked).
 	Certs stores.CertRevocations
 
+	// MaxPerUser caps the live sessions of one login (default
+	// DefaultMaxPerUser, below 0 = no cap): after each new session the
+	// oldest beyond it are deleted, in a Store that implements
+	// stores.SessionCapper (every gatehouse backend does). Without a cap,
+	// anyone with a password could grow the store without limit by logging
+	// in again and again.
+	MaxPerUser int
+
 	IdleTimeout    time.Duration // default 30 minutes
 	MaxIdleTimeout time.Duration // bound for Session-TTL; default 8 hours
 	MaxLifetime    time.Duration // absolute; default 8 hours
@@ -97,6 +105,24 @@ const (
 	attrCertBound  = "cnf_x5t#S256" // token.AttrCertThumbprint
 	attrCertSerial = "cert_serial"
 )
+
+// DefaultMaxPerUser is Config.MaxPerUser's default: more browsers, scripts
+// and SDK connections than one person runs, far fewer than a loop of logins
+// makes.
+const DefaultMaxPerUser = 64
+
+// CapPerUser deletes login's sessions beyond the newest max (0 =
+// DefaultMaxPerUser, below 0 = none) when store implements
+// stores.SessionCapper. A failure only leaves more sessions than the cap
+// until the next login: it is not an error for the one just made.
+func CapPerUser(ctx context.Context, store stores.SessionStore, login string, max int) {
+	if max == 0 {
+		max = DefaultMaxPerUser
+	}
+	if c, ok := store.(stores.SessionCapper); ok && max > 0 {
+		_, _ = c.CapSessions(ctx, login, max)
+	}
+}
 
 // Manager wraps an inner chain with sessions. It implements
 // auth.Authenticator (offering the inner chain's challenges): use it where
@@ -377,6 +403,7 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	if err := m.cfg.Store.CreateSession(ctx, s); err != nil {
 		return errors.New("the session store failed")
 	}
+	CapPerUser(ctx, m.cfg.Store, s.User, m.cfg.MaxPerUser)
 	http.SetCookie(w, &http.Cookie{Name: m.cfg.CookieName, Value: sid, Path: m.cfg.Path, HttpOnly: true,
 		Secure: m.secure(r), SameSite: m.cfg.SameSite})
 	return nil

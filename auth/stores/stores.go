@@ -359,6 +359,16 @@ type SessionStore interface {
 	DeleteSession(ctx context.Context, hash string) error
 }
 
+// SessionCapper bounds how many sessions one login keeps: memstore,
+// sqlstore and redisstore implement it, and session.Manager and selfservice
+// call it after each session they create, so that logging in again and
+// again (200 concurrent logins, say) cannot grow the store without limit.
+type SessionCapper interface {
+	// CapSessions deletes the login's sessions beyond the newest keep (by
+	// Created) and returns how many it deleted.
+	CapSessions(ctx context.Context, login string, keep int) (int, error)
+}
+
 // CertRevocations is a deny-list of client-certificate serial numbers
 // (normalised by NormalizeSerial), checked on every request.
 type CertRevocations interface {

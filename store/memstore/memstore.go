@@ -36,6 +36,7 @@ type Store struct {
 
 	sessions           map[string]*stores.Session
 	sessionsAfterSweep int
+	sessionsOf         map[string]map[string]struct{} // login → its sessions' hashes
 
 	revokedCerts map[string]bool
 
@@ -152,10 +153,8 @@ func (s *Store) DeleteUser(_ context.Context, login string) error {
 			}
 		}
 	}
-	for h, x := range s.sessions {
-		if x.User == login {
-			delete(s.sessions, h)
-		}
+	for h := range s.sessionsOf[login] {
+		s.deleteSession(h)
 	}
 	return nil
 }

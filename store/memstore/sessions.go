@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth/stores"
@@ -25,13 +26,59 @@ func (s *Store) CreateSession(_ context.Context, sess stores.Session) error {
 	if len(s.sessions) >= 1024 && len(s.sessions) >= 2*s.sessionsAfterSweep {
 		for h, o := range s.sessions {
 			if !o.Active(now) {
-				delete(s.sessions, h)
+				s.deleteSession(h)
 			}
 		}
 		s.sessionsAfterSweep = len(s.sessions)
 	}
 	s.sessions[sess.Hash] = &sess
+	if s.sessionsOf == nil {
+		s.sessionsOf = map[string]map[string]struct{}{}
+	}
+	if s.sessionsOf[sess.User] == nil {
+		s.sessionsOf[sess.User] = map[string]struct{}{}
+	}
+	s.sessionsOf[sess.User][sess.Hash] = struct{}{}
 	return nil
+}
+
+// CapSessions implements stores.SessionCapper.
+func (s *Store) CapSessions(_ context.Context, login string, keep int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hashes := s.sessionsOf[login]
+	if len(hashes) <= keep {
+		return 0, nil
+	}
+	mine := make([]*stores.Session, 0, len(hashes))
+	for h := range hashes {
+		mine = append(mine, s.sessions[h])
+	}
+	slices.SortFunc(mine, func(a, b *stores.Session) int { // newest first
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.Hash, a.Hash)
+	})
+	for _, x := range mine[max(keep, 0):] {
+		s.deleteSession(x.Hash)
+	}
+	return len(mine) - max(keep, 0), nil
+}
+
+// deleteSession removes a session and its place in sessionsOf; s.mu is held.
+func (s *Store) deleteSession(hash string) {
+	x, ok := s.sessions[hash]
+	if !ok {
+		return
+	}
+	delete(s.sessions, hash)
+	if set := s.sessionsOf[x.User]; set != nil {
+		delete(set, hash)
+		if len(set) == 0 {
+			delete(s.sessionsOf, x.User)
+		}
+	}
 }
 
 // SessionByHash implements stores.SessionStore.
@@ -65,6 +112,6 @@ func (s *Store) TouchSession(_ context.Context, hash string, at time.Time) error
 func (s *Store) DeleteSession(_ context.Context, hash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, hash)
+	s.deleteSession(hash)
 	return nil
 }

@@ -196,11 +196,44 @@ func (s *Store) key(kind string, parts ...string) string {
 // Sessions are hashes that expire at the session's absolute end (sent as
 // a TTL from now).
 
+// createSession also files the session under its login (a sorted set by
+// creation time, kept as long as its longest session) for CapSessions.
 var createSession = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
 return 1`)
+
+// capSessions forgets the login's sessions that have ended, then deletes
+// all but the newest ARGV[1]; ARGV[2] is the prefix of a session's key.
+var capSessions = redis.NewScript(`
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('EXISTS', ARGV[2] .. h) == 0 then redis.call('ZREM', KEYS[1], h) end
+end
+local n, keep, deleted = redis.call('ZCARD', KEYS[1]), tonumber(ARGV[1]), 0
+if n > keep then
+  for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, n - keep - 1)) do
+    redis.call('DEL', ARGV[2] .. h)
+    redis.call('ZREM', KEYS[1], h)
+    deleted = deleted + 1
+  end
+end
+return deleted`)
+
+// CapSessions implements stores.SessionCapper in one script.
+func (s *Store) CapSessions(ctx context.Context, login string, keep int) (int, error) {
+	if !stores.Storable(login) {
+		return 0, nil
+	}
+	var n int
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		n, err = capSessions.Run(ctx, s.rdb, []string{s.key("sessions-of", login)}, max(keep, 0), s.key("session", "")).Int()
+		return err
+	})
+	return n, err
+}
 
 // CreateSession implements stores.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
@@ -208,13 +241,13 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 	if ttl < 1 {
 		return errors.New("redisstore: session already expired")
 	}
-	args := []any{ttl,
+	args := []any{ttl, unixnano.From(x.Created), x.Hash,
 		"user", x.User, "user_id", x.UserID, "credential", x.Credential, "scheme", x.Scheme, "scopes", strings.Join(x.Scopes, " "),
 		"user_updated", unixnano.From(x.UserUpdated), "created", unixnano.From(x.Created), "last_seen", unixnano.From(x.LastSeen),
 		"idle", int64(x.IdleTimeout), "expires", unixnano.From(x.Expires), "csrf", strconv.FormatBool(x.CSRF)}
 	var n int
 	err := s.run(ctx, func(ctx context.Context) (err error) {
-		n, err = createSession.Run(ctx, s.rdb, []string{s.key("session", x.Hash)}, args...).Int()
+		n, err = createSession.Run(ctx, s.rdb, []string{s.key("session", x.Hash), s.key("sessions-of", x.User)}, args...).Int()
 		return err
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ var hotQueries = []string{
 	"UPDATE sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?",
 	"DELETE FROM sessions WHERE hash = ?",
 	"DELETE FROM sessions WHERE login = ?",
+	"DELETE FROM sessions WHERE login = ? AND hash NOT IN (SELECT hash FROM sessions WHERE login = ? ORDER BY created DESC, hash DESC LIMIT ?)",
 	"SELECT consumer_key FROM consumers WHERE consumer_key = ?",
 	"SELECT client_id FROM clients WHERE client_id = ?",
 	"SELECT count(*) FROM revoked_certs WHERE serial = ?",

@@ -955,6 +955,24 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 	return err
 }
 
+// CapSessions implements stores.SessionCapper: one statement over the
+// sessions_login index.
+func (s *Store) CapSessions(ctx context.Context, login string, keep int) (int, error) {
+	if !stores.Storable(login) {
+		return 0, nil
+	}
+	defer s.cache.invalidate()
+	ctx, done := s.begin(ctx, laneSessions)
+	defer done()
+	res, err := s.exec(ctx, "DELETE FROM sessions WHERE login = ? AND hash NOT IN (SELECT hash FROM sessions WHERE login = ? ORDER BY created DESC, hash DESC LIMIT ?)",
+		login, login, max(keep, 0))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // SessionByHash implements stores.SessionStore. With SQLite it is answered
 // from the read cache while the database has not changed.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {

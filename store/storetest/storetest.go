@@ -463,6 +463,32 @@ func sessions(t *testing.T, ctx context.Context, s stores.SessionStore) {
 	require.NoError(t, s.DeleteSession(ctx, "sh1"))
 	_, err = s.SessionByHash(ctx, "sh1")
 	assert.ErrorIs(t, err, stores.ErrNotFound)
+
+	// Every backend caps one login's sessions, keeping the newest.
+	capper, ok := s.(stores.SessionCapper)
+	require.True(t, ok, "%T does not implement stores.SessionCapper", s)
+	login := fmt.Sprint("capped-", now.UnixNano())
+	for i := range 6 {
+		y := x
+		y.Hash, y.User, y.Created = fmt.Sprint(login, "-", i), login, now.Add(time.Duration(i)*time.Second)
+		require.NoError(t, s.CreateSession(ctx, y))
+	}
+	other := x
+	other.Hash, other.User = login+"-other", "other-"+login
+	require.NoError(t, s.CreateSession(ctx, other))
+	require.NoError(t, s.DeleteSession(ctx, login+"-5")) // ended already: not counted
+	n, err := capper.CapSessions(ctx, login, 2)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	for i, want := range []bool{false, false, false, true, true, false} {
+		_, err := s.SessionByHash(ctx, fmt.Sprint(login, "-", i))
+		assert.Equal(t, want, err == nil, "session %d kept", i)
+	}
+	_, err = s.SessionByHash(ctx, other.Hash)
+	assert.NoError(t, err, "another login's session is untouched")
+	n, err = capper.CapSessions(ctx, login, 2)
+	require.NoError(t, err)
+	assert.Zero(t, n)
 }
 
 func nonces(t *testing.T, ctx context.Context, s stores.NonceStore) {
