@@ -24,8 +24,27 @@ func IsSecure(r *http.Request, trustForwarded bool) bool {
 // body. httpsPort "" or "443" leaves the port out. Credential parameters
 // (StripQueryCredentials) are left out of the target, and the redirect is
 // sent with Cache-Control: no-store, so no cache keeps a password.
+//
+// The target host comes from the request's Host header, which the client
+// chose: where the server's external address is known, use
+// RedirectHTTPSTo instead.
 func RedirectHTTPS(httpsPort string) http.Handler {
+	return redirectHTTPS(httpsPort, "")
+}
+
+// RedirectHTTPSTo is RedirectHTTPS to a configured external base URL
+// ("https://gatehouse.example:8443"): every request goes to the same path
+// under base, whatever Host it named.
+func RedirectHTTPSTo(base string) http.Handler {
+	return redirectHTTPS("", strings.TrimSuffix(base, "/"))
+}
+
+func redirectHTTPS(httpsPort, base string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if base != "" {
+			redirect(w, r, base)
+			return
+		}
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
@@ -40,19 +59,25 @@ func RedirectHTTPS(httpsPort string) http.Handler {
 		if httpsPort != "" && httpsPort != "443" {
 			host = net.JoinHostPort(strings.Trim(host, "[]"), httpsPort)
 		}
-		target := "https://" + host + r.URL.EscapedPath()
-		if q := httpx.StripQueryCredentials(r.URL.RawQuery); q != "" {
-			target += "?" + q
-		}
-		code := http.StatusPermanentRedirect
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			code = http.StatusMovedPermanently
-		}
-		// A cached redirect would replay forever; and the target never
-		// carries a credential that arrived in the clear.
-		w.Header().Set("Cache-Control", "no-store")
-		http.Redirect(w, r, target, code)
+		redirect(w, r, "https://"+host)
 	})
+}
+
+// redirect sends r to the same path and query under base, without
+// credential parameters and never cached.
+func redirect(w http.ResponseWriter, r *http.Request, base string) {
+	target := base + r.URL.EscapedPath()
+	if q := httpx.StripQueryCredentials(r.URL.RawQuery); q != "" {
+		target += "?" + q
+	}
+	code := http.StatusPermanentRedirect
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		code = http.StatusMovedPermanently
+	}
+	// A cached redirect would replay forever; and the target never
+	// carries a credential that arrived in the clear.
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, target, code)
 }
 
 // ClientAddr is the host part of r.RemoteAddr: the client address used for

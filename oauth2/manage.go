@@ -129,8 +129,9 @@ func (ie *IntrospectionEndpoint) inspect(r *http.Request, secret string) (*auth.
 
 // Metadata serves RFC 8414's authorization server metadata (at
 // /.well-known/oauth-authorization-server) so that clients can discover the
-// endpoints. Endpoint paths are made absolute with the issuer; an empty
-// Issuer is https:// and the request's host.
+// endpoints. Endpoint paths are made absolute with the issuer. Set Issuer
+// (the server's external URL): an empty one is https:// and the request's
+// Host, which the client chose, so that answer is never cacheable.
 type Metadata struct {
 	Issuer                                       string
 	TokenPath, RevocationPath, IntrospectionPath string
@@ -145,9 +146,9 @@ func (m Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "GET only", http.StatusMethodNotAllowed)
 		return
 	}
-	issuer := m.Issuer
+	issuer, cache := strings.TrimSuffix(m.Issuer, "/"), "public, max-age=3600"
 	if issuer == "" {
-		issuer = "https://" + r.Host
+		issuer, cache = "https://"+r.Host, "no-store"
 	}
 	abs := func(p string) string {
 		if p == "" {
@@ -179,7 +180,7 @@ func (m Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc["introspection_endpoint_auth_methods_supported"] = auths[:2]
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Cache-Control", cache)
 	_ = json.NewEncoder(w).Encode(doc)
 }
 

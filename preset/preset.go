@@ -130,6 +130,10 @@ type Options struct {
 	// sends session cookies without Secure there). For tests and a
 	// loopback-only development server; never in production.
 	AllowInsecure bool
+	// ExternalURL is how clients reach the server ("https://gatehouse.example:8443"):
+	// the OAuth metadata's issuer. Without it the issuer is taken from each
+	// request's Host header and is not cacheable.
+	ExternalURL string
 	// AllowEncodedSeparators accepts %2F, %5C and %00 inside a path
 	// segment on every face (auth.Config.AllowEncodedSeparators); by
 	// default they are refused with 400, because policy rules would see one
@@ -273,7 +277,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 // OAuthMetadata serves RFC 8414's metadata for oVirt's SSO endpoints;
 // mount it at OAuthMetadataPath.
 func (p *Presets) OAuthMetadata() http.Handler {
-	m := oauth2.Metadata{TokenPath: OVirtTokenPath, RevocationPath: OVirtRevokePath, Scopes: []string{OVirtScope}}
+	m := oauth2.Metadata{Issuer: p.opts.ExternalURL, TokenPath: OVirtTokenPath, RevocationPath: OVirtRevokePath, Scopes: []string{OVirtScope}}
 	if p.stores.Clients != nil {
 		m.IntrospectionPath = OVirtIntrospectPath
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -49,9 +50,15 @@ const (
 // xCAT publishes its CA here, without authentication.
 const xcatCAPath = "/install/postscripts/ca/ca-cert.pem"
 
+// maxHeaderBytes bounds a request's header block (Go's default is 1 MB):
+// real clients send a few KiB, and every OAuth parameter, credential and
+// cookie gatehouse reads fits well within it. Larger requests get 431.
+const maxHeaderBytes = 64 << 10
+
 type serveOptions struct {
 	addr, httpAddr string
 	metricsAddr    string
+	externalURL    string
 	demo, insecure bool
 	logFormat      string
 	logFlush       time.Duration
@@ -67,6 +74,7 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.logFormat, "log", "text", "audit log format on standard error: text or json")
 		fs.DurationVar(&o.logFlush, "log-flush", 100*time.Millisecond, "write the audit log in batches at least this often (0 = each line at once); what is held is written at shutdown")
 		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
+		fs.StringVar(&o.externalURL, "external-url", "", `how clients reach this server (https://host[:port]): the plain-HTTP listener redirects there and the OAuth metadata names it as issuer ("" = from each request's Host header)`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
 		o.gw.flags(fs)
 	}, 0, 0); err != nil {
@@ -74,6 +82,13 @@ func cmdServe(e *env, args []string) error {
 	}
 	if err := o.gw.check(e); err != nil {
 		return err
+	}
+	if o.externalURL != "" {
+		u, err := url.Parse(o.externalURL)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return usageError("--external-url must be https://host[:port]")
+		}
+		o.externalURL = "https://" + u.Host
 	}
 	if o.logFlush < 0 {
 		return usageError("--log-flush must not be negative")
@@ -148,7 +163,7 @@ func cmdServe(e *env, args []string) error {
 		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
 	}
 	popts := preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure,
-		AllowEncodedSeparators: o.gw.encodedSeparators}
+		AllowEncodedSeparators: o.gw.encodedSeparators, ExternalURL: o.externalURL}
 	var m *metrics.Metrics
 	if o.metricsAddr != "" {
 		reg := prometheus.NewRegistry()
@@ -177,7 +192,7 @@ func cmdServe(e *env, args []string) error {
 		verify = o.gw.verifier(ca, newReferenceHandler(p, ca, m, allow, o.gw.otherPaths(p, allow)))
 	}
 	handler := withHealth(withForwardAuth(faces, verify), readiness(s, stores.Counter))
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
 	if o.gw.upstream != nil { // streams and websockets may last: only the headers are timed
 		srv.ReadTimeout, srv.WriteTimeout = 0, 0
@@ -202,13 +217,16 @@ func cmdServe(e *env, args []string) error {
 		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
 		plain.Handle("GET /ca.crt", p.CA())
 		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
-		if o.insecure {
+		switch {
+		case o.insecure:
 			plain.Handle("/", handler)
-		} else {
+		case o.externalURL != "":
+			plain.Handle("/", auth.RedirectHTTPSTo(o.externalURL))
+		default:
 			plain.Handle("/", auth.RedirectHTTPS(httpsPort))
 		}
 		// Proxies on the same host ask forward-auth over plain HTTP.
-		hsrv := &http.Server{Handler: withForwardAuth(plain, verify), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: idleTimeout}
+		hsrv := &http.Server{Handler: withForwardAuth(plain, verify), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes, ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, IdleTimeout: idleTimeout}
 		servers = append(servers, hsrv)
 		go func() { errc <- hsrv.Serve(hln) }()
 		if o.insecure {
