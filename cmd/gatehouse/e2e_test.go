@@ -627,6 +627,13 @@ func TestCAIssueServer(t *testing.T) {
 // host differs: the server listens on free ports, and "go run
 // ./cmd/gatehouse" is the binary built for these tests.
 func TestReadmeCurlLines(t *testing.T) {
+	readmeCurlLines(t, nil)
+}
+
+// readmeCurlLines runs the README's curl and CLI lines against `serve
+// --demo` on the stores env names (GATEHOUSE_DB, GATEHOUSE_REDIS; none =
+// SQLite alone), for the server and every CLI line alike.
+func readmeCurlLines(t *testing.T, storeEnv map[string]string) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed")
 	}
@@ -656,18 +663,28 @@ func TestReadmeCurlLines(t *testing.T) {
 	}
 
 	data, work := t.TempDir(), t.TempDir()
-	s := startServer(t, data, "--demo", "--http-addr", "127.0.0.1:0", "--forward-auth")
+	args := []string{"--demo", "--http-addr", "127.0.0.1:0", "--forward-auth"}
+	if v := storeEnv["GATEHOUSE_DB"]; v != "" {
+		args = append(args, "--db", v)
+	}
+	if v := storeEnv["GATEHOUSE_REDIS"]; v != "" {
+		args = append(args, "--redis", v)
+	}
+	s := startServer(t, data, args...)
 	if s.plain == "" {
 		t.Fatal("no plain-HTTP listener")
 	}
 	envFile := filepath.Join(data, "demo", "env.sh")
 	vars := map[string]string{}
+	for k, v := range storeEnv {
+		vars[k] = v
+	}
 	shell := func(line string) (string, error) {
 		line = strings.ReplaceAll(line, "go run ./cmd/gatehouse", binary)
 		line = strings.ReplaceAll(line, "http://127.0.0.1:8080", s.plain)
 		prefix := ". " + envFile + "; export GATEHOUSE_DATA=" + data
 		for k, v := range vars {
-			prefix += " " + k + "=" + v
+			prefix += " " + k + "='" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 		}
 		cmd := exec.Command("sh", "-c", prefix+"; "+line)
 		cmd.Dir = work

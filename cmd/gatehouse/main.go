@@ -81,6 +81,7 @@ func run(e *env, args []string) int {
 	if e.data == "" {
 		e.data = "gatehouse-data"
 	}
+	e.db, e.redis = os.Getenv("GATEHOUSE_DB"), os.Getenv("GATEHOUSE_REDIS")
 	addGlobalFlags(global, e)
 	global.Usage = func() { printUsage(e.stderr) }
 	if err := global.Parse(args); err != nil {
@@ -116,8 +117,8 @@ func run(e *env, args []string) int {
 // addGlobalFlags registers the options every verb accepts.
 func addGlobalFlags(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&e.data, "data", e.data, "data `dir`ectory: SQLite database, token key, CA, server certificate (env GATEHOUSE_DATA)")
-	fs.StringVar(&e.db, "db", e.db, "PostgreSQL `url` to keep the records in instead of SQLite")
-	fs.StringVar(&e.redis, "redis", e.redis, "Redis `address` (host:port or redis://…) for sessions, OAuth 1 nonces and throttle counters")
+	fs.StringVar(&e.db, "db", e.db, "PostgreSQL `url` to keep the records in instead of SQLite (env GATEHOUSE_DB)")
+	fs.StringVar(&e.redis, "redis", e.redis, "Redis `address` (host:port or redis://…) for sessions, OAuth 1 nonces and throttle counters (env GATEHOUSE_REDIS)")
 }
 
 func findVerb(args []string) (*verb, int) {
