@@ -35,7 +35,9 @@ var redisDB = 0
 var storeCombinations = []storeCombination{
 	{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
 	{"sqlite+redis", func(t *testing.T) map[string]string { return map[string]string{"GATEHOUSE_REDIS": freshRedis(t)} }},
-	{"postgres", func(t *testing.T) map[string]string { return map[string]string{"GATEHOUSE_DB": storetest.PostgresDSN(t)} }},
+	{"postgres", func(t *testing.T) map[string]string {
+		return map[string]string{"GATEHOUSE_DB": storetest.PostgresDSN(t)}
+	}},
 	{"postgres+redis", func(t *testing.T) map[string]string {
 		return map[string]string{"GATEHOUSE_DB": storetest.PostgresDSN(t), "GATEHOUSE_REDIS": freshRedis(t)}
 	}},
