@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // Proxies describes the TLS-terminating proxies allowed to speak for their
@@ -473,12 +474,24 @@ func ForwardAuth(cfg ForwardAuthConfig, faces http.Handler) http.Handler {
 			writeProblem(w, http.StatusBadRequest, auth.AsError(err).Text())
 			return
 		}
-		orig.Body, orig.ContentLength, orig.GetBody = http.NoBody, 0, nil
-		orig.Header.Del("Content-Length")
+		if r.ContentLength <= 0 || !isForm(r) {
+			// The body of the original request, when the proxy sends it
+			// (nginx with proxy_pass_request_body on, Envoy's
+			// with_request_body), is kept for a form: OAuth 1 signs its
+			// parameters. Anything else is no part of the question.
+			orig.Body, orig.ContentLength, orig.GetBody = http.NoBody, 0, nil
+			orig.Header.Del("Content-Length")
+		}
 		gate := &allowGate{w: w}
 		orig = orig.WithContext(context.WithValue(orig.Context(), allowKey{}, gate))
 		faces.ServeHTTP(gate, cfg.Proxies.apply(orig))
 	})
+}
+
+// isForm: r's body is application/x-www-form-urlencoded.
+func isForm(r *http.Request) bool {
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
 }
 
 // checkOriginalPath is auth.CheckPath, with encoded separators let
@@ -515,6 +528,14 @@ func (g *allowGate) WriteHeader(code int) {
 		return
 	}
 	g.wrote = true
+	if code == http.StatusUnauthorized {
+		// nginx before 1.23 passes on only the first of several
+		// WWW-Authenticate headers: one header, the challenges in order
+		// (RFC 9110 §11.6.1), reaches the client whole through every proxy.
+		if cs := g.w.Header().Values("WWW-Authenticate"); len(cs) > 1 {
+			g.w.Header().Set("WWW-Authenticate", strings.Join(cs, ", "))
+		}
+	}
 	if code < 400 && !g.allowed {
 		g.replaced = true
 		h := g.w.Header()
@@ -550,6 +571,17 @@ func validMethod(m string) bool {
 	return true
 }
 
+// UpstreamURIHeader and UpstreamCookieHeader are what Allow answers a
+// proxy with beside the identity: the original request's URI and Cookie
+// header without credentials. A proxy that can use them (nginx:
+// proxy_pass http://app$gatehouse_uri; proxy_set_header Cookie
+// $gatehouse_cookie) keeps every credential from the upstream, as gateway
+// mode does.
+const (
+	UpstreamURIHeader    = "X-Gatehouse-Uri"
+	UpstreamCookieHeader = "X-Gatehouse-Cookie"
+)
+
 // Allow is the handler faces run for an allowed forward-auth request: 200,
 // no body, the identity in headers (signed with key when it is set) for
 // the proxy to pass upstream.
@@ -563,6 +595,19 @@ func Allow(headers Headers, key []byte, now func() time.Time) http.Handler {
 			gate.allowed = true
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		// What the proxy should send upstream in place of the client's URI
+		// and Cookie header: the same, without credentials (xCAT's
+		// userName/userPW, OAuth parameters, the session cookie).
+		uri := r.URL.EscapedPath()
+		if q := httpx.StripQueryCredentials(r.URL.RawQuery); q != "" {
+			uri += "?" + q
+		}
+		w.Header().Set(UpstreamURIHeader, uri)
+		if len(r.Header.Values("Cookie")) > 0 {
+			c := r.Clone(r.Context())
+			removeCookies(c, CredentialCookies)
+			w.Header().Set(UpstreamCookieHeader, c.Header.Get("Cookie"))
+		}
 		if id, ok := auth.IdentityFrom(r.Context()); ok && id != nil {
 			f := identityFields(id)
 			w.Header().Set(headers.User, f.User)
