@@ -58,14 +58,14 @@ func (a *appRecorder) count() int {
 
 // proxyRig is gatehouse behind one real proxy, with the app behind both.
 type proxyRig struct {
-	base     string // the proxy's HTTPS URL, what clients use
-	app      *appRecorder
-	appURL   string
-	s        *server
-	data     string
-	work     string
-	c        demoCreds
-	key      []byte
+	base   string // the proxy's HTTPS URL, what clients use
+	app    *appRecorder
+	appURL string
+	s      *server
+	data   string
+	work   string
+	c      demoCreds
+	key    []byte
 }
 
 // curl runs curl with the CA and args (a shell string) and returns the
