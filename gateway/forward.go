@@ -390,12 +390,12 @@ type original struct {
 func (cfg ForwardAuthConfig) describe(r *http.Request) (o original, ok bool) {
 	nginx := original{r.Header.Get("X-Original-Method"), r.Header.Get("X-Original-URI")}
 	traefik := original{r.Header.Get("X-Forwarded-Method"), r.Header.Get("X-Forwarded-Uri")}
-	envoy := original{r.Method, strings.TrimPrefix(r.URL.RequestURI(), cfg.Path)}
-	if envoy.uri == r.URL.RequestURI() { // not under Path: mounted elsewhere
-		envoy.uri = ""
-	}
-	if envoy.uri != "" && envoy.uri[0] == '?' {
-		envoy.uri = "/" + envoy.uri
+	// Envoy appends the original path, which starts with "/", to Path; a
+	// query alone on the asking request (Caddy keeps the client's when it
+	// rewrites to the endpoint) describes nothing.
+	envoy := original{r.Method, ""}
+	if rest, ok := strings.CutPrefix(r.URL.RequestURI(), cfg.Path); ok && strings.HasPrefix(rest, "/") {
+		envoy.uri = rest
 	}
 	has := func(o original) bool { return o.method != "" || o.uri != "" }
 	hasEnvoy := envoy.uri != ""
@@ -603,17 +603,15 @@ func Allow(headers Headers, key []byte, now func() time.Time) http.Handler {
 			uri += "?" + q
 		}
 		w.Header().Set(UpstreamURIHeader, uri)
-		if len(r.Header.Values("Cookie")) > 0 {
-			c := r.Clone(r.Context())
-			removeCookies(c, CredentialCookies)
-			w.Header().Set(UpstreamCookieHeader, c.Header.Get("Cookie"))
-		}
+		c := r.Clone(r.Context())
+		removeCookies(c, CredentialCookies)
+		w.Header().Set(UpstreamCookieHeader, c.Header.Get("Cookie"))
 		if id, ok := auth.IdentityFrom(r.Context()); ok && id != nil {
 			f := identityFields(id)
+			// Every header is sent, empty or not: a proxy that copies them
+			// (Caddy's {rp.header.…}) then sets "", never its placeholder.
 			w.Header().Set(headers.User, f.User)
-			if f.Groups != "" {
-				w.Header().Set(headers.Groups, f.Groups)
-			}
+			w.Header().Set(headers.Groups, f.Groups)
 			w.Header().Set(headers.Scheme, f.Scheme)
 			if key != nil {
 				w.Header().Set(headers.Signature, Sign(key, f, now(), r.Method, r.URL.EscapedPath()))

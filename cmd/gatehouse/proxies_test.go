@@ -121,9 +121,15 @@ func (rig *proxyRig) runSchemes(t *testing.T) []schemeResult {
 		case n != before+1:
 			record(scheme, false, "200 but the app got %d requests", n-before)
 			return false
+		case strings.Contains(headers, "{rp.") || strings.Contains(headers, "{http."):
+			record(scheme, false, "a proxy's placeholder reached the client:\n%s", headers)
+			return false
+		case scheme != "persistent-auth session" && strings.Contains(strings.ToLower(headers), "set-cookie:"):
+			record(scheme, false, "a cookie without Prefer: persistent-auth:\n%s", headers)
+			return false
 		}
 		if id, err := (gateway.Verifier{Key: rig.key}).Verify(got); err != nil || id.User != user {
-			record(scheme, false, "the app saw identity %+v (%v), want %s", id, err, user)
+			record(scheme, false, "the app saw identity %+v (%v), want %s; it got %s %s %v", id, err, user, got.Method, got.URL, got.Header)
 			return false
 		}
 		if leak := credentialIn(got, gotBody); leak != "" {
@@ -368,4 +374,63 @@ func TestProxyNginx(t *testing.T) {
 		"@GATEHOUSE_TLS@": strings.TrimPrefix(rig.s.base, "https://"), "@APP@": strings.TrimPrefix(rig.appURL, "http://"),
 	})
 	writeMatrix(t, "nginx", rig.runSchemes(t))
+}
+
+// renderConfig fills a docs/forward-auth file's @NAMES@ into dir and
+// returns its path.
+func renderConfig(t *testing.T, name, dir string, vars map[string]string) string {
+	tmpl, err := os.ReadFile(filepath.Join("..", "..", "docs", "forward-auth", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(tmpl)
+	for k, v := range vars {
+		conf = strings.ReplaceAll(conf, k, v)
+	}
+	for k := range vars {
+		if strings.Contains(conf, k) {
+			t.Fatalf("%s: %s left", name, k)
+		}
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runProxy starts a proxy process until the test ends and waits for addr.
+func runProxy(t *testing.T, addr string, name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s:\n%s", name, out.String())
+		}
+	})
+	waitListening(t, addr, out.String)
+}
+
+// TestProxyCaddy: Caddy 2.6 (Debian's) with docs/forward-auth/Caddyfile in
+// front of `serve --forward-auth`: every scheme end to end.
+func TestProxyCaddy(t *testing.T) {
+	caddy := requireTool(t, "caddy", "/usr/bin/caddy")
+	rig := startGatehouseForProxy(t, "--forward-auth", "--upstream", "@APP@", "--client-cert-header", "X-Client-Cert")
+	listen := freeAddr(t)
+	_, port, _ := net.SplitHostPort(listen)
+	conf := renderConfig(t, "Caddyfile", t.TempDir(), map[string]string{
+		"@SITE@": "localhost:" + port, "@BIND@": "127.0.0.1", "@CERT@": filepath.Join(rig.data, "server.crt"), "@KEY@": filepath.Join(rig.data, "server.key"),
+		"@CA@": filepath.Join(rig.data, "ca", "cluster.crt"), "@GATEHOUSE_TLS@": strings.TrimPrefix(rig.s.base, "https://"),
+		"@GATEHOUSE@": strings.TrimPrefix(rig.s.plain, "http://"), "@APP@": strings.TrimPrefix(rig.appURL, "http://"),
+	})
+	runProxy(t, listen, caddy, "run", "--adapter", "caddyfile", "--config", conf)
+	rig.base = "https://localhost:" + port
+	writeMatrix(t, "caddy", rig.runSchemes(t))
 }
