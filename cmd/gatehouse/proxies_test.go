@@ -434,3 +434,32 @@ func TestProxyCaddy(t *testing.T) {
 	rig.base = "https://localhost:" + port
 	writeMatrix(t, "caddy", rig.runSchemes(t))
 }
+
+// TestProxyHAProxy: HAProxy 2.6 (Debian's) with docs/forward-auth/haproxy.cfg
+// terminating TLS in front of `serve --upstream` (gateway mode), the client
+// certificate passed as base64 DER: every scheme end to end.
+func TestProxyHAProxy(t *testing.T) {
+	haproxy := requireTool(t, "haproxy", "/usr/sbin/haproxy")
+	rig := startGatehouseForProxy(t, "--upstream", "@APP@", "--client-cert-header", "X-SSL-Client-Der")
+	dir := t.TempDir()
+	crt, err := os.ReadFile(filepath.Join(rig.data, "server.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(rig.data, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem := filepath.Join(dir, "haproxy.pem")
+	if err := os.WriteFile(pem, append(crt, key...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listen := freeAddr(t)
+	conf := renderConfig(t, "haproxy.cfg", dir, map[string]string{
+		"@BIND@": listen, "@PEM@": pem, "@CA@": filepath.Join(rig.data, "ca", "cluster.crt"),
+		"@GATEHOUSE_TLS@": strings.TrimPrefix(rig.s.base, "https://"),
+	})
+	runProxy(t, listen, haproxy, "-db", "-f", conf)
+	rig.base = "https://" + listen
+	writeMatrix(t, "haproxy", rig.runSchemes(t))
+}
