@@ -216,14 +216,18 @@ const (
 )
 
 // ServerTLSConfig is a server configuration: TLS 1.2 at least (1.3 is
-// preferred by Go), the cluster CA as ClientCAs, and client certificates
-// optional or required.
+// preferred by Go), the cluster CA as ClientCAs, client certificates
+// optional or required, and ALPN for HTTP/2, HTTP/1.1 and HTTP/1.0.
 func ServerTLSConfig(serverCert tls.Certificate, clusterCA *x509.CertPool, mode ClientAuth) *tls.Config {
 	ca := tls.VerifyClientCertIfGiven
 	if mode == Required {
 		ca = tls.RequireAndVerifyClientCert
 	}
-	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientCAs: clusterCA, ClientAuth: ca}
+	// ALPN: an HTTP/1.0 client (curl --http1.0) offers only "http/1.0",
+	// and Go ends a handshake whose client offers no protocol the server
+	// lists; net/http serves it as HTTP/1.x.
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientCAs: clusterCA, ClientAuth: ca,
+		NextProtos: []string{"h2", "http/1.1", "http/1.0"}}
 }
 
 // TLSCertificate pairs an issued certificate with its key for crypto/tls.

@@ -20,7 +20,8 @@ type RevocationEndpoint struct{ e *TokenEndpoint }
 
 // NewRevocationEndpoint serves revocation with cfg's token service and
 // clients (Passwords is not needed); with Clients set, a client must
-// authenticate (RequireClient) and may revoke only its own tokens.
+// authenticate (RequireClient) and may revoke only the tokens issued to it
+// (RFC 7009 §2.1): not another client's, not a token issued to no client.
 func NewRevocationEndpoint(cfg EndpointConfig) *RevocationEndpoint {
 	return &RevocationEndpoint{e: newEndpoint(cfg)}
 }
@@ -53,8 +54,9 @@ func (rv *RevocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 }
 
 // IntrospectionEndpoint is RFC 7662's token introspection for resource
-// servers elsewhere. Callers must authenticate as a client of
-// cfg.Clients: without a client store every request is refused. An
+// servers elsewhere. Callers must authenticate as a confidential client
+// (one with a secret) of cfg.Clients: public clients get 401, and without
+// a client store every request is refused. An
 // inactive token (unknown, expired, revoked, its owner disabled) is
 // {"active":false} and nothing else.
 type IntrospectionEndpoint struct{ e *TokenEndpoint }
@@ -83,8 +85,16 @@ type Introspection struct {
 func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	noClient := errf(InvalidClient, "introspection is for authenticated clients")
 	noClient.HTTPStatus = http.StatusUnauthorized
-	secret, _, _, ok := ie.e.tokenRequest(w, r, noClient)
+	secret, client, fail, ok := ie.e.tokenRequest(w, r, noClient)
 	if !ok {
+		return
+	}
+	if client.SecretHash == "" {
+		// RFC 7662 §2.1: a public client proves nothing about itself, and
+		// would learn who holds any token it found.
+		pub := errf(InvalidClient, "introspection is for confidential clients: a public client cannot authenticate")
+		pub.HTTPStatus = http.StatusUnauthorized
+		fail(pub)
 		return
 	}
 	out := Introspection{}

@@ -26,7 +26,11 @@ import (
 // endpoints and an API behind bearer tokens; "rs" is a registered client
 // (a resource server) with secret "rs-secret-0123456789".
 func manageServer(t *testing.T) (*httptest.Server, *token.Service) {
-	store := adminAndClient(t, "rs", "rs-secret-0123456789")
+	return manageServerOver(t, adminAndClient(t, "rs", "rs-secret-0123456789"))
+}
+
+// manageServerOver is manageServer over store.
+func manageServerOver(t *testing.T, store *memstore.Store) (*httptest.Server, *token.Service) {
 	tokens := token.New(token.Config{Store: store, Users: store})
 	cfg := oauth2.EndpointConfig{Tokens: tokens, Passwords: pwcheck.New(pwcheck.Config{Users: store, Slots: authtest.Slots}),
 		Scopes: []string{"ovirt-app-api"}, RefreshTokens: true}
@@ -194,4 +198,80 @@ func adminAndClient(t *testing.T, id, secret string) *memstore.Store {
 		t.Fatal(err)
 	}
 	return store
+}
+
+// Attack (failed before the fix: 200 with active:true, username:admin): a
+// registered public client (no secret) introspects the admin's PAT. RFC
+// 7662 §2.1 wants the caller authenticated; a public client cannot be.
+func TestIntrospectionRefusesPublicClients(t *testing.T) {
+	store := adminAndClient(t, "rs", "rs-secret-0123456789")
+	srv, tokens := manageServerOver(t, store)
+	if err := store.PutClient(context.Background(), stores.Client{ID: "public-app"}); err != nil {
+		t.Fatal(err)
+	}
+	pat, err := tokens.CreatePAT(context.Background(), token.PATSpec{Login: "admin@internal", Name: "admin-pat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, form := range map[string]url.Values{
+		"client_id only": {"token": {pat.Secret}, "client_id": {"public-app"}},
+		"empty secret":   {"token": {pat.Secret}, "client_id": {"public-app"}, "client_secret": {""}},
+	} {
+		code, body := post(t, srv, "/introspect", form, "", "")
+		if code != 401 || strings.Contains(body, "admin") {
+			t.Errorf("%s: %d %s, want 401 and nothing about the token", name, code, body)
+		}
+	}
+	if code, body := post(t, srv, "/introspect", url.Values{"token": {pat.Secret}}, "public-app", ""); code != 401 || strings.Contains(body, "admin") {
+		t.Errorf("public client over Basic: %d %s, want 401", code, body)
+	}
+}
+
+// Attack (failed before the fix: 200, and the token was dead): with
+// clients registered, client b revokes a token that was not issued to it —
+// client a's, or one issued to no client (the admin's PAT, a password
+// grant without client_id). RFC 7009 §2.1: refused, and the token lives.
+func TestRevocationHonoursTheClientBinding(t *testing.T) {
+	store := adminAndClient(t, "a", "a-secret-0123456789")
+	h, _ := password.Hash("b-secret-0123456789")
+	if err := store.PutClient(context.Background(), stores.Client{ID: "b", SecretHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	tokens := token.New(token.Config{Store: store, Users: store})
+	cfg := oauth2.EndpointConfig{Tokens: tokens, Clients: store, Passwords: pwcheck.New(pwcheck.Config{Users: store, Slots: authtest.Slots}),
+		Scopes: []string{"ovirt-app-api"}}
+	mux := http.NewServeMux()
+	mux.Handle("/token", oauth2.NewTokenEndpoint(cfg))
+	mux.Handle("/revoke", oauth2.NewRevocationEndpoint(cfg))
+	mux.Handle("/api", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens}), auth.Config{})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	ctx := context.WithValue(context.Background(), xoauth2.HTTPClient, srv.Client())
+	conf := &xoauth2.Config{ClientID: "a", ClientSecret: "a-secret-0123456789", Scopes: []string{"ovirt-app-api"},
+		Endpoint: xoauth2.Endpoint{TokenURL: srv.URL + "/token", AuthStyle: xoauth2.AuthStyleInHeader}}
+	ofA, err := conf.PasswordCredentialsToken(ctx, "admin@internal", "ovirt-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pat, _ := tokens.CreatePAT(context.Background(), token.PATSpec{Login: "admin@internal", Name: "admin-pat"})
+	for name, secret := range map[string]string{"client a's token": ofA.AccessToken, "a token of no client": pat.Secret} {
+		code, body := post(t, srv, "/revoke", url.Values{"token": {secret}}, "b", "b-secret-0123456789")
+		if code == 200 {
+			t.Errorf("client b revoked %s: %d %s", name, code, body)
+		}
+		if _, err := tokens.Lookup(context.Background(), secret); err != nil {
+			t.Errorf("%s after client b's attempt: %v", name, err)
+		}
+	}
+	if code := apiStatus(t, srv, ofA.AccessToken); code != 200 {
+		t.Errorf("client a's token after client b's attempt: %d", code)
+	}
+	// Client a revokes its own.
+	if code, body := post(t, srv, "/revoke", url.Values{"token": {ofA.AccessToken}}, "a", "a-secret-0123456789"); code != 200 {
+		t.Errorf("client a revoking its own token: %d %s", code, body)
+	}
+	if code := apiStatus(t, srv, ofA.AccessToken); code != 401 {
+		t.Errorf("revoked token: %d, want 401", code)
+	}
 }

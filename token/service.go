@@ -399,7 +399,10 @@ func (s *Service) RevokeSecret(ctx context.Context, secret, clientID string) err
 	if err != nil {
 		return err
 	}
-	if clientID != "" && t.ClientID != "" && t.ClientID != clientID {
+	// RFC 7009 §2.1: an authenticated client revokes only tokens issued
+	// to it — not another client's, and not one issued to no client (a
+	// PAT, a password-grant token without client_id).
+	if clientID != "" && t.ClientID != clientID {
 		return ErrOtherClient
 	}
 	now := s.cfg.Now()
