@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -203,6 +204,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.SQLitePath != "" {
+		// The database holds password hashes and OAuth 1 consumer secrets
+		// in clear: a new one is made 0600, and SQLite gives its -wal and
+		// -shm files the database's mode.
+		if cfg.SQLitePath == ":memory:" || strings.HasPrefix(cfg.SQLitePath, "file:") {
+			// not a plain file name
+		} else if f, err := os.OpenFile(cfg.SQLitePath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			f.Close()
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("sqlstore: creating %s: %w", cfg.SQLitePath, err)
+		}
 		// busy_timeout stays below the call deadline, so a locked database
 		// gives SQLite's own "database is locked" rather than a hang.
 		busy := max(cfg.Timeout*3/4, 100*time.Millisecond).Milliseconds()

@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
@@ -73,5 +75,35 @@ func TestConcurrentMigrations(t *testing.T) {
 				require.NoError(t, err)
 			}
 		})
+	}
+}
+
+// Attack (failed before the fix: 0644, world-readable): the database, its
+// -wal and its -shm hold password hashes and OAuth 1 consumer secrets in
+// clear; OpenSQLite makes them 0600 whatever the umask allows.
+func TestSQLiteFilesNotReadableByOthers(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "gatehouse.db")
+	s, err := sqlstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutUser(context.Background(), stores.User{Name: "u", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s: mode %o, want 0600", filepath.Base(f), mode)
+		}
 	}
 }
