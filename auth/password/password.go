@@ -5,7 +5,8 @@
 // parameters. Verify also accepts every format an administrator may paste from
 // /etc/shadow or an htpasswd file, because xCAT lets admins store the salted
 // shadow hash in its passwd table: argon2id/argon2i, bcrypt ($2a$, $2b$, $2y$),
-// sha512-crypt ($6$), sha256-crypt ($5$), md5-crypt ($1$) and yescrypt ($y$).
+// sha512-crypt ($6$), sha256-crypt ($5$), md5-crypt ($1$) and yescrypt ($y$),
+// and Apache htpasswd's $apr1$ and {SHA}.
 // NeedsRehash tells a caller when a stored hash should be replaced with a
 // fresh argon2id one after a successful login.
 //
@@ -126,6 +127,10 @@ func Verify(hash, pw string) (bool, error) {
 	switch {
 	case strings.HasPrefix(hash, "$argon2id$"), strings.HasPrefix(hash, "$argon2i$"):
 		return verifyArgon2(hash, pw)
+	case strings.HasPrefix(hash, apr1Prefix):
+		return verifyAPR1(hash, pw)
+	case strings.HasPrefix(hash, shaPrefix):
+		return verifySHA(hash, pw)
 	case formatName(hash) == "bcrypt" && len(pw) > MaxBcryptLength:
 		// bcrypt reads only the first 72 bytes: a longer password would
 		// match on its prefix alone. Refuse it; never truncate silently.
@@ -158,6 +163,7 @@ func formatName(hash string) string {
 		{"$argon2id$", "argon2id"}, {"$argon2i$", "argon2i"},
 		{"$2a$", "bcrypt"}, {"$2b$", "bcrypt"}, {"$2y$", "bcrypt"},
 		{"$6$", "sha512-crypt"}, {"$5$", "sha256-crypt"}, {"$1$", "md5-crypt"}, {"$y$", "yescrypt"},
+		{apr1Prefix, "apr1"}, {shaPrefix, "sha1"},
 	} {
 		if strings.HasPrefix(hash, f.prefix) {
 			return f.name

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
@@ -30,6 +31,10 @@ type account struct {
 	hash     string
 	plain    string
 	disabled bool
+	// lockOnly: the file says the account is locked and holds no usable
+	// hash (shadow's "*", "!", "!!", an expired account without one, a
+	// disabled xCAT row): an existing user is disabled, no user is created.
+	lockOnly bool
 }
 
 // skipped is a line not imported, and why.
@@ -127,7 +132,8 @@ func readXCATPasswd(r io.Reader) ([]account, []skipped, error) {
 		case !validLogin(user):
 			skips = append(skips, skipped{lines[i], "", "no usable user name"})
 		case xcatDisabled(row["disable"]):
-			skips = append(skips, skipped{lines[i], user, "the row is disabled"})
+			// A disabled row disables the user, who may exist already.
+			out = append(out, account{line: lines[i], login: user, lockOnly: true, disabled: true})
 		case pw == "":
 			skips = append(skips, skipped{lines[i], user, "no password"})
 		case strings.HasPrefix(pw, "$"):
@@ -220,19 +226,39 @@ func readColonFile(r io.Reader, shadow bool, only map[string]bool) ([]account, [
 			continue
 		}
 		hash := rest
+		expired := false
 		if shadow {
-			hash, _, _ = strings.Cut(rest, ":")
+			fields := strings.Split(rest, ":")
+			hash = fields[0]
+			// Field 8 of shadow(5): the day (since 1970-01-01) the account
+			// expires; an expired account is disabled, as login(1) refuses it.
+			if len(fields) >= 7 && fields[6] != "" {
+				if day, err := strconv.ParseInt(fields[6], 10, 64); err == nil && day >= 0 && day <= time.Now().Unix()/86400 {
+					expired = true
+				}
+			}
 		}
 		a := account{line: n, login: login, hash: hash}
 		switch {
+		case shadow && (hash == "*" || strings.HasPrefix(hash, "!") && len(hash) <= 2):
+			// Locked, no password: disables the user if it exists.
+			out = append(out, account{line: n, login: login, lockOnly: true, disabled: true})
+			continue
 		case hash == "" || hash == "*" || strings.HasPrefix(hash, "!") && len(hash) <= 2:
 			skips = append(skips, skipped{n, login, "no password (locked or empty)"})
 			continue
 		case shadow && strings.HasPrefix(hash, "!"):
 			a.hash, a.disabled = hash[1:], true // a locked account keeps its hash
 		}
+		if expired {
+			a.disabled = true
+		}
 		if password.Format(a.hash) == "" {
-			skips = append(skips, skipped{n, login, "the hash is in a format gatehouse does not accept (apr1, {SHA} and DES crypt are not)"})
+			why := "the hash is in a format gatehouse does not accept"
+			if len(a.hash) == 13 && !strings.ContainsAny(a.hash, "$:{") {
+				why = "DES crypt reads only the first 8 characters of a password, so gatehouse does not accept it: set a new password (htpasswd -B, or gatehouse user passwd)"
+			}
+			skips = append(skips, skipped{n, login, why})
 			continue
 		}
 		out = append(out, a)
@@ -306,9 +332,27 @@ func cmdImportAccounts(format string) func(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w (nothing imported)", pos[0], err)
 		}
-		var added, updated int
+		var added, updated, disabled int
 		err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
 			for _, a := range accounts {
+				if a.lockOnly {
+					u, err := s.User(ctx, a.login)
+					switch {
+					case errors.Is(err, stores.ErrNotFound):
+						skips = append(skips, skipped{a.line, a.login, "locked or disabled, with no password: not created"})
+						continue
+					case err != nil:
+						return err
+					}
+					if !u.Disabled {
+						u.Disabled = true
+						if err := s.PutUser(ctx, *u); err != nil {
+							return fmt.Errorf("line %d (%s): %w", a.line, a.login, err)
+						}
+						disabled++
+					}
+					continue
+				}
 				hash := a.hash
 				if a.plain != "" {
 					if hash, err = password.Hash(a.plain); err != nil {
@@ -319,7 +363,7 @@ func cmdImportAccounts(format string) func(e *env, args []string) error {
 				switch {
 				case errors.Is(err, stores.ErrNotFound):
 					name, domain := splitLogin(a.login, "")
-					u = &stores.User{Name: name, Domain: domain, Disabled: a.disabled}
+					u = &stores.User{Name: name, Domain: domain}
 					added++
 				case err != nil:
 					return err
@@ -327,13 +371,20 @@ func cmdImportAccounts(format string) func(e *env, args []string) error {
 					updated++
 				}
 				u.PasswordHash = hash
+				if a.disabled && !u.Disabled {
+					// Locked or expired in the file: disabled, new or
+					// existing alike (an unlocked account does not undo a
+					// disable made in gatehouse).
+					u.Disabled = true
+					disabled++
+				}
 				if err := s.PutUser(ctx, *u); err != nil {
 					return fmt.Errorf("line %d (%s): %w", a.line, a.login, err)
 				}
 			}
 			return nil
 		})
-		fmt.Fprintf(e.stdout, "imported %d users (%d new, %d updated), skipped %d\n", added+updated, added, updated, len(skips))
+		fmt.Fprintf(e.stdout, "imported %d users (%d new, %d updated), disabled %d, skipped %d\n", added+updated, added, updated, disabled, len(skips))
 		for _, s := range skips {
 			fmt.Fprintf(e.stdout, "  skipped %s\n", s)
 		}
