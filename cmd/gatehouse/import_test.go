@@ -72,7 +72,7 @@ func TestImports(t *testing.T) {
 		user, pw string
 		want     int
 	}{
-		{"wsuser", "cluster-secret", 200}, // xCAT plain → argon2id, rule 5
+		{"wsuser", "cluster-secret", 200},  // xCAT plain → argon2id, rule 5
 		{"bcuser", "cluster-secret", 403},  // htpasswd bcrypt; no rule allows bcuser
 		{"apruser", "cluster-secret", 403}, // htpasswd $apr1$, upgraded below
 		{"shauser", "cluster-secret", 403}, // htpasswd {SHA}
