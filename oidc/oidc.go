@@ -78,6 +78,7 @@ type Authenticator struct {
 	keys      map[string]key // by kid
 	jwksURL   string
 	lastFetch time.Time
+	fetching  chan struct{} // closed when the fetch under way ends; nil when none
 }
 
 // key is a provider key with its pinned algorithm.
@@ -208,23 +209,54 @@ func (e unavailableError) Error() string { return "oidc: provider unavailable: "
 func (e unavailableError) Unwrap() error { return e.err }
 
 // key returns the key kid, fetching the provider's keys when kid is not
-// cached and the last fetch is at least MinRefetch ago.
+// cached and the last fetch is at least MinRefetch ago. The lock is never
+// held during a fetch: cached keys answer while a slow provider is asked,
+// and a token with another unknown kid waits for the fetch under way (as
+// long as its request lasts) instead of starting one.
 func (a *Authenticator) key(ctx context.Context, kid string) (key, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if k, ok := a.keys[kid]; ok {
+		a.mu.Unlock()
 		return k, nil
+	}
+	if ch := a.fetching; ch != nil {
+		a.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return key{}, unavailableError{ctx.Err()}
+		}
+		return a.cached(kid)
 	}
 	now := a.cfg.Now()
 	if !a.lastFetch.IsZero() && now.Sub(a.lastFetch) < a.cfg.MinRefetch {
+		a.mu.Unlock()
 		return key{}, fmt.Errorf("oidc: unknown key id %q", kid)
 	}
 	a.lastFetch = now
-	keys, err := a.fetch(ctx)
+	done := make(chan struct{})
+	a.fetching = done
+	jwksURL := a.jwksURL
+	a.mu.Unlock()
+
+	keys, jwksURL, err := a.fetch(ctx, jwksURL)
+	a.mu.Lock()
+	a.fetching = nil
+	if err == nil {
+		a.keys, a.jwksURL = keys, jwksURL // a rotation drops the keys the provider no longer lists
+	}
+	a.mu.Unlock()
+	close(done)
 	if err != nil {
 		return key{}, unavailableError{err}
 	}
-	a.keys = keys // a rotation drops the keys the provider no longer lists
+	return a.cached(kid)
+}
+
+// cached is the cached key kid, or "unknown key id".
+func (a *Authenticator) cached(kid string) (key, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if k, ok := a.keys[kid]; ok {
 		return k, nil
 	}
@@ -253,25 +285,27 @@ func (a *Authenticator) getJSON(ctx context.Context, url string, v any) error {
 	return json.NewDecoder(io.LimitReader(res.Body, maxDocument)).Decode(v)
 }
 
-func (a *Authenticator) fetch(ctx context.Context) (map[string]key, error) {
-	if a.jwksURL == "" {
+// fetch reads the provider's keys from jwksURL, first discovering it
+// when it is empty, and returns the keys and the URL.
+func (a *Authenticator) fetch(ctx context.Context, jwksURL string) (map[string]key, string, error) {
+	if jwksURL == "" {
 		var d struct {
 			Issuer  string `json:"issuer"`
 			JWKSURI string `json:"jwks_uri"`
 		}
 		if err := a.getJSON(ctx, strings.TrimSuffix(a.cfg.Issuer, "/")+"/.well-known/openid-configuration", &d); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if d.Issuer != a.cfg.Issuer || !strings.HasPrefix(d.JWKSURI, "https://") {
-			return nil, fmt.Errorf("discovery names issuer %q and jwks_uri %q", d.Issuer, d.JWKSURI)
+			return nil, "", fmt.Errorf("discovery names issuer %q and jwks_uri %q", d.Issuer, d.JWKSURI)
 		}
-		a.jwksURL = d.JWKSURI
+		jwksURL = d.JWKSURI
 	}
 	var set struct {
 		Keys []jwk `json:"keys"`
 	}
-	if err := a.getJSON(ctx, a.jwksURL, &set); err != nil {
-		return nil, err
+	if err := a.getJSON(ctx, jwksURL, &set); err != nil {
+		return nil, "", err
 	}
 	keys := map[string]key{}
 	for _, j := range set.Keys {
@@ -280,9 +314,9 @@ func (a *Authenticator) fetch(ctx context.Context) (map[string]key, error) {
 		}
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("the JWKS has no usable signing key")
+		return nil, "", errors.New("the JWKS has no usable signing key")
 	}
-	return keys, nil
+	return keys, jwksURL, nil
 }
 
 // jwk is one JSON Web Key (RFC 7517) of the kinds providers publish.
