@@ -96,13 +96,13 @@ type client struct {
 
 var clients = []client{
 	{"python", []string{"/usr/bin/python3", "clients/python_clients.py"},
-		[][]string{{"/usr/bin/python3", "-c", "import requests, requests_oauthlib, authlib"}}, 24},
+		[][]string{{"/usr/bin/python3", "-c", "import requests, requests_oauthlib, authlib"}}, 26},
 	{"ruby", []string{"ruby", "clients/ruby_clients.rb"},
 		[][]string{{"ruby", "-e", "require 'oauth'; require 'oauth2'; require 'rest-client'"}}, 7},
 	{"node", []string{"node", "clients/node_clients.js"},
 		[][]string{{"node", "-e", "require('./node/node_modules/oauth-1.0a'); require('./node/node_modules/oauth'); require('./node/node_modules/simple-oauth2')"}}, 8},
 	{"shell", []string{"bash", "clients/shell_clients.sh"},
-		[][]string{{"curl", "--version"}, {"http", "--version"}, {"wget", "--version"}, {"openssl", "version"}}, 19},
+		[][]string{{"curl", "--version"}, {"http", "--version"}, {"wget", "--version"}, {"openssl", "version"}}, 20},
 }
 
 func TestRealClients(t *testing.T) {

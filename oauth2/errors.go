@@ -46,8 +46,12 @@ type ErrorStyle int
 const (
 	// RFC6749 is {"error":"invalid_grant","error_description":"…"}.
 	RFC6749 ErrorStyle = iota
-	// OVirt is oVirt SSO's shape, {"error_code":"invalid_grant","error":"…"},
-	// with error_description (the same text) for RFC 6749 clients.
+	// OVirt is RFC 6749's shape with oVirt SSO's error_code beside it:
+	// {"error":"invalid_grant","error_description":"…","error_code":"invalid_grant"}.
+	// RFC 6749 clients (golang.org/x/oauth2, oauthlib, ruby oauth2) read
+	// error as the code; the oVirt SDKs for Python and Ruby read error and
+	// error_description when error_description is present (the engine's
+	// OpenID shape), and those for Java and Go read error_code and error.
 	OVirt
 )
 
@@ -86,10 +90,12 @@ func (rs Responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
 	w.WriteHeader(e.Status())
 	var body any = map[string]string{"error": code, "error_description": e.Text()}
 	if rs.Style == OVirt {
-		// ovirt-engine-sdk-python up to 4.1.7 reads error_code, later ones
-		// and libgovirt read error as the message; RFC clients read
-		// error_description.
-		body = map[string]string{"error_code": code, "error": e.Text(), "error_description": e.Text()}
+		// error stays the code: a client reading it as RFC 6749 says must
+		// get invalid_grant, not prose. error_description is always there,
+		// so python-ovirt-engine-sdk4 and the Ruby SDK take the pair
+		// (error, error_description); error_code keeps the Java and Go SDKs'
+		// fields filled.
+		body = map[string]string{"error": code, "error_description": e.Text(), "error_code": code}
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }

@@ -138,9 +138,49 @@ def _():
                       data={"grant_type": "password", "scope": "ovirt-app-api", "username": "admin@internal", "password": "wrong"},
                       headers={"Accept": "application/json"})
     body = r.json()
-    # ovirt-engine-sdk-python <= 4.1.7 reads error_code, later ones error.
-    if r.status_code != 400 or body.get("error_code") != "invalid_grant" or not body.get("error"):
+    if r.status_code != 400 or body.get("error") != "invalid_grant" or body.get("error_code") != "invalid_grant":
         raise AssertionError("%d %r" % (r.status_code, body))
+    # python-ovirt-engine-sdk4 (lib/ovirtsdk4/__init__.py, _get_sso_error)
+    # and the Ruby SDK: with error_description, the pair is
+    # (error, error_description); without it, (error_code, error).
+    if "error_description" in body:
+        code, text = body["error"], body["error_description"]
+    else:
+        code, text = body.get("error_code"), body["error"]
+    if code != "invalid_grant" or "incorrect" not in text:
+        raise AssertionError("the oVirt SDK would say %r : %r" % (code, text))
+
+
+@check("oauthlib reads invalid_grant")
+def _():
+    from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
+    s = OAuth2Session(client=LegacyApplicationClient(client_id="ovirt-engine-sdk"), scope=["ovirt-app-api"])
+    s.verify, s.trust_env = CA, False
+    try:
+        s.fetch_token(BASE + "/ovirt-engine/sso/oauth/token", username="admin@internal", password="wrong",
+                      client_id="ovirt-engine-sdk", include_client_id=True, verify=CA)
+    except InvalidGrantError as e:
+        if "incorrect" not in (e.description or ""):
+            raise AssertionError("description %r" % e.description)
+        return
+    raise AssertionError("a wrong password did not raise InvalidGrantError")
+
+
+@check("urllib basic after the challenge (Satellite)")
+def _():
+    # urllib's HTTPBasicAuthHandler sends credentials only after a Basic
+    # challenge, and reads the first challenge of a 401 (Ansible's uri
+    # module without force_basic_auth does the same).
+    import ssl
+    import urllib.request
+    mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    mgr.add_password(None, BASE, "admin", "satellite-pw")
+    ctx = ssl.create_default_context(cafile=CA)
+    opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(mgr), urllib.request.HTTPSHandler(context=ctx))
+    with opener.open(BASE + "/api/status", timeout=10) as r:
+        body = json.loads(r.read().decode())
+        if r.status != 200 or body.get("scheme") != "basic":
+            raise AssertionError("%d %r" % (r.status, body))
 
 
 @check("requests persistent-auth session")

@@ -31,6 +31,7 @@ check "curl xcat token issue" "gate_at_" echo "$token"
 check "curl xcat X-Auth-Token" '"scheme":"token"' curl -sS -k -H "X-Auth-Token: $token" "$B/xcatws/nodes"
 check "curl satellite basic" '"scheme":"basic"' curl -sS -k --user admin:satellite-pw "$B/api/status"
 check "curl satellite pat" '"scheme":"pat"' curl -sS -k --user "admin:$GH_PAT" "$B/api/status"
+check "curl --http1.0" '"scheme":"basic"' curl -sS --http1.0 --cacert "$GH_CA" --user admin:satellite-pw "$B/api/status"
 check "curl ovirt basic user@domain" '"scheme":"basic"' curl -sS -k --user admin@internal:ovirt-pw "$B/ovirt-engine/api"
 access=$(curl -sS -k -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw' \
   "$B/ovirt-engine/sso/oauth/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
