@@ -102,7 +102,7 @@ var clients = []client{
 	{"node", []string{"node", "clients/node_clients.js"},
 		[][]string{{"node", "-e", "require('./node/node_modules/oauth-1.0a'); require('./node/node_modules/oauth'); require('./node/node_modules/simple-oauth2')"}}, 8},
 	{"shell", []string{"bash", "clients/shell_clients.sh"},
-		[][]string{{"curl", "--version"}, {"http", "--version"}, {"wget", "--version"}, {"openssl", "version"}}, 20},
+		[][]string{{"curl", "--version"}, {"http", "--version"}, {"wget", "--version"}, {"openssl", "version"}, {"ansible", "--version"}}, 21},
 }
 
 func TestRealClients(t *testing.T) {

@@ -240,8 +240,24 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
 		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded, Now: p.opts.Now})
 	pats := basic.New(basic.Config{Passwords: p.passwords, PATs: p.tokens})
-	return p.middleware("satellite", auth.Chain(signed, pats), auth.Foreman{}, api)
+	// A 401 challenges with Basic alone. Foreman itself sends no challenge;
+	// clients that wait for one pick a scheme from it: Ansible's uri module
+	// (and urllib with a digest handler) fails when the first is OAuth, and
+	// wget takes the last scheme that is not Basic. OAuth 1 clients sign
+	// every request unasked.
+	chain := auth.Chain(pats, signed)
+	return p.middleware("satellite", challenging{chain, pats.Challenges()}, auth.Foreman{}, api)
 }
+
+// challenging is an authenticator whose 401 offers only some of its
+// schemes' challenges.
+type challenging struct {
+	auth.Authenticator
+	challenges []string
+}
+
+// Challenges implements auth.Authenticator.
+func (c challenging) Challenges() []string { return c.challenges }
 
 // OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint
 // (password grant, scope ovirt-app-api, applied when a client sends none,

@@ -31,6 +31,10 @@ check "curl xcat token issue" "gate_at_" echo "$token"
 check "curl xcat X-Auth-Token" '"scheme":"token"' curl -sS -k -H "X-Auth-Token: $token" "$B/xcatws/nodes"
 check "curl satellite basic" '"scheme":"basic"' curl -sS -k --user admin:satellite-pw "$B/api/status"
 check "curl satellite pat" '"scheme":"pat"' curl -sS -k --user "admin:$GH_PAT" "$B/api/status"
+# Ansible's uri module without force_basic_auth: it answers only a 401
+# whose first challenge is Basic (an OAuth one first failed it).
+check "ansible uri after the challenge (Satellite)" '"status": 200' env ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False \
+  ANSIBLE_HOME="$work/ansible" ANSIBLE_LOCAL_TEMP="$work/ansible/tmp" ansible localhost -m uri -a "url=$B/api/status user=admin password=satellite-pw ca_path=$GH_CA"
 check "curl --http1.0" '"scheme":"basic"' curl -sS --http1.0 --cacert "$GH_CA" --user admin:satellite-pw "$B/api/status"
 check "curl ovirt basic user@domain" '"scheme":"basic"' curl -sS -k --user admin@internal:ovirt-pw "$B/ovirt-engine/api"
 access=$(curl -sS -k -H 'Accept: application/json' --data 'grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw' \
