@@ -106,10 +106,14 @@ type ForemanError struct {
 func (Foreman) Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
 	var body ForemanError
-	switch e.Status() {
-	case http.StatusUnauthorized:
+	switch status := e.Status(); {
+	case status == http.StatusUnauthorized && e.User == "" && e.Scheme == SchemeOAuth1:
+		// No user was named yet: Foreman's words, then what failed (the
+		// consumer, the timestamp, …) rather than a blank user name.
+		body.Error.Message = "Unable to authenticate user: " + e.Text()
+	case status == http.StatusUnauthorized:
 		body.Error.Message = "Unable to authenticate user " + e.User
-	case http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests:
 		body.Error.Message = "Too many tries, please try again in a few minutes."
 	default:
 		body.Error.Message = e.Text()

@@ -533,7 +533,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		if cause == nil {
 			cause = errors.New("bad signature")
 		}
-		e := fail(auth.ReasonInvalid, "invalid consumer key or signature (the consumer, its secret, or the signed method, URL, query or form body differ)")
+		// The same words for an unknown consumer and a bad signature (no
+		// enumeration); the key is the client's own, checked printable.
+		e := fail(auth.ReasonInvalid, fmt.Sprintf("invalid consumer key or signature for consumer %q (the consumer, its secret, or the signed method, URL, query or form body differ)", key))
 		e.Cause = fmt.Errorf("%w (consumer %q)", cause, key) // for the audit log only
 		return nil, e
 	}

@@ -150,7 +150,8 @@ func TestConsumerEnumeration(t *testing.T) {
 	_, errUnknown := a.Authenticate(mk("unknown"))
 	require.Error(t, errKnown)
 	require.Error(t, errUnknown)
-	assert.Equal(t, auth.AsError(errKnown).Text(), auth.AsError(errUnknown).Text())
+	// The same words but the key the client sent itself.
+	assert.Equal(t, strings.Replace(auth.AsError(errKnown).Text(), `"known"`, `"unknown"`, 1), auth.AsError(errUnknown).Text())
 	known := testing.AllocsPerRun(20, func() { _, _ = a.Authenticate(mk("known")) })
 	unknown := testing.AllocsPerRun(20, func() { _, _ = a.Authenticate(mk("unknown")) })
 	assert.InDelta(t, known, unknown, known*0.2, "known %.0f allocs, unknown %.0f: the same work", known, unknown)

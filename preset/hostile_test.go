@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/internal/syncbuf"
 	"github.com/gatehouse/gatehouse/mtls"
+	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/preset"
 )
 
@@ -355,5 +356,24 @@ func TestAPISessionIsNoPageSession(t *testing.T) {
 	}
 	if len(pats) != 0 {
 		t.Errorf("%d PATs made from an API session", len(pats))
+	}
+}
+
+// An OAuth 1 request with an unknown consumer: Foreman's words, and which
+// consumer, not an empty user name (the same words as a bad signature).
+func TestSatelliteSaysWhichConsumer(t *testing.T) {
+	f := authtest.New(t)
+	srv := f.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	req, _ := http.NewRequest("GET", srv.URL+"/api/status", nil)
+	c := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{ConsumerKey: "ghost-consumer",
+		ConsumerSecret: "ghost-secret-0123456789", User: authtest.SatelliteUser, Base: srv.Client().Transport})
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 401 || !strings.Contains(string(b), `Unable to authenticate user: invalid consumer key or signature for consumer \"ghost-consumer\"`) {
+		t.Errorf("%d %s", res.StatusCode, b)
 	}
 }

@@ -33,12 +33,12 @@ func init() {
 		{name: "user passwd", args: "NAME --password-stdin", help: "set a user's password", run: cmdUserPasswd},
 		{name: "user disable", args: "NAME", help: "disable a user (every scheme refuses it)", run: cmdUserDisable},
 		{name: "user enable", args: "NAME", help: "enable a disabled user", run: cmdUserEnable},
-		{name: "user list", args: "", help: "list users", run: cmdUserList},
+		{name: "user list", args: "", help: "list users", readOnly: true, run: cmdUserList},
 		{name: "policy add", args: "--priority N --subject NAME|*|group:G --rule allow|deny [--method M]… [--path PATTERN]", help: "add a policy rule", run: cmdPolicyAdd},
-		{name: "policy list", args: "", help: "list the policy rules", run: cmdPolicyList},
+		{name: "policy list", args: "", help: "list the policy rules", readOnly: true, run: cmdPolicyList},
 		{name: "policy rm", args: "PRIORITY", help: "remove the policy rule with that priority", run: cmdPolicyRm},
 		{name: "token create", args: "USER --name NAME [--expires RFC3339|--days N]", help: "create a personal access token (printed once)", run: cmdTokenCreate},
-		{name: "token list", args: "USER", help: "list a user's tokens", run: cmdTokenList},
+		{name: "token list", args: "USER", help: "list a user's tokens", readOnly: true, run: cmdTokenList},
 		{name: "token revoke", args: "ID", help: "revoke a token", run: cmdTokenRevoke},
 		{name: "ca init", args: "[--cluster-id ID] [--cluster-name NAME]", help: "create the cluster CA", run: cmdCAInit},
 		{name: "ca issue-client", args: "NAME [--out DIR]", help: "issue a client certificate (NAME.crt, NAME.key, cluster.crt)", run: cmdCAIssueClient},
@@ -81,6 +81,10 @@ func cmdUserAdd(e *env, args []string) error {
 	}
 	name, dom := splitLogin(pos[0], domain)
 	u := stores.User{Name: name, Domain: dom, Groups: groups}
+	if !pwStdin && e.stdinHasData() {
+		// echo pw | gatehouse user add eve: the password would be dropped.
+		return usageError("a password came on standard input: pass --password-stdin to set it (without it the user has no password: certificates only)")
+	}
 	if pwStdin {
 		pw, err := e.readSecret("password")
 		if err != nil {
@@ -92,7 +96,7 @@ func cmdUserAdd(e *env, args []string) error {
 	}
 	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
 		if _, err := s.User(ctx, u.Login()); err == nil {
-			return fmt.Errorf("user %s exists (use user passwd or user set-hash)", u.Login())
+			return fmt.Errorf("user %s exists already (change it with user passwd or user set-hash)", u.Login())
 		} else if !errors.Is(err, stores.ErrNotFound) {
 			return err
 		}
@@ -324,7 +328,7 @@ func cmdTokenCreate(e *env, args []string) error {
 	pos, err := parse(e, "token create", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "the token's name, unique per user (required)")
 		fs.StringVar(&expires, "expires", "", "expiry as RFC 3339 (2027-01-31T00:00:00Z)")
-		fs.IntVar(&days, "days", 0, "expiry in days from now")
+		fs.IntVar(&days, "days", 0, "expiry in days from now (0, the default: the token never expires)")
 	}, 1, 1)
 	if err != nil {
 		return err
@@ -350,7 +354,12 @@ func cmdTokenCreate(e *env, args []string) error {
 	}
 	return e.withTokens(func(ctx context.Context, svc *token.Service) error {
 		pat, err := svc.CreatePAT(ctx, spec)
-		if err != nil {
+		switch {
+		case errors.Is(err, stores.ErrConflict):
+			return fmt.Errorf("%s has a token named %q already (names are unique per user; token list %s shows them)", pos[0], name, pos[0])
+		case errors.Is(err, stores.ErrNotFound):
+			return fmt.Errorf("no user %s", pos[0])
+		case err != nil:
 			return err
 		}
 		fmt.Fprintf(e.stderr, "token %s (id %s) for %s; the secret below is shown once:\n", name, pat.Token.ID, pat.Token.User)
@@ -391,12 +400,17 @@ func cmdTokenRevoke(e *env, args []string) error {
 		return err
 	}
 	return e.withTokens(func(ctx context.Context, svc *token.Service) error {
-		if err := svc.Revoke(ctx, "", pos[0]); errors.Is(err, stores.ErrNotFound) {
-			return fmt.Errorf("no token %s", pos[0])
+		id := pos[0]
+		// The token itself (gate_pat_…) works as well as its id.
+		if t, err := svc.Lookup(ctx, id); err == nil {
+			id = t.ID
+		}
+		if err := svc.Revoke(ctx, "", id); errors.Is(err, stores.ErrNotFound) {
+			return fmt.Errorf("no token with id %s (token list USER shows the ids; the token itself works too)", pos[0])
 		} else if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "revoked token %s\n", pos[0])
+		fmt.Fprintf(e.stdout, "revoked token %s\n", id)
 		return nil
 	})
 }
@@ -447,8 +461,10 @@ func cmdCAInit(e *env, args []string) error {
 
 func cmdCAIssueClient(e *env, args []string) error {
 	out := "."
+	anyName := false
 	pos, err := parse(e, "ca issue-client", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&out, "out", ".", "directory to write NAME.crt, NAME.key and cluster.crt to")
+		fs.BoolVar(&anyName, "no-user", false, "issue it although NAME is no user here (the certificate is refused until the user exists)")
 	}, 1, 1)
 	if err != nil {
 		return err
@@ -456,6 +472,25 @@ func cmdCAIssueClient(e *env, args []string) error {
 	ca, _, err := e.loadOrInitCA(false, mtls.CAOptions{})
 	if err != nil {
 		return err
+	}
+	if !anyName {
+		// A certificate proves a user of this store: for a name that is
+		// none it would only ever get 401.
+		err := e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+			u, err := s.User(ctx, pos[0])
+			switch {
+			case errors.Is(err, stores.ErrNotFound):
+				return fmt.Errorf("no user %s: add it first (gatehouse user add %s), or pass --no-user", pos[0], pos[0])
+			case err != nil:
+				return err
+			case u.Disabled:
+				fmt.Fprintf(e.stderr, "gatehouse: %s is disabled: the certificate is refused until user enable %s\n", pos[0], pos[0])
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return issueClient(ca, pos[0], out, e)
 }
@@ -527,7 +562,7 @@ func cmdCARevoke(e *env, args []string) error {
 	}
 	serial, err := stores.NormalizeSerial(pos[0])
 	if err != nil {
-		return usageError("%v", err)
+		return usageError("%q is not a certificate serial: give it in hex, as openssl x509 -noout -serial prints it", pos[0])
 	}
 	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
 		if err := s.RevokeCert(ctx, serial); err != nil {

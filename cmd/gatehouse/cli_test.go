@@ -40,7 +40,7 @@ func TestExitStatusAndHelp(t *testing.T) {
 		{[]string{"policy", "rm", "7"}, "", 1, "no rule with priority 7"},
 		{[]string{"token", "create", "alice"}, "", 2, "--name is required"},
 		{[]string{"token", "create", "alice", "--name", "x", "--days", "1", "--expires", "2030-01-01T00:00:00Z"}, "", 2, "not both"},
-		{[]string{"token", "revoke", "nope"}, "", 1, "no token nope"},
+		{[]string{"token", "revoke", "nope"}, "", 1, "no token with id nope"},
 		{[]string{"ca", "issue-client", "bob"}, "", 1, "no CA in"},
 		{[]string{"ca", "revoke", "zz:zz"}, "", 2, ""},
 		{[]string{"user", "set-hash", "alice"}, "plaintext\n", 1, "not a supported password hash"},

@@ -149,7 +149,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	// gatehouse to refuse.
 	other := t.TempDir()
 	cli(t, other, "", "ca", "init", "--cluster-name", "other-cluster")
-	cli(t, other, "", "ca", "issue-client", "alice", "--out", other)
+	cli(t, other, "", "ca", "issue-client", "alice", "--no-user", "--out", other)
 
 	sign := func(url string) string {
 		return fmt.Sprintf(`-H 'FOREMAN-USER: admin' -H "$(echo %s | %s --data %s oauth1 sign GET '%s' --consumer katello)"`, c.consumerSecret, binary, data, url)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -97,9 +98,13 @@ func (g *gatewayOptions) check(e *env) error {
 		}
 	}
 	if g.signKeyFile != "" {
+		if fi, err := os.Stat(g.signKeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			// Whoever reads the key can sign any identity for the upstream.
+			return fmt.Errorf("%s is readable by others (mode %o): chmod 600 %s", g.signKeyFile, fi.Mode().Perm(), g.signKeyFile)
+		}
 		key, err := os.ReadFile(g.signKeyFile)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (gatehouse gateway keygen --out %s makes one)", err, g.signKeyFile)
 		}
 		if key = []byte(strings.TrimSpace(string(key))); len(key) < 32 {
 			return fmt.Errorf("%s: a signing key needs at least 32 bytes", g.signKeyFile)
@@ -142,6 +147,42 @@ func (g *gatewayOptions) check(e *env) error {
 	if g.clientCertHeader != "" && len(g.trustedNets) == 0 && len(g.dialectNets) == 0 {
 		return errors.New("--client-cert-header needs --trusted-proxy (or --forward-auth): only a trusted proxy may pass a certificate")
 	}
+	return nil
+}
+
+func init() {
+	verbs = append(verbs, verb{name: "gateway keygen", args: "[--out FILE]",
+		help: "make a key to sign the identity headers with (serve --sign-key-file; 0600)", run: cmdGatewayKeygen})
+}
+
+// cmdGatewayKeygen writes a new signing key (32 random bytes, hex) to a
+// file only its owner reads, never over an existing one.
+func cmdGatewayKeygen(e *env, args []string) error {
+	out := "identity.key"
+	if _, err := parse(e, "gateway keygen", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", out, "the key file to create")
+	}, 0, 0); err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s exists already (a new key would break every upstream that checks the old one)", out)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(f, "%x\n", key); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote a signing key to %s (0600); give it to serve --sign-key-file and to the upstream's gateway.Verifier\n", out)
 	return nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,9 @@ type env struct {
 	// stop, when set, ends serve (tests; signals otherwise).
 	stop <-chan struct{}
 	in   *bufio.Reader
+	// readOnly: the verb only reads, so a data directory without a store
+	// is an error (a wrong --data or working directory), never a new store.
+	readOnly bool
 }
 
 // verb is one command: its name path ("user add"), a line of help and
@@ -64,7 +68,9 @@ type verb struct {
 	name string
 	args string
 	help string
-	run  func(e *env, args []string) error
+	// readOnly verbs refuse a data directory that holds no store.
+	readOnly bool
+	run      func(e *env, args []string) error
 }
 
 func main() {
@@ -93,12 +99,16 @@ func run(e *env, args []string) int {
 	rest := global.Args()
 	v, n := findVerb(rest)
 	if v == nil {
+		if len(rest) > 0 && printGroup(e.stderr, rest[0]) {
+			return 2
+		}
 		if len(rest) > 0 {
 			fmt.Fprintf(e.stderr, "gatehouse: unknown command %q\n\n", strings.Join(rest, " "))
 		}
 		printUsage(e.stderr)
 		return 2
 	}
+	e.readOnly = v.readOnly
 	err := v.run(e, rest[n:])
 	switch {
 	case err == nil:
@@ -131,6 +141,26 @@ func findVerb(args []string) (*verb, int) {
 	return nil, 0
 }
 
+// printGroup lists the verbs that start with word ("gatehouse user" lists
+// user add, user passwd, …); false when there are none.
+func printGroup(w io.Writer, word string) bool {
+	var group []verb
+	for _, v := range verbs {
+		if first, _, _ := strings.Cut(v.name, " "); first == word && strings.Contains(v.name, " ") {
+			group = append(group, v)
+		}
+	}
+	if len(group) == 0 {
+		return false
+	}
+	fmt.Fprintf(w, "usage: gatehouse %s COMMAND …\n\ncommands:\n", word)
+	for _, v := range group {
+		fmt.Fprintf(w, "  %-22s %s\n", v.name, v.help)
+	}
+	fmt.Fprintf(w, "\ngatehouse %s COMMAND -h shows a command's flags.\n", word)
+	return true
+}
+
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "usage: gatehouse [--data DIR] [--db URL] [--redis ADDR] COMMAND …\n\ncommands:\n")
 	for _, v := range verbs {
@@ -144,16 +174,28 @@ func printUsage(w io.Writer) {
 func parse(e *env, v string, args []string, define func(fs *flag.FlagSet), min, max int) ([]string, error) {
 	fs := flag.NewFlagSet("gatehouse "+v, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	// The verb's own flags, for its -h; the global ones are accepted too,
+	// and listed by gatehouse -h.
+	own := flag.NewFlagSet("gatehouse "+v, flag.ContinueOnError)
+	own.SetOutput(e.stderr)
+	if define != nil {
+		define(own)
+	}
 	fs.Usage = func() {
 		if vb, _ := findVerb(strings.Fields(v)); vb != nil {
-			fmt.Fprintf(e.stderr, "usage: gatehouse %s %s\n%s\n\n", vb.name, vb.args, vb.help)
+			fmt.Fprintf(e.stderr, "usage: gatehouse %s %s\n%s\n", vb.name, vb.args, vb.help)
 		}
-		fs.PrintDefaults()
+		if n := 0; true {
+			own.VisitAll(func(*flag.Flag) { n++ })
+			if n > 0 {
+				fmt.Fprintln(e.stderr, "\nflags:")
+				own.PrintDefaults()
+			}
+		}
+		fmt.Fprintln(e.stderr, "\n(--data, --db and --redis as for every command: gatehouse -h)")
 	}
 	addGlobalFlags(fs, e)
-	if define != nil {
-		define(fs)
-	}
+	own.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -175,6 +217,19 @@ func parse(e *env, v string, args []string, define func(fs *flag.FlagSet), min, 
 	return pos, nil
 }
 
+// stdinHasData reports whether standard input holds something to read. A
+// terminal is never read (that would wait for typing); a pipe or a file is
+// peeked at, and whatever is there stays for the next read.
+func (e *env) stdinHasData() bool {
+	if f, ok := e.stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice != 0 {
+			return false
+		}
+	}
+	b, err := e.in.Peek(1)
+	return err == nil && len(b) > 0
+}
+
 // readSecret reads one line from standard input, without its line end.
 func (e *env) readSecret(what string) (string, error) {
 	line, err := e.in.ReadString('\n')
@@ -194,10 +249,18 @@ func (e *env) openStore(ctx context.Context) (*sqlstore.Store, error) {
 	if e.db != "" {
 		return sqlstore.Open(ctx, sqlstore.Config{PostgresDSN: e.db})
 	}
+	db := filepath.Join(e.data, "gatehouse.db")
+	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {
+		abs, _ := filepath.Abs(e.data)
+		if e.readOnly {
+			return nil, fmt.Errorf("no gatehouse store in %s: name the data directory with --data or GATEHOUSE_DATA (or --db for PostgreSQL)", abs)
+		}
+		fmt.Fprintf(e.stderr, "gatehouse: created a new, empty store in %s\n", abs)
+	}
 	if err := os.MkdirAll(e.data, 0o700); err != nil {
 		return nil, err
 	}
-	return sqlstore.Open(ctx, sqlstore.Config{SQLitePath: filepath.Join(e.data, "gatehouse.db")})
+	return sqlstore.Open(ctx, sqlstore.Config{SQLitePath: db})
 }
 
 // tokenKey returns the key tokens are hashed under, made on first use and

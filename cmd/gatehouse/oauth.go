@@ -21,7 +21,7 @@ import (
 func init() {
 	verbs = append(verbs,
 		verb{name: "oauth1 consumer add", args: "KEY [--map-users|--strict|--as-admin] [--user U]… [--method M]… [--rsa-key FILE]  (secret on stdin)", help: "add or replace an OAuth 1.0a consumer", run: cmdConsumerAdd},
-		verb{name: "oauth1 consumer list", args: "", help: "list OAuth 1.0a consumers (never their secrets)", run: cmdConsumerList},
+		verb{name: "oauth1 consumer list", args: "", help: "list OAuth 1.0a consumers (never their secrets)", readOnly: true, run: cmdConsumerList},
 		verb{name: "oauth1 sign", args: "METHOD URL --consumer KEY [--user U]  (secret on stdin)", help: "print a signed OAuth 1.0a Authorization header (for curl -H)", run: cmdOAuth1Sign},
 		verb{name: "oauth2 client add", args: "ID [--secret-stdin] [--scope S]… [--grant G]…", help: "add or replace an OAuth 2 client", run: cmdClientAdd},
 	)

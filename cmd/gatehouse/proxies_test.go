@@ -233,7 +233,7 @@ func (rig *proxyRig) runSchemes(t *testing.T) []schemeResult {
 	other := filepath.Join(rig.work, "other")
 	if _, err := os.Stat(filepath.Join(other, "alice.crt")); err != nil {
 		cli(t, other, "", "ca", "init", "--cluster-name", "other-cluster")
-		cli(t, other, "", "ca", "issue-client", "alice", "--out", other)
+		cli(t, other, "", "ca", "issue-client", "alice", "--no-user", "--out", other)
 	}
 	demo := filepath.Join(rig.data, "demo")
 	if passes("client certificate", "alice", fmt.Sprintf("--cert %s/alice.crt --key %s/alice.key %s/v1/configuration/containers", demo, demo, b)) &&

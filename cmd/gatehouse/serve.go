@@ -251,6 +251,9 @@ func cmdServe(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "gatehouse: metrics at http://%s/metrics\n", mln.Addr())
 	}
 	base := "https://" + ln.Addr().String()
+	if verify != nil {
+		fmt.Fprintf(e.stdout, "gatehouse: forward-auth at /auth/nginx (nginx), /auth/traefik (Traefik, Caddy), /auth/envoy (Envoy) and %s (any one) on every listener\n", forwardAuthPath)
+	}
 	fmt.Fprintf(e.stdout, "gatehouse: serving %s (CA: %s)\n", base, filepath.Join(e.caDir(), "cluster.crt"))
 	if demo != nil {
 		demo.print(e, base)
