@@ -225,12 +225,28 @@ func TestErrors(t *testing.T) {
 	assert.Equal(t, 405, resp.StatusCode)
 }
 
+// TestOVirtErrorStyle (failed before the fix: golang.org/x/oauth2's
+// ErrorCode was the prose "the username or password is incorrect"): the
+// oVirt face's errors are RFC 6749's, with oVirt's error_code beside them.
+// golang.org/x/oauth2 reads invalid_grant and the description; the oVirt
+// SDKs for Python and Ruby read (error, error_description), those for Java
+// and Go error_code and error.
 func TestOVirtErrorStyle(t *testing.T) {
 	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.ErrorStyle = oauth2.OVirt })
 	resp, out := e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=nope", nil)
 	assert.Equal(t, 400, resp.StatusCode)
+	assert.Equal(t, "invalid_grant", out["error"])
 	assert.Equal(t, "invalid_grant", out["error_code"])
-	assert.Equal(t, "the username or password is incorrect", out["error"])
+	assert.Equal(t, "the username or password is incorrect", out["error_description"])
+
+	ctx := context.WithValue(context.Background(), xoauth2.HTTPClient, e.srv.Client())
+	conf := &xoauth2.Config{ClientID: "ovirt-engine-sdk", Scopes: []string{"ovirt-app-api"},
+		Endpoint: xoauth2.Endpoint{TokenURL: e.srv.URL + tokenPath, AuthStyle: xoauth2.AuthStyleInParams}}
+	_, err := conf.PasswordCredentialsToken(ctx, "admin@internal", "nope")
+	var re *xoauth2.RetrieveError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "invalid_grant", re.ErrorCode)
+	assert.Equal(t, "the username or password is incorrect", re.ErrorDescription)
 }
 
 func TestBearerOnResources(t *testing.T) {
