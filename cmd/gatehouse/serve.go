@@ -501,17 +501,23 @@ func (a *patAPI) create(w http.ResponseWriter, r *http.Request) {
 		spec.Expires = t
 	}
 	pat, err := a.tokens.CreatePAT(r.Context(), spec)
-	if errors.Is(err, stores.ErrConflict) {
+	var ae *auth.Error
+	switch {
+	case err == nil:
+	case errors.Is(err, stores.ErrConflict):
 		foremanError(w, http.StatusUnprocessableEntity, "name has already been taken")
 		return
-	}
-	if err != nil {
-		var ae *auth.Error
-		if errors.As(err, &ae) {
-			foremanError(w, ae.Status(), ae.Text())
-			return
-		}
-		foremanError(w, http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, token.ErrBadName), errors.Is(err, stores.ErrInvalid):
+		foremanError(w, http.StatusUnprocessableEntity, "name must be 1–255 characters of printable UTF-8")
+		return
+	case errors.As(err, &ae):
+		foremanError(w, ae.Status(), ae.Text())
+		return
+	default:
+		// A store failure (disk full, database down): 503 with
+		// Retry-After, and never the store's own words in the body.
+		w.Header().Set("Retry-After", "1")
+		foremanError(w, http.StatusServiceUnavailable, "the token store is unavailable; try again shortly")
 		return
 	}
 	j := toPATJSON(pat.Token)
@@ -534,6 +540,7 @@ func (a *patAPI) list(w http.ResponseWriter, r *http.Request) {
 	}
 	toks, err := a.tokens.List(r.Context(), login, stores.TokenPAT)
 	if err != nil {
+		w.Header().Set("Retry-After", "1")
 		foremanError(w, http.StatusServiceUnavailable, "token store unavailable")
 		return
 	}
@@ -553,6 +560,7 @@ func (a *patAPI) revoke(w http.ResponseWriter, r *http.Request) {
 		foremanError(w, http.StatusNotFound, "personal access token not found")
 		return
 	} else if err != nil {
+		w.Header().Set("Retry-After", "1")
 		foremanError(w, http.StatusServiceUnavailable, "token store unavailable")
 		return
 	}

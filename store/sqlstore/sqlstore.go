@@ -37,6 +37,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -64,6 +65,14 @@ type Store struct {
 	recycleMu   sync.Mutex
 	lastRecycle time.Time
 	idleConns   int
+
+	// file is the SQLite database file as it was when last seen, to notice
+	// when the path names another file (the directory was moved, swapped
+	// or restored) or none (deleted); fileChecked is when (unix ns).
+	fileMu      sync.Mutex
+	file        os.FileInfo
+	fileErr     error
+	fileChecked atomic.Int64
 
 	cache *readCache // SQLite's users and rules, while unchanged (readcache.go); nil = none
 }
@@ -120,6 +129,12 @@ func (s *Store) begin(ctx context.Context, l lane) (context.Context, context.Can
 	if ctx.Value(laneKey{}) == s {
 		return ctx, func() {}
 	}
+	if err := s.checkFile(false); err != nil {
+		// The call fails at once with err as its context's cause.
+		ctx, cancel := context.WithCancelCause(ctx)
+		cancel(err)
+		return ctx, func() {}
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	select {
 	case s.lanes[l] <- struct{}{}:
@@ -149,6 +164,8 @@ func (s *Store) noteErr(err error) error {
 		hint = "the disk holding the database is full: free space"
 	case strings.Contains(m, "disk i/o error"):
 		hint = "the database file failed to read or write (disk I/O error): check the file system"
+	case strings.Contains(m, "no such table"):
+		hint = "the database has lost its tables: another file stands at its path (was the data directory moved or swapped?)"
 	default:
 		return err
 	}
@@ -217,7 +234,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		// busy_timeout stays below the call deadline, so a locked database
 		// gives SQLite's own "database is locked" rather than a hang.
 		busy := max(cfg.Timeout*3/4, 100*time.Millisecond).Milliseconds()
-		dsn := "file:" + cfg.SQLitePath + "?_pragma=busy_timeout(" + strconv.FormatInt(busy, 10) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+		// mode=rw: a connection opened after the file was deleted or its
+		// directory moved fails, instead of making a new, empty database.
+		dsn := "file:" + cfg.SQLitePath + "?mode=rw&_pragma=busy_timeout(" + strconv.FormatInt(busy, 10) + ")&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, err
@@ -225,6 +244,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(4)
 		db.SetConnMaxIdleTime(time.Minute)
+		db.SetConnMaxLifetime(connLifetime)
 		return open(ctx, db, false, cfg, 16, 4)
 	}
 	db, err := sql.Open("pgx", withServerTimeouts(cfg.PostgresDSN, cfg.Timeout))
@@ -320,6 +340,11 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 	if !postgres && !cfg.NoReadCache {
 		s.cache = newReadCache(db, cfg.SQLitePath)
 	}
+	if !postgres {
+		if fi, err := os.Stat(cfg.SQLitePath); err == nil {
+			s.file = fi
+		}
+	}
 	return s, nil
 }
 
@@ -357,14 +382,82 @@ func (s *Store) rebind(q string) string {
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := s.checkFile(true); err != nil { // never a write into a deleted or replaced file
+		return nil, err
+	}
 	res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
 	return res, s.noteErr(err)
 }
 
 // beginTx starts a write transaction (SQLite: BEGIN IMMEDIATE).
 func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
+	if err := s.checkFile(true); err != nil {
+		return nil, err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	return tx, s.noteErr(err)
+}
+
+// ErrFileChanged is what a call gets while the SQLite database file is
+// gone from its path or another file stands there than the one the open
+// connections use: a moved, swapped or restored data directory, a deleted
+// file. It is a store failure (503); the store follows the file at its path
+// again within fileCheckEvery of its return.
+var ErrFileChanged = errors.New("sqlstore: the database file was deleted or replaced")
+
+// fileCheckEvery is how often reads look at the file's identity; writes
+// look every time.
+const fileCheckEvery = 50 * time.Millisecond
+
+// connLifetime bounds how long an SQLite connection is kept, so that no
+// connection outlives a change of file unnoticed for long.
+const connLifetime = 10 * time.Minute
+
+// checkFile compares the file at the SQLite path with the one last seen
+// (always when force, else at most every fileCheckEvery). A change drops
+// every pooled connection (new ones open the file now at the path) and
+// fails this call; a missing file fails every call until it is back.
+func (s *Store) checkFile(force bool) error {
+	if s.postgres || s.file == nil {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	if !force && now-s.fileChecked.Load() < int64(fileCheckEvery) {
+		s.fileMu.Lock()
+		defer s.fileMu.Unlock()
+		return s.fileErr
+	}
+	s.fileChecked.Store(now)
+	fi, statErr := os.Stat(s.path)
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
+	switch {
+	case statErr != nil:
+		if s.fileErr == nil {
+			s.log.Error("sqlstore: the database file is gone from its path: restore it (or its directory); calls fail until it is back", "path", s.path, "error", statErr.Error())
+			s.dropConns()
+		}
+		s.fileErr = fmt.Errorf("%w: %v", ErrFileChanged, statErr)
+		return s.fileErr
+	case !os.SameFile(fi, s.file):
+		s.log.Error("sqlstore: another file stands at the database's path (moved, swapped or restored): reopening it", "path", s.path)
+		s.file = fi
+		s.dropConns()
+		s.fileErr = nil
+		return fmt.Errorf("%w: reopened", ErrFileChanged)
+	}
+	s.fileErr = nil
+	return nil
+}
+
+// dropConns closes every pooled connection, idle now or in use once it is
+// returned, and forgets what the read cache holds.
+func (s *Store) dropConns() {
+	s.db.SetConnMaxLifetime(time.Nanosecond)
+	s.db.SetMaxIdleConns(0)
+	s.db.SetMaxIdleConns(s.idleConns)
+	s.cache.reset()
+	time.AfterFunc(time.Second, func() { s.db.SetConnMaxLifetime(connLifetime) })
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

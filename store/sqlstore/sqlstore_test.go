@@ -2,11 +2,13 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -105,5 +107,74 @@ func TestSQLiteFilesNotReadableByOthers(t *testing.T) {
 		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
 			t.Errorf("%s: mode %o, want 0600", filepath.Base(f), mode)
 		}
+	}
+}
+
+// Fault (failed before the fix: connections opened during the swap stayed
+// in the pool, and every request got 503 for as long as was watched): the
+// data directory is moved away and an empty one put in its place, then the
+// original is moved back. Meanwhile no write succeeds and no empty database
+// is made; once it is back, reads and writes work again within a second.
+func TestSQLiteDirectorySwap(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	require.NoError(t, os.Mkdir(data, 0o700))
+	s, err := sqlstore.OpenSQLite(ctx, filepath.Join(data, "gatehouse.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "x"}))
+
+	require.NoError(t, os.Rename(data, data+".away"))
+	require.NoError(t, os.Mkdir(data, 0o700))
+	for i := range 20 {
+		if err := s.PutUser(ctx, stores.User{Name: fmt.Sprint("during-", i), PasswordHash: "x"}); err == nil {
+			t.Fatalf("a write succeeded while the directory was swapped")
+		}
+		_, _ = s.User(ctx, "alice")
+		time.Sleep(10 * time.Millisecond)
+	}
+	if entries, _ := os.ReadDir(data); len(entries) != 0 {
+		t.Errorf("the store made files in the empty directory: %v", entries)
+	}
+
+	require.NoError(t, os.Remove(data))
+	require.NoError(t, os.Rename(data+".away", data))
+	back := time.Now()
+	for {
+		_, rerr := s.User(ctx, "alice")
+		werr := s.PutUser(ctx, stores.User{Name: "bob", PasswordHash: "x"})
+		if rerr == nil && werr == nil {
+			break
+		}
+		if time.Since(back) > time.Second {
+			t.Fatalf("not recovered a second after the directory came back: read %v, write %v", rerr, werr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("recovered %v after the directory came back", time.Since(back).Round(time.Millisecond))
+}
+
+// Fault (failed before the fix: the write succeeded, into a file no path
+// names any more, and was gone at the next start): with the database file
+// deleted under a running store, writes fail; nothing is created at the
+// path.
+func TestSQLiteDeletedFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := sqlstore.OpenSQLite(ctx, path)
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "x"}))
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		_ = os.Remove(f)
+	}
+	for i := range 5 {
+		err := s.PutUser(ctx, stores.User{Name: fmt.Sprint("lost-", i), PasswordHash: "x"})
+		require.Error(t, err, "a write into a deleted database file must not succeed")
+		require.ErrorIs(t, err, sqlstore.ErrFileChanged)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Error("a new database file was made at the path")
 	}
 }

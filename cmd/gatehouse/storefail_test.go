@@ -1,0 +1,94 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Fault (failed before the fix: 422 {"error":{"message":"token: storing:
+// database or disk is full (13)"}}): with the database unwritable, every
+// write endpoint of the reference server answers 503 with Retry-After and
+// none of the store's words; once it is writable again they work.
+func TestServeStoreFailureAnswers503(t *testing.T) {
+	chattr, err := exec.LookPath("chattr")
+	if err != nil || os.Geteuid() != 0 {
+		if os.Getenv("GATEHOUSE_REQUIRE_INTEGRATION") == "1" && err != nil {
+			t.Fatalf("chattr is needed: %v", err)
+		}
+		t.Skip("needs root and chattr (permission bits do not stop root)")
+	}
+	data := t.TempDir()
+	s := startServer(t, data, "--demo")
+	c := s.creds(t)
+	hc := caClient(t, data)
+	do := func(method, path, body, ctype, user, pw string) (int, string, string) {
+		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, pw)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+	}
+	// Warm the password cache, so that the writes, not the logins, fail.
+	for _, u := range [][2]string{{"admin", c.satPW}, {"wsuser", c.xcatPW}, {"admin@internal", c.ovirtPW}} {
+		path := map[string]string{"admin": "/api/status", "wsuser": "/xcatws/nodes", "admin@internal": "/ovirt-engine/api"}[u[0]]
+		if code, _, body := do("GET", path, "", "", u[0], u[1]); code != 200 {
+			t.Fatalf("%s: %d %s", u[0], code, body)
+		}
+	}
+	db := filepath.Join(data, "gatehouse.db")
+	lock := func(flag string) {
+		for _, f := range []string{db, db + "-wal"} {
+			if out, err := exec.Command(chattr, flag, f).CombinedOutput(); err != nil {
+				t.Skipf("chattr %s not supported here: %v %s", flag, err, out)
+			}
+		}
+	}
+	lock("+i")
+	locked := true
+	defer func() {
+		if locked {
+			lock("-i")
+		}
+	}()
+	writes := []struct {
+		name                          string
+		method, path, body, ctype, as string
+		pw                            string
+	}{
+		{"PAT create", "POST", "/api/users/admin/personal_access_tokens", `{"personal_access_token":{"name":"full-disk"}}`, "application/json", "admin", c.satPW},
+		{"xCAT token", "POST", "/xcatws/tokens", `{"userName":"wsuser","userPW":"` + c.xcatPW + `"}`, "application/json", "", ""},
+		{"OAuth 2 grant", "POST", "/ovirt-engine/sso/oauth/token", url.Values{"grant_type": {"password"}, "scope": {"ovirt-app-api"},
+			"username": {"admin@internal"}, "password": {c.ovirtPW}}.Encode(), "application/x-www-form-urlencoded", "", ""},
+	}
+	for _, w := range writes {
+		code, retry, body := do(w.method, w.path, w.body, w.ctype, w.as, w.pw)
+		if code != 503 || retry == "" {
+			t.Errorf("%s with the store unwritable: %d (Retry-After %q) %s, want 503 with Retry-After", w.name, code, retry, body)
+		}
+		for _, words := range []string{"readonly", "read-only", "sqlite", "SQLITE", "storing", "database", "disk"} {
+			if strings.Contains(body, words) {
+				t.Errorf("%s: the store's words %q reached the client: %s", w.name, words, body)
+			}
+		}
+	}
+	lock("-i")
+	locked = false
+	if code, _, body := do("POST", "/api/users/admin/personal_access_tokens", `{"personal_access_token":{"name":"after"}}`, "application/json", "admin", c.satPW); code != 201 {
+		t.Errorf("PAT create after the store is writable again: %d %s", code, body)
+	}
+}
