@@ -158,7 +158,14 @@ func cmdServe(e *env, args []string) error {
 	if e.redis != "" {
 		r, err := redisstore.Open(ctx, redisURL(e.redis), "gatehouse:")
 		if err != nil {
-			return fmt.Errorf("redis %s: %w", e.redis, err)
+			// Redis holds sessions, nonces and counters only: serve what
+			// can be served, and the rest once it answers (/readyz says 503
+			// meanwhile).
+			var cerr error
+			if r, cerr = redisstore.Connect(redisURL(e.redis), "gatehouse:"); cerr != nil {
+				return fmt.Errorf("redis %s: %w", e.redis, cerr)
+			}
+			fmt.Fprintf(e.stderr, "gatehouse: Redis at %s does not answer (%v): serving anyway; sessions, OAuth 1 and uncached password logins get 503 until it does\n", e.redis, err)
 		}
 		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
 	}

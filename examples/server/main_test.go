@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,9 +32,7 @@ func TestDemoServer(t *testing.T) {
 	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
 	srv.StartTLS()
 	defer srv.Close()
-	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: srv.TLS.Clone()}}
-	anon.Transport.(*http.Transport).TLSClientConfig.RootCAs = ca.Pool()
-	anon.Transport.(*http.Transport).TLSClientConfig.Certificates = nil
+	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 
 	do := func(c *http.Client, method, path, user, pw, body string, hdr ...string) (int, string) {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))

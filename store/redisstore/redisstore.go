@@ -120,6 +120,26 @@ func (s *Store) Persistent(ctx context.Context) (bool, error) {
 // keeps no data across restarts (see Persistent). Dial, read and write
 // timeouts not set in the URL default to DefaultTimeout.
 func Open(ctx context.Context, url, prefix string) (*Store, error) {
+	s, err := Connect(url, prefix)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, err
+	}
+	if ok, err := s.Persistent(ctx); err == nil && !ok {
+		slog.Default().Warn("redisstore: Redis keeps no data across restarts (appendonly no, save \"\"): " +
+			"after a restart it forgets OAuth 1 nonces, and a captured request is accepted again within its timestamp window; " +
+			"turn on appendonly (appendfsync everysec or always)")
+	}
+	return s, nil
+}
+
+// Connect is Open without asking the server anything: for a service that
+// starts while Redis is down (its calls fail, 503, until Redis answers, and
+// then work without a restart). Only a URL that does not parse is an error.
+func Connect(url, prefix string) (*Store, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
@@ -134,18 +154,7 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 		opts.WriteTimeout = DefaultTimeout
 	}
 	opts.ContextTimeoutEnabled = true // the per-call deadline bounds socket reads too
-	rdb := redis.NewClient(opts)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, err
-	}
-	s := New(rdb, prefix)
-	if ok, err := s.Persistent(ctx); err == nil && !ok {
-		slog.Default().Warn("redisstore: Redis keeps no data across restarts (appendonly no, save \"\"): " +
-			"after a restart it forgets OAuth 1 nonces, and a captured request is accepted again within its timestamp window; " +
-			"turn on appendonly (appendfsync everysec or always)")
-	}
-	return s, nil
+	return New(redis.NewClient(opts), prefix), nil
 }
 
 // Close closes the client.
@@ -156,19 +165,21 @@ func (s *Store) Close() error { return s.rdb.Close() }
 // run returned f's own error, never after a deadline.
 func (s *Store) run(ctx context.Context, f func(ctx context.Context) error) error {
 	ctx, cancel := s.deadline(ctx)
+	defer cancel() // after the answer is taken: a late call sees its context end
 	if s.bounded {
-		defer cancel()
 		return f(ctx)
 	}
 	done := make(chan error, 1)
-	go func() {
-		defer cancel()
-		done <- f(ctx)
-	}()
+	go func() { done <- f(ctx) }()
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		select {
+		case err := <-done: // it answered just in time
+			return err
+		default:
+		}
 		return fmt.Errorf("redisstore: no answer within the deadline: %w", ctx.Err())
 	}
 }
