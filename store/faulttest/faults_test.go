@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,5 +339,46 @@ func TestRedisPersistenceWarning(t *testing.T) {
 			assert.Contains(t, buf.String(), "keeps no data across restarts")
 		}
 		rs.Close()
+	}
+}
+
+// Fault (failed before the fix: after PostgreSQL came back with a lower
+// max_connections, the pool kept its old size and 1.6 % of requests got
+// 503): the pool follows the server's max_connections after a restart,
+// and a burst then gets no refusal.
+func TestPoolFollowsMaxConnections(t *testing.T) {
+	pg := storetest.StartPostgres(t, 48)
+	ctx := context.Background()
+	db, err := sqlstore.OpenPostgres(ctx, pg.DSN)
+	require.NoError(t, err)
+	defer db.Close()
+	require.Equal(t, 12, db.DB().Stats().MaxOpenConnections, "a quarter of max_connections")
+	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
+
+	require.NoError(t, pg.Stop())
+	pg.SetMaxConnections(8)
+	require.NoError(t, pg.Start())
+	deadline := time.Now().Add(20 * time.Second)
+	for db.DB().Stats().MaxOpenConnections != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("pool still %d 20 s after the server came back with max_connections=8", db.DB().Stats().MaxOpenConnections)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := db.User(ctx, "admin"); err != nil {
+				failed.Add(1)
+				t.Log(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := failed.Load(); n != 0 {
+		t.Errorf("%d of 40 calls failed after the restart", n)
 	}
 }

@@ -69,6 +69,11 @@ type Store struct {
 	// file is the SQLite database file as it was when last seen, to notice
 	// when the path names another file (the directory was moved, swapped
 	// or restored) or none (deleted); fileChecked is when (unix ns).
+	// poolSize is the PostgreSQL pool's size while it follows the server
+	// (followPoolSize); stopFollow ends that.
+	poolSize   atomic.Int32
+	stopFollow chan struct{}
+
 	fileMu      sync.Mutex
 	file        os.FileInfo
 	fileErr     error
@@ -254,17 +259,64 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	size := cfg.MaxConns
 	if size <= 0 {
 		size = 4
-		var v string
-		if err := db.QueryRowContext(ctx, "SHOW max_connections").Scan(&v); err == nil {
-			if n, err := strconv.Atoi(v); err == nil {
-				size = min(max(n/4, 4), 64)
-			}
+		if n, ok := serverPoolSize(ctx, db); ok {
+			size = n
 		}
 	}
 	db.SetMaxOpenConns(size)
 	db.SetMaxIdleConns(size)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return open(ctx, db, true, cfg, size, size)
+	s, err := open(ctx, db, true, cfg, size, size)
+	if err == nil && cfg.MaxConns <= 0 {
+		s.followPoolSize(size)
+	}
+	return s, err
+}
+
+// serverPoolSize is the pool size for the server's max_connections: a
+// quarter of it (replicas and other clients share the rest), 4 to 64.
+func serverPoolSize(ctx context.Context, db *sql.DB) (int, bool) {
+	var v string
+	if err := db.QueryRowContext(ctx, "SHOW max_connections").Scan(&v); err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, false
+	}
+	return min(max(n/4, 4), 64), true
+}
+
+// poolFollowEvery is how often the pool size is checked against the
+// server's max_connections (which changes only with a restart).
+const poolFollowEvery = 5 * time.Second
+
+// followPoolSize keeps the pool sized from the server's max_connections:
+// a server restarted with fewer connections would otherwise refuse the
+// pool's surplus (503s) until gatehouse restarts too.
+func (s *Store) followPoolSize(size int) {
+	s.poolSize.Store(int32(size))
+	s.stopFollow = make(chan struct{})
+	go func() {
+		t := time.NewTicker(poolFollowEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stopFollow:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			n, ok := serverPoolSize(ctx, s.db)
+			cancel()
+			if ok && int32(n) != s.poolSize.Load() {
+				s.log.Info("sqlstore: the server's max_connections changed: resizing the pool", "from", s.poolSize.Load(), "to", n)
+				s.poolSize.Store(int32(n))
+				s.db.SetMaxOpenConns(n)
+				s.db.SetMaxIdleConns(n)
+			}
+		}
+	}()
 }
 
 func retryBusy(ctx context.Context, postgres bool, f func() error) error {
@@ -350,6 +402,9 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.stopFollow != nil {
+		close(s.stopFollow)
+	}
 	s.cache.reset()
 	for _, st := range s.stmts {
 		st.Close()

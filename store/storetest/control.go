@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,6 +121,11 @@ func StartPostgres(tb testing.TB, maxConnections int) *PostgresServer {
 // Stop stops the server at once (immediate mode: clients are cut off).
 func (p *PostgresServer) Stop() error {
 	return p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop")
+}
+
+// SetMaxConnections changes max_connections for the next Start.
+func (p *PostgresServer) SetMaxConnections(n int) {
+	p.opts = regexp.MustCompile(`max_connections=\d+`).ReplaceAllString(p.opts, fmt.Sprintf("max_connections=%d", n))
 }
 
 // Start starts the stopped server again on the same port.
