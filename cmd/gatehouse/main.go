@@ -60,6 +60,8 @@ type env struct {
 	// readOnly: the verb only reads, so a data directory without a store
 	// is an error (a wrong --data or working directory), never a new store.
 	readOnly bool
+	// serving: the verb is serve, which starts while PostgreSQL is down.
+	serving bool
 }
 
 // verb is one command: its name path ("user add"), a line of help and
@@ -247,7 +249,9 @@ func (e *env) readSecret(what string) (string, error) {
 // SQLite database in the data directory (created with it).
 func (e *env) openStore(ctx context.Context) (*sqlstore.Store, error) {
 	if e.db != "" {
-		return sqlstore.Open(ctx, sqlstore.Config{PostgresDSN: e.db})
+		// serve starts while PostgreSQL is down (503 until it answers); a
+		// verb wants the answer now.
+		return sqlstore.Open(ctx, sqlstore.Config{PostgresDSN: e.db, Lazy: e.serving})
 	}
 	db := filepath.Join(e.data, "gatehouse.db")
 	if _, err := os.Stat(db); errors.Is(err, fs.ErrNotExist) {

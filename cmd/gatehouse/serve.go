@@ -118,6 +118,7 @@ func cmdServe(e *env, args []string) error {
 			}
 		}()
 	}
+	e.serving = true
 	s, err := e.openStore(ctx)
 	if err != nil {
 		return err
@@ -140,14 +141,21 @@ func cmdServe(e *env, args []string) error {
 	}
 
 	var demo *demoSecrets
-	if o.demo {
-		if demo, err = e.makeDemo(ctx, s, ca, key); err != nil {
+	rules := []auth.Rule{{}}
+	if rerr := s.Ready(); rerr != nil {
+		// PostgreSQL is down: serve 503 (and /readyz says why) until it
+		// answers; the policy is read then.
+		fmt.Fprintf(e.stderr, "gatehouse: the database does not answer (%v): serving 503 until it does%s\n", rerr,
+			map[bool]string{true: "; --demo ignored", false: ""}[o.demo])
+	} else {
+		if o.demo {
+			if demo, err = e.makeDemo(ctx, s, ca, key); err != nil {
+				return err
+			}
+		}
+		if rules, err = s.Rules(ctx); err != nil {
 			return err
 		}
-	}
-	rules, err := s.Rules(ctx)
-	if err != nil {
-		return err
 	}
 	if len(rules) == 0 {
 		return errors.New("the policy table is empty, so every request would be refused; add a rule first " +
@@ -311,13 +319,27 @@ func readiness(db *sqlstore.Store, counter interface {
 	Failures(ctx context.Context, scope, key string) (int, time.Duration, error)
 }) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
-		if err := db.DB().PingContext(ctx); err != nil {
-			return err
+		if err := db.Ready(); err != nil {
+			return storeDown{"database", err}
 		}
-		_, _, err := counter.Failures(ctx, "readyz", "probe")
-		return err
+		if err := db.DB().PingContext(ctx); err != nil {
+			return storeDown{"database", err}
+		}
+		if _, _, err := counter.Failures(ctx, "readyz", "probe"); err != nil {
+			return storeDown{"counters", err}
+		}
+		return nil
 	}
 }
+
+// storeDown says which store does not answer (for /readyz: "database" or
+// "counters", Redis with --redis), never the driver's words.
+type storeDown struct {
+	store string
+	err   error
+}
+
+func (d storeDown) Error() string { return d.store + ": " + d.err.Error() }
 
 // withHealth answers GET /healthz (the process runs) and GET /readyz (its
 // stores answer within a second; 503 with Retry-After otherwise), without
@@ -332,7 +354,12 @@ func withHealth(next http.Handler, ready func(ctx context.Context) error) http.H
 		defer cancel()
 		if err := ready(ctx); err != nil {
 			w.Header().Set("Retry-After", "2")
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			body := map[string]string{"status": "unavailable"}
+			var down storeDown
+			if errors.As(err, &down) {
+				body["store"] = down.store // which one, not why: no details for outsiders
+			}
+			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -158,3 +158,54 @@ func TestServeStartsWithRedisDown(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Fault (failed before the fix: serve exited at once): serve started
+// while PostgreSQL is down starts; /readyz says 503 naming the database,
+// logins get 503 with Retry-After; once PostgreSQL answers the store is
+// migrated and everything works, without a restart.
+func TestServeStartsWithPostgresDown(t *testing.T) {
+	pg := storetest.StartPostgres(t, 40)
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	s := startServer(t, data, "--db", pg.DSN)
+	hc := caClient(t, data)
+	status := func(path, user, pw string) (int, string, string) {
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pw)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+	}
+	if code, retry, body := status("/readyz", "", ""); code != 503 || retry == "" || !strings.Contains(body, `"store":"database"`) {
+		t.Errorf("readyz with PostgreSQL down: %d %q %s", code, retry, body)
+	}
+	if code, retry, body := status("/api/status", "admin", "pg-pw-123"); code != 503 || retry == "" {
+		t.Errorf("a login with PostgreSQL down: %d %q %s, want 503 with Retry-After", code, retry, body)
+	}
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The CLI on the same database, once it is up.
+	cli(t, data, "pg-pw-123\n", "--db", pg.DSN, "user", "add", "admin", "--password-stdin")
+	cli(t, data, "", "--db", pg.DSN, "policy", "add", "--priority", "1", "--subject", "*", "--rule", "allow")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ready, _, _ := status("/readyz", "", "")
+		code, _, body := status("/api/status", "admin", "pg-pw-123")
+		if ready == 200 && code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("15 s after PostgreSQL started: readyz %d, login %d %s\n%s", ready, code, body, s.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

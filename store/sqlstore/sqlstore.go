@@ -69,6 +69,12 @@ type Store struct {
 	// file is the SQLite database file as it was when last seen, to notice
 	// when the path names another file (the directory was moved, swapped
 	// or restored) or none (deleted); fileChecked is when (unix ns).
+	// ready: the database answered and is migrated; lazy stores (Config.Lazy)
+	// try again at most once a second (lastTry, unix ns) under readyMu.
+	ready   atomic.Bool
+	lastTry atomic.Int64
+	readyMu sync.Mutex
+
 	// poolSize is the PostgreSQL pool's size while it follows the server
 	// (followPoolSize); stopFollow ends that.
 	poolSize   atomic.Int32
@@ -90,6 +96,11 @@ type Config struct {
 	PostgresDSN string
 	// Timeout bounds every store call; default DefaultTimeout.
 	Timeout time.Duration
+	// Lazy (PostgreSQL only) makes Open return at once when the server does
+	// not answer: every call fails (a store failure: 503) until it does,
+	// then the store migrates and serves, without a restart. For a service
+	// that must start while its database is down.
+	Lazy bool
 	// MaxConns is the PostgreSQL connection pool's size. 0 derives it from
 	// the server's max_connections: a quarter of it, at least 4 and at most
 	// 64, so that several replicas and the server's own reserve fit.
@@ -134,7 +145,11 @@ func (s *Store) begin(ctx context.Context, l lane) (context.Context, context.Can
 	if ctx.Value(laneKey{}) == s {
 		return ctx, func() {}
 	}
-	if err := s.checkFile(false); err != nil {
+	err := s.ensureReady()
+	if err == nil {
+		err = s.checkFile(false)
+	}
+	if err != nil {
 		// The call fails at once with err as its context's cause.
 		ctx, cancel := context.WithCancelCause(ctx)
 		cancel(err)
@@ -364,30 +379,15 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 	for i := range s.lanes {
 		s.lanes[i] = make(chan struct{}, max(1, poolSize*3/4))
 	}
-	// Replicas opening one SQLite file at once wait for each other's
-	// migrations: SQLITE_BUSY at open is retried (the per-call busy timeout
-	// is kept short for requests), for up to a minute or until ctx ends.
-	err := retryBusy(ctx, postgres, func() error {
-		if err := db.PingContext(ctx); err != nil {
-			return fmt.Errorf("sqlstore: connecting: %w", err)
-		}
-		return s.migrate(ctx)
-	})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := s.backfillUserIDs(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	for name, q := range hotQueries {
-		st, err := db.PrepareContext(ctx, s.rebind(q))
-		if err != nil {
+	if err := s.prepareDB(ctx); err != nil {
+		if !(postgres && cfg.Lazy) {
 			db.Close()
-			return nil, fmt.Errorf("sqlstore: preparing %s: %w", name, err)
+			return nil, err
 		}
-		s.stmts[name] = st
+		s.log.Error("sqlstore: the database does not answer: serving 503 until it does", "error", err.Error())
+		s.lastTry.Store(time.Now().UnixNano())
+	} else {
+		s.ready.Store(true)
 	}
 	if !postgres && !cfg.NoReadCache {
 		s.cache = newReadCache(db, cfg.SQLitePath)
@@ -398,6 +398,87 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 		}
 	}
 	return s, nil
+}
+
+// prepareDB connects, migrates, backfills and prepares the hot queries.
+func (s *Store) prepareDB(ctx context.Context) error {
+	// Replicas opening one SQLite file at once wait for each other's
+	// migrations: SQLITE_BUSY at open is retried (the per-call busy timeout
+	// is kept short for requests), for up to a minute or until ctx ends.
+	err := retryBusy(ctx, s.postgres, func() error {
+		if err := s.db.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: connecting: %w", err)
+		}
+		return s.migrate(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.backfillUserIDs(ctx); err != nil {
+		return err
+	}
+	for name, q := range hotQueries {
+		st, err := s.db.PrepareContext(ctx, s.rebind(q))
+		if err != nil {
+			return fmt.Errorf("sqlstore: preparing %s: %w", name, err)
+		}
+		s.stmts[name] = st
+	}
+	return nil
+}
+
+// ErrNotReady is what calls get from a Lazy store whose database has not
+// answered yet.
+var ErrNotReady = errors.New("sqlstore: the database has not answered yet")
+
+// ensureReady makes a Lazy store ready once its database answers (trying
+// at most once a second); until then it returns ErrNotReady.
+func (s *Store) ensureReady() error {
+	if s.ready.Load() {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	if last := s.lastTry.Load(); now-last < int64(time.Second) || !s.lastTry.CompareAndSwap(last, now) {
+		return ErrNotReady
+	}
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if s.ready.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	if err := s.prepareDB(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotReady, err)
+	}
+	s.log.Info("sqlstore: the database answers: serving")
+	s.ready.Store(true)
+	return nil
+}
+
+// Ready reports whether the database answered: nil, or ErrNotReady while a
+// Lazy store's database has not (it tries again at most once a second).
+func (s *Store) Ready() error { return s.ensureReady() }
+
+// cause is err, or the reason begin ended the call's context (ErrNotReady,
+// ErrFileChanged) when that is why it failed.
+func cause(ctx context.Context, err error) error {
+	if err != nil {
+		if c := context.Cause(ctx); c != nil && c != ctx.Err() {
+			return c
+		}
+	}
+	return err
+}
+
+// queryRow runs a prepared hot query (hotQueries) by name.
+func (s *Store) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
+	if !s.ready.Load() {
+		// Not prepared yet: the call's context has ended (begin), and the
+		// driver answers with that.
+		return s.db.QueryRowContext(ctx, s.rebind(hotQueries[name]), args...)
+	}
+	return s.stmts[name].QueryRowContext(ctx, args...)
 }
 
 // Close closes the database.
@@ -441,7 +522,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 		return nil, err
 	}
 	res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
-	return res, s.noteErr(err)
+	return res, s.noteErr(cause(ctx, err))
 }
 
 // beginTx starts a write transaction (SQLite: BEGIN IMMEDIATE).
@@ -450,7 +531,7 @@ func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
 		return nil, err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
-	return tx, s.noteErr(err)
+	return tx, s.noteErr(cause(ctx, err))
 }
 
 // ErrFileChanged is what a call gets while the SQLite database file is
@@ -516,7 +597,8 @@ func (s *Store) dropConns() {
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.db.QueryContext(ctx, s.rebind(q), args...)
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	return rows, cause(ctx, err)
 }
 
 // migrate applies the embedded migrations not applied yet, one transaction
@@ -718,7 +800,7 @@ func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
 	return cachedRead(s, ctx, laneUsers,
 		func(gen uint64) (*stores.User, bool) { return s.cache.user(login, gen) },
 		func(ctx context.Context) (*stores.User, error) {
-			return scanUser(s.stmts["user"].QueryRowContext(ctx, login))
+			return scanUser(s.queryRow(ctx, "user", login))
 		},
 		func(u *stores.User, gen uint64) { s.cache.putUser(login, u, gen) })
 }
@@ -742,6 +824,7 @@ func cachedRead[T any](s *Store, ctx context.Context, l lane, hit func(gen uint6
 		}
 	}
 	v, err := read(ctx)
+	err = cause(ctx, err)
 	if err == nil && cacheable {
 		s.cache.misses.Add(1)
 		put(v, gen)
@@ -946,7 +1029,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, er
 	return cachedRead(s, ctx, laneTokens,
 		func(gen uint64) (*stores.Token, bool) { return s.cache.token(hash, gen) },
 		func(ctx context.Context) (*stores.Token, error) {
-			return scanToken(s.stmts["tokenByHash"].QueryRowContext(ctx, hash))
+			return scanToken(s.queryRow(ctx, "tokenByHash", hash))
 		},
 		func(t *stores.Token, gen uint64) { s.cache.putToken(hash, t, gen) })
 }
@@ -955,7 +1038,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, er
 func (s *Store) TokenByID(ctx context.Context, id string) (*stores.Token, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
-	return scanToken(s.stmts["tokenByID"].QueryRowContext(ctx, id))
+	return scanToken(s.queryRow(ctx, "tokenByID", id))
 }
 
 // CreateToken implements stores.TokenAdmin.
@@ -1146,7 +1229,7 @@ func (s *Store) readSession(ctx context.Context, hash string) (*stores.Session, 
 	var scopes string
 	var userUpdated, created, lastSeen, idle, expires int64
 	var csrf int
-	err := s.stmts["sessionByHash"].QueryRowContext(ctx, hash).Scan(&x.Hash, &x.User, &x.UserID, &x.Credential, &x.Scheme, &scopes, &userUpdated, &created, &lastSeen, &idle, &expires, &csrf)
+	err := s.queryRow(ctx, "sessionByHash", hash).Scan(&x.Hash, &x.User, &x.UserID, &x.Credential, &x.Scheme, &scopes, &userUpdated, &created, &lastSeen, &idle, &expires, &csrf)
 	if err != nil {
 		return nil, notFound(err)
 	}
