@@ -53,6 +53,18 @@ func TestServeStoreFailureAnswers503(t *testing.T) {
 			t.Fatalf("%s: %d %s", u[0], code, body)
 		}
 	}
+	// A token to revoke while the store is unwritable, and an access token.
+	code, _, body := do("POST", "/api/users/admin/personal_access_tokens", `{"personal_access_token":{"name":"to-revoke"}}`, "application/json", "admin", c.satPW)
+	if code != 201 {
+		t.Fatalf("PAT create: %d %s", code, body)
+	}
+	patID := jsonField(t, body, "id")
+	code, _, body = do("POST", "/ovirt-engine/sso/oauth/token", url.Values{"grant_type": {"password"}, "scope": {"ovirt-app-api"},
+		"username": {"admin@internal"}, "password": {c.ovirtPW}}.Encode(), "application/x-www-form-urlencoded", "", "")
+	if code != 200 {
+		t.Fatalf("token grant: %d %s", code, body)
+	}
+	access := jsonField(t, body, "access_token")
 	db := filepath.Join(data, "gatehouse.db")
 	lock := func(flag string) {
 		for _, f := range []string{db, db + "-wal"} {
@@ -77,6 +89,8 @@ func TestServeStoreFailureAnswers503(t *testing.T) {
 		{"xCAT token", "POST", "/xcatws/tokens", `{"userName":"wsuser","userPW":"` + c.xcatPW + `"}`, "application/json", "", ""},
 		{"OAuth 2 grant", "POST", "/ovirt-engine/sso/oauth/token", url.Values{"grant_type": {"password"}, "scope": {"ovirt-app-api"},
 			"username": {"admin@internal"}, "password": {c.ovirtPW}}.Encode(), "application/x-www-form-urlencoded", "", ""},
+		{"PAT revoke", "DELETE", "/api/users/admin/personal_access_tokens/" + patID, "", "", "admin", c.satPW},
+		{"OAuth 2 revoke", "POST", "/ovirt-engine/sso/oauth/revoke", url.Values{"token": {access}}.Encode(), "application/x-www-form-urlencoded", "", ""},
 	}
 	for _, w := range writes {
 		code, retry, body := do(w.method, w.path, w.body, w.ctype, w.as, w.pw)
@@ -87,6 +101,22 @@ func TestServeStoreFailureAnswers503(t *testing.T) {
 			if strings.Contains(body, words) {
 				t.Errorf("%s: the store's words %q reached the client: %s", w.name, words, body)
 			}
+		}
+	}
+	// A persistent-auth login (the session is written) and an OAuth 1
+	// request (the nonce is written).
+	req, _ := http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
+	req.SetBasicAuth("admin@internal", c.ovirtPW)
+	req.Header.Set("Prefer", "persistent-auth")
+	for name, r := range map[string]*http.Request{"persistent-auth login": req} {
+		res, err := hc.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 500 && res.Header.Get("Retry-After") == "" || strings.Contains(string(b), "readonly") || strings.Contains(string(b), "database") {
+			t.Errorf("%s with the store unwritable: %d %s", name, res.StatusCode, b)
 		}
 	}
 	lock("-i")
