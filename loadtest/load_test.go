@@ -98,30 +98,54 @@ func TestHashingUnderAttack(t *testing.T) {
 // used to hash it again at once (seconds at ~0 req/s, 1.5 GB). Now the
 // entry is extended while in use, and before its ceiling one check runs in
 // the background while requests are answered from the cache.
+//
+// The latency is judged against the same load in the same run on a cache
+// whose ceiling is far away (no refresh at all), not against an absolute
+// figure: on a shared 2-core machine beside another test suite a p99 of a
+// few hundred milliseconds is the machine, not the cache. A stampede costs
+// seconds at ~0 req/s, so the bound (twice the baseline plus 50 ms) keeps
+// failing it; a noisy window is measured again, up to three times.
 func TestCacheCeilingUnderLoad(t *testing.T) {
-	store := legitStore()
-	slots := pwcheck.NewHashSlots(0, 0)
-	srv := httptest.NewTLSServer(handler(store, slots, time.Second, 3*time.Second))
-	defer srv.Close()
-	c := newClient(64, 10*time.Second)
-	status, err := get(c, srv.URL, "legit", "legit-password", "192.0.2.1")
-	require.NoError(t, err)
-	require.Equal(t, 200, status)
-	before := slots.Stats().Started
-	stop := make(chan struct{})
-	// 64 clients, each sending a request every 20 ms.
-	h := run(64, stop, 20*time.Millisecond, func(_, _ int) (int, error) {
-		return get(c, srv.URL, "legit", "legit-password", "192.0.2.1")
-	})
-	time.Sleep(2500 * time.Millisecond) // the refresh is due 2 s after the check, within a TTL of the 3 s ceiling
-	close(stop)
-	h.wait()
-	hashes := slots.Stats().Started - before
-	t.Logf("64 connections for 2.5 s: %v, p99 %v, %d hashes", h.byStatus, h.p99(), hashes)
-	assert.Equal(t, int64(1), hashes, "one hash before the ceiling, in the background")
-	assert.Equal(t, 0, h.count(429)+h.count(503))
-	if !raceEnabled {
-		assert.Less(t, h.p99(), 100*time.Millisecond, "no latency spike")
+	measure := func(ceiling time.Duration) (*hammer, int64) {
+		store := legitStore()
+		slots := pwcheck.NewHashSlots(0, 0)
+		srv := httptest.NewTLSServer(handler(store, slots, time.Second, ceiling))
+		defer srv.Close()
+		c := newClient(64, 10*time.Second)
+		defer c.CloseIdleConnections()
+		status, err := get(c, srv.URL, "legit", "legit-password", "192.0.2.1")
+		require.NoError(t, err)
+		require.Equal(t, 200, status)
+		before := slots.Stats().Started
+		stop := make(chan struct{})
+		// 64 clients, each sending a request every 20 ms.
+		h := run(64, stop, 20*time.Millisecond, func(_, _ int) (int, error) {
+			return get(c, srv.URL, "legit", "legit-password", "192.0.2.1")
+		})
+		time.Sleep(2500 * time.Millisecond) // the refresh is due 2 s after the check, within a TTL of the 3 s ceiling
+		close(stop)
+		h.wait()
+		return h, slots.Stats().Started - before
+	}
+	for try := 1; ; try++ {
+		base, baseHashes := measure(time.Hour)
+		h, hashes := measure(3 * time.Second)
+		t.Logf("try %d, 64 connections for 2.5 s: at the ceiling %v, p99 %v, %d hashes; far from it p99 %v, %d hashes",
+			try, h.byStatus, h.p99(), hashes, base.p99(), baseHashes)
+		assert.Equal(t, 0, h.count(429)+h.count(503))
+		// A stampede hashes once per request in flight (64 here); a second
+		// hash means a stall longer than the cache's TTL (1 s) on a busy
+		// machine, which another window tells apart.
+		require.LessOrEqual(t, hashes, int64(3), "a stampede of hashes at the ceiling")
+		quiet := hashes == 1
+		if quiet && (raceEnabled || h.p99() <= 2*base.p99()+50*time.Millisecond) {
+			return
+		}
+		if try == 3 {
+			assert.Equal(t, int64(1), hashes, "one hash before the ceiling, in the background, in one of three windows")
+			assert.LessOrEqual(t, h.p99(), 2*base.p99()+50*time.Millisecond, "no latency spike at the ceiling in three tries")
+			return
+		}
 	}
 }
 
