@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -63,8 +64,10 @@ type Decision struct {
 // → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
 // the request is anonymous; a credential over plain HTTP → 403 (see
-// Config.AllowInsecure); more than one Authorization header, or a path CheckPath
-// refuses (dot segments, "//", too many segments, encoded separators) → 400.
+// Config.AllowInsecure); more than one Authorization header, a path CheckPath
+// refuses (dot segments, "//", too many segments, encoded separators, path
+// parameters), or a method override header (X-HTTP-Method-Override, …) that
+// names another method than the request's → 400.
 //
 // The plain-HTTP refusal fails closed: it asks a.HasCredentials first
 // (refusing before any credential is checked), and if a still finds a
@@ -90,6 +93,10 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 			}
 			if err := checkPath(r, c.separators); err != nil {
 				c.fail(w, r, AsError(err), challenges, start)
+				return
+			}
+			if m, ok := methodOverride(r); ok {
+				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "a method override header (" + m + ") names another method than the request's"}, challenges, start)
 				return
 			}
 			plain := !c.insecure && !IsSecure(r, c.forwarded)
@@ -138,6 +145,24 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
 		})
 	}
+}
+
+// methodOverrideHeaders are the headers with which frameworks (Rails'
+// Rack::MethodOverride, many Java and .NET stacks) run a request as another
+// method than the one the policy judged.
+var methodOverrideHeaders = []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// methodOverride reports a method override header that names another
+// method than r's.
+func methodOverride(r *http.Request) (string, bool) {
+	for _, h := range methodOverrideHeaders {
+		for _, v := range r.Header[h] {
+			if !strings.EqualFold(strings.TrimSpace(v), r.Method) {
+				return h, true
+			}
+		}
+	}
+	return "", false
 }
 
 func errInsecure() *Error {

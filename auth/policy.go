@@ -224,9 +224,10 @@ func matchSegment(pat, seg string) bool {
 // http.FileServer and path.Clean would resolve after the policy allowed the
 // request), an empty segment anywhere in the path ("//", also leading or
 // trailing), a segment that is not valid escaping, more than
-// MaxPathSegments segments, or an encoded separator inside a segment (%2F,
+// MaxPathSegments segments, an encoded separator inside a segment (%2F,
 // %5C or %00: the rules see one segment where Flask, Express or an
-// nginx-routed upstream see two). Middleware calls it for every request
+// nginx-routed upstream see two), or a path parameter (";", raw or %3B,
+// which Java servers strip before they route). Middleware calls it for every request
 // and answers 400; Config.AllowEncodedSeparators lets the last kind through
 // for upstreams that need them.
 func CheckPath(r *http.Request) error { return checkPath(r, false) }
@@ -250,7 +251,7 @@ func checkPath(r *http.Request, allowSeparators bool) error {
 	}
 	// The common path has no escapes, no "//" and no segment starting
 	// with a dot: nothing to look at segment by segment.
-	if !strings.ContainsAny(inner, "%") && !strings.Contains(inner, "/.") && inner[0] != '.' {
+	if !strings.ContainsAny(inner, "%;") && !strings.Contains(inner, "/.") && inner[0] != '.' {
 		return nil
 	}
 	for seg := range strings.SplitSeq(inner, "/") {
@@ -260,6 +261,12 @@ func checkPath(r *http.Request, allowSeparators bool) error {
 		}
 		if !allowSeparators && strings.ContainsAny(u, "/\\\x00") {
 			return bad("has an encoded separator (%2F, %5C or %00) inside a segment")
+		}
+		if !allowSeparators && strings.Contains(u, ";") {
+			// Tomcat, Undertow and Jetty drop ";params" and then resolve
+			// what is left: /api/admin;x=1/x is /api/admin/x upstream,
+			// and /pub/..;/admin/x is /admin/x.
+			return bad("has a path parameter (;) inside a segment")
 		}
 		for part := range strings.SplitSeq(u, "/") { // an escaped %2F hides segments from path.Clean
 			if part == "." || part == ".." {

@@ -498,7 +498,10 @@ func isForm(r *http.Request) bool {
 // through when allowed (the faces' middleware then judges them).
 func checkOriginalPath(r *http.Request, allowSeparators bool) error {
 	err := auth.CheckPath(r)
-	if err != nil && allowSeparators && strings.Contains(auth.AsError(err).Message, "encoded separator") {
+	if err == nil || !allowSeparators {
+		return err
+	}
+	if m := auth.AsError(err).Message; strings.Contains(m, "encoded separator") || strings.Contains(m, "path parameter") {
 		return nil
 	}
 	return err

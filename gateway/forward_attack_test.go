@@ -128,7 +128,7 @@ func TestForwardAuthEncodedSlash(t *testing.T) {
 	denyAdmin(t, f)
 	pat := map[string]string{"Authorization": basicAuth(authtest.SatelliteUser, f.PAT)}
 	for name, asks := range map[string]func(method, uri, host string) proxyRequest{"nginx": nginxAsks, "traefik": traefikAsks, "envoy": envoyAsks} {
-		for _, p := range []string{"/api/admin%2f1", "/api/admin%2F1", "/api/admin%5c1", "/api/admin%001"} {
+		for _, p := range []string{"/api/admin%2f1", "/api/admin%2F1", "/api/admin%5c1", "/api/admin%001", "/api/admin;x=1/1", "/api/public/..;/admin/1"} {
 			if res := asks("GET", p, "h").send(t, srv, pat); res.StatusCode != 400 {
 				t.Errorf("%s %s: %d, want 400", name, p, res.StatusCode)
 			}
@@ -264,4 +264,36 @@ func FuzzParseCertHeader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// With AllowEncodedSeparators, forward-auth lets %2F and ";" through to
+// the faces (whose own auth.Config must allow them too), and a plain path
+// is answered as always.
+func TestForwardAuthAllowEncodedSeparators(t *testing.T) {
+	f := authtest.New(t)
+	var seen []string
+	faces := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.URL.EscapedPath())
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	h := gateway.ForwardAuth(gateway.ForwardAuthConfig{Dialect: gateway.DialectNginx, AllowEncodedSeparators: true,
+		Proxies: gateway.Proxies{Trusted: loopback, Roots: f.CA.Pool()}}, faces)
+	for _, p := range []string{"/api/x%2Fy", "/api/x;v=1", "/api/plain", "/api/../x"} {
+		r := httptest.NewRequest("GET", "/auth/nginx", nil)
+		r.RemoteAddr = "127.0.0.1:1"
+		r.Header.Set("X-Original-URI", p)
+		r.Header.Set("X-Original-Method", "GET")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		want := 401
+		if p == "/api/../x" {
+			want = 400 // dot segments stay refused
+		}
+		if rec.Code != want {
+			t.Errorf("%s: %d, want %d", p, rec.Code, want)
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("the faces saw %v", seen)
+	}
 }

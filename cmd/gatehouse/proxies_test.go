@@ -73,8 +73,11 @@ type proxyRig struct {
 func (rig *proxyRig) curl(t *testing.T, args string) (int, string, string) {
 	t.Helper()
 	bodyFile := filepath.Join(rig.work, "body")
+	// Every request also carries identity and credential headers in the
+	// underscore spelling a CGI, WSGI or Rack upstream reads as the real
+	// one: they must never reach the app (credentialIn).
 	cmd := exec.Command("sh", "-c", "curl -sS --http1.1 --cacert "+filepath.Join(rig.data, "ca", "cluster.crt")+
-		" -o "+bodyFile+" -D - -w '\\n%{http_code}' "+args)
+		" -H 'X_Gatehouse_User: root' -H 'X_Auth_Token: stolen' -o "+bodyFile+" -D - -w '\\n%{http_code}' "+args)
 	cmd.Dir = rig.work
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -218,7 +221,8 @@ func (rig *proxyRig) runSchemes(t *testing.T) []schemeResult {
 		cookies, _ := os.ReadFile(jar)
 		if !strings.Contains(string(cookies), "JSESSIONID") {
 			record("persistent-auth session", false, "the client got no JSESSIONID cookie")
-		} else if passes("persistent-auth session", "admin@internal", fmt.Sprintf("-b %s -b theme=dark -H 'Prefer: persistent-auth' %s/ovirt-engine/api", jar, b)) {
+		} else if passes("persistent-auth session", "admin@internal", fmt.Sprintf("-b %s -b theme=dark -H 'Prefer: persistent-auth' -H \"JSESSIONID: $(awk '/JSESSIONID/{print $7}' %s)\" %s/ovirt-engine/api", jar, jar, b)) {
+			// (oVirt's csrf-protection echoes the id in a JSESSIONID header.)
 			got, _, _ := rig.app.last()
 			if got.Header.Get("X-Gatehouse-Scheme") != "session" {
 				record("persistent-auth session", false, "the cookie request was %q, not a session", got.Header.Get("X-Gatehouse-Scheme"))
