@@ -68,7 +68,7 @@ func spoof(r *http.Request) *http.Request {
 	r.Header["X_Gatehouse_User"] = []string{"admin"}
 	r.Header["x_gatehouse_groups"] = []string{"admin"}
 	r.Header["X_Auth_Token"] = []string{"stolen"}
-	r.Header.Add("Cookie", "theme=dark; JSESSIONID=stolen")
+	r.Header.Add("Cookie", "theme=dark; JSESSIONID=stolen; JSESSIONID =spaced")
 	r.Header.Set("Foreman-User", "root")
 	q := r.URL.Query()
 	q.Set("page", "2")

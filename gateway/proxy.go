@@ -240,7 +240,7 @@ func removeCookies(r *http.Request, names []string) {
 	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name == "" || containsFold(names, name) {
+			if name = strings.TrimSpace(name); name == "" || containsFold(names, name) { // "JSESSIONID =x" too
 				continue
 			}
 			kept = append(kept, strings.TrimSpace(part))

@@ -34,12 +34,20 @@ func StripQueryCredentials(rawQuery string) string {
 	}
 	var kept []string
 	for part := range strings.SplitSeq(rawQuery, "&") {
-		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
+		// Some upstreams (Perl's CGI.pm) also split on ";": a credential
+		// after one is removed too.
+		var pieces []string
+		for piece := range strings.SplitSeq(part, ";") {
+			name, _, _ := strings.Cut(piece, "=")
+			if n, err := url.QueryUnescape(name); err == nil {
+				name = n
+			}
+			if piece != "" && !IsCredentialParam(strings.TrimSpace(name)) {
+				pieces = append(pieces, piece)
+			}
 		}
-		if part != "" && !IsCredentialParam(name) {
-			kept = append(kept, part)
+		if len(pieces) > 0 {
+			kept = append(kept, strings.Join(pieces, ";"))
 		}
 	}
 	return strings.Join(kept, "&")
