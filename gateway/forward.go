@@ -606,9 +606,7 @@ func Allow(headers Headers, key []byte, now func() time.Time) http.Handler {
 			uri += "?" + q
 		}
 		w.Header().Set(UpstreamURIHeader, uri)
-		c := r.Clone(r.Context())
-		removeCookies(c, CredentialCookies)
-		w.Header().Set(UpstreamCookieHeader, c.Header.Get("Cookie"))
+		w.Header().Set(UpstreamCookieHeader, keptCookies(r.Header.Values("Cookie"), CredentialCookies))
 		if id, ok := auth.IdentityFrom(r.Context()); ok && id != nil {
 			f := identityFields(id)
 			// Every header is sent, empty or not: a proxy that copies them

@@ -236,20 +236,27 @@ func removeCookies(r *http.Request, names []string) {
 	if len(lines) == 0 {
 		return
 	}
+	kept := keptCookies(lines, names)
+	r.Header.Del("Cookie")
+	if kept != "" {
+		r.Header.Set("Cookie", kept)
+	}
+}
+
+// keptCookies is one Cookie header value with the cookies of lines but the
+// named ones ("JSESSIONID =x" too), byte for byte; "" when none is left.
+func keptCookies(lines, names []string) string {
 	var kept []string
 	for _, line := range lines {
 		for _, part := range strings.Split(line, ";") {
 			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if name = strings.TrimSpace(name); name == "" || containsFold(names, name) { // "JSESSIONID =x" too
+			if name = strings.TrimSpace(name); name == "" || containsFold(names, name) {
 				continue
 			}
 			kept = append(kept, strings.TrimSpace(part))
 		}
 	}
-	r.Header.Del("Cookie")
-	if len(kept) > 0 {
-		r.Header.Set("Cookie", strings.Join(kept, "; "))
-	}
+	return strings.Join(kept, "; ")
 }
 
 func containsFold(list []string, s string) bool {

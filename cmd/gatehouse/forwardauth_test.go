@@ -50,25 +50,9 @@ func startNginx(t *testing.T, vars map[string]string) string {
 	if vars["@GATEHOUSE_TLS@"] == "" {
 		vars["@GATEHOUSE_TLS@"] = "127.0.0.1:1" // gatehouse's own endpoints are not used
 	}
-	// nginx.conf and the files it includes, their placeholders filled in.
-	for _, name := range []string{"nginx.conf", "gatehouse_tls.conf"} {
-		tmpl, err := os.ReadFile(filepath.Join("..", "..", "docs", "forward-auth", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		conf := string(tmpl)
-		for k, v := range vars {
-			conf = strings.ReplaceAll(conf, k, v)
-		}
-		if i := strings.Index(conf, "@"); i >= 0 && strings.ContainsAny(conf[i+1:min(len(conf), i+20)], "@") &&
-			strings.Contains(conf[i:min(len(conf), i+20)], "_") || strings.Contains(conf, "@PREFIX@") {
-			t.Fatalf("%s: a placeholder was left", name)
-		}
-		if err := os.WriteFile(filepath.Join(prefix, name), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	confPath := filepath.Join(prefix, "nginx.conf")
+	// nginx.conf and the file it includes, their placeholders filled in.
+	renderConfig(t, "gatehouse_tls.conf", prefix, vars)
+	confPath := renderConfig(t, "nginx.conf", prefix, vars)
 	cmd := exec.Command(nginx, "-e", "stderr", "-p", prefix, "-c", confPath, "-g", "daemon off; master_process off;")
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr

@@ -187,12 +187,9 @@ func parse(e *env, v string, args []string, define func(fs *flag.FlagSet), min, 
 		if vb, _ := findVerb(strings.Fields(v)); vb != nil {
 			fmt.Fprintf(e.stderr, "usage: gatehouse %s %s\n%s\n", vb.name, vb.args, vb.help)
 		}
-		if n := 0; true {
-			own.VisitAll(func(*flag.Flag) { n++ })
-			if n > 0 {
-				fmt.Fprintln(e.stderr, "\nflags:")
-				own.PrintDefaults()
-			}
+		if hasFlags(own) {
+			fmt.Fprintln(e.stderr, "\nflags:")
+			own.PrintDefaults()
 		}
 		fmt.Fprintln(e.stderr, "\n(--data, --db and --redis as for every command: gatehouse -h)")
 	}
@@ -217,6 +214,13 @@ func parse(e *env, v string, args []string, define func(fs *flag.FlagSet), min, 
 		return nil, usageError("wrong number of arguments")
 	}
 	return pos, nil
+}
+
+// hasFlags reports whether fs defines any flag.
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
 }
 
 // stdinHasData reports whether standard input holds something to read. A

@@ -31,20 +31,7 @@ func TestServeStoreFailureAnswers503(t *testing.T) {
 	c := s.creds(t)
 	hc := caClient(t, data)
 	do := func(method, path, body, ctype, user, pw string) (int, string, string) {
-		req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		if user != "" {
-			req.SetBasicAuth(user, pw)
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+		return send(t, hc, newRequest(method, s.base+path, body, ctype, user, pw))
 	}
 	// Warm the password cache, so that the writes, not the logins, fail.
 	for _, u := range [][2]string{{"admin", c.satPW}, {"wsuser", c.xcatPW}, {"admin@internal", c.ovirtPW}} {
@@ -105,19 +92,10 @@ func TestServeStoreFailureAnswers503(t *testing.T) {
 	}
 	// A persistent-auth login (the session is written) and an OAuth 1
 	// request (the nonce is written).
-	req, _ := http.NewRequest("GET", s.base+"/ovirt-engine/api", nil)
-	req.SetBasicAuth("admin@internal", c.ovirtPW)
+	req := newRequest("GET", s.base+"/ovirt-engine/api", "", "", "admin@internal", c.ovirtPW)
 	req.Header.Set("Prefer", "persistent-auth")
-	for name, r := range map[string]*http.Request{"persistent-auth login": req} {
-		res, err := hc.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode >= 500 && res.Header.Get("Retry-After") == "" || strings.Contains(string(b), "readonly") || strings.Contains(string(b), "database") {
-			t.Errorf("%s with the store unwritable: %d %s", name, res.StatusCode, b)
-		}
+	if code, retry, body := send(t, hc, req); code >= 500 && retry == "" || strings.Contains(body, "readonly") || strings.Contains(body, "database") {
+		t.Errorf("persistent-auth login with the store unwritable: %d %s", code, body)
 	}
 	lock("-i")
 	locked = false
@@ -146,12 +124,8 @@ func TestServeStartsWithRedisDown(t *testing.T) {
 	c := s.creds(t)
 	hc := caClient(t, data)
 	status := func(req *http.Request) (int, string) {
-		res, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		return res.StatusCode, res.Header.Get("Retry-After")
+		code, retry, _ := send(t, hc, req)
+		return code, retry
 	}
 	get := func(path string) *http.Request { req, _ := http.NewRequest("GET", s.base+path, nil); return req }
 	if code, retry := status(get("/readyz")); code != 503 || retry == "" {
@@ -202,17 +176,7 @@ func TestServeStartsWithPostgresDown(t *testing.T) {
 	s := startServer(t, data, "--db", pg.DSN)
 	hc := caClient(t, data)
 	status := func(path, user, pw string) (int, string, string) {
-		req, _ := http.NewRequest("GET", s.base+path, nil)
-		if user != "" {
-			req.SetBasicAuth(user, pw)
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+		return send(t, hc, newRequest("GET", s.base+path, "", "", user, pw))
 	}
 	if code, retry, body := status("/readyz", "", ""); code != 503 || retry == "" || !strings.Contains(body, `"store":"database"`) {
 		t.Errorf("readyz with PostgreSQL down: %d %q %s", code, retry, body)
@@ -238,4 +202,29 @@ func TestServeStartsWithPostgresDown(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// newRequest is a request with an optional body (of type ctype) and Basic
+// credentials (when user is set).
+func newRequest(method, url, body, ctype, user, pw string) *http.Request {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pw)
+	}
+	return req
+}
+
+// send makes req with hc and returns the status, Retry-After and body.
+func send(t *testing.T, hc *http.Client, req *http.Request) (int, string, string) {
+	t.Helper()
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("Retry-After"), string(b)
 }
