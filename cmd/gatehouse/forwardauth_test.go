@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/gateway"
 )
@@ -53,30 +52,13 @@ func startNginx(t *testing.T, vars map[string]string) string {
 	// nginx.conf and the file it includes, their placeholders filled in.
 	renderConfig(t, "gatehouse_tls.conf", prefix, vars)
 	confPath := renderConfig(t, "nginx.conf", prefix, vars)
-	cmd := exec.Command(nginx, "-e", "stderr", "-p", prefix, "-c", confPath, "-g", "daemon off; master_process off;")
-	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+	t.Cleanup(func() { // registered first, so it runs after runProxy's
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
-			t.Logf("nginx:\n%s\n%s", stderr.String(), log)
+			t.Logf("nginx error.log:\n%s", log)
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", vars["@LISTEN@"]); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	runProxy(t, vars["@LISTEN@"], nginx, "-e", "stderr", "-p", prefix, "-c", confPath, "-g", "daemon off; master_process off;")
 	return "https://" + vars["@LISTEN@"]
 }
 
