@@ -14,9 +14,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/syncbuf"
 )
 
-// TestReadmeHeadline pastes the README's first Go snippet into main.go of a
-// new module (requiring this one through a replace directive), runs it with
-// `go run` on a free port, and sends it the curl line printed under it.
+// TestReadmeHeadline checks the README's quick start: its first Go snippet
+// must be, line for line, the body of main in examples/quickstart/main.go
+// (which adds the imports). That file is pasted as main.go into a new
+// module (requiring this one through a replace directive), run with `go
+// run` on a free port, and sent the curl line printed under the snippet.
 func TestReadmeHeadline(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -24,9 +26,12 @@ func TestReadmeHeadline(t *testing.T) {
 	}
 	text := string(readme)
 	start := strings.Index(text, "```go\n")
-	end := strings.Index(text[start+6:], "```\n")
-	if start < 0 || end < 0 {
+	if start < 0 {
 		t.Fatal("no Go snippet in the README")
+	}
+	end := strings.Index(text[start+6:], "```\n")
+	if end < 0 {
+		t.Fatal("the README's Go snippet does not end")
 	}
 	snippet := text[start+6 : start+6+end]
 	curlStart := strings.Index(text[start:], "```sh\ncurl ")
@@ -36,8 +41,25 @@ func TestReadmeHeadline(t *testing.T) {
 	curlLine := strings.SplitN(text[start+curlStart+len("```sh\n"):], "\n", 2)[0]
 	curlLine, want, _ := strings.Cut(curlLine, "   # ")
 
+	const example = "../examples/quickstart/main.go"
+	program, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, ok := strings.Cut(string(program), "\nfunc main() {\n")
+	body, _, ok2 := strings.Cut(body, "\n}\n")
+	if !ok || !ok2 {
+		t.Fatalf("%s has no func main", example)
+	}
+	var lines []string
+	for _, line := range strings.Split(body+"\n", "\n") {
+		lines = append(lines, strings.TrimPrefix(line, "\t"))
+	}
+	if got := strings.Join(lines, "\n"); got != snippet {
+		t.Fatalf("the README's snippet is not the body of main in %s:\nREADME:\n%s\nmain:\n%s", example, snippet, got)
+	}
 	port := freePort(t)
-	snippet = strings.ReplaceAll(snippet, "127.0.0.1:8443", "127.0.0.1:"+port)
+	src := strings.ReplaceAll(string(program), "127.0.0.1:8443", "127.0.0.1:"+port)
 	curlLine = strings.ReplaceAll(curlLine, "127.0.0.1:8443", "127.0.0.1:"+port)
 
 	dir := t.TempDir()
@@ -49,7 +71,7 @@ func TestReadmeHeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range map[string]string{"go.mod": mod, "go.sum": string(sum), "main.go": snippet} {
+	for name, body := range map[string]string{"go.mod": mod, "go.sum": string(sum), "main.go": src} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +100,7 @@ func TestReadmeHeadline(t *testing.T) {
 	for {
 		select {
 		case <-exited:
-			t.Fatalf("the snippet exited: %s", log.String())
+			t.Fatalf("the quick start exited: %s", log.String())
 		default:
 		}
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
@@ -87,7 +109,7 @@ func TestReadmeHeadline(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the snippet never listened: %s", log.String())
+			t.Fatalf("the quick start never listened: %s", log.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -48,10 +48,10 @@ func freshRedis(t *testing.T) string {
 	return fmt.Sprintf("redis://%s/%d", storetest.RedisAddr(t), redisDB)
 }
 
-// TestStoreCombinations runs every README curl and CLI line (all eight
-// schemes, the token endpoints, PAT creation, user and certificate
-// management) against `serve --demo` on each supported store combination,
-// then the hostile-bytes set on every credential field of every face.
+// TestStoreCombinations runs every curl and CLI line of README.md and
+// docs/*.md (docCommandLines: all eight schemes, the token endpoints, PAT
+// creation, user and certificate management) against `serve --demo` on
+// each supported store combination, then the hostile-bytes set on every credential field of every face.
 // PostgreSQL without Redis failed before the fix: every uncached password
 // login got 503 (the throttle key held a NUL, which PostgreSQL's TEXT
 // refuses), and OAuth 1 with a consumer key of invalid UTF-8 got 503.

@@ -621,46 +621,79 @@ func TestCAIssueServer(t *testing.T) {
 	}
 }
 
-// TestReadmeCurlLines runs every curl line of README.md's scheme tour (and
-// the CLI lines of its quickstart) against `serve --demo`, with the
-// variables of the demo's env.sh, so that the README cannot drift. Only the
-// host differs: the server listens on free ports, and "go run
-// ./cmd/gatehouse" is the binary built for these tests.
+// TestReadmeCurlLines runs every curl line of the scheme tour (and the CLI
+// lines of the server's guide) against `serve --demo`, with the variables
+// of the demo's env.sh, so that the documentation cannot drift: the lines
+// of README.md and of docs/*.md (see docCommandLines). Only the host
+// differs: the server listens on free ports, and "go run ./cmd/gatehouse"
+// is the binary built for these tests.
 func TestReadmeCurlLines(t *testing.T) {
 	readmeCurlLines(t, nil)
 }
 
-// readmeCurlLines runs the README's curl and CLI lines against `serve
-// --demo` on the stores env names (GATEHOUSE_DB, GATEHOUSE_REDIS; none =
-// SQLite alone), for the server and every CLI line alike.
+// docLine is a command line of the documentation and the file it is in.
+type docLine struct{ file, line string }
+
+// docCommandLines are the curl and openssl lines (curl) and the lines that
+// run the CLI other than serve and import (cli) in the ```sh blocks of
+// README.md, from its "## The two commands" on (the quick start above it
+// talks to its own program), and of every docs/*.md: README.md, the scheme
+// tour and the server's guide first, in the order they were written (the
+// token lines set TOKEN and ACCESS_TOKEN for the lines after them), then
+// the other files.
+func docCommandLines(t *testing.T) (curl, cli []docLine) {
+	t.Helper()
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"../../README.md", "../../docs/schemes.md", "../../docs/operations.md"}
+	for _, f := range files { // sorted by Glob
+		if !slices.Contains(paths, f) {
+			paths = append(paths, f)
+		}
+	}
+	for _, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, file := string(b), strings.TrimPrefix(path, "../../")
+		if file == "README.md" {
+			start := strings.Index(text, "## The two commands")
+			if start < 0 {
+				t.Fatal(`README.md has no "## The two commands"`)
+			}
+			text = text[start:]
+		}
+		for _, block := range strings.Split(text, "```sh\n")[1:] {
+			block, _, _ = strings.Cut(block, "```")
+			for _, line := range strings.Split(block, "\n") {
+				switch {
+				case strings.HasPrefix(line, "curl ") || strings.HasPrefix(line, "openssl "):
+					curl = append(curl, docLine{file, line})
+				case strings.Contains(line, "go run ./cmd/gatehouse ") && !strings.Contains(line, " serve") && !strings.Contains(line, " import "):
+					cli = append(cli, docLine{file, line})
+				}
+			}
+		}
+	}
+	return curl, cli
+}
+
+// readmeCurlLines runs the documentation's curl and CLI lines
+// (docCommandLines) against `serve --demo` on the stores env names
+// (GATEHOUSE_DB, GATEHOUSE_REDIS; none = SQLite alone), for the server and
+// every CLI line alike.
 func readmeCurlLines(t *testing.T, storeEnv map[string]string) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed")
 	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(readme)
-	start := strings.Index(text, "## The two commands")
-	if start < 0 {
-		t.Fatal("README has no quickstart")
-	}
-	var cliLines, curlLines []string
-	for _, block := range strings.Split(text[start:], "```sh\n")[1:] {
-		block, _, _ = strings.Cut(block, "```")
-		for _, line := range strings.Split(block, "\n") {
-			switch {
-			case strings.HasPrefix(line, "curl ") || strings.HasPrefix(line, "openssl "):
-				curlLines = append(curlLines, line)
-			case strings.Contains(line, "go run ./cmd/gatehouse ") && !strings.Contains(line, " serve") && !strings.Contains(line, " import "):
-				cliLines = append(cliLines, line)
-			}
-		}
-	}
+	curlLines, cliLines := docCommandLines(t)
 	if len(curlLines) < 15 || len(cliLines) < 4 {
-		t.Fatalf("found %d curl and %d CLI lines in README", len(curlLines), len(cliLines))
+		t.Fatalf("found %d curl and %d CLI lines in README.md and docs/", len(curlLines), len(cliLines))
 	}
+	t.Logf("%d curl and %d CLI lines from README.md and docs/", len(curlLines), len(cliLines))
 
 	data, work := t.TempDir(), t.TempDir()
 	args := []string{"--demo", "--http-addr", "127.0.0.1:0", "--forward-auth"}
@@ -691,14 +724,15 @@ func readmeCurlLines(t *testing.T, storeEnv map[string]string) {
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
-	for _, line := range curlLines {
+	for _, l := range curlLines {
+		line := l.line
 		run := line
 		if strings.HasPrefix(line, "curl ") {
 			run = "curl --fail -sS " + strings.TrimPrefix(line, "curl ")
 		}
 		out, err := shell(run)
 		if err != nil {
-			t.Fatalf("README: %s\n→ %v\n%s\nserver: %s", line, err, out, s.stderr)
+			t.Fatalf("%s: %s\n→ %v\n%s\nserver: %s", l.file, line, err, out, s.stderr)
 		}
 		var body map[string]any
 		_ = json.Unmarshal([]byte(out), &body)
@@ -709,25 +743,25 @@ func readmeCurlLines(t *testing.T, storeEnv map[string]string) {
 			vars["ACCESS_TOKEN"] = at
 		}
 		if want := strings.TrimSpace(afterComment(line, "subject=")); want != "" && !strings.Contains(out, "CN = user-alice") {
-			t.Errorf("README: %s printed %q", line, out)
+			t.Errorf("%s: %s printed %q", l.file, line, out)
 		}
 	}
 	if vars["TOKEN"] == "" || vars["ACCESS_TOKEN"] == "" {
-		t.Errorf("the README's token lines returned no token: %v", vars)
+		t.Errorf("the docs' token lines returned no token: %v", vars)
 	}
-	for _, line := range cliLines {
-		if out, err := shell(line); err != nil {
-			t.Errorf("README: %s\n→ %v\n%s", line, err, out)
+	for _, l := range cliLines {
+		if out, err := shell(l.line); err != nil {
+			t.Errorf("%s: %s\n→ %v\n%s", l.file, l.line, err, out)
 		}
 	}
-	// The README's own new user can log in under the policy it added.
+	// The docs' own new user can log in under the policy they added.
 	req, _ := http.NewRequest("GET", s.base+"/api/status", nil)
 	req.SetBasicAuth("bob", "s3cret-pw")
 	if code, body := getStatus(t, caClient(t, data), req); code != 200 {
-		t.Errorf("README's bob: %d %s", code, body)
+		t.Errorf("the docs' bob: %d %s", code, body)
 	}
 	if _, err := os.Stat(filepath.Join(work, "certs", "bob.crt")); err != nil {
-		t.Errorf("README's ca issue-client line wrote nothing: %v", err)
+		t.Errorf("the docs' ca issue-client line wrote nothing: %v", err)
 	}
 }
 

@@ -668,7 +668,7 @@ func (e *env) makeDemo(ctx context.Context, s *sqlstore.Store, ca *mtls.CA, key 
 }
 
 // writeEnv writes the demo's secrets as shell variables to
-// DATA/demo/env.sh (0600), which README's curl lines use:
+// DATA/demo/env.sh (0600), which the curl lines of docs/schemes.md use:
 // H, CA, DEMO, XCAT_PW, SAT_PW, PAT, OVIRT_PW, OAUTH_SECRET.
 func (d *demoSecrets) writeEnv(e *env, base string) error {
 	ca, err := filepath.Abs(filepath.Join(e.caDir(), "cluster.crt"))
@@ -685,7 +685,7 @@ func (d *demoSecrets) writeEnv(e *env, base string) error {
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nThe same as shell variables for README's curl lines: . %s\n", p)
+	fmt.Fprintf(e.stdout, "\nThe same as shell variables for the curl lines of docs/schemes.md: . %s\n", p)
 	return nil
 }
 
