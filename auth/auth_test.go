@@ -24,11 +24,18 @@ import (
 // headerAuth is a tiny real Authenticator for tests: "X-Test-User: name"
 // authenticates name unless it is "bad"; it offers its own challenge.
 type headerAuth struct {
-	auth.Minimal
 	header, scheme string
 }
 
-func (h headerAuth) Authenticate(r *http.Request) (*auth.Identity, error) {
+func (h headerAuth) Authenticate(r *http.Request) (*auth.Result, error) {
+	id, err := h.identity(r)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Result{Identity: id}, nil
+}
+
+func (h headerAuth) identity(r *http.Request) (*auth.Identity, error) {
 	v := r.Header.Get(h.header)
 	switch v {
 	case "":
@@ -127,16 +134,16 @@ func TestChainOverTLS(t *testing.T) {
 func TestChainEmptyAndNilIdentity(t *testing.T) {
 	_, err := auth.Chain().Authenticate(httptest.NewRequest("GET", "/", nil))
 	assert.ErrorIs(t, err, auth.ErrNoCredentials)
-	broken := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) { return nil, nil })
+	broken := auth.IdentityFunc(func(*http.Request) (*auth.Identity, error) { return nil, nil })
 	_, err = auth.Chain(nil, broken).Authenticate(httptest.NewRequest("GET", "/", nil))
 	assert.Equal(t, auth.ReasonUnavailable, auth.AsError(err).Reason, "nil identity without error must not pass")
 }
 
 func TestChallengesNestedAndDeduplicated(t *testing.T) {
-	c := auth.Chain(first, auth.Chain(second, first), auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) {
+	c := auth.Chain(first, auth.Chain(second, first), auth.IdentityFunc(func(*http.Request) (*auth.Identity, error) {
 		return nil, auth.ErrNoCredentials
 	}))
-	assert.Equal(t, []string{`First realm="test"`, `Second realm="test"`}, c.Challenges())
+	assert.Equal(t, []string{`First realm="test"`, `Second realm="test"`}, auth.ChallengesOf(c))
 }
 
 func TestPolicyRuleTable(t *testing.T) {
@@ -150,7 +157,7 @@ func TestPolicyRuleTable(t *testing.T) {
 		{Priority: 7, Subject: "", Methods: []string{"get"}, Path: "/public/*", Verdict: auth.Allow},
 		{Priority: 8, Subject: "dave@internal", Methods: []string{"POST"}, Path: "/api/vms/*/start", Verdict: auth.Allow},
 	}))
-	admins := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	admins := auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		name := r.Header.Get("X-User")
 		if name == "" {
 			return nil, auth.ErrNoCredentials
@@ -298,7 +305,7 @@ func TestResponderDialects(t *testing.T) {
 }
 
 func TestErrorChallengeOverride(t *testing.T) {
-	bearer := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) {
+	bearer := auth.IdentityFunc(func(*http.Request) (*auth.Identity, error) {
 		return nil, &auth.Error{Reason: auth.ReasonExpired, Challenge: `Bearer error="invalid_token"`}
 	})
 	rec := httptest.NewRecorder()

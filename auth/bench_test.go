@@ -12,7 +12,7 @@ import (
 // an in-memory authenticator accepts: compare with BenchmarkBareHandler.
 func BenchmarkMiddlewareOverhead(b *testing.B) {
 	id := &auth.Identity{User: "wsuser", Scheme: "test"}
-	accept := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) { return id, nil })
+	accept := auth.IdentityFunc(func(*http.Request) (*auth.Identity, error) { return id, nil })
 	h := auth.Middleware(accept, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := auth.IdentityFrom(r.Context()); !ok {
 			b.Fatal("no identity")

@@ -1,90 +1,133 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
 )
 
-// Authenticator is an authentication scheme: it proves who a request is,
-// and tells Middleware what it needs around that. Every scheme of this
-// module implements all four methods, so a wrapper that embeds one
+// Authenticator is an authentication scheme: it proves who a request is.
+// It has one method, and whatever a scheme must do once its check has
+// succeeded (strip credentials from the URL, set or end a session cookie,
+// add a header) travels in the Result it returns. So a wrapper written as
 //
-//	type logged struct{ auth.Authenticator }
+//	auth.AuthenticatorFunc(func(r *http.Request) (*auth.Result, error) {
+//		log.Println(r.URL.Path)
+//		return inner.Authenticate(r)
+//	})
 //
-// and overrides Authenticate keeps the plain-HTTP refusal, the challenges
-// and the finishing of what it wraps (see also Wrap). A type that only
-// authenticates embeds Minimal for the other three.
+// keeps every security behaviour of inner. Only its WWW-Authenticate
+// challenges, an optional extra (Challenger), are lost; WithChallenges
+// puts them back.
 type Authenticator interface {
 	// Authenticate returns ErrNoCredentials when r carries none of its
 	// credentials, an error (normally an *Error) when they are present but
-	// not good, or the Identity.
-	Authenticate(r *http.Request) (*Identity, error)
-	// HasCredentials reports, without checking anything, whether r carries
-	// this scheme's kind of credential, wherever the scheme reads it
-	// (header, query, form body): Middleware refuses those
-	// over plain HTTP before they are checked. Middleware also fails
-	// closed: whatever Authenticate decides over plain HTTP, other than
-	// ErrNoCredentials, is refused too.
-	HasCredentials(r *http.Request) bool
-	// Challenges are the WWW-Authenticate challenges the scheme offers on a
-	// 401 (RFC 9110 §11.6.1), e.g. `Basic realm="api"`; nil for none.
-	Challenges() []string
-	// Finish adjusts the request or the response once a request has been
-	// authenticated and authorized, before the handler runs (strip
-	// credentials from the URL, set a session cookie). It acts on
-	// identities of its own Scheme (and on credentials of its own that
-	// another scheme's request carried along), and returns r otherwise.
-	Finish(w http.ResponseWriter, r *http.Request, id *Identity) *http.Request
+	// not good, or the Result. Over plain HTTP, a scheme that finds its
+	// credential refuses it before checking it (RefusePlainHTTP).
+	Authenticate(r *http.Request) (*Result, error)
 }
 
-// Minimal gives a type that only authenticates the other three methods of
-// Authenticator: no credentials it can point to, no challenge, nothing to
-// finish. Embed it.
-type Minimal struct{}
+// Result is a successful authentication: who the request is, and what
+// must be done before the handler runs.
+type Result struct {
+	// Identity is who the request proved to be; never nil in a Result
+	// that Authenticate returns.
+	Identity *Identity
+	// Finish, when set, runs once the request is authenticated and
+	// authorized, just before the handler: it returns the request the
+	// handler sees (credentials stripped from the URL) and may set
+	// response headers (a session cookie). Middleware calls it; a wrapper
+	// passes it on by returning the Result it got.
+	Finish func(w http.ResponseWriter, r *http.Request) *http.Request
+}
 
-// HasCredentials implements Authenticator: false (the plain-HTTP refusal
-// still fails closed on what Authenticate decides).
-func (Minimal) HasCredentials(*http.Request) bool { return false }
+// Then returns a copy of res whose Finish runs res's own, then f.
+func (res *Result) Then(f func(w http.ResponseWriter, r *http.Request) *http.Request) *Result {
+	c := *res
+	if first := res.Finish; first != nil {
+		c.Finish = func(w http.ResponseWriter, r *http.Request) *http.Request { return f(w, first(w, r)) }
+	} else {
+		c.Finish = f
+	}
+	return &c
+}
 
-// Challenges implements Authenticator: none.
-func (Minimal) Challenges() []string { return nil }
+// Challenger is implemented by an Authenticator that invites clients to
+// send its credential: Challenges are the WWW-Authenticate challenges it
+// offers on a 401 (RFC 9110 §11.6.1), e.g. `Basic realm="api"`. It is
+// optional: an authenticator without it only sends no challenge.
+type Challenger interface {
+	Challenges() []string
+}
 
-// Finish implements Authenticator: r unchanged.
-func (Minimal) Finish(_ http.ResponseWriter, r *http.Request, _ *Identity) *http.Request { return r }
+// ChallengesOf returns a's challenges when it is a Challenger, else nil.
+func ChallengesOf(a Authenticator) []string {
+	if c, ok := a.(Challenger); ok {
+		return c.Challenges()
+	}
+	return nil
+}
 
-// AuthenticatorFunc adapts a function to Authenticator, with Minimal's
-// other three methods.
-type AuthenticatorFunc func(r *http.Request) (*Identity, error)
+// WithChallenges returns a with the given challenges on a 401 in place of
+// its own: to keep the challenges of a scheme wrapped in an
+// AuthenticatorFunc, or to offer fewer than a chain would.
+func WithChallenges(a Authenticator, challenges ...string) Authenticator {
+	return challenging{a, challenges}
+}
+
+type challenging struct {
+	Authenticator
+	challenges []string
+}
+
+func (c challenging) Challenges() []string { return c.challenges }
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(r *http.Request) (*Result, error)
 
 // Authenticate calls f(r).
-func (f AuthenticatorFunc) Authenticate(r *http.Request) (*Identity, error) { return f(r) }
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (*Result, error) { return f(r) }
 
-// HasCredentials implements Authenticator: false.
-func (AuthenticatorFunc) HasCredentials(*http.Request) bool { return false }
+// IdentityFunc adapts a function that proves an identity, and needs
+// nothing done afterwards, to Authenticator: a header a front end sets, an
+// API key. To wrap another Authenticator, use AuthenticatorFunc and return
+// the Result it gives.
+type IdentityFunc func(r *http.Request) (*Identity, error)
 
-// Challenges implements Authenticator: none.
-func (AuthenticatorFunc) Challenges() []string { return nil }
-
-// Finish implements Authenticator: r unchanged.
-func (AuthenticatorFunc) Finish(_ http.ResponseWriter, r *http.Request, _ *Identity) *http.Request {
-	return r
+// Authenticate calls f(r) and wraps its Identity in a Result.
+func (f IdentityFunc) Authenticate(r *http.Request) (*Result, error) {
+	id, err := f(r)
+	if err != nil || id == nil {
+		return nil, err
+	}
+	return &Result{Identity: id}, nil
 }
 
-// Wrap returns an Authenticator that authenticates through around (which
-// calls next to reach inner, before or after doing its own work: logging,
-// metrics, an extra check) and forwards the other three methods to inner.
-func Wrap(inner Authenticator, around func(r *http.Request, next func(*http.Request) (*Identity, error)) (*Identity, error)) Authenticator {
-	return wrapped{Authenticator: inner, around: around}
+// RefusePlainHTTP returns the 403 for a credential sent over plain HTTP
+// when Middleware has found r to be such a request (see
+// Config.AllowInsecure), and nil otherwise. A scheme calls it as soon as
+// it has found its credential, before checking it, so that nothing is
+// spent or recorded for it (a nonce, a throttle count, a hash).
+// Middleware refuses whatever a scheme decides over plain HTTP all the
+// same: a scheme that does not ask fails closed.
+func RefusePlainHTTP(r *http.Request) error {
+	if st := stateOf(r.Context()); st != nil && st.plain {
+		return errInsecure()
+	}
+	return nil
 }
 
-type wrapped struct {
-	Authenticator
-	around func(r *http.Request, next func(*http.Request) (*Identity, error)) (*Identity, error)
-}
-
-func (w wrapped) Authenticate(r *http.Request) (*Identity, error) {
-	return w.around(r, w.Authenticator.Authenticate)
+// Decided reports whether an earlier scheme of a Chain has already
+// authenticated r. A Chain then asks the schemes after the winner only
+// what must be done about credentials of theirs that r carries along: a
+// scheme returns ErrNoCredentials without checking anything, or a Result
+// without an Identity whose Finish does it (basic.Query strips its
+// credentials from the URL, whichever scheme won). A scheme that does not
+// ask is checked in full and only its Finish is used.
+func Decided(r *http.Request) bool {
+	st := stateOf(r.Context())
+	return st != nil && st.decided
 }
 
 type chain struct{ as []Authenticator }
@@ -93,9 +136,8 @@ type chain struct{ as []Authenticator }
 // that is present and wrong ends the chain with that error: it never falls
 // through to a weaker scheme. When no authenticator finds its credential the
 // chain returns ErrNoCredentials, and Middleware answers 401 with one
-// WWW-Authenticate challenge per scheme (see Challenges). The chain's
-// HasCredentials asks every scheme (the Authorization header always
-// counts), and its Finish calls every scheme's.
+// WWW-Authenticate challenge per scheme (the chain is a Challenger of
+// every challenge of its schemes).
 func Chain(as ...Authenticator) Authenticator {
 	flat := make([]Authenticator, 0, len(as))
 	for _, a := range as {
@@ -106,14 +148,31 @@ func Chain(as ...Authenticator) Authenticator {
 	return &chain{as: flat}
 }
 
-func (c *chain) Authenticate(r *http.Request) (*Identity, error) {
-	for _, a := range c.as {
-		id, err := a.Authenticate(r)
+func (c *chain) Authenticate(r *http.Request) (*Result, error) {
+	if Decided(r) { // a chain inside a chain whose earlier scheme won
+		res := c.carried(r, &Result{}, c.as)
+		if res.Finish == nil {
+			return nil, ErrNoCredentials
+		}
+		return res, nil
+	}
+	for i, a := range c.as {
+		res, err := a.Authenticate(r)
 		if err == nil {
-			if id == nil {
-				return nil, &Error{Reason: ReasonUnavailable, Cause: errors.New("auth: authenticator returned neither identity nor error")}
+			if res == nil || res.Identity == nil {
+				return nil, errNoResult
 			}
-			return id, nil
+			if i+1 < len(c.as) {
+				st := stateOf(r.Context())
+				if st == nil { // used outside Middleware
+					st = &reqState{}
+					r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+				}
+				st.decided = true
+				res = c.carried(r, res, c.as[i+1:])
+				st.decided = false
+			}
+			return res, nil
 		}
 		if !errors.Is(err, ErrNoCredentials) {
 			return nil, err
@@ -122,37 +181,29 @@ func (c *chain) Authenticate(r *http.Request) (*Identity, error) {
 	return nil, ErrNoCredentials
 }
 
-// HasCredentials implements Authenticator.
-func (c *chain) HasCredentials(r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" {
-		return true
-	}
-	for _, a := range c.as {
-		if a.HasCredentials(r) {
-			return true
+// carried adds to res the finishing of credentials that the schemes in
+// rest find on a request another scheme has authenticated (see Decided).
+func (c *chain) carried(r *http.Request, res *Result, rest []Authenticator) *Result {
+	for _, a := range rest {
+		if more, err := a.Authenticate(r); err == nil && more != nil && more.Finish != nil {
+			res = res.Then(more.Finish)
 		}
 	}
-	return false
+	return res
 }
 
-// Challenges implements Authenticator: every scheme's, in order, without
+var errNoResult = &Error{Reason: ReasonUnavailable, Cause: errors.New("auth: authenticator returned neither identity nor error")}
+
+// Challenges implements Challenger: every scheme's, in order, without
 // duplicates.
 func (c *chain) Challenges() []string {
 	var out []string
 	for _, a := range c.as {
-		for _, ch := range a.Challenges() {
+		for _, ch := range ChallengesOf(a) {
 			if ch != "" && !slices.Contains(out, ch) {
 				out = append(out, ch)
 			}
 		}
 	}
 	return out
-}
-
-// Finish implements Authenticator.
-func (c *chain) Finish(w http.ResponseWriter, r *http.Request, id *Identity) *http.Request {
-	for _, a := range c.as {
-		r = a.Finish(w, r, id)
-	}
-	return r
 }

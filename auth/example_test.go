@@ -20,7 +20,7 @@ func Example() {
 		{Priority: 1, Subject: "group:admin", Verdict: auth.Allow},
 		{Priority: 2, Subject: "*", Methods: []string{"GET"}, Path: "/api/**", Verdict: auth.Allow},
 	})
-	trustHeader := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	trustHeader := auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		if u := r.Header.Get("X-Demo-User"); u != "" {
 			return &auth.Identity{User: u, Scheme: "demo"}, nil
 		}

@@ -13,7 +13,7 @@ import (
 
 // header is a stand-in scheme for the examples: it trusts a header.
 func header(name, scheme string) auth.Authenticator {
-	return auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	return auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		v := r.Header.Get(name)
 		switch v {
 		case "":

@@ -47,18 +47,33 @@ func (id *Identity) InGroup(group string) bool { return slices.Contains(id.Group
 // HasScope reports whether the identity carries scope.
 func (id *Identity) HasScope(scope string) bool { return slices.Contains(id.Scopes, scope) }
 
-type identityKey struct{}
+// reqState is what Middleware keeps about one request in its context: one
+// value, put there once, so that a request costs one context copy.
+type reqState struct {
+	plain   bool      // over plain HTTP, where credentials are refused (RefusePlainHTTP)
+	decided bool      // an earlier scheme of a Chain has authenticated it (Decided)
+	id      *Identity // who it is, once allowed
+}
+
+type stateKey struct{}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	return st
+}
 
 // WithIdentity returns a copy of ctx that carries id.
 func WithIdentity(ctx context.Context, id *Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
+	return context.WithValue(ctx, stateKey{}, &reqState{id: id})
 }
 
 // IdentityFrom returns the Identity that Middleware put into ctx, and false
 // when the request is anonymous (Optional mode) or did not pass Middleware.
 func IdentityFrom(ctx context.Context) (*Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(*Identity)
-	return id, ok && id != nil
+	if st := stateOf(ctx); st != nil && st.id != nil {
+		return st.id, true
+	}
+	return nil, false
 }
 
 // Printable reports whether s is valid UTF-8 without control characters

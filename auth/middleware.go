@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -69,10 +70,11 @@ type Decision struct {
 // parameters), or a method override header (X-HTTP-Method-Override, …) that
 // names another method than the request's → 400.
 //
-// The plain-HTTP refusal fails closed: it asks a.HasCredentials first
-// (refusing before any credential is checked), and if a still finds a
-// credential (an authenticator that cannot say where it looks), the request
-// is refused all the same, whatever a decided.
+// The plain-HTTP refusal comes first: an Authorization header over plain
+// HTTP is refused before any scheme sees it, and every other credential
+// as soon as its scheme finds it (RefusePlainHTTP). It fails closed: if a
+// still finds a credential (an authenticator that does not ask), the
+// request is refused all the same, whatever a decided.
 func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Audit, optional: cfg.Optional,
 		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded, observe: cfg.Observe,
@@ -80,7 +82,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 	if c.responder == nil {
 		c.responder = Problem{}
 	}
-	challenges := a.Challenges()
+	challenges := ChallengesOf(a)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var start time.Time // only read with Observe
@@ -100,21 +102,31 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				return
 			}
 			plain := !c.insecure && !IsSecure(r, c.forwarded)
-			if plain && (r.Header.Get("Authorization") != "" || a.HasCredentials(r)) {
+			if plain && r.Header.Get("Authorization") != "" {
 				c.fail(w, r, errInsecure(), challenges, start)
 				return
 			}
-			id, err := a.Authenticate(r)
+			st := &reqState{plain: plain}
+			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+			res, err := a.Authenticate(r)
 			if plain && !errors.Is(err, ErrNoCredentials) {
-				// Fail closed: an authenticator that does not say where its
-				// credentials live (HasCredentials said no, or a user's wrapper around
-				// one) found one over plain HTTP. Refuse whatever it decided.
+				// Fail closed: an authenticator that does not ask
+				// RefusePlainHTTP found a credential over plain HTTP. Refuse
+				// whatever it decided.
 				c.fail(w, r, errInsecure(), challenges, start)
 				return
 			}
 			if err != nil && !errors.Is(err, ErrNoCredentials) {
 				c.fail(w, r, AsError(err), challenges, start)
 				return
+			}
+			var id *Identity
+			if err == nil {
+				if res == nil || res.Identity == nil {
+					c.fail(w, r, errNoResult, challenges, start)
+					return
+				}
+				id = res.Identity
 			}
 			if id == nil && !c.optional {
 				c.fail(w, r, &Error{Reason: ReasonMissing}, challenges, start)
@@ -141,8 +153,14 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				AuditSuccess(c.audit, r, id)
 			}
 			c.observed(start, "allow", id.Scheme, "")
-			r = a.Finish(w, r, id)
-			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
+			st.id = id
+			if res.Finish != nil {
+				r = res.Finish(w, r)
+				if stateOf(r.Context()) != st { // a Finish that replaced the context
+					r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+				}
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

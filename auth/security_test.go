@@ -23,7 +23,7 @@ import (
 )
 
 // asUser authenticates every request as the user named in X-User.
-var asUser = auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+var asUser = auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 	if u := r.Header.Get("X-User"); u != "" {
 		return &auth.Identity{User: u, Scheme: "test"}, nil
 	}

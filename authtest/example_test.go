@@ -24,7 +24,8 @@ func Example() {
 	tokens := token.New(token.Config{Store: store, Users: store, Now: clock.Now})
 
 	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: store})})
-	id, err := a.Authenticate(authtest.BasicRequest(nil, "https://api.example/", "wsuser", "cluster-secret"))
+	res, err := a.Authenticate(authtest.BasicRequest(nil, "https://api.example/", "wsuser", "cluster-secret"))
+	id := res.Identity
 	fmt.Println(id.User, id.Groups, err)
 
 	issued, _ := tokens.IssueAccess(context.Background(), id, nil)

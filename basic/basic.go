@@ -16,7 +16,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/creds"
-	"github.com/gatehouse/gatehouse/token"
 )
 
 // Config configures both the Basic and the query-string authenticators.
@@ -24,9 +23,10 @@ type Config struct {
 	// Passwords is the password pipeline (pwcheck.New): verifier,
 	// cache, throttle. Required.
 	Passwords *pwcheck.Pipeline
-	// PATs, when set, also accepts the user's personal access tokens in
-	// place of the password (Satellite's curl --user NAME:TOKEN).
-	PATs *token.Service
+	// Tokens, when set, also accepts the tokens it verifies in place of
+	// the password (Satellite's curl --user NAME:TOKEN, with a token
+	// service's PATs()); see pwcheck.AcceptTokens.
+	Tokens auth.TokenVerifier
 
 	// Realm is shown in the Basic challenge; default "gatehouse". oVirt
 	// clients expect "RESTAPI".
@@ -46,8 +46,9 @@ func (c *Config) defaults() {
 	if c.Passwords == nil {
 		panic("basic: Config needs Passwords (pwcheck.New)")
 	}
-	if c.PATs != nil {
-		c.Passwords = c.Passwords.With(c.PATs.PATVerifier)
+	if c.Tokens != nil {
+		v := c.Tokens
+		c.Passwords = c.Passwords.With(func(next pwcheck.Verifier) pwcheck.Verifier { return pwcheck.AcceptTokens(v, next) })
 	}
 	if c.Realm == "" {
 		c.Realm = "gatehouse"
@@ -69,22 +70,14 @@ func New(cfg Config) *Authenticator {
 	return &Authenticator{cfg: cfg, challenge: `Basic realm=` + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
 }
 
-// Challenges implements auth.Authenticator: `Basic realm="…", charset="UTF-8"`.
+// Challenges implements auth.Challenger: `Basic realm="…", charset="UTF-8"`.
 func (a *Authenticator) Challenges() []string { return []string{a.challenge} }
 
-// Finish implements auth.Authenticator: nothing to do.
-func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
-	return r
-}
-
-// HasCredentials implements auth.Authenticator: a Basic Authorization header.
-func (a *Authenticator) HasCredentials(r *http.Request) bool {
-	v := r.Header.Get("Authorization")
-	return len(v) >= 6 && strings.EqualFold(v[:6], "basic ")
-}
-
 // Authenticate implements auth.Authenticator.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
+	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
+		return nil, auth.ErrNoCredentials
+	}
 	vals := r.Header.Values("Authorization")
 	if len(vals) == 0 {
 		return nil, auth.ErrNoCredentials
@@ -101,7 +94,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		perr.Scheme = auth.SchemeBasic
 		return nil, perr
 	}
-	return a.cfg.verify(r, auth.SchemeBasic, login, pw)
+	if err := auth.RefusePlainHTTP(r); err != nil {
+		return nil, err
+	}
+	id, err := a.cfg.verify(r, auth.SchemeBasic, login, pw)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Result{Identity: id}, nil
 }
 
 func malformed(msg string) *auth.Error {

@@ -43,7 +43,7 @@ func ExampleConfig_domains() {
 func ExampleConfig_pats() {
 	users := authtest.Users(authtest.User{Login: "admin", Password: "satellite-pw"})
 	tokens := token.New(token.Config{Store: users, Users: users})
-	cfg := basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: users}), PATs: tokens}
+	cfg := basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: users}), Tokens: tokens.PATs()}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)

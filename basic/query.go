@@ -60,28 +60,19 @@ func NewQuery(cfg Config, q QueryConfig) *Query {
 	return a
 }
 
-// Challenges implements auth.Authenticator: none (query credentials are
-// not something a client is invited to send).
-func (a *Query) Challenges() []string { return nil }
-
-// HasCredentials implements auth.Authenticator.
-func (a *Query) HasCredentials(r *http.Request) bool {
-	if r.URL.RawQuery == "" {
-		return false
-	}
-	vals, _ := url.ParseQuery(r.URL.RawQuery)
-	for _, p := range a.params {
-		if vals.Has(p) {
-			return true
-		}
-	}
-	return false
-}
-
-// Authenticate implements auth.Authenticator.
-func (a *Query) Authenticate(r *http.Request) (*auth.Identity, error) {
+// Authenticate implements auth.Authenticator. On a request another scheme
+// of a chain has authenticated (auth.Decided), it checks nothing and only
+// strips its credentials from the URL, if there are any: so they never
+// reach the handler, whatever the chain's order.
+func (a *Query) Authenticate(r *http.Request) (*auth.Result, error) {
 	if r.URL.RawQuery == "" {
 		return nil, auth.ErrNoCredentials
+	}
+	if auth.Decided(r) {
+		if !a.inURL(r) {
+			return nil, auth.ErrNoCredentials
+		}
+		return &auth.Result{Finish: a.strip}, nil
 	}
 	user, pw, perr := creds.ParseQuery(r.URL.RawQuery, a.userParam, a.pwParams)
 	if perr != nil {
@@ -91,23 +82,39 @@ func (a *Query) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if user == "" && pw == "" {
 		return nil, auth.ErrNoCredentials
 	}
-	return a.cfg.verify(r, auth.SchemeQuery, user, pw)
+	if err := auth.RefusePlainHTTP(r); err != nil {
+		return nil, err
+	}
+	id, err := a.cfg.verify(r, auth.SchemeQuery, user, pw)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Result{Identity: id, Finish: a.finish}, nil
 }
 
-// Finish implements auth.Authenticator: on a query-authenticated request it adds
-// the Deprecation (and Link) header; on every request that carries query
-// credentials, whichever scheme authenticated it, it strips them from the
-// URL the handler sees.
-func (a *Query) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
-	if id.Scheme == auth.SchemeQuery {
-		w.Header().Set("Deprecation", a.deprecated)
-		if a.link != "" {
-			w.Header().Add("Link", a.link)
+// inURL reports whether r's query names one of the credential parameters.
+func (a *Query) inURL(r *http.Request) bool {
+	vals, _ := url.ParseQuery(r.URL.RawQuery)
+	for _, p := range a.params {
+		if vals.Has(p) {
+			return true
 		}
-	} else if !a.HasCredentials(r) {
-		return r
 	}
-	// Whichever scheme won, credentials in the URL never reach the handler.
+	return false
+}
+
+// finish adds the Deprecation (and Link) header and strips the credentials
+// from the URL the handler sees.
+func (a *Query) finish(w http.ResponseWriter, r *http.Request) *http.Request {
+	w.Header().Set("Deprecation", a.deprecated)
+	if a.link != "" {
+		w.Header().Add("Link", a.link)
+	}
+	return a.strip(w, r)
+}
+
+// strip removes the credentials from the URL the handler sees.
+func (a *Query) strip(_ http.ResponseWriter, r *http.Request) *http.Request {
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = StripCredentials(r.URL.RawQuery, a.params)
 	r2.RequestURI = r2.URL.RequestURI()

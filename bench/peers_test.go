@@ -139,7 +139,7 @@ func BenchmarkFloor(b *testing.B) {
 // that does nothing (a fixed identity) and the default policy.
 func BenchmarkMiddleware(b *testing.B) {
 	id := &auth.Identity{User: "wsuser", Scheme: "test"}
-	a := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) { return id, nil })
+	a := auth.IdentityFunc(func(*http.Request) (*auth.Identity, error) { return id, nil })
 	b.Run("gatehouse", func(b *testing.B) {
 		serve(b, auth.Middleware(a, auth.Config{})(okHandler), request("GET", "https://api.example/api/hosts"))
 	})
@@ -197,12 +197,12 @@ func BenchmarkToken(b *testing.B) {
 	r := request("GET", "https://api.example/xcatws/nodes")
 	r.Header.Set("X-Auth-Token", at.Secret)
 	b.Run("gatehouse-x-auth-token", func(b *testing.B) {
-		serve(b, auth.Middleware(svc.Authenticator(), auth.Config{})(okHandler), r)
+		serve(b, auth.Middleware(token.XAuthToken(svc.AccessTokens()), auth.Config{})(okHandler), r)
 	})
 	pat := must(svc.CreatePAT(context.Background(), token.PATSpec{Login: "wsuser", Name: "bench"}))
 	p := pwcheck.New(pwcheck.Config{Users: store, Counter: store, Slots: slots})
 	b.Run("gatehouse-pat", func(b *testing.B) {
-		serve(b, auth.Middleware(basic.New(basic.Config{Passwords: p, PATs: svc}), auth.Config{})(okHandler), basicRequest("wsuser", pat.Secret))
+		serve(b, auth.Middleware(basic.New(basic.Config{Passwords: p, Tokens: svc.PATs()}), auth.Config{})(okHandler), basicRequest("wsuser", pat.Secret))
 	})
 }
 
@@ -411,7 +411,7 @@ func BenchmarkBearer(b *testing.B) {
 	r := request("GET", "https://api.example/ovirt-engine/api")
 	r.Header.Set("Authorization", "Bearer "+at.Secret)
 	b.Run("gatehouse", func(b *testing.B) {
-		serve(b, auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Tokens: svc}), auth.Config{})(okHandler), r)
+		serve(b, auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Verifier: svc.AccessTokens()}), auth.Config{})(okHandler), r)
 	})
 
 	p := fositeProvider()
@@ -508,7 +508,9 @@ func BenchmarkParallel(b *testing.B) {
 	at := must(svc.IssueAccess(context.Background(), &auth.Identity{User: "wsuser"}, nil))
 	r := request("GET", "https://api.example/xcatws/nodes")
 	r.Header.Set("X-Auth-Token", at.Secret)
-	b.Run("token", func(b *testing.B) { parallel(b, auth.Middleware(svc.Authenticator(), auth.Config{})(okHandler), r) })
+	b.Run("token", func(b *testing.B) {
+		parallel(b, auth.Middleware(token.XAuthToken(svc.AccessTokens()), auth.Config{})(okHandler), r)
+	})
 	ca := must(mtls.NewCA(mtls.CAOptions{ClusterName: "bench"}))
 	b.Run("client-cert", func(b *testing.B) {
 		parallel(b, auth.Middleware(mtls.New(mtls.Config{Prefix: "user-"}), auth.Config{})(okHandler), clientCertRequest(ca))

@@ -180,8 +180,8 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 	pw := &pwcheck.StoreVerifier{Users: store, Slots: slots}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
-		tokens.Authenticator(),
-		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: tokens.PATVerifier(pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
+		token.XAuthToken(tokens.AccessTokens()),
+		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(tokens.PATs(), pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
 		basic.NewQuery(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pw}}, basic.QueryConfig{}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{Audit: slog.New(slog.NewJSONHandler(&logbuf, nil))})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -219,8 +219,8 @@ func BenchmarkNoCredentials(b *testing.B) {
 	pw := pwcheck.NewStoreVerifier(store)
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
-		tokens.Authenticator(),
-		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: tokens.PATVerifier(pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
+		token.XAuthToken(tokens.AccessTokens()),
+		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(tokens.PATs(), pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
 	)
 	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := httptest.NewRequest("GET", "https://api.example/api/hosts", nil)

@@ -58,7 +58,7 @@ func TestCountIssued(t *testing.T) {
 // Example counts a middleware's decisions and serves them to Prometheus.
 func Example() {
 	m := metrics.New(prometheus.NewRegistry())
-	who := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	who := auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		if u := r.Header.Get("X-User"); u != "" {
 			return &auth.Identity{User: u, Scheme: auth.SchemeBasic}, nil
 		}

@@ -66,19 +66,6 @@ type Authenticator struct {
 	facts *memo.Map[*x509.Certificate, *certFacts]
 }
 
-// HasCredentials implements auth.Authenticator: a client certificate.
-func (a *Authenticator) HasCredentials(r *http.Request) bool {
-	return r.TLS != nil && len(r.TLS.PeerCertificates) > 0
-}
-
-// Challenges implements auth.Authenticator: none.
-func (a *Authenticator) Challenges() []string { return nil }
-
-// Finish implements auth.Authenticator: nothing to do.
-func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
-	return r
-}
-
 // New returns the Authenticator.
 func New(cfg Config) *Authenticator {
 	if cfg.Prefix == "" {
@@ -138,7 +125,18 @@ func (a *Authenticator) identity(leaf *x509.Certificate, user string, attrs map[
 func Serial(c *x509.Certificate) string { return c.SerialNumber.Text(16) }
 
 // Authenticate implements auth.Authenticator.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
+	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
+		return nil, auth.ErrNoCredentials
+	}
+	id, err := a.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Result{Identity: id}, nil
+}
+
+func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, auth.ErrNoCredentials
 	}

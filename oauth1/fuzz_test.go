@@ -28,7 +28,7 @@ func FuzzAuthenticate(f *testing.F) {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		id, err := a.Authenticate(r)
 		if err == nil {
-			t.Fatalf("accepted %q as %v", h, id)
+			t.Fatalf("accepted %q as %v", h, id.Identity)
 		}
 		if e := auth.AsError(err); e.Reason != auth.ReasonMissing && (e.Status() < 400 || e.Status() >= 500) {
 			t.Fatalf("status %d for %q: %v", e.Status(), h, err)

@@ -185,25 +185,9 @@ func New(cfg Config) *Authenticator {
 		userKeyUnderscore: http.CanonicalHeaderKey(strings.ReplaceAll(cfg.UserHeader, "-", "_"))}
 }
 
-// Challenges implements auth.Authenticator.
+// Challenges implements auth.Challenger.
 func (a *Authenticator) Challenges() []string {
 	return []string{"OAuth realm=" + strconv.Quote(a.cfg.Realm)}
-}
-
-// Finish implements auth.Authenticator: nothing to do.
-func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
-	return r
-}
-
-// HasCredentials implements auth.Authenticator: an "OAuth" Authorization header,
-// or an oauth_ parameter in the query or in a form-encoded body (the body
-// is peeked at and left readable).
-func (a *Authenticator) HasCredentials(r *http.Request) bool {
-	if a.inHeaderOrQuery(r) {
-		return true
-	}
-	has, _, _ := a.formCredentials(r)
-	return has
 }
 
 func (a *Authenticator) inHeaderOrQuery(r *http.Request) bool {
@@ -447,7 +431,19 @@ const maxSignatureBytes = 4096
 // Authenticate implements auth.Authenticator. A request without an OAuth
 // header, query parameter or form parameter is not read at all and gets
 // auth.ErrNoCredentials, so a form POST for another scheme is left alone.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+// A form body it reads stays readable for the handler.
+func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
+	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
+		return nil, auth.ErrNoCredentials
+	}
+	id, err := a.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Result{Identity: id}, nil
+}
+
+func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	if !a.inHeaderOrQuery(r) {
 		has, _, tooLarge := a.formCredentials(r)
 		if !has {
@@ -456,6 +452,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 		if tooLarge {
 			return nil, fail(auth.ReasonMalformed, "request body too large to verify")
 		}
+	}
+	if err := auth.RefusePlainHTTP(r); err != nil {
+		return nil, err
 	}
 	var header, others, query, all [paramSpace]oauthsig.Encoded
 	req, o, body, err := a.gather(r, header[:0], others[:0], query[:0], all[:0])

@@ -16,11 +16,15 @@ import (
 
 // BearerConfig configures bearer-token verification on resources.
 type BearerConfig struct {
-	Tokens *token.Service // required
-	Realm  string         // in the challenge; default "gatehouse"
-	// Scheme labels the identities it proves (Identity.Scheme); default
-	// auth.SchemeOAuth2. xCAT's face says auth.SchemeToken, so that a token
-	// reads the same whether it came as X-Auth-Token or as Bearer.
+	// Verifier checks the tokens: a token service's AccessTokens(), an
+	// oidc.Verifier, a token.JWT, or an auth.Union of several (one
+	// Authorization: Bearer then takes every kind). Required.
+	Verifier auth.TokenVerifier
+	Realm    string // in the challenge; default "gatehouse"
+	// Scheme labels the identities it proves whose verifier left
+	// Identity.Scheme empty; default auth.SchemeOAuth2. xCAT's face says
+	// auth.SchemeToken, so that a token reads the same whether it came as
+	// X-Auth-Token or as Bearer.
 	Scheme string
 	// FormBody and Query also accept the token as an access_token form-body
 	// or query parameter (RFC 6750 §2.2, §2.3). Both are off by default:
@@ -28,9 +32,11 @@ type BearerConfig struct {
 	FormBody, Query bool
 }
 
-// Bearer verifies RFC 6750 bearer tokens. It implements auth.Authenticator,
-// auth.Authenticator. A missing token gets the plain
-// `Bearer realm="…"` challenge; a bad one 401 with error="invalid_token".
+// Bearer is the transport of RFC 6750 bearer tokens: it takes the token
+// from the request and asks its Verifier. It implements auth.Authenticator
+// and auth.Challenger. A missing token gets the plain `Bearer realm="…"`
+// challenge; a bad one 401 with error="invalid_token", whichever verifier
+// refused it.
 type Bearer struct {
 	cfg       BearerConfig
 	challenge string
@@ -38,8 +44,8 @@ type Bearer struct {
 
 // NewBearer returns the bearer authenticator.
 func NewBearer(cfg BearerConfig) *Bearer {
-	if cfg.Tokens == nil {
-		panic("oauth2: BearerConfig needs Tokens")
+	if cfg.Verifier == nil {
+		panic("oauth2: BearerConfig needs a Verifier")
 	}
 	if cfg.Realm == "" {
 		cfg.Realm = "gatehouse"
@@ -50,24 +56,8 @@ func NewBearer(cfg BearerConfig) *Bearer {
 	return &Bearer{cfg: cfg, challenge: "Bearer realm=" + strconv.Quote(cfg.Realm)}
 }
 
-// Challenges implements auth.Authenticator.
+// Challenges implements auth.Challenger.
 func (b *Bearer) Challenges() []string { return []string{b.challenge} }
-
-// Finish implements auth.Authenticator: nothing to do.
-func (b *Bearer) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
-	return r
-}
-
-// HasCredentials implements auth.Authenticator: a Bearer Authorization header,
-// and (when enabled) an access_token query or form-body parameter. The body
-// is peeked at and left readable.
-func (b *Bearer) HasCredentials(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	if len(h) >= 7 && strings.EqualFold(h[:7], "bearer ") || b.cfg.Query && r.URL.Query().Has("access_token") {
-		return true
-	}
-	return b.cfg.FormBody && formHasToken(r)
-}
 
 // formHasToken reports whether a form-encoded body carries access_token.
 func formHasToken(r *http.Request) bool {
@@ -99,7 +89,10 @@ func (b *Bearer) fail(reason auth.Reason, errCode, desc string) *auth.Error {
 }
 
 // Authenticate implements auth.Authenticator.
-func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
+func (b *Bearer) Authenticate(r *http.Request) (*auth.Result, error) {
+	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
+		return nil, auth.ErrNoCredentials
+	}
 	var found []string
 	if h := r.Header.Values("Authorization"); len(h) > 0 {
 		if len(h[0]) >= 7 && strings.EqualFold(h[0][:7], "bearer ") {
@@ -127,10 +120,11 @@ func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
 	case found[0] == "":
 		return nil, b.fail(auth.ReasonMalformed, "invalid_request", "empty access token")
 	}
-	id, err := b.cfg.Tokens.Verify(r.Context(), found[0], token.PrefixAccess, b.cfg.Scheme)
-	if err == nil {
-		err = token.CheckBinding(r, id, b.cfg.Scheme) // RFC 8705: a stolen bound token is useless without the key
+	if err := auth.RefusePlainHTTP(r); err != nil {
+		return nil, err
 	}
+	// RFC 8705: a stolen bound token is useless without the key.
+	id, err := token.Check(r, b.cfg.Verifier, found[0], b.cfg.Scheme)
 	if err != nil {
 		e := auth.AsError(err)
 		if e.Reason == auth.ReasonUnavailable {
@@ -140,7 +134,7 @@ func (b *Bearer) Authenticate(r *http.Request) (*auth.Identity, error) {
 		out.User, out.Cause = e.User, e.Cause
 		return nil, out
 	}
-	return id, nil
+	return &auth.Result{Identity: id}, nil
 }
 
 // RequireScope is a Policy that lets through only identities carrying every

@@ -51,7 +51,7 @@ func BenchmarkBearerVerify(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens})
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens()})
 	req := httptest.NewRequest("GET", "https://engine/ovirt-engine/api/vms", nil)
 	req.Header.Set("Authorization", "Bearer "+issued.Secret)
 	b.ReportAllocs()

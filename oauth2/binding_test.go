@@ -39,9 +39,9 @@ func TestCertificateBoundTokens(t *testing.T) {
 	mux.Handle("/token", oauth2.NewTokenEndpoint(cfg))
 	cfg.Clients = store
 	mux.Handle("/introspect", oauth2.NewIntrospectionEndpoint(cfg))
-	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens})
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens()})
 	mux.Handle("/api", auth.Middleware(bearer, auth.Config{})(api))
-	mux.Handle("/xcat", auth.Middleware(tokens.Authenticator(), auth.Config{})(api))
+	mux.Handle("/xcat", auth.Middleware(token.XAuthToken(tokens.AccessTokens()), auth.Config{})(api))
 	sessions := session.New(session.Config{Store: store, Users: store, Tokens: tokens},
 		auth.Chain(bearer, basic.New(basic.Config{Passwords: cfg.Passwords})))
 	mux.Handle("/session", auth.Middleware(sessions, auth.Config{})(api))

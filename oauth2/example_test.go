@@ -28,7 +28,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "hello %s", id.Login())
 	})
-	mux.Handle("/ovirt-engine/api/", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens}), auth.Config{Policy: oauth2.RequireScope("", "ovirt-app-api")})(api))
+	mux.Handle("/ovirt-engine/api/", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens()}), auth.Config{Policy: oauth2.RequireScope("", "ovirt-app-api")})(api))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()
 

@@ -17,7 +17,7 @@ import (
 func ExampleRequireScope() {
 	store := authtest.Users(authtest.User{Login: "admin@internal"})
 	tokens := token.New(token.Config{Store: store, Users: store})
-	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"})
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens(), Realm: "RESTAPI"})
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	srv := httptest.NewTLSServer(auth.Middleware(bearer, auth.Config{Policy: oauth2.RequireScope("RESTAPI", "ovirt-app-api")})(api))
 	defer srv.Close()

@@ -41,7 +41,7 @@ func manageServerOver(t *testing.T, store *memstore.Store) (*httptest.Server, *t
 	mux.Handle("/introspect", oauth2.NewIntrospectionEndpoint(cfg))
 	mux.Handle("/.well-known/oauth-authorization-server", oauth2.Metadata{TokenPath: "/token", RevocationPath: "/revoke",
 		IntrospectionPath: "/introspect", Scopes: []string{"ovirt-app-api"}, RefreshTokens: true})
-	mux.Handle("/api", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens}), auth.Config{})(
+	mux.Handle("/api", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens()}), auth.Config{})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
@@ -243,7 +243,7 @@ func TestRevocationHonoursTheClientBinding(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/token", oauth2.NewTokenEndpoint(cfg))
 	mux.Handle("/revoke", oauth2.NewRevocationEndpoint(cfg))
-	mux.Handle("/api", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens}), auth.Config{})(
+	mux.Handle("/api", auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens()}), auth.Config{})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()

@@ -59,7 +59,7 @@ func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 		e.mu.Unlock()
 		endpoint.ServeHTTP(w, r)
 	}))
-	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Realm: "RESTAPI"})
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens(), Realm: "RESTAPI"})
 	mux.Handle("/ovirt-engine/api/", auth.Middleware(bearer, auth.Config{Policy: oauth2.RequireScope("RESTAPI", "ovirt-app-api")})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id, _ := auth.IdentityFrom(r.Context())
@@ -280,8 +280,8 @@ func TestBearerQueryAndFormOptIn(t *testing.T) {
 	tokens := token.New(token.Config{Store: st, Users: st})
 	issued, err := tokens.IssueAccess(context.Background(), &auth.Identity{User: "u"}, nil)
 	require.NoError(t, err)
-	off := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens})
-	on := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, Query: true, FormBody: true})
+	off := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens()})
+	on := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens(), Query: true, FormBody: true})
 	q := httptest.NewRequest("GET", "/x?access_token="+issued.Secret, nil)
 	_, err = off.Authenticate(q)
 	assert.ErrorIs(t, err, auth.ErrNoCredentials, "query tokens are off by default")

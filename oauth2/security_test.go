@@ -81,7 +81,7 @@ func TestFormBodyTokenRefusedOverHTTP(t *testing.T) {
 	tokens := token.New(token.Config{Store: st, Users: st})
 	issued, err := tokens.IssueAccess(t.Context(), &auth.Identity{User: "admin"}, nil)
 	require.NoError(t, err)
-	bearer := oauth2.NewBearer(oauth2.BearerConfig{Tokens: tokens, FormBody: true})
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Verifier: tokens.AccessTokens(), FormBody: true})
 	var body string
 	srv := httptest.NewServer(auth.Middleware(bearer, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

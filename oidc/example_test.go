@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/oidc"
 )
 
@@ -24,12 +25,15 @@ func Example() {
 		return
 	}
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	h := auth.Middleware(auth.Chain(keycloak /* , gatehouse's bearer, basic … */), auth.Config{})(api)
+	// One Bearer transport takes Keycloak's tokens and, beside them, the
+	// service's own (tokens.AccessTokens()) when they join the union.
+	bearer := oauth2.NewBearer(oauth2.BearerConfig{Verifier: auth.Union(keycloak /* , tokens.AccessTokens() */)})
+	h := auth.Middleware(bearer, auth.Config{})(api)
 
 	r := httptest.NewRequest("GET", "https://api.example/ovirt-engine/api", nil)
 	r.Header.Set("Authorization", "Bearer not.a.jwt")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
-	// Output: 401 Bearer realm="gatehouse", error="invalid_token"
+	// Output: 401 Bearer realm="gatehouse", error="invalid_token", error_description="invalid token"
 }

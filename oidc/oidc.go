@@ -1,6 +1,7 @@
 // Package oidc accepts JWT access tokens issued by an external OpenID
 // Connect provider (Keycloak, to which oVirt 4.5+ delegates its SSO, or any
-// other): one more auth.Authenticator for a chain.
+// other): an auth.TokenVerifier to put beside a service's own verifiers in
+// an auth.Union, behind a Bearer transport (oauth2.NewBearer).
 //
 // The provider's discovery document (ISSUER/.well-known/openid-configuration)
 // names its JWKS; the keys are fetched and cached. A token whose key id is
@@ -40,8 +41,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// SchemeOIDC names identities proved by an external provider's token.
-const SchemeOIDC = "oidc"
+// AttrIssuer is the Identity attribute that names the provider whose
+// token proved it.
+const AttrIssuer = "issuer"
 
 // Config configures New.
 type Config struct {
@@ -56,8 +58,6 @@ type Config struct {
 	UserClaim, GroupsClaim string
 	// Domain is given to every identity (oVirt's profile, e.g. "internal").
 	Domain string
-	// Realm names the Bearer challenge; default "gatehouse".
-	Realm string
 	// HTTPClient fetches discovery and keys (its TLS configuration trusts
 	// the provider); default a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -70,8 +70,12 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Authenticator verifies the provider's tokens.
-type Authenticator struct {
+// Verifier verifies the provider's tokens. It implements
+// auth.TokenVerifier: a token that is not a JWT, or whose iss is another
+// issuer, is not its (auth.ErrNotMine); one with its issuer is checked in
+// full. Identities leave Scheme empty for the transport to name (Bearer:
+// auth.SchemeOAuth2) and carry AttrIssuer.
+type Verifier struct {
 	cfg Config
 
 	mu        sync.Mutex
@@ -79,6 +83,8 @@ type Authenticator struct {
 	jwksURL   string
 	lastFetch time.Time
 	fetching  chan struct{} // closed when the fetch under way ends; nil when none
+
+	attrs map[string]string // every identity's (never mutated)
 }
 
 // key is a provider key with its pinned algorithm.
@@ -87,16 +93,13 @@ type key struct {
 	pub crypto.PublicKey
 }
 
-// New returns the Authenticator; it fetches nothing until a token arrives.
-func New(cfg Config) (*Authenticator, error) {
+// New returns the Verifier; it fetches nothing until a token arrives.
+func New(cfg Config) (*Verifier, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("oidc: Config.Issuer and Config.Audience are required")
 	}
 	if cfg.UserClaim == "" {
 		cfg.UserClaim = "preferred_username"
-	}
-	if cfg.Realm == "" {
-		cfg.Realm = "gatehouse"
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -110,50 +113,35 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Authenticator{cfg: cfg, keys: map[string]key{}}, nil
+	return &Verifier{cfg: cfg, keys: map[string]key{}, attrs: map[string]string{AttrIssuer: cfg.Issuer}}, nil
 }
 
-// bearer returns the request's Bearer credential when it looks like a JWT.
-func bearer(r *http.Request) (string, bool) {
-	v := r.Header.Get("Authorization")
-	if len(v) < 7 || !strings.EqualFold(v[:7], "Bearer ") {
-		return "", false
+func (a *Verifier) fail(reason auth.Reason, msg string, cause error) *auth.Error {
+	return &auth.Error{Reason: reason, Message: msg, Cause: cause}
+}
+
+// issuedHere reports whether raw is a JWT whose (unverified) iss is the
+// configured issuer.
+func (a *Verifier) issuedHere(raw string) bool {
+	if strings.Count(raw, ".") != 2 {
+		return false
 	}
-	tok := strings.TrimSpace(v[7:])
-	return tok, strings.Count(tok, ".") == 2
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil {
+		return false
+	}
+	return c.Issuer == a.cfg.Issuer
 }
 
-// HasCredentials implements auth.Authenticator: a Bearer JWT.
-func (a *Authenticator) HasCredentials(r *http.Request) bool {
-	_, ok := bearer(r)
-	return ok
-}
-
-// Finish implements auth.Authenticator: nothing to adjust.
-func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
-	return r
-}
-
-// Challenges implements auth.Authenticator.
-func (a *Authenticator) Challenges() []string {
-	return []string{fmt.Sprintf("Bearer realm=%q", a.cfg.Realm)}
-}
-
-func (a *Authenticator) fail(reason auth.Reason, msg string, cause error) *auth.Error {
-	return &auth.Error{Reason: reason, Scheme: SchemeOIDC, Message: msg, Cause: cause,
-		Challenge: fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\"", a.cfg.Realm)}
-}
-
-// Authenticate implements auth.Authenticator.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
-	raw, ok := bearer(r)
-	if !ok {
-		return nil, auth.ErrNoCredentials
+// VerifyToken implements auth.TokenVerifier.
+func (a *Verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity, error) {
+	if !a.issuedHere(raw) {
+		return nil, auth.ErrNotMine
 	}
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		k, err := a.key(r.Context(), kid)
+		k, err := a.key(ctx, kid)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +156,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if err != nil {
 		var ue unavailableError
 		if errors.As(err, &ue) {
-			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: SchemeOIDC, Cause: err}
+			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Cause: err}
 		}
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return nil, a.fail(auth.ReasonExpired, "token expired", err)
@@ -179,7 +167,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	if user == "" || !auth.Printable(user) {
 		return nil, a.fail(auth.ReasonInvalid, "invalid token", fmt.Errorf("oidc: no usable %s claim", a.cfg.UserClaim))
 	}
-	id := &auth.Identity{User: user, Domain: a.cfg.Domain, Scheme: SchemeOIDC}
+	id := &auth.Identity{User: user, Domain: a.cfg.Domain, Attrs: a.attrs}
 	if s, ok := claims["scope"].(string); ok {
 		id.Scopes = strings.Fields(s)
 	}
@@ -213,7 +201,7 @@ func (e unavailableError) Unwrap() error { return e.err }
 // held during a fetch: cached keys answer while a slow provider is asked,
 // and a token with another unknown kid waits for the fetch under way (as
 // long as its request lasts) instead of starting one.
-func (a *Authenticator) key(ctx context.Context, kid string) (key, error) {
+func (a *Verifier) key(ctx context.Context, kid string) (key, error) {
 	a.mu.Lock()
 	if k, ok := a.keys[kid]; ok {
 		a.mu.Unlock()
@@ -254,7 +242,7 @@ func (a *Authenticator) key(ctx context.Context, kid string) (key, error) {
 }
 
 // cached is the cached key kid, or "unknown key id".
-func (a *Authenticator) cached(kid string) (key, error) {
+func (a *Verifier) cached(kid string) (key, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if k, ok := a.keys[kid]; ok {
@@ -266,7 +254,7 @@ func (a *Authenticator) cached(kid string) (key, error) {
 // maxDocument bounds discovery and JWKS documents.
 const maxDocument = 1 << 20
 
-func (a *Authenticator) getJSON(ctx context.Context, url string, v any) error {
+func (a *Verifier) getJSON(ctx context.Context, url string, v any) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -287,7 +275,7 @@ func (a *Authenticator) getJSON(ctx context.Context, url string, v any) error {
 
 // fetch reads the provider's keys from jwksURL, first discovering it
 // when it is empty, and returns the keys and the URL.
-func (a *Authenticator) fetch(ctx context.Context, jwksURL string) (map[string]key, string, error) {
+func (a *Verifier) fetch(ctx context.Context, jwksURL string) (map[string]key, string, error) {
 	if jwksURL == "" {
 		var d struct {
 			Issuer  string `json:"issuer"`

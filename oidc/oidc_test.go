@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
+	"github.com/gatehouse/gatehouse/oauth2"
 	"github.com/gatehouse/gatehouse/oidc"
 )
 
@@ -126,7 +127,7 @@ func newSetup(t testing.TB) *setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := auth.Middleware(oauth2.NewBearer(oauth2.BearerConfig{Verifier: a}), auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s %v %v %s", id.Login(), id.Groups, id.Scopes, id.Scheme)
 	}))
@@ -150,7 +151,7 @@ func TestExternalProviderTokens(t *testing.T) {
 	now := s.clock.Now()
 	for name, tok := range map[string]string{"RS256": sign(t, s.p, s.k1, "k1", now, nil), "ES256": sign(t, s.p, s.k2, "k2", now, nil)} {
 		rec := s.call(tok)
-		if rec.Code != 200 || rec.Body.String() != "alice@internal [ovirt-admins ops] [openid ovirt-app-api] oidc" {
+		if rec.Code != 200 || rec.Body.String() != "alice@internal [ovirt-admins ops] [openid ovirt-app-api] oauth2" {
 			t.Errorf("%s: %d %q", name, rec.Code, rec.Body)
 		}
 	}

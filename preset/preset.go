@@ -151,6 +151,11 @@ type Options struct {
 	// secrets included (see pwcheck.HashSlots); nil = the process-wide
 	// pwcheck.DefaultHashSlots.
 	HashSlots *pwcheck.HashSlots
+	// Verifiers are token verifiers every face's token transports (Bearer,
+	// X-Auth-Token) accept beside the faces' own tokens: an oidc.Verifier
+	// takes an external provider's (Keycloak's) JWTs. On the oVirt face
+	// their tokens need scope ovirt-app-api too.
+	Verifiers []auth.TokenVerifier
 }
 
 // Presets holds what the faces share. Make it with New.
@@ -159,6 +164,7 @@ type Presets struct {
 	opts      Options
 	tokens    *token.Service
 	passwords *pwcheck.Pipeline
+	access    auth.TokenVerifier // the faces' access tokens and Options.Verifiers
 }
 
 // New builds the shared password pipeline and token service.
@@ -169,6 +175,7 @@ func New(s Stores, o Options) *Presets {
 	p := &Presets{stores: s, opts: o}
 	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL, Now: o.Now})
 	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter, Slots: o.HashSlots})
+	p.access = auth.Union(append([]auth.TokenVerifier{p.tokens.AccessTokens()}, o.Verifiers...)...)
 	return p
 }
 
@@ -224,8 +231,8 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
 		Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure})
 	mux.Handle(XCATPrefix, p.middleware("xcat", auth.Chain(
-		p.tokens.Authenticator(),
-		oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: XCATRealm, Scheme: auth.SchemeToken}),
+		token.XAuthToken(p.access),
+		oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: XCATRealm, Scheme: auth.SchemeToken}),
 		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
 		basic.New(cfg)), auth.XCAT{}, api))
 	return mux
@@ -239,25 +246,15 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
 		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded, Now: p.opts.Now})
-	pats := basic.New(basic.Config{Passwords: p.passwords, PATs: p.tokens})
+	pats := basic.New(basic.Config{Passwords: p.passwords, Tokens: p.tokens.PATs()})
 	// A 401 challenges with Basic alone. Foreman itself sends no challenge;
 	// clients that wait for one pick a scheme from it: Ansible's uri module
 	// (and urllib with a digest handler) fails when the first is OAuth, and
 	// wget takes the last scheme that is not Basic. OAuth 1 clients sign
 	// every request unasked.
-	chain := auth.Chain(pats, signed)
-	return p.middleware("satellite", challenging{chain, pats.Challenges()}, auth.Foreman{}, api)
+	chain := auth.WithChallenges(auth.Chain(pats, signed), pats.Challenges()...)
+	return p.middleware("satellite", chain, auth.Foreman{}, api)
 }
-
-// challenging is an authenticator whose 401 offers only some of its
-// schemes' challenges.
-type challenging struct {
-	auth.Authenticator
-	challenges []string
-}
-
-// Challenges implements auth.Authenticator.
-func (c challenging) Challenges() []string { return c.challenges }
 
 // OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint
 // (password grant, scope ovirt-app-api, applied when a client sends none,
@@ -275,7 +272,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
 		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure, Now: p.opts.Now},
-		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Tokens: p.tokens, Realm: OVirtRealm}),
+		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
 	manage := oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
 	mux.Handle(OVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it

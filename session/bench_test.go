@@ -32,7 +32,7 @@ func BenchmarkCookieRequest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		id, err := m.Authenticate(req)
-		if err != nil || id.Scheme != auth.SchemeSession {
+		if err != nil || id.Identity.Scheme != auth.SchemeSession {
 			b.Fatal(err)
 		}
 	}

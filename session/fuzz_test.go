@@ -15,7 +15,7 @@ import (
 // middleware: never a panic, never a 5xx, never a session out of nothing.
 func FuzzCookieAndPrefer(f *testing.F) {
 	st := memstore.New()
-	none := auth.AuthenticatorFunc(func(*http.Request) (*auth.Identity, error) { return nil, auth.ErrNoCredentials })
+	none := auth.IdentityFunc(func(*http.Request) (*auth.Identity, error) { return nil, auth.ErrNoCredentials })
 	h := auth.Middleware(session.New(session.Config{Store: st, Users: st}, none), auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	f.Add("JSESSIONID="+strings.Repeat("A", 43), "persistent-auth")
 	f.Add("JSESSIONID=; JSESSIONID=x", "new-auth, csrf-protection")

@@ -34,7 +34,7 @@ func newTokenEnv(t *testing.T, withTokens bool) *tokenEnv {
 	if withTokens {
 		cfg.Tokens = e.svc
 	}
-	m := session.New(cfg, e.svc.Authenticator())
+	m := session.New(cfg, token.XAuthToken(e.svc.AccessTokens()))
 	e.srv = httptest.NewTLSServer(auth.Middleware(m, auth.Config{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
 	t.Cleanup(e.srv.Close)
 	return e
@@ -119,7 +119,7 @@ func TestSessionEndsWithItsAccount(t *testing.T) {
 // over plain HTTP.
 func TestCookieSecureBehindProxy(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
-	inner := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	inner := auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		if r.Header.Get("X-Test-User") == "" {
 			return nil, auth.ErrNoCredentials
 		}

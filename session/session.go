@@ -125,8 +125,8 @@ func CapPerUser(ctx context.Context, store stores.SessionStore, login string, ma
 }
 
 // Manager wraps an inner chain with sessions. It implements
-// auth.Authenticator (offering the inner chain's challenges): use it where
-// the inner chain would go.
+// auth.Authenticator and auth.Challenger (offering the inner chain's
+// challenges): use it where the inner chain would go.
 type Manager struct {
 	cfg   Config
 	inner auth.Authenticator
@@ -161,15 +161,8 @@ func New(cfg Config, inner auth.Authenticator) *Manager {
 	return &Manager{cfg: cfg, inner: inner}
 }
 
-// Challenges implements auth.Authenticator: the inner chain's.
-func (m *Manager) Challenges() []string { return m.inner.Challenges() }
-
-// HasCredentials implements auth.Authenticator: the session cookie, or the
-// inner chain's credentials.
-func (m *Manager) HasCredentials(r *http.Request) bool {
-	_, err := r.Cookie(m.cfg.CookieName)
-	return err == nil || r.Header.Get("Authorization") != "" || m.inner.HasCredentials(r)
-}
+// Challenges implements auth.Challenger: the inner chain's.
+func (m *Manager) Challenges() []string { return auth.ChallengesOf(m.inner) }
 
 // Attribute names this package sets on identities.
 const (
@@ -191,16 +184,28 @@ func sessionError(reason auth.Reason, msg string) *auth.Error {
 	return &auth.Error{Reason: reason, Scheme: auth.SchemeSession, Message: msg}
 }
 
-// Authenticate implements auth.Authenticator.
-func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
+// Authenticate implements auth.Authenticator. A request with a live
+// session cookie is the session's (ended after the request unless it
+// prefers persistent-auth again); otherwise the inner chain decides, and
+// its Result, once the request is allowed, also creates a session when the
+// request prefers persistent-auth.
+func (m *Manager) Authenticate(r *http.Request) (*auth.Result, error) {
+	if auth.Decided(r) { // another scheme of an outer chain won: only the inner chain's finishing
+		return m.inner.Authenticate(r)
+	}
 	cookieID, hasCookie := m.cookie(r)
+	if hasCookie {
+		if err := auth.RefusePlainHTTP(r); err != nil {
+			return nil, err
+		}
+	}
 	if hasCookie && !prefer.Prefers(r.Header.Values("Prefer"), "new-auth") {
 		id, err := m.fromSession(r, cookieID)
 		if err == nil {
-			return id, nil
+			return &auth.Result{Identity: id, Finish: m.finishSession}, nil
 		}
 		// A dead session with fresh credentials beside it: log in afresh.
-		id, ierr := m.inner.Authenticate(r)
+		res, ierr := m.inner.Authenticate(r)
 		if errors.Is(ierr, auth.ErrNoCredentials) {
 			if e := auth.AsError(err); e.Reason != auth.ReasonUnavailable && e.Reason != auth.ReasonForbidden {
 				c := *e
@@ -209,9 +214,16 @@ func (m *Manager) Authenticate(r *http.Request) (*auth.Identity, error) {
 			}
 			return nil, err
 		}
-		return id, ierr
+		if ierr != nil {
+			return nil, ierr
+		}
+		return m.fresh(res), nil
 	}
-	return m.inner.Authenticate(r)
+	res, err := m.inner.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	return m.fresh(res), nil
 }
 
 // cookie returns the first cookie named CookieName, scanning the Cookie
@@ -321,37 +333,43 @@ func unsafeMethod(m string) bool {
 	return true
 }
 
-// Finish implements auth.Authenticator: the inner chain's finishing, then
-// it creates a session for a fresh login that asked for one, and ends a
-// session used without asking to keep it.
-func (m *Manager) Finish(w http.ResponseWriter, r *http.Request, id *auth.Identity) *http.Request {
-	r = m.inner.Finish(w, r, id)
-	prefs := r.Header.Values("Prefer")
-	persistent := prefer.Prefers(prefs, "persistent-auth")
-	ctx := r.Context()
-	if id.Scheme == auth.SchemeSession {
-		if !persistent {
-			if sid, ok := m.cookie(r); ok {
-				_ = m.cfg.Store.DeleteSession(ctx, HashID(sid))
-			}
-			m.clearCookie(w, r)
+// finishSession ends a session used without asking to keep it.
+func (m *Manager) finishSession(w http.ResponseWriter, r *http.Request) *http.Request {
+	if !prefer.Prefers(r.Header.Values("Prefer"), "persistent-auth") {
+		if sid, ok := m.cookie(r); ok {
+			_ = m.cfg.Store.DeleteSession(r.Context(), HashID(sid))
 		}
-		return r
-	}
-	if old, ok := m.cookie(r); ok && len(old) == idLen {
-		_ = m.cfg.Store.DeleteSession(ctx, HashID(old)) // a fresh login replaces it
-		if !persistent {
-			m.clearCookie(w, r)
-		}
-	}
-	if !persistent {
-		return r
-	}
-	if err := m.create(w, r, id, prefer.Prefers(prefs, "csrf-protection")); err != nil {
-		// The request itself is authenticated; say why no session came.
-		w.Header().Add("Warning", `199 gatehouse "no session: `+strings.ReplaceAll(err.Error(), `"`, "'")+`"`)
+		m.clearCookie(w, r)
 	}
 	return r
+}
+
+// fresh adds to an inner login's Result what a fresh login does with
+// sessions: it replaces a session the request still names, and creates
+// one when the request prefers persistent-auth.
+func (m *Manager) fresh(res *auth.Result) *auth.Result {
+	if res == nil || res.Identity == nil {
+		return res // Middleware refuses it
+	}
+	id := res.Identity
+	return res.Then(func(w http.ResponseWriter, r *http.Request) *http.Request {
+		prefs := r.Header.Values("Prefer")
+		persistent := prefer.Prefers(prefs, "persistent-auth")
+		if old, ok := m.cookie(r); ok && len(old) == idLen {
+			_ = m.cfg.Store.DeleteSession(r.Context(), HashID(old)) // a fresh login replaces it
+			if !persistent {
+				m.clearCookie(w, r)
+			}
+		}
+		if !persistent {
+			return r
+		}
+		if err := m.create(w, r, id, prefer.Prefers(prefs, "csrf-protection")); err != nil {
+			// The request itself is authenticated; say why no session came.
+			w.Header().Add("Warning", `199 gatehouse "no session: `+strings.ReplaceAll(err.Error(), `"`, "'")+`"`)
+		}
+		return r
+	})
 }
 
 func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identity, csrf bool) error {

@@ -312,7 +312,7 @@ func TestCurlCookieJar(t *testing.T) {
 
 func TestNoSessionForNonUsers(t *testing.T) {
 	st := memstore.New()
-	ext := auth.AuthenticatorFunc(func(r *http.Request) (*auth.Identity, error) {
+	ext := auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		return &auth.Identity{User: "foreman_api_admin", Scheme: "oauth1"}, nil
 	})
 	m := session.New(session.Config{Store: st, Users: st}, ext)

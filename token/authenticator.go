@@ -1,40 +1,70 @@
 package token
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Authenticator accepts access tokens sent as "X-Auth-Token: <token>"
-// (xCAT). It implements auth.Authenticator. Bearer tokens are oauth2.Bearer's
-// (one reader per header, with RFC 6750's challenges); put both in a chain
-// to take both, as the xCAT preset does. Personal access tokens are not
-// accepted here: they are Basic passwords (see Service.PATVerifier).
-type Authenticator struct {
-	svc *Service
+// AccessTokens is the TokenVerifier of the service's access tokens: its
+// opaque ones (PrefixAccess) and, when Config.JWT is set, JWTs that carry
+// its issuer. Every other token is not its (auth.ErrNotMine), so it joins
+// other verifiers in an auth.Union. The identities it proves leave Scheme
+// empty for the transport to name.
+func (s *Service) AccessTokens() auth.TokenVerifier { return kindVerifier{s, PrefixAccess} }
+
+// PATs is the TokenVerifier of the service's personal access tokens
+// (PrefixPAT), normally taken in the Basic password's place (see
+// pwcheck.AcceptTokens) as Satellite takes them.
+func (s *Service) PATs() auth.TokenVerifier { return kindVerifier{s, PrefixPAT} }
+
+type kindVerifier struct {
+	svc    *Service
+	prefix string
 }
 
-// Authenticator returns the X-Auth-Token authenticator.
-func (s *Service) Authenticator() *Authenticator { return &Authenticator{svc: s} }
-
-// Challenges implements auth.Authenticator: none (X-Auth-Token has no
-// WWW-Authenticate challenge; oauth2.Bearer offers Bearer's).
-func (a *Authenticator) Challenges() []string { return nil }
-
-// Finish implements auth.Authenticator: nothing to do.
-func (a *Authenticator) Finish(_ http.ResponseWriter, r *http.Request, _ *auth.Identity) *http.Request {
-	return r
+func (v kindVerifier) VerifyToken(ctx context.Context, tok string) (*auth.Identity, error) {
+	if !strings.HasPrefix(tok, v.prefix) && !v.ownJWT(tok) {
+		return nil, auth.ErrNotMine
+	}
+	return v.svc.Verify(ctx, tok, v.prefix, "")
 }
 
-// HasCredentials implements auth.Authenticator.
-func (a *Authenticator) HasCredentials(r *http.Request) bool {
-	return r.Header.Get("X-Auth-Token") != ""
+// ownJWT reports whether tok is a JWT naming this service's issuer (its
+// signature is checked later, by Verify).
+func (v kindVerifier) ownJWT(tok string) bool {
+	j := v.svc.cfg.JWT
+	if j == nil || v.prefix != PrefixAccess || strings.Count(tok, ".") != 2 {
+		return false
+	}
+	var c jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, &c); err != nil {
+		return false
+	}
+	return c.Issuer == j.issuer
 }
+
+// XAuthToken is the transport of tokens sent as "X-Auth-Token: <token>"
+// (xCAT): it takes the header and asks v (normally the service's
+// AccessTokens, or an auth.Union of them and other verifiers). Identities
+// without a Scheme get auth.SchemeToken. A certificate-bound token (RFC
+// 8705) is refused on a connection without its certificate.
+func XAuthToken(v auth.TokenVerifier) auth.Authenticator {
+	return xAuthToken{v}
+}
+
+type xAuthToken struct{ v auth.TokenVerifier }
 
 // Authenticate implements auth.Authenticator.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
+func (a xAuthToken) Authenticate(r *http.Request) (*auth.Result, error) {
+	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
+		return nil, auth.ErrNoCredentials
+	}
 	xs := r.Header.Values("X-Auth-Token")
 	switch {
 	case len(xs) == 0:
@@ -44,15 +74,45 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Identity, error) {
 	case strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer "):
 		return nil, &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeToken, Message: "send the token either as X-Auth-Token or as a Bearer token, not both"}
 	}
+	if err := auth.RefusePlainHTTP(r); err != nil {
+		return nil, err
+	}
 	tok := strings.TrimSpace(xs[0])
 	if tok == "" {
 		return nil, &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeToken, Message: "empty token"}
 	}
-	id, err := a.svc.Verify(r.Context(), tok, PrefixAccess, auth.SchemeToken)
+	id, err := Check(r, a.v, tok, auth.SchemeToken)
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckBinding(r, id, auth.SchemeToken); err != nil {
+	return &auth.Result{Identity: id}, nil
+}
+
+// Check is what a transport does with a token it has taken from r: ask v,
+// name the identity's scheme when v left it empty, and refuse a
+// certificate-bound token on a connection without its certificate. A
+// token no verifier claims is refused as invalid; every refusal carries
+// scheme.
+func Check(r *http.Request, v auth.TokenVerifier, tok, scheme string) (*auth.Identity, error) {
+	id, err := v.VerifyToken(r.Context(), tok)
+	if err != nil {
+		if errors.Is(err, auth.ErrNotMine) {
+			return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, Message: "invalid token", Cause: err}
+		}
+		e := auth.AsError(err)
+		if e.Scheme == "" {
+			c := *e
+			c.Scheme = scheme
+			e = &c
+		}
+		return nil, e
+	}
+	if id.Scheme == "" {
+		c := *id
+		c.Scheme = scheme
+		id = &c
+	}
+	if err := CheckBinding(r, id, scheme); err != nil {
 		return nil, err
 	}
 	return id, nil

@@ -29,7 +29,7 @@ func Example() {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
 	})
-	either := auth.Chain(svc.Authenticator(), basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: svc.PATVerifier(passwords)}}))
+	either := auth.Chain(token.XAuthToken(svc.AccessTokens()), basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(svc.PATs(), passwords)}}))
 	mux.Handle("/api/", auth.Middleware(either, auth.Config{})(hello))
 	srv := httptest.NewTLSServer(mux)
 	defer srv.Close()

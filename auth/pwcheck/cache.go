@@ -12,6 +12,8 @@ import (
 	"hash"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Cache remembers successful password verifications so that a slow hash
@@ -34,9 +36,15 @@ import (
 // once per MaxAge and no request ever waits for it; only an entry left
 // idle past its TTL costs the next request a hash.
 //
+// Concurrent misses of the very same login and password are collapsed into
+// one check: the first runs (and is counted by the throttle), the others
+// wait for its answer, so a burst of requests at a cache entry's expiry
+// costs one hash, not one per request.
+//
 // A Cache is a Verifier wrapping another one; put it beneath any
-// verifier whose answers must not be cached (the token package's
-// personal-access-token verifier wraps a Cache, not the other way round).
+// verifier whose answers must not be cached (AcceptTokens wraps a Cache,
+// not the other way round). Only the verifier's answers for the user's own
+// password (an Identity without a Scheme) are cached.
 type Cache struct {
 	next       Verifier
 	users      stores.UserStore
@@ -51,6 +59,8 @@ type Cache struct {
 	// reads it without a lock, so that parallel requests with one
 	// credential do not contend on a read lock's shared counter.
 	entries sync.Map
+
+	flights singleflight.Group // concurrent misses of one credential
 
 	mu         sync.Mutex // guards writes to entries, count and refreshing
 	count      int        // entries held
@@ -153,13 +163,12 @@ func (c *Cache) key(login, pw string) ([sha256.Size]byte, *macState) {
 	return st.sum, st
 }
 
-// VerifyCached implements CachedVerifier: it answers from the
-// cache only. A remembered credential whose user is unchanged is a hit; a
+// verifyCached answers from the cache only. A remembered credential whose user is unchanged is a hit; a
 // remembered one whose user was changed, disabled or deleted is dropped (a
 // miss). When the user store fails, the entry is kept and the error
 // (ReasonUnavailable) returned with hit true: an outage must not empty the
 // cache and send every client through a full hash once it is over.
-func (c *Cache) VerifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
+func (c *Cache) verifyCached(ctx context.Context, login, pw string) (*auth.Identity, bool, error) {
 	k, st := c.key(login, pw)
 	c.pool.Put(st)
 	e, hit := c.lookup(k)
@@ -210,7 +219,7 @@ func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw stri
 	}
 	c.refreshing[k] = true
 	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ttl)
+	ctx, cancel := context.WithTimeout(withoutGate(context.WithoutCancel(ctx)), c.ttl)
 	go func() {
 		defer cancel()
 		u, uerr := c.users.User(ctx, login)
@@ -233,9 +242,32 @@ func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw stri
 // VerifyPassword implements Verifier: the cache's answer when
 // it has one, else the wrapped verifier's (remembered when it succeeds).
 func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
-	if id, hit, err := c.VerifyCached(ctx, login, pw); hit || err != nil {
+	if id, hit, err := c.verifyCached(ctx, login, pw); hit || err != nil {
 		return id, err
 	}
+	// The key lives only while the check runs, in this process's memory,
+	// as the password already does.
+	key := login + "\x00" + pw
+	for {
+		val, err, shared := c.flights.Do(key, func() (any, error) { return c.verifyMiss(ctx, login, pw) })
+		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			continue // the client whose check this was left; ours has not
+		}
+		if shared {
+			answeredElsewhere(ctx)
+		}
+		var id *auth.Identity
+		if got, _ := val.(*auth.Identity); got != nil {
+			c := *got // each caller gets its own copy
+			id = &c
+		}
+		return id, err
+	}
+}
+
+// verifyMiss checks a credential the cache does not hold with the next
+// verifier, and remembers it when it is the user's password.
+func (c *Cache) verifyMiss(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	// The user as it is now, read before verifying: if it changes while the
 	// hash is computed, the entry carries the old stamp and is dropped at its
 	// first use.
@@ -264,10 +296,6 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 	c.mu.Unlock()
 	return id, nil
 }
-
-// HashSlots returns the slots the verifier behind the cache hashes in (see
-// SlotsOf).
-func (c *Cache) HashSlots() *HashSlots { return SlotsOf(c.next) }
 
 // Forget drops every cached verification of login (call it when the user is
 // changed through a path that does not update User.Updated).

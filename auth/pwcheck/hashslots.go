@@ -106,10 +106,16 @@ var errBusy = errors.New("auth: every password-hash slot is busy")
 
 // Do runs hash in a slot. It returns ReasonUnavailable (with Retry-After)
 // when no slot frees up within the wait, and the context's error when ctx
-// ends first; hash is not run in either case.
+// ends first; hash is not run in either case. When ctx is an attempt under
+// a Throttle (Throttle.VerifyPassword), Do counts the attempt first and
+// returns ReasonThrottled, without hashing, while a counter is over its
+// limit: so whatever verifier hashes through Do is throttled at its hash.
 func (h *HashSlots) Do(ctx context.Context, hash func()) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("auth: the client left before its password was checked: %w", err)
+	}
+	if err := admitHash(ctx); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(h.wait)
 	left := func(err error) error { return fmt.Errorf("auth: the client left while its password waited: %w", err) }

@@ -23,23 +23,19 @@ type Pipeline struct {
 	// ClientAddr (the connection's remote address). Behind a proxy, take it
 	// from the header the proxy sets.
 	ClientAddr func(*http.Request) string
-	// Slots are the hash slots for the hashes that the same requests need
-	// outside Verifier (the OAuth 2 token endpoint's client secrets), so
-	// that one bound covers every hash. nil means Verifier's own (SlotsOf);
-	// New sets them from Config.Slots.
+	// Slots are the hash slots of the store verifier New builds, and of
+	// the hashes that the same requests need outside Verifier (the OAuth 2
+	// token endpoint's client secrets), so that one bound covers every
+	// hash. nil means DefaultHashSlots.
 	Slots *HashSlots
 }
 
-// HashSlots returns p.Slots, else those of p's Verifier (SlotsOf), else
-// DefaultHashSlots (also for a nil p).
+// HashSlots returns p.Slots, else DefaultHashSlots (also for a nil p).
 func (p *Pipeline) HashSlots() *HashSlots {
-	switch {
-	case p == nil:
+	if p == nil || p.Slots == nil {
 		return DefaultHashSlots
-	case p.Slots != nil:
-		return p.Slots
 	}
-	return SlotsOf(p.Verifier)
+	return p.Slots
 }
 
 // Config configures New.
@@ -105,8 +101,9 @@ func (p *Pipeline) Addr(r *http.Request) string {
 }
 
 // With returns a copy whose verifier is wrap(the verifier): a scheme adds
-// what it accepts in a password's place (token.Service.PATVerifier) without
-// building a second pipeline.
+// what it accepts in a password's place (AcceptTokens), or a service a
+// logging decorator, without building a second pipeline. The throttle and
+// the cache keep working through any wrapper that passes its context on.
 func (p *Pipeline) With(wrap func(Verifier) Verifier) *Pipeline {
 	c := *p
 	c.Verifier = wrap(p.Verifier)

@@ -6,31 +6,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 )
-
-// CachedVerifier is a Verifier that remembers verified
-// credentials (Cache). Throttle.VerifyPassword asks it first: a
-// credential it remembers is never throttled, so an attacker who locks a
-// login out from elsewhere does not lock out the real user's working
-// credential.
-type CachedVerifier interface {
-	Verifier
-	// VerifyCached answers from memory only: hit is false when the
-	// credential is not remembered (nothing is hashed then). It may still
-	// read the user record to see that the entry is current.
-	VerifyCached(ctx context.Context, login, password string) (id *auth.Identity, hit bool, err error)
-}
 
 // Throttle limits failed password attempts. Three counters apply to each
 // attempt, all in fixed windows (Window):
@@ -46,8 +29,8 @@ type CachedVerifier interface {
 // back if it succeeds), so at most the limit is ever checked, however many
 // guesses arrive at once. A success resets its (login, address) counter.
 //
-// A credential that the verifier's cache remembers (CachedVerifier), and
-// a right personal access token (HashlessVerifier), are never throttled:
+// A credential that the verifier's cache remembers, and a right token
+// taken in the password's place (AcceptTokens), are never throttled:
 // an attacker who exhausts a login's counters from
 // other addresses, or even the real user's own, does not stop the real
 // user's working credential. An uncached correct password is refused only
@@ -260,128 +243,110 @@ func (a *Attempt) resolveAddr() {
 }
 
 // VerifyPassword checks the attempt's login and password with v under the
-// throttle. A credential v's cache remembers (CachedVerifier) is
-// answered at once, never throttled; so is a right hashless credential
-// (HashlessVerifier: a wrong one is counted, and refused while a counter
-// is over its limit). Otherwise the attempt is counted on
-// every counter first; if one is over its limit the attempt is refused
-// (ReasonThrottled) without checking, and with the count taken back. A
-// failure stays counted (see Attempt.ForgiveRepeat); a success or a store
-// outage takes the count back, and a success resets the (login, address)
-// counter. Errors carry the scheme and login, and a successful Identity
-// without a Scheme gets the attempt's. A nil Throttle only verifies.
+// throttle. The throttle counts an attempt at the moment v is about to
+// hash (HashSlots.Do asks it, through ctx): so a credential v's cache
+// remembers is answered at once and never throttled, and so is a right
+// token (AcceptTokens), whatever wraps v, as long as the wrapper passes
+// ctx on. At the hash, the attempt is counted on every counter first; if
+// one is over its limit the attempt is refused (ReasonThrottled) without
+// hashing, and with the count taken back. A failure stays counted (see
+// Attempt.ForgiveRepeat); a success or a store outage takes the count
+// back, and a success resets the (login, address) counter.
 //
-// Concurrent checks of the very same login and password are collapsed into
-// one: the first runs (and is counted), the others wait for its answer, so
-// a burst of requests at a cache entry's expiry costs one hash, not one per
-// request.
+// A failure that ran no hash under the throttle (a wrong token, or a
+// verifier that hashes outside HashSlots) is counted afterwards, and
+// refused with ReasonThrottled while a counter is over its limit: the
+// limit then bounds what a guesser learns, though not what it costs.
+// Errors carry the scheme and login, and a successful Identity without a
+// Scheme gets the attempt's. A nil Throttle only verifies.
 func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*auth.Identity, error) {
-	if c, ok := v.(CachedVerifier); ok {
-		id, hit, err := c.VerifyCached(ctx, a.Login, a.Password)
-		if hit || err != nil {
-			return finishAttempt(a, id, err)
-		}
-	}
-	if h, ok := v.(HashlessVerifier); ok && h.Hashless(a.Password) {
-		id, err := t.verifyHashless(ctx, v, a)
+	if t == nil || t.Counter == nil {
+		id, err := v.VerifyPassword(ctx, a.Login, a.Password)
 		return finishAttempt(a, id, err)
 	}
-	group := flightGroup(v)
-	if group == nil {
-		id, err := t.verify(ctx, v, a)
-		return finishAttempt(a, id, err)
-	}
-	// The key lives only while the check runs, in this process's memory,
-	// as the password already does.
-	key := a.Login + "\x00" + a.Password
-	for {
-		val, err, shared := group.Do(key, func() (any, error) { return t.verify(ctx, v, a) })
-		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
-			continue // the client whose check this was left; ours has not
+	g := &gate{t: t, a: &a}
+	id, err := v.VerifyPassword(context.WithValue(ctx, gateKey{}, g), a.Login, a.Password)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	unavailable := err != nil && auth.AsError(err).Reason == auth.ReasonUnavailable
+	switch {
+	case g.refused:
+		// over a limit: nothing stays counted, and err says so
+	case g.held != nil:
+		if err == nil {
+			t.release(ctx, g.held)
+			t.Succeeded(ctx, a.Login, a.Addr)
+		} else if unavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
+			t.release(ctx, g.held)
 		}
-		var id *auth.Identity
-		if got, _ := val.(*auth.Identity); got != nil {
-			c := *got // each caller gets its own copy
-			id = &c
+	case err == nil || unavailable || g.shared:
+		// a cached answer, a right token, an outage, or another
+		// attempt's check answered this one (counted there)
+	default:
+		a.resolveAddr()
+		if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
+			return finishAttempt(a, nil, terr)
 		}
-		return finishAttempt(a, id, err)
+		t.Failed(ctx, a.Login, a.Addr)
 	}
+	return finishAttempt(a, id, err)
 }
 
-// HashlessVerifier is implemented by a Verifier that can
-// tell from a password alone that checking it runs no slow hash (a personal
-// access token sent in the password's place). Throttle.VerifyPassword then
-// checks it at once, without collapsing it with concurrent checks of the
-// same credentials (worth it only for a hash): a right one is accepted
-// without touching the counters (as a cached password is), a wrong one is
-// counted, and refused with 429 while a counter is over its limit.
-type HashlessVerifier interface {
-	Hashless(password string) bool
+// gate is one attempt's throttle, which HashSlots.Do asks before hashing.
+type gate struct {
+	t *Throttle
+	a *Attempt
+
+	mu      sync.Mutex
+	held    []throttleKey // counted at the hash
+	refused bool          // a counter was over its limit
+	shared  bool          // answered by another attempt's hash
+	closed  bool          // the attempt is over (a background check asks nothing)
 }
 
-// flights collapse concurrent checks of the same credentials, one group per
-// verifier (two verifiers may answer the same password differently: one
-// that takes personal access tokens, one that does not).
-var flights sync.Map // Verifier → *singleflight.Group
+type gateKey struct{}
 
-// flightGroup is v's group, or nil when v cannot be told apart from other
-// verifiers (a value of a type that is not comparable, such as a func).
-func flightGroup(v Verifier) *singleflight.Group {
-	if !reflect.TypeOf(v).Comparable() {
+// admitHash is called by HashSlots.Do before it hashes for ctx: it counts
+// the attempt of ctx's throttle, once, and refuses the hash when a counter
+// is over its limit.
+func admitHash(ctx context.Context) error {
+	g, _ := ctx.Value(gateKey{}).(*gate)
+	if g == nil {
 		return nil
 	}
-	if g, ok := flights.Load(v); ok {
-		return g.(*singleflight.Group)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed || g.held != nil {
+		return nil
 	}
-	g, _ := flights.LoadOrStore(v, new(singleflight.Group))
-	return g.(*singleflight.Group)
+	g.a.resolveAddr()
+	held, err := g.t.reserve(ctx, g.a.Scheme, g.a.Login, g.a.Addr)
+	if err != nil {
+		g.refused = auth.AsError(err).Reason == auth.ReasonThrottled
+		return err
+	}
+	g.held = held
+	if g.held == nil {
+		g.held = []throttleKey{}
+	}
+	return nil
 }
 
-// verify is one throttled check (see VerifyPassword).
-func (t *Throttle) verify(ctx context.Context, v Verifier, a Attempt) (*auth.Identity, error) {
-	if t == nil || t.Counter == nil {
-		return v.VerifyPassword(ctx, a.Login, a.Password)
+// answeredElsewhere tells ctx's throttle that another attempt's check (a
+// concurrent one with the same credentials) answered this one.
+func answeredElsewhere(ctx context.Context) {
+	if g, _ := ctx.Value(gateKey{}).(*gate); g != nil {
+		g.mu.Lock()
+		g.shared = true
+		g.mu.Unlock()
 	}
-	a.resolveAddr()
-	held, err := t.reserve(ctx, a.Scheme, a.Login, a.Addr)
-	if err != nil {
-		return nil, err
-	}
-	id, err := v.VerifyPassword(ctx, a.Login, a.Password)
-	if err != nil {
-		e := auth.AsError(err)
-		if e.Reason == auth.ReasonUnavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
-			t.release(ctx, held)
-		}
-		return nil, err
-	}
-	t.release(ctx, held)
-	t.Succeeded(ctx, a.Login, a.Addr)
-	return id, nil
 }
 
-// verifyHashless is the throttled check of a credential that runs no hash
-// (a personal access token). A right one is accepted at once, never
-// throttled and touching no counter, as a password the cache remembers is:
-// whoever exhausts a login's counters must not stop the automation that
-// holds its working token, and a token's entropy makes guessing one
-// worthless. A wrong one is counted, and refused with ReasonThrottled when
-// a counter is over its limit (a guesser learns nothing either way). Not
-// reserving ahead, and not reading the counters for a right token, took a
-// PAT request from six counter writes (with the counters in SQLite, PATs
-// through a gateway ran at a tenth of cached Basic's rate) and then from
-// four counter reads to none.
-func (t *Throttle) verifyHashless(ctx context.Context, v Verifier, a Attempt) (*auth.Identity, error) {
-	id, err := v.VerifyPassword(ctx, a.Login, a.Password)
-	if err == nil || t == nil || t.Counter == nil || auth.AsError(err).Reason == auth.ReasonUnavailable {
-		return id, err
-	}
-	a.resolveAddr()
-	if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
-		return nil, terr
-	}
-	t.Failed(ctx, a.Login, a.Addr)
-	return nil, err
+// withoutGate is ctx without its attempt's throttle: for work that
+// outlives the attempt (a background check).
+func withoutGate(ctx context.Context) context.Context {
+	return context.WithValue(ctx, gateKey{}, (*gate)(nil))
 }
 
 // finishAttempt fills the attempt's scheme and login into the outcome (id

@@ -73,7 +73,9 @@ func TestThrottleConcurrentGuesses(t *testing.T) {
 	st := memstore.New()
 	h, _ := cheap.Hash("right")
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
-	g := &gatedVerifier{inner: &pwcheck.StoreVerifier{Users: st, DummyHash: h}, gate: make(chan struct{})}
+	slots := pwcheck.NewHashSlots(0, 0)
+	slots.SetCPUShare(1)
+	g := &gatedVerifier{inner: &pwcheck.StoreVerifier{Users: st, DummyHash: h, Slots: slots}, gate: make(chan struct{})}
 	th := &pwcheck.Throttle{Counter: st}
 	var wg sync.WaitGroup
 	var throttled atomic.Int32
@@ -87,12 +89,14 @@ func TestThrottleConcurrentGuesses(t *testing.T) {
 			}
 		}()
 	}
-	// Every attempt either reached the verifier or was refused.
-	require.Eventually(t, func() bool { return int(g.reached.Load()+throttled.Load()) == 200 }, 10*time.Second, time.Millisecond)
+	// Every attempt reaches the verifier at once; the throttle counts them
+	// at the hash.
+	require.Eventually(t, func() bool { return g.reached.Load() == 200 }, 10*time.Second, time.Millisecond)
 	close(g.gate)
 	wg.Wait()
-	assert.LessOrEqual(t, g.reached.Load(), int32(pwcheck.DefaultMaxPerUser), "at most the limit is ever checked")
-	assert.EqualValues(t, 200-g.reached.Load(), throttled.Load())
+	hashed := slots.Stats().Started
+	assert.LessOrEqual(t, hashed, int64(pwcheck.DefaultMaxPerUser), "at most the limit is ever checked")
+	assert.EqualValues(t, 200-hashed, throttled.Load())
 	n, _, _ := st.Failures(ctx, "user-addr", "10.0.0.1 u")
 	assert.Equal(t, pwcheck.DefaultMaxPerUser, n, "refused attempts do not stay counted")
 }
@@ -128,6 +132,53 @@ func TestThrottleDoesNotLockOutTheRealUser(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// loggingVerifier is a service's one-method decorator around the pipeline's
+// verifier: it says nothing about caches or hashes.
+type loggingVerifier struct {
+	next  pwcheck.Verifier
+	calls *atomic.Int32
+}
+
+func (l loggingVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	l.calls.Add(1)
+	return l.next.VerifyPassword(ctx, login, pw)
+}
+
+// Attack: with the cache's "never throttle what I remember" in a side
+// interface, a one-method logging decorator passed to Pipeline.With hid
+// it, and the attacker's guesses from one address turned the real user's
+// cached, correct password from that address into 429. Now the throttle
+// counts at the hash, which the decorator cannot hide.
+func TestThrottleSurvivesADecoratedVerifier(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	h, _ := cheap.Hash("right")
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: h}))
+	slots := pwcheck.NewHashSlots(0, 0)
+	slots.SetCPUShare(1)
+	p := pwcheck.New(pwcheck.Config{Users: st, Counter: st, MaxPerUser: 3, MaxPerAddr: 5, MaxPerUserTotal: 8, Slots: slots})
+	var calls atomic.Int32
+	p = p.With(func(next pwcheck.Verifier) pwcheck.Verifier { return loggingVerifier{next, &calls} })
+	try := func(pw, addr string) error {
+		_, err := p.CheckAttempt(ctx, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})
+		return err
+	}
+	require.NoError(t, try("right", "192.0.2.7"), "the real user logs in: now cached")
+	hashed := slots.Stats().Started
+	refused := 0
+	for i := range 50 {
+		if auth.AsError(try(fmt.Sprint("guess", i), "203.0.113.66")).Reason == auth.ReasonThrottled {
+			refused++
+		}
+	}
+	assert.Equal(t, 47, refused, "the attacker's guesses beyond the pair's limit are refused")
+	assert.Equal(t, int64(3), slots.Stats().Started-hashed, "only the limit's worth of guesses was hashed")
+	assert.Equal(t, int32(51), calls.Load(), "the decorator saw every check")
+	assert.NoError(t, try("right", "203.0.113.66"), "a cached credential is never throttled, even from the attacker's address")
+	assert.NoError(t, try("right", "192.0.2.7"))
+	assert.Equal(t, int64(3), slots.Stats().Started-hashed, "the cached answers ran no hash")
+}
+
 // Attack: every new source address grew the in-memory counters, keyed by
 // the full login: 20 000 addresses with 3 KB logins held about 63 MiB.
 func TestThrottleCountersAreBounded(t *testing.T) {
@@ -154,8 +205,9 @@ func TestThrottleCountersAreBounded(t *testing.T) {
 	assert.Less(t, grown, int64(8<<20), "heap grew %d bytes", grown)
 }
 
-// hashlessVerifier accepts "tok_good" and refuses other "tok_" passwords
-// without a hash, counting the writes its counter sees.
+// hashlessVerifier accepts "tok_good" and refuses other passwords without
+// a hash (it never goes through HashSlots.Do): it says nothing else about
+// itself, and the throttle still treats it right.
 type hashlessVerifier struct{ checked atomic.Int32 }
 
 func (v *hashlessVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
@@ -165,8 +217,6 @@ func (v *hashlessVerifier) VerifyPassword(ctx context.Context, login, pw string)
 	}
 	return nil, &auth.Error{Reason: auth.ReasonInvalid, Message: "invalid token"}
 }
-
-func (v *hashlessVerifier) Hashless(pw string) bool { return strings.HasPrefix(pw, "tok_") }
 
 // writeCounter counts AddFailure and RemoveFailure calls.
 type writeCounter struct {

@@ -101,23 +101,6 @@ func (v *StoreVerifier) slots() *HashSlots {
 	return DefaultHashSlots
 }
 
-// HashSlots returns the slots v's hashes run in (see SlotsOf).
-func (v *StoreVerifier) HashSlots() *HashSlots { return v.slots() }
-
-// SlotsOf returns the hash slots v's hashes run in, so that other hashes
-// of the same requests can run in them too: those v reports through a
-// HashSlots() *HashSlots method (StoreVerifier has one; Cache and the token
-// package's PAT verifier pass on their next verifier's), else
-// DefaultHashSlots.
-func SlotsOf(v Verifier) *HashSlots {
-	if s, ok := v.(interface{ HashSlots() *HashSlots }); ok {
-		if slots := s.HashSlots(); slots != nil {
-			return slots
-		}
-	}
-	return DefaultHashSlots
-}
-
 // busy turns a refusal of HashSlots.Do into the verifier's error: 503 with
 // Retry-After when the slots stayed taken, the same (the client will not
 // read it) when the client left.

@@ -101,12 +101,12 @@ func newRig(t *testing.T) *rig {
 
 	r.tokens = token.New(token.Config{Store: r.db, Users: r.db})
 	cache := pwcheck.NewCache(pwcheck.CacheConfig{Next: countingVerifier{authtest.Verifier(t, r.db), &r.hashes}, Users: r.db, TTL: time.Hour})
-	passwords := r.tokens.PATVerifier(cache)
+	passwords := pwcheck.AcceptTokens(r.tokens.PATs(), cache)
 	throttle := &pwcheck.Throttle{Counter: r.rs}
 	bcfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: r.db, Nonces: r.rs, Users: r.db}),
-		r.tokens.Authenticator(),
+		token.XAuthToken(r.tokens.AccessTokens()),
 		basic.New(bcfg),
 		basic.NewQuery(bcfg, basic.QueryConfig{}),
 		mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: r.db, Users: r.db}),

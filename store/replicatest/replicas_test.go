@@ -57,9 +57,9 @@ func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica
 	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: authtest.Verifier(t, db), Users: db, TTL: time.Minute})
 	throttle := &pwcheck.Throttle{Counter: rs}
 	inner := auth.Chain(
-		tokens.Authenticator(),
+		token.XAuthToken(tokens.AccessTokens()),
 		oauth1.New(oauth1.Config{Consumers: db, Nonces: rs, Users: db}),
-		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: tokens.PATVerifier(passwords), Throttle: throttle}}),
+		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(tokens.PATs(), passwords), Throttle: throttle}}),
 	)
 	sessions := session.New(session.Config{Store: rs, Users: db}, inner)
 	mux := http.NewServeMux()

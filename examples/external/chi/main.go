@@ -35,7 +35,7 @@ import (
 // of two route groups.
 func newRouter(store *memstore.Store, tokens *token.Service) http.Handler {
 	passwords := pwcheck.New(pwcheck.Config{Users: store, Counter: store})
-	login := auth.Chain(tokens.Authenticator(), basic.New(basic.Config{Passwords: passwords, PATs: tokens}))
+	login := auth.Chain(token.XAuthToken(tokens.AccessTokens()), basic.New(basic.Config{Passwords: passwords, Tokens: tokens.PATs()}))
 	anyUser := auth.Middleware(login, auth.Config{})
 	admins := auth.Middleware(login, auth.Config{Policy: auth.PolicyFunc(func(ctx context.Context, id *auth.Identity, r *http.Request) error {
 		if id.InGroup("admins") {
