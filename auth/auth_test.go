@@ -330,13 +330,15 @@ func TestOptionalMode(t *testing.T) {
 func TestAuditRecords(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	h := auth.Middleware(first, auth.Config{Audit: logger, Policy: auth.PolicyFunc(
+	h := auth.Middleware(first, auth.Config{Policy: auth.PolicyFunc(
 		func(_ context.Context, id *auth.Identity, r *http.Request) error {
 			if r.URL.Path == "/admin" {
 				return auth.Fail(auth.ReasonForbidden, "", id.Login(), "")
 			}
 			return nil
-		})})(http.HandlerFunc(whoami))
+		}),
+		Env: auth.Env{Audit: logger},
+	})(http.HandlerFunc(whoami))
 	for _, c := range []struct{ path, user string }{{"/?userPW=hunter2", "alice"}, {"/admin", "alice"}, {"/", "bad"}, {"/", "storedown"}} {
 		req := httptest.NewRequest("GET", c.path, nil)
 		req.Header.Set("X-First", c.user)

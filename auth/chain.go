@@ -106,7 +106,7 @@ func (f IdentityFunc) Authenticate(r *http.Request) (*Result, error) {
 
 // RefusePlainHTTP returns the 403 for a credential sent over plain HTTP
 // when Middleware has found r to be such a request (see
-// Config.AllowInsecure), and nil otherwise. A scheme calls it as soon as
+// Env.AllowInsecure), and nil otherwise. A scheme calls it as soon as
 // it has found its credential, before checking it, so that nothing is
 // spent or recorded for it (a nonce, a throttle count, a hash).
 // Middleware refuses whatever a scheme decides over plain HTTP all the

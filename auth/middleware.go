@@ -19,26 +19,16 @@ type Config struct {
 	Policy Policy
 	// Responder renders failures; nil = Problem{}.
 	Responder Responder
-	// Audit, when set, gets one record per decision: message "auth",
-	// attributes outcome (allow, anonymous, deny, fail), scheme, user,
-	// reason, remote, method and path, for a failure its detail, code and
-	// cause. The query string and credentials are never logged.
-	Audit *slog.Logger
+	// Env is the service's shared settings: TLS proxy, plain-HTTP policy,
+	// audit log, observer, clock.
+	Env Env
 	// Optional lets requests without any credential through with no
 	// Identity in their context (subject to the policy, which sees a nil
 	// Identity). A credential that is present and wrong is still refused.
 	Optional bool
-	// AllowInsecure accepts credentials over plain HTTP. Without it, a
-	// request that arrives without TLS and carries a credential is refused
-	// with 403 before the credential is checked. Use it only for tests or
-	// behind a TLS-terminating proxy that TrustForwarded cannot describe.
-	AllowInsecure bool
-	// TrustForwarded treats "X-Forwarded-Proto: https" as TLS (see
-	// IsSecure): set it only when every request comes through such a proxy.
-	TrustForwarded bool
-	// Observe, when set, hears every decision as it is made (unlike the
-	// audit log, whose repeated failures are coalesced): for metrics.
-	Observe func(Decision)
+	// Name names this middleware in what Env.Observe hears
+	// (Decision.Name): a preset says its face ("xcat", "ovirt", …).
+	Name string
 	// AllowEncodedSeparators accepts %2F, %5C and %00 inside a path
 	// segment, which CheckPath refuses by default. Policy rules then see
 	// such a segment as one, so set it only for an upstream that does not
@@ -46,11 +36,12 @@ type Config struct {
 	AllowEncodedSeparators bool
 }
 
-// Decision is what Config.Observe hears: the outcome ("allow",
+// Decision is what Env.Observe hears: the outcome ("allow",
 // "anonymous", "deny" or "fail"), the scheme and reason (empty on success),
 // and how long authentication and authorization took. It carries no user
 // name, credential or address.
 type Decision struct {
+	Name     string // Config.Name
 	Outcome  string
 	Scheme   string
 	Reason   Reason
@@ -65,7 +56,7 @@ type Decision struct {
 // → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
 // the request is anonymous; a credential over plain HTTP → 403 (see
-// Config.AllowInsecure); more than one Authorization header, a path CheckPath
+// Env.AllowInsecure); more than one Authorization header, a path CheckPath
 // refuses (dot segments, "//", too many segments, encoded separators, path
 // parameters), or a method override header (X-HTTP-Method-Override, …) that
 // names another method than the request's → 400.
@@ -76,9 +67,8 @@ type Decision struct {
 // still finds a credential (an authenticator that does not ask), the
 // request is refused all the same, whatever a decided.
 func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
-	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Audit, optional: cfg.Optional,
-		insecure: cfg.AllowInsecure, forwarded: cfg.TrustForwarded, observe: cfg.Observe,
-		separators: cfg.AllowEncodedSeparators}
+	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Env.Audit, optional: cfg.Optional,
+		env: cfg.Env, observe: cfg.Env.Observe, name: cfg.Name, separators: cfg.AllowEncodedSeparators}
 	if c.responder == nil {
 		c.responder = Problem{}
 	}
@@ -101,7 +91,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "a method override header (" + m + ") names another method than the request's"}, challenges, start)
 				return
 			}
-			plain := !c.insecure && !IsSecure(r, c.forwarded)
+			plain := !c.env.CredentialsAllowed(r)
 			if plain && r.Header.Get("Authorization") != "" {
 				c.fail(w, r, errInsecure(), challenges, start)
 				return
@@ -193,9 +183,9 @@ type config struct {
 	responder Responder
 	audit     *slog.Logger
 	optional  bool
-	insecure  bool
-	forwarded bool
+	env       Env
 	observe   func(Decision)
+	name      string
 	// separators: Config.AllowEncodedSeparators.
 	separators bool
 }
@@ -203,7 +193,7 @@ type config struct {
 // observed reports a decision begun at start to Observe, if set.
 func (c *config) observed(start time.Time, outcome, scheme string, reason Reason) {
 	if c.observe != nil {
-		c.observe(Decision{Outcome: outcome, Scheme: scheme, Reason: reason, Duration: time.Since(start)})
+		c.observe(Decision{Name: c.name, Outcome: outcome, Scheme: scheme, Reason: reason, Duration: time.Since(start)})
 	}
 }
 

@@ -7,17 +7,6 @@ import (
 	"strings"
 )
 
-// IsSecure reports whether r arrived over TLS. With trustForwarded it also
-// believes a TLS-terminating proxy's "X-Forwarded-Proto: https"; only set that
-// when every request comes through such a proxy, since clients can send the
-// header themselves.
-func IsSecure(r *http.Request, trustForwarded bool) bool {
-	if r.TLS != nil {
-		return true
-	}
-	return trustForwarded && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
-}
-
 // RedirectHTTPS returns a handler for the plain-HTTP listener that sends every
 // request to the same path on https://host[:httpsPort] (xCAT's default). GET
 // and HEAD get 301, other methods 308 so that clients keep the method and

@@ -21,7 +21,7 @@ func Example() {
 		authtest.User{Login: "admin@internal", Password: "ovirt-pw"},
 	)
 	clock := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	tokens := token.New(token.Config{Store: store, Users: store, Now: clock.Now})
+	tokens := token.New(token.Config{Store: store, Users: store, Env: auth.Env{Now: clock.Now}})
 
 	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: store})})
 	res, err := a.Authenticate(authtest.BasicRequest(nil, "https://api.example/", "wsuser", "cluster-secret"))

@@ -77,7 +77,7 @@ func New(tb testing.TB) *Fixture {
 	}
 	f := &Fixture{Store: s, CA: ca, Clock: NewClock(time.Now()), tb: tb}
 	s.SetClock(f.Clock.Now)
-	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca, Now: f.Clock.Now, HashSlots: Slots})
+	f.Presets = preset.New(preset.From(s), preset.Options{CA: ca, Env: auth.Env{Now: f.Clock.Now}, HashSlots: Slots})
 	pat, err := f.Presets.Tokens().CreatePAT(ctx, token.PATSpec{Login: SatelliteUser, Name: "authtest"})
 	if err != nil {
 		tb.Fatal(err)

@@ -304,11 +304,11 @@ func TestPlainHTTPIsRefusedUnchecked(t *testing.T) {
 	resp, _ = s.get(t, "/", map[string]string{"X-Forwarded-Proto": "https"}, ptr("wsuser"), ptr("cluster-secret"))
 	assert.Equal(t, 403, resp.StatusCode, "X-Forwarded-Proto is not trusted by default")
 
-	trusting := newSetup(t, false, nil, auth.Config{TrustForwarded: true})
+	trusting := newSetup(t, false, nil, auth.Config{Env: auth.Env{TrustForwarded: true}})
 	resp, _ = trusting.get(t, "/", map[string]string{"X-Forwarded-Proto": "https"}, ptr("wsuser"), ptr("cluster-secret"))
 	assert.Equal(t, 200, resp.StatusCode)
 
-	insecure := newSetup(t, false, nil, auth.Config{AllowInsecure: true})
+	insecure := newSetup(t, false, nil, auth.Config{Env: auth.Env{AllowInsecure: true}})
 	resp, _ = insecure.get(t, "/", nil, ptr("wsuser"), ptr("cluster-secret"))
 	assert.Equal(t, 200, resp.StatusCode)
 }

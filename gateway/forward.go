@@ -38,8 +38,9 @@ type Proxies struct {
 	// certificate that does not verify is seen as unverified, which the
 	// mtls scheme refuses.
 	Roots *x509.CertPool
-	// Now is the clock of that verification; nil = time.Now.
-	Now func() time.Time
+	// Env is the service's shared settings (auth.Env): the clock of that
+	// verification.
+	Env auth.Env
 }
 
 // Trusts reports whether r comes straight from a trusted proxy.
@@ -301,10 +302,7 @@ func (p Proxies) addClientCert(state *tls.ConnectionState, v string) {
 	if p.Roots == nil {
 		return
 	}
-	now := time.Now
-	if p.Now != nil {
-		now = p.Now
-	}
+	now := p.Env.Clock()
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)

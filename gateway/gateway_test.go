@@ -244,7 +244,8 @@ func TestUpstreamDownIs502AndSlowIs504(t *testing.T) {
 		var observed []int
 		var mu sync.Mutex
 		srv := f.NewTLSServer(gateway.New(gateway.Config{Upstream: u, ResponseHeaderTimeout: 200 * time.Millisecond,
-			Observe: func(s int, d time.Duration) { mu.Lock(); observed = append(observed, s); mu.Unlock() }}))
+			Observe: func(s int, d time.Duration) { mu.Lock(); observed = append(observed, s); mu.Unlock() },
+		}))
 		start := time.Now()
 		res, err := srv.Client().Do(srv.Basic("GET", "/xcatws/nodes", authtest.XCATUser, authtest.XCATPassword))
 		if err != nil {

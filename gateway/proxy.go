@@ -100,8 +100,9 @@ type Config struct {
 	Observe func(status int, d time.Duration)
 	// ErrorLog gets one record per failed upstream exchange.
 	ErrorLog *slog.Logger
-	// Now is the clock of signatures; nil = time.Now.
-	Now func() time.Time
+	// Env is the service's shared settings (auth.Env): the clock of
+	// signatures.
+	Env auth.Env
 }
 
 // New returns the reverse proxy. Put it behind gatehouse's middleware: it
@@ -117,9 +118,7 @@ func New(cfg Config) http.Handler {
 		panic("gateway: Config.SignKey must be at least 32 bytes")
 	}
 	cfg.Headers = cfg.Headers.orDefault()
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	strip := map[string]bool{} // every spelling of each, as for the identity headers
 	for _, h := range append(append([]string{}, CredentialHeaders...), cfg.StripHeaders...) {
 		strip[headerKey(h)] = true
@@ -316,7 +315,7 @@ func setIdentity(out *http.Request, cfg Config, spoofable map[string]bool) {
 	}
 	out.Header.Set(h.Scheme, fields.Scheme)
 	if cfg.SignKey != nil {
-		out.Header.Set(h.Signature, Sign(cfg.SignKey, fields, cfg.Now(), out.Method, out.URL.EscapedPath()))
+		out.Header.Set(h.Signature, Sign(cfg.SignKey, fields, cfg.Env.Now(), out.Method, out.URL.EscapedPath()))
 	}
 }
 

@@ -44,10 +44,10 @@ func mac(key []byte, unix, method, path string, id Identity) []byte {
 //	v := gateway.Verifier{Key: key}
 //	http.ListenAndServe(addr, v.Middleware(api)) // api reads auth.IdentityFrom
 type Verifier struct {
-	Key     []byte           // the gateway's Config.SignKey
-	Headers Headers          // zero = DefaultHeaders
-	MaxAge  time.Duration    // how old a signature may be (and how far ahead); 0 = 1 minute
-	Now     func() time.Time // nil = time.Now
+	Key     []byte        // the gateway's Config.SignKey
+	Headers Headers       // zero = DefaultHeaders
+	MaxAge  time.Duration // how old a signature may be (and how far ahead); 0 = 1 minute
+	Env     auth.Env      // the service's shared settings: the clock
 }
 
 // ErrUnsigned is returned by Verify for a request without identity headers.
@@ -77,10 +77,7 @@ func (v Verifier) Verify(r *http.Request) (Identity, error) {
 	if err != nil || !hmac.Equal(got, mac(v.Key, unix, r.Method, r.URL.EscapedPath(), id)) {
 		return Identity{}, errors.New("gateway: identity signature does not match")
 	}
-	now, maxAge := time.Now, v.MaxAge
-	if v.Now != nil {
-		now = v.Now
-	}
+	now, maxAge := v.Env.Clock(), v.MaxAge
 	if maxAge <= 0 {
 		maxAge = time.Minute
 	}

@@ -23,7 +23,7 @@ func signedRequest(method, path string, id gateway.Identity, at time.Time) *http
 // TestVerifierRefusesTampering: each part the signature covers is bound.
 func TestVerifierRefusesTampering(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	v := gateway.Verifier{Key: signKey, Now: func() time.Time { return now }}
+	v := gateway.Verifier{Key: signKey, Env: auth.Env{Now: func() time.Time { return now }}}
 	id := gateway.Identity{User: "alice@internal", Groups: "ops,dev", Scheme: "basic"}
 	if got, err := v.Verify(signedRequest("GET", "/api/vms", id, now)); err != nil || got != id {
 		t.Fatalf("genuine: %+v %v", got, err)
@@ -68,7 +68,7 @@ func TestVerifierRefusesTampering(t *testing.T) {
 			t.Errorf("%s: tampered request verified", name)
 		}
 	}
-	other := gateway.Verifier{Key: []byte("another key of at least thirty-two bytes"), Now: v.Now}
+	other := gateway.Verifier{Key: []byte("another key of at least thirty-two bytes"), Env: auth.Env{Now: v.Env.Now}}
 	if _, err := other.Verify(signedRequest("GET", "/api/vms", id, now)); err == nil {
 		t.Error("verified under another key")
 	}

@@ -184,7 +184,7 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 		basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(tokens.PATs(), pwcheck.NewCache(pwcheck.CacheConfig{Next: pw, Users: store}))}}),
 		basic.NewQuery(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pw}}, basic.QueryConfig{}),
 	)
-	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{Audit: slog.New(slog.NewJSONHandler(&logbuf, nil))})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(session.New(session.Config{Store: store, Users: store, Tokens: tokens}, chain), auth.Config{Env: auth.Env{Audit: slog.New(slog.NewJSONHandler(&logbuf, nil))}})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for range 1000 {
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("POST", "https://api.example/api/hosts?x=1", strings.NewReader(`{"a":1}`))

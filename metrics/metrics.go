@@ -9,7 +9,7 @@
 // number of series stays bounded whatever clients send.
 //
 //	m := metrics.New(prometheus.NewRegistry())
-//	p := preset.New(stores, preset.Options{Observe: m.Observe})
+//	p := preset.New(stores, preset.Options{Env: auth.Env{Observe: m.Observe}})
 //	go http.ListenAndServe("127.0.0.1:9100", m.Handler())
 package metrics
 
@@ -80,10 +80,10 @@ func oneOf[T comparable](v T, set []T, other T) T {
 	return other
 }
 
-// Observe records one decision of face (use it as preset.Options.Observe,
-// or wrap it into auth.Config.Observe).
-func (m *Metrics) Observe(face string, d auth.Decision) {
-	face = oneOf(face, Faces, "other")
+// Observe records one decision, labelled with the face in d.Name (use it
+// as auth.Env.Observe; preset names each face).
+func (m *Metrics) Observe(d auth.Decision) {
+	face := oneOf(d.Name, Faces, "other")
 	outcome := oneOf(d.Outcome, outcomes, "other")
 	m.decisions.WithLabelValues(face, oneOf(d.Scheme, schemes, "other"), outcome, string(oneOf(d.Reason, reasons, "other"))).Inc()
 	m.latency.WithLabelValues(face, outcome).Observe(d.Duration.Seconds())

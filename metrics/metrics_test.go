@@ -25,8 +25,8 @@ func scrape(t testing.TB, m *metrics.Metrics) string {
 // outcomes and reasons are reported as "other", never as sent.
 func TestLabelsAreClosedSets(t *testing.T) {
 	m := metrics.New(prometheus.NewRegistry())
-	m.Observe("alice's-face", auth.Decision{Outcome: "weird", Scheme: "x-custom-alice", Reason: "alice", Duration: time.Millisecond})
-	m.Observe("xcat", auth.Decision{Outcome: "fail", Scheme: auth.SchemeBasic, Reason: auth.ReasonThrottled})
+	m.Observe(auth.Decision{Name: "alice's-face", Outcome: "weird", Scheme: "x-custom-alice", Reason: "alice", Duration: time.Millisecond})
+	m.Observe(auth.Decision{Name: "xcat", Outcome: "fail", Scheme: auth.SchemeBasic, Reason: auth.ReasonThrottled})
 	text := scrape(t, m)
 	if strings.Contains(text, "alice") {
 		t.Errorf("a label carries a caller's value:\n%s", text)
@@ -64,7 +64,7 @@ func Example() {
 		}
 		return nil, auth.ErrNoCredentials
 	})
-	api := auth.Middleware(who, auth.Config{Observe: func(d auth.Decision) { m.Observe("default", d) }})(http.NotFoundHandler())
+	api := auth.Middleware(who, auth.Config{Name: "default", Env: auth.Env{Observe: m.Observe}})(http.NotFoundHandler())
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 	for _, user := range []string{"alice", ""} {

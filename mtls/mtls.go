@@ -54,7 +54,8 @@ type Config struct {
 	// certificate, and the identity takes the stored user's groups (and
 	// domain). Without it any certificate the CA signed is a user.
 	Users stores.UserStore
-	Now   func() time.Time
+	// Env is the service's shared settings (auth.Env): its clock.
+	Env auth.Env
 }
 
 // Authenticator maps a verified client certificate to an Identity. It
@@ -71,9 +72,7 @@ func New(cfg Config) *Authenticator {
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	return &Authenticator{cfg: cfg, facts: memo.New[*x509.Certificate, *certFacts](maxFacts)}
 }
 
@@ -145,7 +144,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 		return nil, fail(auth.ReasonInvalid, "", "client certificate not verified against the cluster CA")
 	}
 	leaf := r.TLS.VerifiedChains[0][0]
-	now := a.cfg.Now()
+	now := a.cfg.Env.Now()
 	if now.After(leaf.NotAfter) {
 		return nil, fail(auth.ReasonExpired, "", "client certificate expired at "+leaf.NotAfter.UTC().Format(time.RFC3339))
 	}

@@ -39,7 +39,7 @@ func newEnv(t *testing.T, mode mtls.ClientAuth, mutate func(*mtls.Config)) *env 
 	e := &env{ca: ca, store: memstore.New(), clk: authtest.NewClock(time.Now())}
 	server, err := ca.IssueServer("control-service", []string{"127.0.0.1", "localhost"}, mtls.LeafOptions{})
 	require.NoError(t, err)
-	cfg := mtls.Config{ClusterID: ca.ClusterID, Revoked: e.store, OrganizationsAsGroups: true, Now: e.clk.Now}
+	cfg := mtls.Config{ClusterID: ca.ClusterID, Revoked: e.store, OrganizationsAsGroups: true, Env: auth.Env{Now: e.clk.Now}}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -118,17 +118,16 @@ type Config struct {
 	// Window is the allowed clock difference for oauth_timestamp; default 5
 	// minutes either way. Nonces are remembered for twice the window.
 	Window time.Duration
-	// TrustForwarded rebuilds the signed URL from X-Forwarded-Proto and
-	// X-Forwarded-Host, for servers behind a TLS-terminating proxy. Only set
-	// it when every request comes through that proxy.
-	TrustForwarded bool
 	// BodyHash is the oauth_body_hash policy; the zero value checks a hash
 	// when one is sent. Foreman's clients need BodyHashIgnore.
 	BodyHash BodyHashPolicy
 	// MaxBodyBytes bounds the body read for form parameters and body hashes;
 	// default 1 MiB.
 	MaxBodyBytes int64
-	Now          func() time.Time
+	// Env is the service's shared settings (auth.Env): its clock, and
+	// TrustForwarded, which rebuilds the signed URL from X-Forwarded-Proto
+	// and X-Forwarded-Host, for servers behind a TLS-terminating proxy.
+	Env auth.Env
 }
 
 // Authenticator verifies OAuth 1.0a signed requests. It implements
@@ -177,9 +176,7 @@ func New(cfg Config) *Authenticator {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	go dummyConsumer() // make the dummy RSA key before the first refusal needs it
 	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader),
 		userKeyUnderscore: http.CanonicalHeaderKey(strings.ReplaceAll(cfg.UserHeader, "-", "_"))}
@@ -479,7 +476,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	switch method {
 	case "HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1":
 	case "PLAINTEXT":
-		if !auth.IsSecure(r, a.cfg.TrustForwarded) {
+		if !a.cfg.Env.Secure(r) {
 			return nil, fail(auth.ReasonInvalid, "PLAINTEXT signatures are accepted only over TLS")
 		}
 	default:
@@ -487,7 +484,7 @@ func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	}
 	// Every method, PLAINTEXT included, needs a timestamp and a nonce: a
 	// request without them could be replayed forever.
-	now := a.cfg.Now()
+	now := a.cfg.Env.Now()
 	if o.timestamp == "" || o.nonce == "" {
 		return nil, fail(auth.ReasonMalformed, "missing oauth_timestamp or oauth_nonce")
 	}
@@ -561,7 +558,7 @@ func (a *Authenticator) schemeAndHost(r *http.Request) (scheme, host string) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if a.cfg.TrustForwarded {
+	if a.cfg.Env.TrustForwarded {
 		if p := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]); p != "" {
 			scheme = strings.ToLower(p)
 		}

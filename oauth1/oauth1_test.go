@@ -415,7 +415,7 @@ func TestBehindTLSProxy(t *testing.T) {
 	}
 	_, err := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}).Authenticate(mk())
 	assert.Contains(t, auth.AsError(err).Text(), "invalid consumer key or signature", "forwarded headers are ignored unless trusted")
-	res, err := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st, TrustForwarded: true}).Authenticate(mk())
+	res, err := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st, Env: auth.Env{TrustForwarded: true}}).Authenticate(mk())
 	require.NoError(t, err)
 	assert.Equal(t, "admin", res.Identity.User)
 }

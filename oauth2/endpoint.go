@@ -16,7 +16,6 @@ import (
 	"errors"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -63,13 +62,10 @@ type EndpointConfig struct {
 	RefreshTTL    time.Duration
 	// ErrorStyle picks the error JSON; default RFC6749.
 	ErrorStyle ErrorStyle
-	// AllowInsecure accepts requests over plain HTTP; TrustForwarded
-	// believes X-Forwarded-Proto (see auth.IsSecure).
-	AllowInsecure, TrustForwarded bool
-	Now                           func() time.Time
-	// Audit, when set, gets one record per token request (see
-	// auth.Config.Audit); failures carry the RFC 6749 error code as code.
-	Audit *slog.Logger
+	// Env is the service's shared settings (auth.Env): TLS proxy,
+	// plain-HTTP policy, audit log (one record per token request;
+	// failures carry the RFC 6749 error code as code), clock.
+	Env auth.Env
 }
 
 // TokenEndpoint is the token endpoint handler.
@@ -92,9 +88,7 @@ func newEndpoint(cfg EndpointConfig) *TokenEndpoint {
 	if cfg.Tokens == nil {
 		panic("oauth2: EndpointConfig needs Tokens")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	e := &TokenEndpoint{cfg: cfg}
 	if cfg.Clients != nil {
 		e.dummy = password.Dummy()
@@ -121,7 +115,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err.User == "" {
 			err.User = user
 		}
-		auth.AuditFailure(e.cfg.Audit, r, err)
+		auth.AuditFailure(e.cfg.Env.Audit, r, err)
 		Responder{Style: e.cfg.ErrorStyle, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	tr, client, rerr := e.readRequest(w, r, &basicUsed, &user)
@@ -169,7 +163,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(perr)
 		return
 	}
-	auth.AuditSuccess(e.cfg.Audit, r, id)
+	auth.AuditSuccess(e.cfg.Env.Audit, r, id)
 	e.issue(w, r, id, scopes, grant, fail)
 }
 
@@ -186,7 +180,7 @@ func (e *TokenEndpoint) readRequest(w http.ResponseWriter, r *http.Request, basi
 		e.HTTPStatus = http.StatusMethodNotAllowed
 		return tr, nil, e
 	}
-	if !e.cfg.AllowInsecure && !auth.IsSecure(r, e.cfg.TrustForwarded) {
+	if !e.cfg.Env.CredentialsAllowed(r) {
 		return tr, nil, errf(InvalidRequest, "this endpoint is served over HTTPS only")
 	}
 	if len(r.Header.Values("Authorization")) > 1 {
@@ -220,7 +214,7 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 	}
 	resp := Response{AccessToken: issued.Secret, TokenType: "bearer", Scope: strings.Join(scopes, " ")}
 	if exp := issued.Token.Expires; !exp.IsZero() {
-		resp.ExpiresIn = int64(exp.Sub(e.cfg.Now()).Round(time.Second) / time.Second)
+		resp.ExpiresIn = int64(exp.Sub(e.cfg.Env.Now()).Round(time.Second) / time.Second)
 		resp.Exp = strconv.FormatInt(exp.UnixMilli(), 10)
 	}
 	if e.cfg.RefreshTokens {

@@ -201,7 +201,7 @@ func (m Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (e *TokenEndpoint) tokenRequest(w http.ResponseWriter, r *http.Request, noClient *auth.Error) (secret string, client *stores.Client, fail func(*auth.Error), ok bool) {
 	basicUsed, user := false, ""
 	fail = func(err *auth.Error) {
-		auth.AuditFailure(e.cfg.Audit, r, err)
+		auth.AuditFailure(e.cfg.Env.Audit, r, err)
 		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	tr, client, err := e.readRequest(w, r, &basicUsed, &user)

@@ -44,9 +44,10 @@ func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 	e := &env{clk: authtest.NewClock(time.Now().Truncate(time.Second))}
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "user@internal", Password: "u"})
 	e.store.SetClock(e.clk.Now)
-	tokens := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, AccessTTL: time.Hour})
+	tokens := token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: time.Hour, Env: auth.Env{Now: e.clk.Now}})
 	cfg := oauth2.EndpointConfig{
-		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"}, RequireScope: true, Now: e.clk.Now,
+		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"}, RequireScope: true,
+		Env: auth.Env{Now: e.clk.Now},
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -391,7 +392,7 @@ func TestAuditNeverLogsSecrets(t *testing.T) {
 		defer mu.Unlock()
 		return buf.Write(p)
 	}), nil))
-	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.Audit = logger })
+	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.Env.Audit = logger })
 	e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=hunter2", nil)
 	e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=ovirt-pw", nil)
 	mu.Lock()

@@ -66,8 +66,8 @@ type Config struct {
 	MinRefetch time.Duration
 	// Leeway tolerates clock skew on exp, nbf and iat; default 30 s.
 	Leeway time.Duration
-	// Now is the clock; nil = time.Now.
-	Now func() time.Time
+	// Env is the service's shared settings (auth.Env): its clock.
+	Env auth.Env
 }
 
 // Verifier verifies the provider's tokens. It implements
@@ -110,9 +110,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Leeway <= 0 {
 		cfg.Leeway = 30 * time.Second
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	return &Verifier{cfg: cfg, keys: map[string]key{}, attrs: map[string]string{AttrIssuer: cfg.Issuer}}, nil
 }
 
@@ -152,7 +150,7 @@ func (a *Verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity,
 	},
 		jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}),
 		jwt.WithIssuer(a.cfg.Issuer), jwt.WithAudience(a.cfg.Audience), jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(), jwt.WithLeeway(a.cfg.Leeway), jwt.WithTimeFunc(a.cfg.Now))
+		jwt.WithIssuedAt(), jwt.WithLeeway(a.cfg.Leeway), jwt.WithTimeFunc(a.cfg.Env.Now))
 	if err != nil {
 		var ue unavailableError
 		if errors.As(err, &ue) {
@@ -216,7 +214,7 @@ func (a *Verifier) key(ctx context.Context, kid string) (key, error) {
 		}
 		return a.cached(kid)
 	}
-	now := a.cfg.Now()
+	now := a.cfg.Env.Now()
 	if !a.lastFetch.IsZero() && now.Sub(a.lastFetch) < a.cfg.MinRefetch {
 		a.mu.Unlock()
 		return key{}, fmt.Errorf("oidc: unknown key id %q", kid)

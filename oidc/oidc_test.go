@@ -123,7 +123,9 @@ func newSetup(t testing.TB) *setup {
 	p.setKeys(map[string]any{"k1": k1, "k2": k2})
 	clock := authtest.NewClock(time.Now())
 	a, err := oidc.New(oidc.Config{Issuer: p.URL, Audience: "ovirt-engine", GroupsClaim: "groups", Domain: "internal",
-		HTTPClient: p.Client(), Now: clock.Now})
+		HTTPClient: p.Client(),
+		Env:        auth.Env{Now: clock.Now},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

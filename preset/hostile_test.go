@@ -266,7 +266,7 @@ func hostileFaces(tb testing.TB, slots *pwcheck.HashSlots) (*http.ServeMux, *syn
 		tb.Fatal(err)
 	}
 	logs := &syncbuf.Buffer{}
-	p := preset.New(preset.From(store), preset.Options{CA: ca, Audit: slog.New(slog.NewJSONHandler(logs, nil)), HashSlots: slots})
+	p := preset.New(preset.From(store), preset.Options{CA: ca, HashSlots: slots, Env: auth.Env{Audit: slog.New(slog.NewJSONHandler(logs, nil))}})
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("reached")) })
 	mux := http.NewServeMux()
 	mux.Handle(preset.XCATPrefix, p.XCAT(ok))

@@ -16,7 +16,6 @@ package preset
 import (
 	"context"
 	"crypto/x509"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -110,8 +109,16 @@ func From(s AllStores) Stores {
 
 // Options tune the faces; the zero value is each product's behaviour.
 type Options struct {
-	// Audit, when set, gets one record per decision on every face.
-	Audit *slog.Logger
+	// Env is the service's shared settings (auth.Env), given to every
+	// face, scheme and endpoint: TrustForwarded believes X-Forwarded-Proto
+	// (and, for OAuth 1's signed URL, X-Forwarded-Host) from a
+	// TLS-terminating proxy in front of every request; AllowInsecure
+	// accepts credentials over plain HTTP (tests and loopback only); Audit
+	// gets one record per decision; Observe hears every decision with the
+	// face's name in Decision.Name ("xcat", "satellite", "ovirt",
+	// "flocker"), e.g. metrics.Metrics.Observe; Now is the clock of
+	// tokens, sessions, OAuth 1 timestamps and certificate checks.
+	Env auth.Env
 	// TokenHashKey keys the hashes tokens are stored under (every replica
 	// the same; see token.Config.HashKey).
 	TokenHashKey []byte
@@ -122,14 +129,6 @@ type Options struct {
 	// client certificates with it (the server's TLS configuration must use
 	// mtls.ServerTLSConfig with the same CA).
 	CA *mtls.CA
-	// TrustForwarded believes X-Forwarded-Proto (and, for OAuth 1's signed
-	// URL, X-Forwarded-Host) from a TLS-terminating proxy in front of
-	// every request.
-	TrustForwarded bool
-	// AllowInsecure accepts credentials over plain HTTP on every face (and
-	// sends session cookies without Secure there). For tests and a
-	// loopback-only development server; never in production.
-	AllowInsecure bool
 	// ExternalURL is how clients reach the server ("https://gatehouse.example:8443"):
 	// the OAuth metadata's issuer. Without it the issuer is taken from each
 	// request's Host header and is not cacheable.
@@ -139,14 +138,6 @@ type Options struct {
 	// default they are refused with 400, because policy rules would see one
 	// segment where many upstreams see two.
 	AllowEncodedSeparators bool
-	// Now is the clock of tokens, sessions, OAuth 1 timestamps and
-	// certificate validity checks; nil = time.Now. Tests move it
-	// (authtest.Clock) to step past an expiry.
-	Now func() time.Time
-	// Observe, when set, hears every decision of every face, with the
-	// face's name ("xcat", "satellite", "ovirt", "flocker"): for metrics
-	// (metrics.Metrics.Observe). It is never given a user name or secret.
-	Observe func(face string, d auth.Decision)
 	// HashSlots bound the password hashes of every face, OAuth 2 client
 	// secrets included (see pwcheck.HashSlots); nil = the process-wide
 	// pwcheck.DefaultHashSlots.
@@ -173,8 +164,8 @@ func New(s Stores, o Options) *Presets {
 		o.AccessTTL = XCATTokenTTL
 	}
 	p := &Presets{stores: s, opts: o}
-	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL, Now: o.Now})
-	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter, Slots: o.HashSlots})
+	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL, Env: o.Env})
+	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter, Slots: o.HashSlots, Env: o.Env})
 	p.access = auth.Union(append([]auth.TokenVerifier{p.tokens.AccessTokens()}, o.Verifiers...)...)
 	return p
 }
@@ -187,11 +178,7 @@ func (p *Presets) Tokens() *token.Service { return p.tokens }
 // audit, the face's error dialect.
 // extra, when set, is checked after the rule table.
 func (p *Presets) middleware(face string, a auth.Authenticator, dialect auth.Responder, next http.Handler, extra ...auth.Policy) http.Handler {
-	cfg := auth.Config{Responder: dialect, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure,
-		AllowEncodedSeparators: p.opts.AllowEncodedSeparators}
-	if p.opts.Observe != nil {
-		cfg.Observe = func(d auth.Decision) { p.opts.Observe(face, d) }
-	}
+	cfg := auth.Config{Responder: dialect, Env: p.opts.Env, Name: face, AllowEncodedSeparators: p.opts.AllowEncodedSeparators}
 	var policies []auth.Policy
 	if p.stores.Policy != nil {
 		policies = append(policies, auth.RuleTable{Store: p.stores.Policy})
@@ -229,7 +216,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 	cfg := basic.Config{Passwords: p.passwords}
 	mux := http.NewServeMux()
 	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
-		Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure})
+		Env: p.opts.Env})
 	mux.Handle(XCATPrefix, p.middleware("xcat", auth.Chain(
 		token.XAuthToken(p.access),
 		oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: XCATRealm, Scheme: auth.SchemeToken}),
@@ -245,7 +232,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 // token. Errors in Foreman's dialect.
 func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
-		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, TrustForwarded: p.opts.TrustForwarded, Now: p.opts.Now})
+		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, Env: p.opts.Env})
 	pats := basic.New(basic.Config{Passwords: p.passwords, Tokens: p.tokens.PATs()})
 	// A 401 challenges with Basic alone. Foreman itself sends no challenge;
 	// clients that wait for one pick a scheme from it: Ansible's uri module
@@ -269,12 +256,12 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
-		ErrorStyle: oauth2.OVirt, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}))
+		ErrorStyle: oauth2.OVirt, Env: p.opts.Env}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
-		Tokens: p.tokens, Certs: p.stores.Certs, InsecureCookie: p.opts.AllowInsecure, Now: p.opts.Now},
+		Tokens: p.tokens, Certs: p.stores.Certs, Env: p.opts.Env},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: OVirtRealm}),
 			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
-	manage := oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords, Audit: p.opts.Audit, TrustForwarded: p.opts.TrustForwarded, AllowInsecure: p.opts.AllowInsecure}
+	manage := oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords, Env: p.opts.Env}
 	mux.Handle(OVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it
 	manage.Clients = p.stores.Clients
 	mux.Handle(OVirtIntrospectPath, oauth2.NewIntrospectionEndpoint(manage))
@@ -316,7 +303,7 @@ func (p *Presets) CA() http.Handler {
 // server's TLS configuration must ask for client certificates
 // (mtls.ServerTLSConfig).
 func (p *Presets) Flocker(api http.Handler) http.Handler {
-	cfg := mtls.Config{Revoked: p.stores.Certs, Users: p.stores.Users, Now: p.opts.Now}
+	cfg := mtls.Config{Revoked: p.stores.Certs, Users: p.stores.Users, Env: p.opts.Env}
 	if p.opts.CA != nil {
 		cfg.ClusterID = p.opts.CA.ClusterID
 	}
@@ -331,8 +318,7 @@ const SelfServicePrefix = "/ui/"
 // pipeline and session store. Mount it at SelfServicePrefix.
 func (p *Presets) SelfService() http.Handler {
 	return selfservice.New(selfservice.Config{Tokens: p.tokens, Passwords: p.passwords, Users: p.stores.Users,
-		Sessions: p.stores.Sessions, Prefix: SelfServicePrefix, InsecureCookie: p.opts.AllowInsecure,
-		Audit: p.opts.Audit, Now: p.opts.Now})
+		Sessions: p.stores.Sessions, Prefix: SelfServicePrefix, Env: p.opts.Env})
 }
 
 // CertPool is the pool of the cluster CA for mtls.ServerTLSConfig (nil

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,13 +55,11 @@ type Config struct {
 	// IdleTimeout ends a session unused this long (default 15 minutes);
 	// MaxAge ends every session (default 8 hours).
 	IdleTimeout, MaxAge time.Duration
-	// InsecureCookie sends cookies without Secure, for plain-HTTP tests.
-	InsecureCookie bool
-	// Audit, when set, hears sign-ins, sign-outs, creations and
-	// revocations (never a secret).
-	Audit *slog.Logger
-	// Now is the clock; nil = time.Now.
-	Now func() time.Time
+	// Env is the service's shared settings (auth.Env): its Audit hears
+	// sign-ins, sign-outs, creations and revocations (never a secret);
+	// AllowInsecure sends cookies without Secure, for plain-HTTP tests;
+	// and its clock.
+	Env auth.Env
 }
 
 const (
@@ -101,9 +98,7 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = 8 * time.Hour
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	static, _ := fs.Sub(assets, "assets")
 	h := &handler{cfg: cfg, page: template.Must(template.ParseFS(assets, "assets/page.html")),
 		static: http.StripPrefix(cfg.Prefix+"static/", http.FileServerFS(static))}
@@ -198,7 +193,7 @@ func (h *handler) showTokens(w http.ResponseWriter, r *http.Request, status int,
 		h.unavailable(w, r)
 		return
 	}
-	now := h.cfg.Now()
+	now := h.cfg.Env.Now()
 	slices.SortFunc(toks, func(a, b stores.Token) int { return b.Created.Compare(a.Created) })
 	for _, t := range toks {
 		row := tokenRow{ID: t.ID, Name: t.Name, Created: when(t.Created, "—"), Expires: when(t.Expires, "never"),
@@ -259,7 +254,7 @@ func (h *handler) sameOrigin(r *http.Request) bool {
 
 func (h *handler) cookie(name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: h.cfg.Prefix, MaxAge: maxAge, HttpOnly: true,
-		Secure: !h.cfg.InsecureCookie, SameSite: http.SameSiteStrictMode}
+		Secure: !h.cfg.Env.AllowInsecure, SameSite: http.SameSiteStrictMode}
 }
 
 func randomToken() string {
@@ -345,7 +340,7 @@ func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, err
 	if s.Credential != pageCredential {
 		return nil, nil // an API session sent as the page's cookie
 	}
-	now := h.cfg.Now()
+	now := h.cfg.Env.Now()
 	if !s.Active(now) {
 		_ = h.cfg.Sessions.DeleteSession(ctx, hash)
 		return nil, nil
@@ -365,8 +360,8 @@ func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, err
 }
 
 func (h *handler) audit(r *http.Request, msg, user string, attrs ...any) {
-	if h.cfg.Audit != nil {
-		h.cfg.Audit.Info(msg, append([]any{"user", user, "remote", auth.ClientAddr(r)}, attrs...)...)
+	if h.cfg.Env.Audit != nil {
+		h.cfg.Env.Audit.Info(msg, append([]any{"user", user, "remote", auth.ClientAddr(r)}, attrs...)...)
 	}
 }
 
@@ -402,7 +397,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r)
 		return
 	}
-	sid, now := randomToken(), h.cfg.Now()
+	sid, now := randomToken(), h.cfg.Env.Now()
 	err = h.cfg.Sessions.CreateSession(r.Context(), stores.Session{Hash: session.HashID(sid), User: u.Login(), UserID: u.ID,
 		Credential: pageCredential, Scheme: auth.SchemeBasic, UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: h.cfg.IdleTimeout,
 		Expires: now.Add(h.cfg.MaxAge)})
@@ -458,7 +453,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	spec := token.PATSpec{Login: u.Login(), Name: name}
 	if d := strings.TrimSpace(r.PostForm.Get("expires")); d != "" {
 		day, err := time.Parse("2006-01-02", d)
-		if err != nil || !day.Add(24*time.Hour).After(h.cfg.Now()) {
+		if err != nil || !day.Add(24*time.Hour).After(h.cfg.Env.Now()) {
 			h.showTokens(w, r, http.StatusUnprocessableEntity, view{Error: "The expiry date must be today or later (YYYY-MM-DD)."}, u)
 			return
 		}

@@ -2,6 +2,7 @@ package selfservice_test
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/auth"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -31,9 +32,11 @@ func newSite(t testing.TB) *site {
 	store := authtest.Users(authtest.User{Login: "alice", Password: "alice-pw"}, authtest.User{Login: "bob", Password: "bob-pw"})
 	clock := authtest.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	store.SetClock(clock.Now)
-	tokens := token.New(token.Config{Store: store, Users: store, Now: clock.Now})
+	tokens := token.New(token.Config{Store: store, Users: store, Env: auth.Env{Now: clock.Now}})
 	h := selfservice.New(selfservice.Config{Tokens: tokens, Passwords: pwcheck.New(pwcheck.Config{Users: store, Counter: store}),
-		Users: store, Sessions: store, Now: clock.Now})
+		Users: store, Sessions: store,
+		Env: auth.Env{Now: clock.Now},
+	})
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", h)
 	srv := httptest.NewTLSServer(mux)

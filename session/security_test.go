@@ -29,8 +29,8 @@ func newTokenEnv(t *testing.T, withTokens bool) *tokenEnv {
 	e := &tokenEnv{clk: authtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
 	e.store.SetClock(e.clk.Now)
-	e.svc = token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: 10 * time.Minute, Now: e.clk.Now})
-	cfg := session.Config{Store: e.store, Users: e.store, Now: e.clk.Now}
+	e.svc = token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: 10 * time.Minute, Env: auth.Env{Now: e.clk.Now}})
+	cfg := session.Config{Store: e.store, Users: e.store, Env: auth.Env{Now: e.clk.Now}}
 	if withTokens {
 		cfg.Tokens = e.svc
 	}
@@ -126,7 +126,7 @@ func TestCookieSecureBehindProxy(t *testing.T) {
 		return &auth.Identity{User: "admin", Scheme: "test"}, nil
 	})
 	m := session.New(session.Config{Store: st, Users: st}, inner)
-	h := auth.Middleware(m, auth.Config{TrustForwarded: true})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := auth.Middleware(m, auth.Config{Env: auth.Env{TrustForwarded: true}})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	req := httptest.NewRequest("GET", "http://backend:8080/api", nil)
 	req.Header.Set("X-Forwarded-Proto", "https")
 	req.Header.Set("X-Test-User", "admin")

@@ -58,11 +58,6 @@ type Config struct {
 	CookieName string        // default "JSESSIONID"
 	Path       string        // cookie Path; default "/"
 	SameSite   http.SameSite // default http.SameSiteStrictMode
-	// InsecureCookie leaves the Secure attribute off cookies sent on
-	// plain-HTTP requests (tests without TLS only). By default every
-	// session cookie is Secure, also behind a TLS-terminating proxy whose
-	// requests arrive here without TLS.
-	InsecureCookie bool
 
 	// Tokens re-checks, on every use of a session created by a token
 	// (an access token, bearer or PAT), that the token is still active;
@@ -89,7 +84,12 @@ type Config struct {
 	// CSRFHeader, when set, must be present on cookie-authenticated unsafe
 	// requests (see the package documentation).
 	CSRFHeader string
-	Now        func() time.Time
+	// Env is the service's shared settings (auth.Env): its clock, and
+	// AllowInsecure, which leaves the Secure attribute off cookies sent on
+	// plain-HTTP requests (tests without TLS only). By default every
+	// session cookie is Secure, also behind a TLS-terminating proxy whose
+	// requests arrive here without TLS.
+	Env auth.Env
 }
 
 // TokenChecker says whether a token still proves its user (see
@@ -155,9 +155,7 @@ func New(cfg Config, inner auth.Authenticator) *Manager {
 	if cfg.MaxLifetime <= 0 {
 		cfg.MaxLifetime = 8 * time.Hour
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	return &Manager{cfg: cfg, inner: inner}
 }
 
@@ -260,7 +258,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	if err != nil {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
 	}
-	now := m.cfg.Now()
+	now := m.cfg.Env.Now()
 	if !s.Active(now) {
 		_ = m.cfg.Store.DeleteSession(ctx, hash)
 		return nil, sessionError(auth.ReasonExpired, "session expired")
@@ -390,7 +388,7 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 		return err
 	}
 	sid := base64.RawURLEncoding.EncodeToString(raw)
-	now := m.cfg.Now()
+	now := m.cfg.Env.Now()
 	// A session never outlives the credential that opened it: it ends at
 	// the credential's expiry, and a token or certificate is re-checked on
 	// every use.
@@ -432,7 +430,7 @@ func (m *Manager) clearingCookie(r *http.Request) *http.Cookie {
 		Secure: m.secure(r), SameSite: m.cfg.SameSite}
 }
 
-func (m *Manager) secure(r *http.Request) bool { return !m.cfg.InsecureCookie || r.TLS != nil }
+func (m *Manager) secure(r *http.Request) bool { return !m.cfg.Env.AllowInsecure || r.TLS != nil }
 
 func (m *Manager) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, m.clearingCookie(r))

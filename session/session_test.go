@@ -39,7 +39,7 @@ func newEnv(t *testing.T, mutate func(*session.Config)) *env {
 	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "other@internal", Password: "o"})
 	e.store.SetClock(e.clk.Now)
 	inner := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Realm: "RESTAPI"})
-	cfg := session.Config{Store: e.store, Users: e.store, Path: "/ovirt-engine/api", Now: e.clk.Now}
+	cfg := session.Config{Store: e.store, Users: e.store, Path: "/ovirt-engine/api", Env: auth.Env{Now: e.clk.Now}}
 	if mutate != nil {
 		mutate(&cfg)
 	}

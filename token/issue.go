@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -31,13 +30,11 @@ type IssueHandler struct {
 	Passwords *pwcheck.Pipeline
 	// Responder renders failures; default auth.XCAT{}.
 	Responder auth.Responder
-	// AllowInsecure accepts credentials over plain HTTP; TrustForwarded
-	// believes X-Forwarded-Proto (see auth.IsSecure), as auth.Config does.
-	AllowInsecure, TrustForwarded bool
 	// Location is the time zone of "expire"; default time.Local, as xCAT.
 	Location *time.Location
-	// Audit, when set, gets one record per request (see auth.Config.Audit).
-	Audit *slog.Logger
+	// Env is the service's shared settings (auth.Env): TLS proxy,
+	// plain-HTTP policy, audit log, clock.
+	Env auth.Env
 }
 
 // IssueResponse is the 201 body.
@@ -64,7 +61,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		responder = auth.XCAT{}
 	}
 	fail := func(e *auth.Error) {
-		auth.AuditFailure(h.Audit, r, e)
+		auth.AuditFailure(h.Env.Audit, r, e)
 		if e.Status() == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 		}
@@ -75,7 +72,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "use POST to request a token", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.AllowInsecure && !auth.IsSecure(r, h.TrustForwarded) {
+	if !h.Env.CredentialsAllowed(r) {
 		fail(&auth.Error{Reason: auth.ReasonInsecure, Scheme: auth.SchemeToken, Message: "credentials sent over plain HTTP are refused; use HTTPS"})
 		return
 	}
@@ -95,7 +92,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(&auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeToken, Cause: err})
 		return
 	}
-	auth.AuditSuccess(h.Audit, r, id)
+	auth.AuditSuccess(h.Env.Audit, r, id)
 	var body IssueResponse
 	body.Token.ID = issued.Secret
 	body.Token.Expire = "never"

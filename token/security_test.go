@@ -52,7 +52,7 @@ func TestTokensDieWithTheirAccount(t *testing.T) {
 	for _, tok := range []stores.Token{pat.Token, access.Token} {
 		require.NoError(t, st2.CreateToken(ctx, tok))
 	}
-	svc2 := token.New(token.Config{Store: st2, Users: st2, Now: e.clk.Now})
+	svc2 := token.New(token.Config{Store: st2, Users: st2, Env: auth.Env{Now: e.clk.Now}})
 	for _, c := range []struct{ secret, prefix string }{{pat.Secret, token.PrefixPAT}, {access.Secret, token.PrefixAccess}} {
 		_, err := svc2.Verify(ctx, c.secret, c.prefix, auth.SchemeToken)
 		require.Error(t, err, c.prefix)
@@ -81,7 +81,7 @@ func TestPasswordChangeRevokes(t *testing.T) {
 	_, err = e.svc.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)
 	assert.NoError(t, err, "PATs survive a password change by default")
 
-	keepNone := token.New(token.Config{Store: e.store, Users: e.store, Now: e.clk.Now, PasswordChangeRevokes: []string{stores.TokenPAT}})
+	keepNone := token.New(token.Config{Store: e.store, Users: e.store, PasswordChangeRevokes: []string{stores.TokenPAT}, Env: auth.Env{Now: e.clk.Now}})
 	_, err = keepNone.Verify(ctx, pat.Secret, token.PrefixPAT, auth.SchemePAT)
 	assert.Error(t, err, "configured: PATs end too")
 }

@@ -65,8 +65,8 @@ type Config struct {
 	// user's PasswordChanged is refused. nil means
 	// DefaultPasswordChangeRevokes; an empty non-nil slice revokes none.
 	PasswordChangeRevokes []string
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// Env is the service's shared settings (auth.Env): its clock.
+	Env auth.Env
 }
 
 // DefaultPasswordChangeRevokes: a password change ends access, JWT and
@@ -110,9 +110,7 @@ func New(cfg Config) *Service {
 	if cfg.TouchInterval <= 0 {
 		cfg.TouchInterval = time.Minute
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	if cfg.PasswordChangeRevokes == nil {
 		cfg.PasswordChangeRevokes = DefaultPasswordChangeRevokes
 	}
@@ -127,7 +125,7 @@ func New(cfg Config) *Service {
 		}
 		return &hashState{h: hmac.New(sha256.New, key)}
 	}
-	s.lastFlush.Store(cfg.Now().UnixNano())
+	s.lastFlush.Store(cfg.Env.Now().UnixNano())
 	return s
 }
 
@@ -207,7 +205,7 @@ func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scope
 	if err != nil {
 		return Issued{}, err
 	}
-	now := s.cfg.Now()
+	now := s.cfg.Env.Now()
 	t := stores.Token{ID: newID(), Kind: stores.TokenAccess, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged, ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, CertThumbprint: g.CertThumbprint}
 	if s.cfg.AccessTTL != Never {
 		t.Expires = now.Add(s.cfg.AccessTTL)
@@ -255,7 +253,7 @@ func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []
 	if err != nil {
 		return Issued{}, err
 	}
-	now := s.cfg.Now()
+	now := s.cfg.Env.Now()
 	return s.create(ctx, PrefixRefresh, stores.Token{ID: newID(), Kind: stores.TokenRefresh, User: id.Login(), UserID: u.ID, PasswordStamp: u.PasswordChanged,
 		ClientID: g.ClientID, Family: g.Family, Scopes: scopes, Created: now, Expires: now.Add(ttl), CertThumbprint: g.CertThumbprint})
 }
@@ -276,7 +274,7 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 		if errors.As(err, &e) && e.Reason == auth.ReasonRevoked {
 			// A used (revoked) refresh token presented again: end its family.
 			if t, terr := s.cfg.Store.TokenByHash(ctx, s.HashSecret(refresh)); terr == nil && t.Kind == stores.TokenRefresh {
-				_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Now())
+				_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Env.Now())
 			}
 		}
 		return nil, Grant{}, err
@@ -288,12 +286,12 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 	if t.ClientID != clientID {
 		return nil, Grant{}, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token was issued to another client"}
 	}
-	first, err := s.cfg.Store.ConsumeToken(ctx, t.ID, s.cfg.Now())
+	first, err := s.cfg.Store.ConsumeToken(ctx, t.ID, s.cfg.Env.Now())
 	if err != nil {
 		return nil, Grant{}, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Cause: err}
 	}
 	if !first { // lost a race with another use of the same token: reuse
-		_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Now())
+		_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Env.Now())
 		return nil, Grant{}, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeOAuth2, User: id.Login(), Message: "refresh token already used"}
 	}
 	g := Grant{ClientID: t.ClientID, Family: t.Family, CertThumbprint: t.CertThumbprint}
@@ -326,7 +324,7 @@ func (s *Service) CreatePAT(ctx context.Context, spec PATSpec) (Issued, error) {
 	if name == "" || len(name) > 255 || !auth.Printable(name) {
 		return Issued{}, ErrBadName
 	}
-	now := s.cfg.Now()
+	now := s.cfg.Env.Now()
 	if !expires.IsZero() && !expires.After(now) {
 		return Issued{}, errors.New("token: expiry is in the past")
 	}
@@ -365,7 +363,7 @@ func (s *Service) Revoke(ctx context.Context, owner, id string) error {
 			return stores.ErrNotFound
 		}
 	}
-	return s.cfg.Store.RevokeToken(ctx, id, s.cfg.Now())
+	return s.cfg.Store.RevokeToken(ctx, id, s.cfg.Env.Now())
 }
 
 // Lookup returns the stored record of a token secret this service issued —
@@ -374,7 +372,7 @@ func (s *Service) Revoke(ctx context.Context, owner, id string) error {
 // else, malformed secrets included.
 func (s *Service) Lookup(ctx context.Context, secret string) (*stores.Token, error) {
 	if s.cfg.JWT != nil && strings.Count(secret, ".") == 2 {
-		jt, err := s.cfg.JWT.verify(secret, s.cfg.Now()) // an expired JWT is dead already: not found
+		jt, err := s.cfg.JWT.verify(secret, s.cfg.Env.Now()) // an expired JWT is dead already: not found
 		if err != nil {
 			return nil, stores.ErrNotFound
 		}
@@ -405,7 +403,7 @@ func (s *Service) RevokeSecret(ctx context.Context, secret, clientID string) err
 	if clientID != "" && t.ClientID != clientID {
 		return ErrOtherClient
 	}
-	now := s.cfg.Now()
+	now := s.cfg.Env.Now()
 	if t.Kind == stores.TokenRefresh && t.Family != "" {
 		_, err := s.cfg.Store.RevokeFamily(ctx, t.Family, now)
 		return err
@@ -421,7 +419,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	}
 	var t *stores.Token
 	if s.cfg.JWT != nil && prefix == PrefixAccess && strings.Count(secret, ".") == 2 {
-		jt, err := s.cfg.JWT.verify(secret, s.cfg.Now())
+		jt, err := s.cfg.JWT.verify(secret, s.cfg.Env.Now())
 		if err != nil {
 			return fail(jwtReason(err), "invalid token", err)
 		}
@@ -459,7 +457,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 			return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: err}
 		}
 	}
-	now := s.cfg.Now()
+	now := s.cfg.Env.Now()
 	if !t.Revoked.IsZero() {
 		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: scheme, User: t.User, Message: "token revoked"}
 	}
@@ -550,7 +548,7 @@ func (s *Service) Active(ctx context.Context, id string, u *stores.User) (bool, 
 	if err != nil {
 		return false, err
 	}
-	now := s.cfg.Now()
+	now := s.cfg.Env.Now()
 	return t.Active(now) && t.UserID != "" && t.UserID == u.ID && !passwordChangedSince(s.cfg.PasswordChangeRevokes, t, u), nil
 }
 
@@ -615,7 +613,7 @@ func (s *Service) keepNewest(id string, at time.Time) {
 // Flush writes pending last-used times to the store in one batch. Call it
 // at shutdown; List calls it too.
 func (s *Service) Flush(ctx context.Context) error {
-	s.lastFlush.Store(s.cfg.Now().UnixNano())
+	s.lastFlush.Store(s.cfg.Env.Now().UnixNano())
 	batch := map[string]time.Time{}
 	s.lastUsed.Range(func(k, v any) bool {
 		if at := v.(*pendingUse).Swap(nil); at != nil {

@@ -50,7 +50,7 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 		authtest.User{Login: "admin", Password: "satellite-pw"},
 		authtest.User{Login: "other", Password: "other-pw"})
 	e.store.SetClock(e.clk.Now)
-	cfg.Store, cfg.Users, cfg.Now = e.store, e.store, e.clk.Now
+	cfg.Store, cfg.Users, cfg.Env.Now = e.store, e.store, e.clk.Now
 	e.svc = token.New(cfg)
 
 	passwords := authtest.Verifier(t, e.store)
@@ -386,7 +386,7 @@ func TestJWTRotationAndRevocation(t *testing.T) {
 
 			rotated, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.test", Audience: "api", Keys: []token.JWTKey{hsKey("k1"), newest}})
 			require.NoError(t, err)
-			e2 := token.New(token.Config{Store: e.store, Users: e.store, JWT: rotated, Now: e.clk.Now})
+			e2 := token.New(token.Config{Store: e.store, Users: e.store, JWT: rotated, Env: auth.Env{Now: e.clk.Now}})
 			id, err := e2.Verify(ctx, first.Token.ID, token.PrefixAccess, auth.SchemeToken)
 			require.NoError(t, err, "old key still verifies")
 			assert.Equal(t, "wsuser", id.User)
@@ -401,7 +401,7 @@ func TestJWTRotationAndRevocation(t *testing.T) {
 
 			onlyNew, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.test", Audience: "api", Keys: []token.JWTKey{newest}})
 			require.NoError(t, err)
-			e3 := token.New(token.Config{Store: e.store, Users: e.store, JWT: onlyNew, Now: e.clk.Now})
+			e3 := token.New(token.Config{Store: e.store, Users: e.store, JWT: onlyNew, Env: auth.Env{Now: e.clk.Now}})
 			_, err = e3.Verify(ctx, first.Token.ID, token.PrefixAccess, auth.SchemeToken)
 			assert.Error(t, err, "a dropped key no longer verifies")
 

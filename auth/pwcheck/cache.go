@@ -121,7 +121,7 @@ type CacheConfig struct {
 	// MaxEntries bounds the entries (0 = 100 000): when full, expired
 	// entries are swept and, if that is not enough, the cache starts afresh.
 	MaxEntries int
-	Now        func() time.Time // the clock; default time.Now
+	Env        auth.Env // the service's shared settings: its clock
 }
 
 // NewCache returns the cache over cfg.Next.
@@ -138,14 +138,12 @@ func NewCache(cfg CacheConfig) *Cache {
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 100_000
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Env.Now = cfg.Env.Clock()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		panic("auth: no randomness for the cache key: " + err.Error())
 	}
-	c := &Cache{next: cfg.Next, users: cfg.Users, ttl: cfg.TTL, maxAge: max(cfg.MaxAge, cfg.TTL), maxEntries: cfg.MaxEntries, now: cfg.Now,
+	c := &Cache{next: cfg.Next, users: cfg.Users, ttl: cfg.TTL, maxAge: max(cfg.MaxAge, cfg.TTL), maxEntries: cfg.MaxEntries, now: cfg.Env.Now,
 		refreshing: map[[sha256.Size]byte]bool{}}
 	c.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
 	return c

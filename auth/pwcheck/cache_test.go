@@ -30,7 +30,9 @@ func TestCacheExpires(t *testing.T) {
 	var calls atomic.Int64
 	clk := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c := pwcheck.NewCache(pwcheck.CacheConfig{Next: countingVerifier{authtest.Verifier(t, store), &calls},
-		Users: store, TTL: time.Minute, MaxAge: 5 * time.Minute, Now: clk.Now})
+		Users: store, TTL: time.Minute, MaxAge: 5 * time.Minute,
+		Env: auth.Env{Now: clk.Now},
+	})
 	ctx := context.Background()
 	verify := func() {
 		t.Helper()

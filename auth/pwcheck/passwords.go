@@ -54,6 +54,9 @@ type Config struct {
 	Slots *HashSlots
 	// ClientAddr, see Pipeline.ClientAddr.
 	ClientAddr func(*http.Request) string
+	// Env is the service's shared settings (auth.Env): the clock of the
+	// cache and the throttle.
+	Env auth.Env
 }
 
 // New builds the pipeline: a StoreVerifier (dummy hashes for
@@ -65,12 +68,12 @@ func New(cfg Config) *Pipeline {
 	}
 	var v Verifier = &StoreVerifier{Users: cfg.Users, Slots: cfg.Slots}
 	if cfg.CacheTTL >= 0 {
-		v = NewCache(CacheConfig{Next: v, Users: cfg.Users, TTL: cfg.CacheTTL, MaxAge: cfg.CacheMaxAge})
+		v = NewCache(CacheConfig{Next: v, Users: cfg.Users, TTL: cfg.CacheTTL, MaxAge: cfg.CacheMaxAge, Env: cfg.Env})
 	}
 	p := &Pipeline{Verifier: v, ClientAddr: cfg.ClientAddr, Slots: cfg.Slots}
 	if cfg.Counter != nil {
 		p.Throttle = &Throttle{Counter: cfg.Counter, MaxPerAddr: cfg.MaxPerAddr, MaxPerUser: cfg.MaxPerUser,
-			MaxPerUserTotal: cfg.MaxPerUserTotal, Window: cfg.Window}
+			MaxPerUserTotal: cfg.MaxPerUserTotal, Window: cfg.Window, Env: cfg.Env}
 	}
 	return p
 }

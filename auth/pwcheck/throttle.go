@@ -53,7 +53,8 @@ type Throttle struct {
 	MaxPerUserTotal int
 	// RepeatWindow bounds Attempt.ForgiveRepeat (default 10 seconds).
 	RepeatWindow time.Duration
-	Now          func() time.Time
+	// Env is the service's shared settings (auth.Env): its clock.
+	Env auth.Env
 
 	repeatOnce sync.Once
 	repeatKey  []byte
@@ -83,10 +84,7 @@ func limitOr(v, def int) int {
 }
 
 func (t *Throttle) now() time.Time {
-	if t.Now != nil {
-		return t.Now()
-	}
-	return time.Now()
+	return t.Env.Clock()()
 }
 
 type throttleKey struct {

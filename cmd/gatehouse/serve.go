@@ -177,7 +177,7 @@ func cmdServe(e *env, args []string) error {
 		}
 		stores.Sessions, stores.Nonces, stores.Counter = r, r, r
 	}
-	popts := preset.Options{Audit: logger, TokenHashKey: key, CA: ca, AllowInsecure: o.insecure,
+	popts := preset.Options{Env: auth.Env{Audit: logger, AllowInsecure: o.insecure}, TokenHashKey: key, CA: ca,
 		AllowEncodedSeparators: o.gw.encodedSeparators, ExternalURL: o.externalURL}
 	var m *metrics.Metrics
 	if o.metricsAddr != "" {
@@ -186,7 +186,7 @@ func cmdServe(e *env, args []string) error {
 		// resident memory, open files.
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		m = metrics.New(reg)
-		popts.Observe = m.Observe
+		popts.Env.Observe = m.Observe
 		if e.redis == "" { // sessions live in the database
 			m.ActiveSessions(func() (int, error) { return countSessions(s) })
 		}

@@ -141,7 +141,7 @@ func demoCA() (*mtls.CA, string, error) {
 // it returns the handler and a personal access token made for admin at
 // start.
 func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.Handler, string) {
-	p := preset.New(preset.From(store), preset.Options{Audit: logger, CA: ca})
+	p := preset.New(preset.From(store), preset.Options{Env: auth.Env{Audit: logger}, CA: ca})
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		w.Header().Set("Content-Type", "application/json")

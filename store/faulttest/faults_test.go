@@ -129,7 +129,7 @@ func TestRedisNonceWithSkewedClock(t *testing.T) {
 	rs.SetClock(behind)
 	st := memstore.New()
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: consumerSecret}))
-	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: rs, Mapping: oauth1.MapNone, Now: behind})
+	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: rs, Mapping: oauth1.MapNone, Env: auth.Env{Now: behind}})
 	ts := strconv.FormatInt(behind().Unix(), 10)
 	params := []oauthsig.Param{{Name: "oauth_consumer_key", Value: "katello"}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
 		{Name: "oauth_timestamp", Value: ts}, {Name: "oauth_nonce", Value: "skewed-nonce"}, {Name: "oauth_version", Value: "1.0"}}
@@ -174,7 +174,7 @@ func TestThrottleAcrossClockSteps(t *testing.T) {
 	}
 
 	t.Run("redis, service clock an hour ahead", func(t *testing.T) {
-		th := &pwcheck.Throttle{Counter: rs, Now: func() time.Time { return time.Now().Add(time.Hour) }}
+		th := &pwcheck.Throttle{Counter: rs, Env: auth.Env{Now: func() time.Time { return time.Now().Add(time.Hour) }}}
 		e := lockOut(th)()
 		assert.Equal(t, auth.ReasonThrottled, e.Reason, "still locked: Redis's own TTL decides, not the service clock")
 		assert.LessOrEqual(t, e.RetryAfter, 5*time.Minute)
@@ -201,7 +201,7 @@ func TestThrottleAcrossClockSteps(t *testing.T) {
 func TestLastUsedAfterClockStepsBack(t *testing.T) {
 	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
 	clk := authtest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	svc := token.New(token.Config{Store: st, Users: st, Now: clk.Now, TouchInterval: time.Minute})
+	svc := token.New(token.Config{Store: st, Users: st, TouchInterval: time.Minute, Env: auth.Env{Now: clk.Now}})
 	ctx := context.Background()
 	first, err := svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "first"})
 	require.NoError(t, err)
