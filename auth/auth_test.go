@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
 
@@ -275,12 +276,12 @@ func TestResponderDialects(t *testing.T) {
 		contentType string
 		body        string
 	}{
-		{"xcat 401", auth.XCAT{}, map[string]string{"X-First": "bad"}, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
-		{"xcat missing", auth.XCAT{}, nil, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
-		{"xcat 403 (xCAT itself says 401)", auth.XCAT{}, map[string]string{"X-First": "alice"}, true, 403, "application/json", `{"error":"Authorization failure: no policy rule allows this request","errorcode":"1"}`},
-		{"foreman 401", auth.Foreman{}, map[string]string{"X-First": "bad"}, false, 401, "application/json; charset=utf-8", `{"error":{"message":"Unable to authenticate user bad"}}`},
-		{"foreman 429", auth.Foreman{}, map[string]string{"X-First": "throttled"}, false, 429, "application/json; charset=utf-8", `{"error":{"message":"Too many tries, please try again in a few minutes."}}`},
-		{"foreman 403", auth.Foreman{}, map[string]string{"X-First": "alice"}, true, 403, "application/json; charset=utf-8", `{"error":{"message":"no policy rule allows this request"}}`},
+		{"xcat 401", preset.XCATDialect{}, map[string]string{"X-First": "bad"}, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
+		{"xcat missing", preset.XCATDialect{}, nil, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
+		{"xcat 403 (xCAT itself says 401)", preset.XCATDialect{}, map[string]string{"X-First": "alice"}, true, 403, "application/json", `{"error":"Authorization failure: no policy rule allows this request","errorcode":"1"}`},
+		{"foreman 401", preset.ForemanDialect{}, map[string]string{"X-First": "bad"}, false, 401, "application/json; charset=utf-8", `{"error":{"message":"Unable to authenticate user bad"}}`},
+		{"foreman 429", preset.ForemanDialect{}, map[string]string{"X-First": "throttled"}, false, 429, "application/json; charset=utf-8", `{"error":{"message":"Too many tries, please try again in a few minutes."}}`},
+		{"foreman 403", preset.ForemanDialect{}, map[string]string{"X-First": "alice"}, true, 403, "application/json; charset=utf-8", `{"error":{"message":"no policy rule allows this request"}}`},
 		{"problem 403", auth.Problem{}, map[string]string{"X-First": "alice"}, true, 403, "application/problem+json", `{"type":"about:blank","title":"Forbidden","status":403,"detail":"no policy rule allows this request","reason":"forbidden"}`},
 	}
 	for _, c := range cases {

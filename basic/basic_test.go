@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
@@ -333,7 +334,7 @@ func TestThrottle(t *testing.T) {
 		store = memstore.New()
 		c.Passwords.Throttle = &pwcheck.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
 		c.Passwords.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
-	}, auth.Config{Responder: auth.Foreman{}})
+	}, auth.Config{Responder: preset.ForemanDialect{}})
 	from := func(addr string) map[string]string { return map[string]string{"X-Test-Client": addr} }
 
 	// Five wrong passwords for wsuser from one address lock wsuser.

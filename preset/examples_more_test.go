@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
+	"github.com/gatehouse/gatehouse/token"
 )
 
 // Example_xcat gives a service xCAT's authentication: a token from POST
@@ -75,4 +76,17 @@ func Example_flocker() {
 	res.Body.Close()
 	fmt.Println(string(body))
 	// Output: alice via mtls
+}
+
+// ExampleParseExpireDays reads xCAT's tokenexpiredays site setting.
+func ExampleParseExpireDays() {
+	for _, s := range []string{"1", "30", "never", "-2"} {
+		d, err := preset.ParseExpireDays(s)
+		fmt.Println(s, d, d == token.Never, err != nil)
+	}
+	// Output:
+	// 1 24h0m0s false false
+	// 30 720h0m0s false false
+	// never -1ns true false
+	// -2 0s false true
 }

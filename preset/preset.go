@@ -62,7 +62,7 @@ const (
 	// XCATRealm names xCAT's API in Bearer challenges.
 	XCATRealm = "xCAT"
 	// XCATTokenTTL is xCAT's default tokenexpiredays: one day (see
-	// token.ParseExpireDays for the setting).
+	// ParseExpireDays for the setting).
 	XCATTokenTTL = 24 * time.Hour
 )
 
@@ -215,13 +215,13 @@ func bearerScope(realm, scope string) auth.Policy {
 func (p *Presets) XCAT(api http.Handler) http.Handler {
 	cfg := basic.Config{Passwords: p.passwords}
 	mux := http.NewServeMux()
-	mux.Handle(XCATPrefix+"tokens", &token.IssueHandler{Service: p.tokens, Passwords: p.passwords,
+	mux.Handle(XCATPrefix+"tokens", &XCATTokens{Service: p.tokens, Passwords: p.passwords,
 		Env: p.opts.Env})
 	mux.Handle(XCATPrefix, p.middleware("xcat", auth.Chain(
 		token.XAuthToken(p.access),
 		oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: XCATRealm, Scheme: auth.SchemeToken}),
 		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
-		basic.New(cfg)), auth.XCAT{}, api))
+		basic.New(cfg)), XCATDialect{}, api))
 	return mux
 }
 
@@ -229,7 +229,9 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 // OAuth 1.0a with the user in FOREMAN-USER (or puppet-foreman's
 // foreman_user), oauth_body_hash signed but not compared as Foreman does
 // (hammer needs it), and HTTP Basic with the password or a personal access
-// token. Errors in Foreman's dialect.
+// token. It serves Foreman's personal access token API at ForemanPATPath
+// itself (a user creates, lists and revokes their own tokens); every other
+// request reaches api. Errors in Foreman's dialect.
 func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
 		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, Env: p.opts.Env})
@@ -240,7 +242,7 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 	// wget takes the last scheme that is not Basic. OAuth 1 clients sign
 	// every request unasked.
 	chain := auth.WithChallenges(auth.Chain(pats, signed), pats.Challenges()...)
-	return p.middleware("satellite", chain, auth.Foreman{}, api)
+	return p.middleware("satellite", chain, ForemanDialect{}, p.withForemanPATs(api))
 }
 
 // OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint

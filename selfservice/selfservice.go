@@ -52,9 +52,11 @@ type Config struct {
 	Sessions  stores.SessionStore // required: sign-in sessions
 	// Prefix is where the handler is mounted; default "/ui/".
 	Prefix string
-	// IdleTimeout ends a session unused this long (default 15 minutes);
-	// MaxAge ends every session (default 8 hours).
-	IdleTimeout, MaxAge time.Duration
+	// Lifetimes bound the page's sessions: IdleTimeout and MaxLifetime
+	// only, with session.Config's defaults (30 minutes idle, 8 hours in
+	// all). The page's sessions are kept by a session.Manager over
+	// Sessions, as the API's are.
+	Lifetimes session.Config
 	// Env is the service's shared settings (auth.Env): its Audit hears
 	// sign-ins, sign-outs, creations and revocations (never a secret);
 	// AllowInsecure sends cookies without Secure, for plain-HTTP tests;
@@ -75,7 +77,8 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 type handler struct {
-	cfg    Config
+	cfg      Config
+	sessions *session.Manager
 	page   *template.Template
 	static http.Handler
 	mux    *http.ServeMux
@@ -92,16 +95,12 @@ func New(cfg Config) http.Handler {
 	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
 		panic("selfservice: Prefix must start and end with /")
 	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 15 * time.Minute
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = 8 * time.Hour
-	}
 	cfg.Env.Now = cfg.Env.Clock()
 	static, _ := fs.Sub(assets, "assets")
 	h := &handler{cfg: cfg, page: template.Must(template.ParseFS(assets, "assets/page.html")),
 		static: http.StripPrefix(cfg.Prefix+"static/", http.FileServerFS(static))}
+	h.sessions = session.New(session.Config{Store: cfg.Sessions, Users: cfg.Users, CookieName: sessionCookie, Path: cfg.Prefix,
+		IdleTimeout: cfg.Lifetimes.IdleTimeout, MaxLifetime: cfg.Lifetimes.MaxLifetime, Env: cfg.Env}, nil)
 	p := cfg.Prefix
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+p+"{$}", h.home)
@@ -286,12 +285,8 @@ func (h *handler) csrfOK(r *http.Request) bool {
 // Basic credentials; nil when neither proves one. An error means a store
 // did not answer.
 func (h *handler) user(w http.ResponseWriter, r *http.Request) (*stores.User, error) {
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		u, err := h.sessionUser(r.Context(), c.Value)
-		if err != nil || u != nil {
-			return u, err
-		}
-		http.SetCookie(w, h.cookie(sessionCookie, "", -1)) // ended: forget it
+	if u, err := h.sessions.Resume(w, r, pageCredential); err != nil || u != nil {
+		return u, err
 	}
 	if login, pw, ok := r.BasicAuth(); ok {
 		id, err := h.cfg.Passwords.Check(r, auth.SchemeBasic, login, pw)
@@ -327,37 +322,6 @@ func (h *handler) account(ctx context.Context, login string) (*stores.User, erro
 // session, whatever cookie it is sent in, and session.Manager refuses a
 // page session as a JSESSIONID (it cannot check this credential).
 const pageCredential = "selfservice:page"
-
-func (h *handler) sessionUser(ctx context.Context, id string) (*stores.User, error) {
-	hash := session.HashID(id)
-	s, err := h.cfg.Sessions.SessionByHash(ctx, hash)
-	if errors.Is(err, stores.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if s.Credential != pageCredential {
-		return nil, nil // an API session sent as the page's cookie
-	}
-	now := h.cfg.Env.Now()
-	if !s.Active(now) {
-		_ = h.cfg.Sessions.DeleteSession(ctx, hash)
-		return nil, nil
-	}
-	u, err := h.account(ctx, s.User)
-	if err != nil || u == nil {
-		return nil, err
-	}
-	if u.ID != s.UserID || !u.Updated.Equal(s.UserUpdated) { // re-created, or password/groups changed
-		_ = h.cfg.Sessions.DeleteSession(ctx, hash)
-		return nil, nil
-	}
-	if now.Sub(s.LastSeen) > time.Minute {
-		_ = h.cfg.Sessions.TouchSession(ctx, hash, now)
-	}
-	return u, nil
-}
 
 func (h *handler) audit(r *http.Request, msg, user string, attrs ...any) {
 	if h.cfg.Env.Audit != nil {
@@ -397,16 +361,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.unavailable(w, r)
 		return
 	}
-	sid, now := randomToken(), h.cfg.Env.Now()
-	err = h.cfg.Sessions.CreateSession(r.Context(), stores.Session{Hash: session.HashID(sid), User: u.Login(), UserID: u.ID,
-		Credential: pageCredential, Scheme: auth.SchemeBasic, UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: h.cfg.IdleTimeout,
-		Expires: now.Add(h.cfg.MaxAge)})
-	if err != nil {
+	if err := h.sessions.Start(w, r, u, auth.SchemeBasic, pageCredential); err != nil {
 		h.unavailable(w, r)
 		return
 	}
-	session.CapPerUser(r.Context(), h.cfg.Sessions, u.Login(), 0)
-	http.SetCookie(w, h.cookie(sessionCookie, sid, int(h.cfg.MaxAge/time.Second)))
 	http.SetCookie(w, h.cookie(csrfCookie, randomToken(), 0)) // a new token for the signed-in forms
 	h.audit(r, "selfservice sign-in", u.Login())
 	http.Redirect(w, r, h.cfg.Prefix+"?done=signed-in", http.StatusSeeOther)
@@ -416,10 +374,7 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.form(w, r) {
 		return
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		_ = h.cfg.Sessions.DeleteSession(r.Context(), session.HashID(c.Value))
-	}
-	http.SetCookie(w, h.cookie(sessionCookie, "", -1))
+	h.sessions.End(w, r)
 	http.Redirect(w, r, h.cfg.Prefix, http.StatusSeeOther)
 }
 

@@ -132,10 +132,14 @@ type Manager struct {
 	inner auth.Authenticator
 }
 
-// New wraps inner.
+// New wraps inner; with a nil inner the manager only keeps sessions that
+// Start opens (a sign-in form's).
 func New(cfg Config, inner auth.Authenticator) *Manager {
-	if cfg.Store == nil || cfg.Users == nil || inner == nil {
-		panic("session: Config needs Store and Users, and an inner authenticator")
+	if cfg.Store == nil || cfg.Users == nil {
+		panic("session: Config needs Store and Users")
+	}
+	if inner == nil {
+		inner = auth.Chain() // sessions opened by Start only
 	}
 	if cfg.CookieName == "" {
 		cfg.CookieName = "JSESSIONID"
@@ -245,32 +249,53 @@ func (m *Manager) cookie(r *http.Request) (string, bool) {
 	return "", false
 }
 
-func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity, error) {
+// live returns the session cookieID names and its user, when the session
+// has not ended and its user is unchanged; else an *auth.Error (the
+// session is deleted when it has ended for good).
+func (m *Manager) live(ctx context.Context, cookieID string) (*stores.Session, *stores.User, error) {
 	if len(cookieID) != idLen {
-		return nil, sessionError(auth.ReasonInvalid, "unknown session")
+		return nil, nil, sessionError(auth.ReasonInvalid, "unknown session")
 	}
-	ctx := r.Context()
 	hash := HashID(cookieID)
 	s, err := m.cfg.Store.SessionByHash(ctx, hash)
 	if errors.Is(err, stores.ErrNotFound) {
-		return nil, sessionError(auth.ReasonInvalid, "unknown or ended session")
+		return nil, nil, sessionError(auth.ReasonInvalid, "unknown or ended session")
 	}
 	if err != nil {
-		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
+		return nil, nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
 	}
 	now := m.cfg.Env.Now()
 	if !s.Active(now) {
 		_ = m.cfg.Store.DeleteSession(ctx, hash)
-		return nil, sessionError(auth.ReasonExpired, "session expired")
+		return nil, nil, sessionError(auth.ReasonExpired, "session expired")
 	}
 	u, err := m.cfg.Users.User(ctx, s.User)
 	if err != nil && !errors.Is(err, stores.ErrNotFound) {
-		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
+		return nil, nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeSession, Cause: err}
 	}
 	if err != nil || u.Disabled || !u.Updated.Equal(s.UserUpdated) || s.UserID != u.ID {
 		_ = m.cfg.Store.DeleteSession(ctx, hash)
-		return nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeSession, User: s.User, Message: "session ended: the user was changed or disabled"}
+		return nil, nil, &auth.Error{Reason: auth.ReasonRevoked, Scheme: auth.SchemeSession, User: s.User, Message: "session ended: the user was changed or disabled"}
 	}
+	return s, u, nil
+}
+
+// touch keeps s's idle time fresh. Idle-time updates are coalesced: at
+// most one write per tenth of the idle timeout, so a session may end up to
+// 10% early, never late.
+func (m *Manager) touch(ctx context.Context, s *stores.Session) {
+	if now := m.cfg.Env.Now(); now.Sub(s.LastSeen) >= s.IdleTimeout/10 {
+		_ = m.cfg.Store.TouchSession(ctx, s.Hash, now)
+	}
+}
+
+func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity, error) {
+	ctx := r.Context()
+	s, u, err := m.live(ctx, cookieID)
+	if err != nil {
+		return nil, err
+	}
+	hash := s.Hash
 	if s.Credential != "" {
 		active, err := m.credentialActive(ctx, s.Credential, u)
 		if err != nil {
@@ -290,11 +315,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	if m.cfg.CSRFHeader != "" && unsafeMethod(r.Method) && r.Header.Get(m.cfg.CSRFHeader) == "" {
 		return nil, &auth.Error{Reason: auth.ReasonForbidden, Scheme: auth.SchemeSession, User: s.User, Message: "cookie-authenticated " + r.Method + " needs the " + m.cfg.CSRFHeader + " header"}
 	}
-	// Coalesce idle-time updates: at most one write per tenth of the idle
-	// timeout, so a session may end up to 10% early, never late.
-	if now.Sub(s.LastSeen) >= s.IdleTimeout/10 {
-		_ = m.cfg.Store.TouchSession(ctx, hash, now)
-	}
+	m.touch(ctx, s)
 	id := auth.UserIdentity(u, auth.SchemeSession)
 	id.Scopes = s.Scopes
 	id.Expires = s.Expires
@@ -383,11 +404,7 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 			idle = min(time.Duration(mins)*time.Minute, m.cfg.MaxIdleTimeout)
 		}
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return err
-	}
-	sid := base64.RawURLEncoding.EncodeToString(raw)
+	sid := newID()
 	now := m.cfg.Env.Now()
 	// A session never outlives the credential that opened it: it ends at
 	// the credential's expiry, and a token or certificate is re-checked on
@@ -420,9 +437,20 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 		return errors.New("the session store failed")
 	}
 	CapPerUser(ctx, m.cfg.Store, s.User, m.cfg.MaxPerUser)
+	m.setCookie(w, r, sid)
+	return nil
+}
+
+// newID is a new session id: 32 random bytes, base64url (idLen).
+func newID() string {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func (m *Manager) setCookie(w http.ResponseWriter, r *http.Request, sid string) {
 	http.SetCookie(w, &http.Cookie{Name: m.cfg.CookieName, Value: sid, Path: m.cfg.Path, HttpOnly: true,
 		Secure: m.secure(r), SameSite: m.cfg.SameSite})
-	return nil
 }
 
 func (m *Manager) clearingCookie(r *http.Request) *http.Cookie {
@@ -442,11 +470,59 @@ func (m *Manager) clearCookie(w http.ResponseWriter, r *http.Request) {
 func (m *Manager) Logout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id, ok := auth.IdentityFrom(r.Context()); ok && id.Scheme == auth.SchemeSession {
-			if sid, ok := m.cookie(r); ok {
-				_ = m.cfg.Store.DeleteSession(r.Context(), HashID(sid))
-			}
+			m.End(w, r)
+		} else {
+			m.clearCookie(w, r)
 		}
-		m.clearCookie(w, r)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// Start opens a session for u, who signed in by other means than the
+// inner chain (a sign-in form), with the manager's lifetimes, cookie and
+// per-user cap. credential names what opened it: one the manager cannot
+// check (e.g. "selfservice:page") keeps Authenticate from ever accepting
+// the session, so only Resume with that credential finds it.
+func (m *Manager) Start(w http.ResponseWriter, r *http.Request, u *stores.User, scheme, credential string) error {
+	sid, now := newID(), m.cfg.Env.Now()
+	s := stores.Session{Hash: HashID(sid), User: u.Login(), UserID: u.ID, Credential: credential, Scheme: scheme,
+		UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: m.cfg.IdleTimeout, Expires: now.Add(m.cfg.MaxLifetime)}
+	if err := m.cfg.Store.CreateSession(r.Context(), s); err != nil {
+		return err
+	}
+	CapPerUser(r.Context(), m.cfg.Store, s.User, m.cfg.MaxPerUser)
+	m.setCookie(w, r, sid)
+	return nil
+}
+
+// Resume returns the user of r's session when its cookie names a live
+// session that credential opened (Start) and its user is unchanged and
+// enabled, keeping the session's idle time fresh; nil, nil when there is
+// none, and the cookie of an ended session is cleared. The error is a
+// store's failure.
+func (m *Manager) Resume(w http.ResponseWriter, r *http.Request, credential string) (*stores.User, error) {
+	sid, ok := m.cookie(r)
+	if !ok || sid == "" {
+		return nil, nil
+	}
+	s, u, err := m.live(r.Context(), sid)
+	switch {
+	case err != nil && auth.AsError(err).Reason == auth.ReasonUnavailable:
+		return nil, err
+	case err != nil:
+		m.clearCookie(w, r)
+		return nil, nil
+	case s.Credential != credential:
+		return nil, nil // another kind of session sent as this cookie
+	}
+	m.touch(r.Context(), s)
+	return u, nil
+}
+
+// End ends r's session, if its cookie names one, and clears the cookie.
+func (m *Manager) End(w http.ResponseWriter, r *http.Request) {
+	if sid, ok := m.cookie(r); ok {
+		_ = m.cfg.Store.DeleteSession(r.Context(), HashID(sid))
+	}
+	m.clearCookie(w, r)
 }

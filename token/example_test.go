@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -24,7 +25,7 @@ func Example() {
 	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(store), Users: store})
 
 	mux := http.NewServeMux()
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}})
+	mux.Handle("/xcatws/tokens", &preset.XCATTokens{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}})
 	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%s via %s", id.User, id.Scheme)
@@ -38,7 +39,11 @@ func Example() {
 	// curl -X POST --data '{"userName":"wsuser","userPW":"cluster-secret"}' https://…/xcatws/tokens
 	resp, _ := client.Post(srv.URL+"/xcatws/tokens", "application/json",
 		strings.NewReader(`{"userName":"wsuser","userPW":"cluster-secret"}`))
-	var issued token.IssueResponse
+	var issued struct {
+		Token struct {
+			ID string `json:"id"`
+		} `json:"token"`
+	}
 	_ = jsonDecode(resp, &issued)
 	fmt.Println(resp.StatusCode, strings.HasPrefix(issued.Token.ID, token.PrefixAccess))
 

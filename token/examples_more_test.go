@@ -32,16 +32,3 @@ func ExampleService_CreatePAT() {
 	// 1 ci true
 	// revoked
 }
-
-// ExampleParseExpireDays reads xCAT's tokenexpiredays site setting.
-func ExampleParseExpireDays() {
-	for _, s := range []string{"1", "30", "never", "-2"} {
-		d, err := token.ParseExpireDays(s)
-		fmt.Println(s, d, d == token.Never, err != nil)
-	}
-	// Output:
-	// 1 24h0m0s false false
-	// 30 720h0m0s false false
-	// never -1ns true false
-	// -2 0s false true
-}

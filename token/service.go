@@ -53,7 +53,7 @@ type Config struct {
 	// database cannot even be matched against a stolen token.
 	HashKey []byte
 	// AccessTTL is the validity of access tokens: 0 = DefaultAccessTTL,
-	// Never = no expiry. See ParseExpireDays for xCAT's setting.
+	// Never = no expiry (see preset.ParseExpireDays for xCAT's setting).
 	AccessTTL time.Duration
 	// JWT, when set, makes access tokens JWTs signed with its keys.
 	JWT *JWT
@@ -127,20 +127,6 @@ func New(cfg Config) *Service {
 	}
 	s.lastFlush.Store(cfg.Env.Now().UnixNano())
 	return s
-}
-
-// ParseExpireDays reads xCAT's tokenexpiredays setting: a whole number of
-// days, or "never".
-func ParseExpireDays(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if strings.EqualFold(s, "never") {
-		return Never, nil
-	}
-	var days int
-	if _, err := fmt.Sscan(s, &days); err != nil || days < 1 || fmt.Sprint(days) != s {
-		return 0, fmt.Errorf("token: expire days %q: want a whole number of days ≥ 1 or \"never\"", s)
-	}
-	return time.Duration(days) * 24 * time.Hour, nil
 }
 
 type hashState struct {

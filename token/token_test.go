@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth2"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -55,15 +56,15 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 
 	passwords := authtest.Verifier(t, e.store)
 	mux := http.NewServeMux()
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: e.svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}, Location: time.UTC})
+	mux.Handle("/xcatws/tokens", &preset.XCATTokens{Service: e.svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}, Location: time.UTC})
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})
 	xcat := auth.Chain(token.XAuthToken(e.svc.AccessTokens()), oauth2.NewBearer(oauth2.BearerConfig{Verifier: e.svc.AccessTokens(), Realm: "xCAT", Scheme: auth.SchemeToken}))
-	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.Config{Responder: auth.XCAT{}})(whoami))
+	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.Config{Responder: preset.XCATDialect{}})(whoami))
 	pat := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(e.svc.PATs(), pwcheck.NewCache(pwcheck.CacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
-	mux.Handle("/api/", auth.Middleware(pat, auth.Config{Responder: auth.Foreman{}})(whoami))
+	mux.Handle("/api/", auth.Middleware(pat, auth.Config{Responder: preset.ForemanDialect{}})(whoami))
 	e.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -83,11 +84,11 @@ func (e *env) do(t *testing.T, method, path, body string, hdr map[string]string)
 	return resp, string(b)
 }
 
-func (e *env) issue(t *testing.T, path, body string, hdr map[string]string) token.IssueResponse {
+func (e *env) issue(t *testing.T, path, body string, hdr map[string]string) xcatTokenResponse {
 	t.Helper()
 	resp, b := e.do(t, "POST", path, body, hdr)
 	require.Equal(t, 201, resp.StatusCode, b)
-	var out token.IssueResponse
+	var out xcatTokenResponse
 	require.NoError(t, json.Unmarshal([]byte(b), &out))
 	return out
 }
@@ -124,23 +125,6 @@ func TestFormat(t *testing.T) {
 		_, err := token.Parse(bad)
 		assert.ErrorIs(t, err, token.ErrFormat, bad)
 	}
-}
-
-func TestParseExpireDays(t *testing.T) {
-	for in, want := range map[string]time.Duration{"1": 24 * time.Hour, "30": 720 * time.Hour, "never": token.Never, "NEVER": token.Never} {
-		got, err := token.ParseExpireDays(in)
-		require.NoError(t, err)
-		assert.Equal(t, want, got)
-	}
-	for _, bad := range []string{"0", "-1", "1.5", "1d", "", "07"} {
-		_, err := token.ParseExpireDays(bad)
-		assert.Error(t, err, bad)
-	}
-}
-
-func TestXCATTime(t *testing.T) {
-	assert.Equal(t, "2014-3-10 9:56:12", token.XCATTime(time.Date(2014, 3, 10, 9, 56, 12, 0, time.UTC)))
-	assert.Equal(t, "2026-1-2 0:5:7", token.XCATTime(time.Date(2026, 1, 2, 0, 5, 7, 0, time.UTC)))
 }
 
 func TestAccessTokenLifecycle(t *testing.T) {
@@ -211,7 +195,7 @@ func TestIssueCredentialSources(t *testing.T) {
 }
 
 func TestNeverExpiringTokens(t *testing.T) {
-	ttl, err := token.ParseExpireDays("never")
+	ttl, err := preset.ParseExpireDays("never")
 	require.NoError(t, err)
 	e := newEnv(t, token.Config{AccessTTL: ttl})
 	out := e.issue(t, "/xcatws/tokens", `{"userName":"wsuser","userPW":"cluster-secret"}`, nil)
@@ -342,7 +326,7 @@ func TestPATWithCurl(t *testing.T) {
 	out, err = exec.Command(curl, "-sk", "-X", "POST", "-H", "Content-Type: application/json",
 		"--data", `{"userName":"wsuser","userPW":"cluster-secret"}`, e.srv.URL+"/xcatws/tokens?pretty=1").Output()
 	require.NoError(t, err)
-	var issued token.IssueResponse
+	var issued xcatTokenResponse
 	require.NoError(t, json.Unmarshal(out, &issued), string(out))
 	out, err = exec.Command(curl, "-sk", "-H", "X-Auth-Token: "+issued.Token.ID, e.srv.URL+"/xcatws/nodes").Output()
 	require.NoError(t, err)
@@ -544,4 +528,13 @@ func TestLastUsedConcurrent(t *testing.T) {
 		require.NoError(t, e.svc.Flush(ctx)) // nothing pending: the idle entry is forgotten
 		e.clk.Add(2 * time.Second)
 	}
+}
+
+// xcatTokenResponse is xCAT's 201 body for a token request.
+type xcatTokenResponse struct {
+	Token struct {
+		ID        string `json:"id"`
+		Expire    string `json:"expire"`
+		ExpiresAt string `json:"expires_at,omitempty"`
+	} `json:"token"`
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
 
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
@@ -398,8 +397,8 @@ func (e *env) serverCertificate(ca *mtls.CA) (tls.Certificate, error) {
 }
 
 // sampleAPI is the small API behind the faces when serve is not a
-// gateway: a few of each product's read-only endpoints and Foreman's PAT
-// API.
+// gateway: a few of each product's read-only endpoints (Foreman's PAT API
+// is the Satellite face's own).
 func sampleAPI(p *preset.Presets) http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /xcatws/nodes", func(w http.ResponseWriter, r *http.Request) {
@@ -412,10 +411,6 @@ func sampleAPI(p *preset.Presets) http.Handler {
 		results := []map[string]any{{"id": 1, "name": "x86_64"}, {"id": 2, "name": "aarch64"}}
 		writeJSON(w, http.StatusOK, map[string]any{"total": 2, "subtotal": 2, "page": 1, "per_page": 20, "search": nil, "results": results})
 	})
-	pats := &patAPI{tokens: p.Tokens()}
-	api.HandleFunc("POST /api/users/{login}/personal_access_tokens", pats.create)
-	api.HandleFunc("GET /api/users/{login}/personal_access_tokens", pats.list)
-	api.HandleFunc("DELETE /api/users/{login}/personal_access_tokens/{id}", pats.revoke)
 	api.HandleFunc("GET /ovirt-engine/api", func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"product_info": map[string]any{"name": "gatehouse reference (oVirt face)", "vendor": "gatehouse"},
@@ -454,151 +449,10 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics, api
 	return mux
 }
 
-// foremanError answers in Foreman's error shape (auth.ForemanError), as
-// the Satellite face's own refusals do.
-func foremanError(w http.ResponseWriter, status int, message string) {
-	var body auth.ForemanError
-	body.Error.Message = message
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", httpx.RetryAfterHeader(status, 0))
-	}
-	writeJSON(w, status, body)
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// patAPI is Foreman's personal access token API: a user manages their own
-// tokens.
-type patAPI struct{ tokens *token.Service }
-
-// owner answers 403 unless the authenticated user is the path's login.
-func (a *patAPI) owner(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, _ := auth.IdentityFrom(r.Context())
-	login := r.PathValue("login")
-	if id == nil || id.Login() != login {
-		foremanError(w, http.StatusForbidden, "you may only manage your own personal access tokens")
-		return "", false
-	}
-	return login, true
-}
-
-type patJSON struct {
-	ID        string  `json:"id"`
-	Name      string  `json:"name"`
-	Token     string  `json:"token_value,omitempty"`
-	ExpiresAt *string `json:"expires_at"`
-	LastUsed  *string `json:"last_used_at"`
-	Active    bool    `json:"active"`
-	Revoked   bool    `json:"revoked"`
-	CreatedAt string  `json:"created_at"`
-}
-
-func toPATJSON(t stores.Token) patJSON {
-	j := patJSON{ID: t.ID, Name: t.Name, Active: t.Active(time.Now()), Revoked: !t.Revoked.IsZero(), CreatedAt: t.Created.UTC().Format(time.RFC3339)}
-	if !t.Expires.IsZero() {
-		s := t.Expires.UTC().Format(time.RFC3339)
-		j.ExpiresAt = &s
-	}
-	if !t.LastUsed.IsZero() {
-		s := t.LastUsed.UTC().Format(time.RFC3339)
-		j.LastUsed = &s
-	}
-	return j
-}
-
-func (a *patAPI) create(w http.ResponseWriter, r *http.Request) {
-	login, ok := a.owner(w, r)
-	if !ok {
-		return
-	}
-	var body struct {
-		PAT struct {
-			Name      string `json:"name"`
-			ExpiresAt string `json:"expires_at"`
-		} `json:"personal_access_token"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&body); err != nil || body.PAT.Name == "" {
-		foremanError(w, http.StatusBadRequest, `expected {"personal_access_token":{"name":"…","expires_at":"…"}}`)
-		return
-	}
-	spec := token.PATSpec{Login: login, Name: body.PAT.Name}
-	if body.PAT.ExpiresAt != "" {
-		t, err := parseForemanTime(body.PAT.ExpiresAt)
-		if err != nil || !t.After(time.Now()) {
-			foremanError(w, http.StatusUnprocessableEntity, "expires_at must be a future time (RFC 3339 or YYYY-MM-DD)")
-			return
-		}
-		spec.Expires = t
-	}
-	pat, err := a.tokens.CreatePAT(r.Context(), spec)
-	var ae *auth.Error
-	switch {
-	case err == nil:
-	case errors.Is(err, stores.ErrConflict):
-		foremanError(w, http.StatusUnprocessableEntity, "name has already been taken")
-		return
-	case errors.Is(err, token.ErrBadName), errors.Is(err, stores.ErrInvalid):
-		foremanError(w, http.StatusUnprocessableEntity, "name must be 1–255 characters of printable UTF-8")
-		return
-	case errors.As(err, &ae):
-		foremanError(w, ae.Status(), ae.Text())
-		return
-	default:
-		// A store failure (disk full, database down): 503 with
-		// Retry-After, and never the store's own words in the body.
-		w.Header().Set("Retry-After", "1")
-		foremanError(w, http.StatusServiceUnavailable, "the token store is unavailable; try again shortly")
-		return
-	}
-	j := toPATJSON(pat.Token)
-	j.Token = pat.Secret
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, j)
-}
-
-func parseForemanTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Parse("2006-01-02", s)
-}
-
-func (a *patAPI) list(w http.ResponseWriter, r *http.Request) {
-	login, ok := a.owner(w, r)
-	if !ok {
-		return
-	}
-	toks, err := a.tokens.List(r.Context(), login, stores.TokenPAT)
-	if err != nil {
-		w.Header().Set("Retry-After", "1")
-		foremanError(w, http.StatusServiceUnavailable, "token store unavailable")
-		return
-	}
-	results := make([]patJSON, 0, len(toks))
-	for _, t := range toks {
-		results = append(results, toPATJSON(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": len(results), "subtotal": len(results), "page": 1, "per_page": len(results), "results": results})
-}
-
-func (a *patAPI) revoke(w http.ResponseWriter, r *http.Request) {
-	login, ok := a.owner(w, r)
-	if !ok {
-		return
-	}
-	if err := a.tokens.Revoke(r.Context(), login, r.PathValue("id")); errors.Is(err, stores.ErrNotFound) {
-		foremanError(w, http.StatusNotFound, "personal access token not found")
-		return
-	} else if err != nil {
-		w.Header().Set("Retry-After", "1")
-		foremanError(w, http.StatusServiceUnavailable, "token store unavailable")
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "revoked": true})
 }
 
 // demoSecrets is what --demo made, to print once.

@@ -33,7 +33,6 @@ func layer(pkg string) string {
 // allowedSchemeImports are the only edges between schemes.
 var allowedSchemeImports = map[string]bool{
 	"oauth2 -> token": true, // the token endpoint issues tokens
-	"basic -> token":  true, // personal access tokens as the Basic password
 }
 
 // TestImports fails when a package imports across the rules: the core

@@ -5,6 +5,7 @@ package httpx
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -92,4 +93,18 @@ func RetryAfterHeader(status int, wait time.Duration) string {
 		return ""
 	}
 	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+}
+
+// WriteFailure writes a failure's JSON body with the headers every error
+// dialect shares: its content type, no caching, and Retry-After on 429 and
+// 503 (see RetryAfterHeader).
+func WriteFailure(w http.ResponseWriter, status int, retryAfter time.Duration, contentType string, body any) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	if v := RetryAfterHeader(status, retryAfter); v != "" {
+		h.Set("Retry-After", v)
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
@@ -236,7 +237,7 @@ func TestSQLiteUnwritableAndFixed(t *testing.T) {
 	defer db.Close()
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
 	svc := token.New(token.Config{Store: db, Users: db})
-	h := &token.IssueHandler{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, db)}}
+	h := &preset.XCATTokens{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, db)}}
 	issue := func() *http.Response {
 		req := httptest.NewRequest("POST", "https://api.example/xcatws/tokens", strings.NewReader(`{"userName":"admin","userPW":"pw"}`))
 		req.Header.Set("Content-Type", "application/json")

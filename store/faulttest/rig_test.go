@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
@@ -117,7 +118,7 @@ func newRig(t *testing.T) *rig {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})))
-	mux.Handle("/xcatws/tokens", &token.IssueHandler{Service: r.tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
+	mux.Handle("/xcatws/tokens", &preset.XCATTokens{Service: r.tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
 	r.srv = httptest.NewUnstartedServer(mux)
 	r.srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
 	r.srv.StartTLS()

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
 	"github.com/gatehouse/gatehouse/oauth1"
+	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
@@ -63,7 +64,7 @@ func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica
 	)
 	sessions := session.New(session.Config{Store: rs, Users: db}, inner)
 	mux := http.NewServeMux()
-	mux.Handle("/tokens", &token.IssueHandler{Service: tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
+	mux.Handle("/tokens", &preset.XCATTokens{Service: tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
 	mux.Handle("/api/", auth.Middleware(sessions, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		io.WriteString(w, id.Scheme+":"+id.Login())
@@ -100,7 +101,11 @@ func TestTwoReplicas(t *testing.T) {
 	t.Run("token issued on A is accepted on B", func(t *testing.T) {
 		resp, body := a.do(t, "POST", "/tokens", `{"userName":"admin","userPW":"pw"}`, nil)
 		require.Equal(t, 201, resp.StatusCode, body)
-		var issued token.IssueResponse
+		var issued struct {
+			Token struct {
+				ID string `json:"id"`
+			} `json:"token"`
+		}
 		require.NoError(t, json.Unmarshal([]byte(body), &issued))
 		resp, body = b.do(t, "GET", "/api/x", "", func(r *http.Request) { r.Header.Set("X-Auth-Token", issued.Token.ID) })
 		assert.Equal(t, 200, resp.StatusCode)

@@ -1,19 +1,35 @@
-package token
+package preset
 
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/internal/creds"
+	"github.com/gatehouse/gatehouse/token"
 )
 
-// IssueHandler is xCAT's token resource: POST the user's credentials, get an
+// ParseExpireDays reads xCAT's tokenexpiredays setting: a whole number of
+// days, or "never".
+func ParseExpireDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "never") {
+		return token.Never, nil
+	}
+	var days int
+	if _, err := fmt.Sscan(s, &days); err != nil || days < 1 || fmt.Sprint(days) != s {
+		return 0, fmt.Errorf("preset: expire days %q: want a whole number of days ≥ 1 or \"never\"", s)
+	}
+	return time.Duration(days) * 24 * time.Hour, nil
+}
+
+// XCATTokens is xCAT's token resource (the XCAT face mounts it at
+// XCATPrefix+"tokens"): POST the user's credentials, get an
 // access token. Credentials come from the query string (userName/userPW, or
 // the legacy password), which wins as in xCAT, else from a JSON body
 // {"userName":…,"userPW":…}, else from HTTP Basic. The answer is
@@ -23,12 +39,12 @@ import (
 //
 // where expire is xCAT's own form (server local time, no zero padding) or
 // "never", and expires_at is RFC 3339 UTC (absent for never).
-type IssueHandler struct {
-	Service *Service
+type XCATTokens struct {
+	Service *token.Service
 	// Passwords checks the password: the pipeline shared with the other
 	// schemes (pwcheck.New). Required.
 	Passwords *pwcheck.Pipeline
-	// Responder renders failures; default auth.XCAT{}.
+	// Responder renders failures; default XCATDialect{}.
 	Responder auth.Responder
 	// Location is the time zone of "expire"; default time.Local, as xCAT.
 	Location *time.Location
@@ -37,8 +53,8 @@ type IssueHandler struct {
 	Env auth.Env
 }
 
-// IssueResponse is the 201 body.
-type IssueResponse struct {
+// xcatTokenResponse is the 201 body.
+type xcatTokenResponse struct {
 	Token struct {
 		ID        string `json:"id"`
 		Expire    string `json:"expire"`
@@ -46,19 +62,19 @@ type IssueResponse struct {
 	} `json:"token"`
 }
 
-// XCATTime formats t the way xCAT writes token expiry: "2014-3-10 9:56:12"
+// xcatTime formats t the way xCAT writes token expiry: "2014-3-10 9:56:12"
 // style, no zero padding in any field.
-func XCATTime(t time.Time) string {
+func xcatTime(t time.Time) string {
 	return fmt.Sprintf("%d-%d-%d %d:%d:%d", t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second())
 }
 
-const maxIssueBody = 64 << 10
+const maxXCATTokenBody = 64 << 10
 
 // ServeHTTP implements http.Handler: one token request.
-func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *XCATTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	responder := h.Responder
 	if responder == nil {
-		responder = auth.XCAT{}
+		responder = XCATDialect{}
 	}
 	fail := func(e *auth.Error) {
 		auth.AuditFailure(h.Env.Audit, r, e)
@@ -76,7 +92,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(&auth.Error{Reason: auth.ReasonInsecure, Scheme: auth.SchemeToken, Message: "credentials sent over plain HTTP are refused; use HTTPS"})
 		return
 	}
-	login, pw, err := issueCredentials(r)
+	login, pw, err := xcatCredentials(r)
 	if err != nil {
 		fail(auth.AsError(err))
 		return
@@ -93,7 +109,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	auth.AuditSuccess(h.Env.Audit, r, id)
-	var body IssueResponse
+	var body xcatTokenResponse
 	body.Token.ID = issued.Secret
 	body.Token.Expire = "never"
 	if exp := issued.Token.Expires; !exp.IsZero() {
@@ -101,7 +117,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if loc == nil {
 			loc = time.Local
 		}
-		body.Token.Expire = XCATTime(exp.In(loc))
+		body.Token.Expire = xcatTime(exp.In(loc))
 		body.Token.ExpiresAt = exp.UTC().Format(time.RFC3339)
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -110,14 +126,14 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-func malformed(msg string) error {
+func xcatMalformed(msg string) error {
 	return &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeToken, Message: msg}
 }
 
 // issueCredentials finds the login and password of a token request.
-func issueCredentials(r *http.Request) (login, pw string, err error) {
+func xcatCredentials(r *http.Request) (login, pw string, err error) {
 	if len(r.Header.Values("Authorization")) > 1 {
-		return "", "", malformed("more than one Authorization header")
+		return "", "", xcatMalformed("more than one Authorization header")
 	}
 	// The query and Basic are parsed as basic parses them (internal/creds):
 	// the same credential is never accepted here and refused there.
@@ -128,12 +144,12 @@ func issueCredentials(r *http.Request) (login, pw string, err error) {
 		return user, pw, nil
 	}
 	if r.Body != nil && r.ContentLength != 0 {
-		raw, err := io.ReadAll(io.LimitReader(r.Body, maxIssueBody+1))
+		raw, err := io.ReadAll(io.LimitReader(r.Body, maxXCATTokenBody+1))
 		if err != nil {
-			return "", "", malformed("cannot read the request body")
+			return "", "", xcatMalformed("cannot read the request body")
 		}
-		if len(raw) > maxIssueBody {
-			return "", "", malformed("request body too large")
+		if len(raw) > maxXCATTokenBody {
+			return "", "", xcatMalformed("request body too large")
 		}
 		if len(strings.TrimSpace(string(raw))) > 0 {
 			var body struct {
@@ -142,7 +158,7 @@ func issueCredentials(r *http.Request) (login, pw string, err error) {
 				Password *string `json:"password"`
 			}
 			if err := json.Unmarshal(raw, &body); err != nil {
-				return "", "", malformed("request body is not the JSON object {\"userName\":…,\"userPW\":…}")
+				return "", "", xcatMalformed("request body is not the JSON object {\"userName\":…,\"userPW\":…}")
 			}
 			if body.UserName != nil {
 				pw := body.UserPW
@@ -150,14 +166,14 @@ func issueCredentials(r *http.Request) (login, pw string, err error) {
 					pw = body.Password
 				}
 				if pw == nil {
-					return "", "", malformed("userName given without userPW")
+					return "", "", xcatMalformed("userName given without userPW")
 				}
 				if e := creds.CheckUser(*body.UserName); e != nil {
 					e.Scheme = auth.SchemeToken
 					return "", "", e
 				}
 				if strings.IndexByte(*pw, 0) >= 0 {
-					return "", "", malformed("password contains a NUL byte")
+					return "", "", xcatMalformed("password contains a NUL byte")
 				}
 				return *body.UserName, *pw, nil
 			}
@@ -166,9 +182,9 @@ func issueCredentials(r *http.Request) (login, pw string, err error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, rest, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Basic") {
-			return "", "", malformed("Authorization header is not HTTP Basic")
+			return "", "", xcatMalformed("Authorization header is not HTTP Basic")
 		}
-		user, pw, perr := creds.ParseBasic(rest, maxIssueBody)
+		user, pw, perr := creds.ParseBasic(rest, maxXCATTokenBody)
 		if perr != nil {
 			perr.Scheme = auth.SchemeToken
 			return "", "", perr
