@@ -47,4 +47,3 @@ func (Problem) Error(w http.ResponseWriter, r *http.Request, err error) {
 		Detail: e.Text(), Reason: e.Reason, Scheme: e.Scheme,
 	})
 }
-

@@ -79,9 +79,9 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 
 type handler struct {
 	cfg      Config
 	sessions *session.Manager
-	page   *template.Template
-	static http.Handler
-	mux    *http.ServeMux
+	page     *template.Template
+	static   http.Handler
+	mux      *http.ServeMux
 }
 
 // New returns the self-service handler; mount it at cfg.Prefix.
