@@ -1,287 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
-	"time"
 
-	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/auth/password"
-	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/importer"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 )
-
-// The readers below parse what existing deployments keep their accounts and
-// policy in. They never fail on a bad line: they skip it and say why, so an
-// import reports everything at once; they fail only on unreadable input.
-
-// account is one login read from a file: a hash auth/password accepts, or
-// a plain password (xCAT's passwd table may hold one) that the importer
-// hashes.
-type account struct {
-	line     int
-	login    string
-	hash     string
-	plain    string
-	disabled bool
-	// lockOnly: the file says the account is locked and holds no usable
-	// hash (shadow's "*", "!", "!!", an expired account without one, a
-	// disabled xCAT row): an existing user is disabled, no user is created.
-	lockOnly bool
-}
-
-// skipped is a line not imported, and why.
-type skipped struct {
-	line int
-	name string
-	why  string
-}
-
-func (s skipped) String() string {
-	if s.line == 0 {
-		return fmt.Sprintf("%s: %s", s.name, s.why)
-	}
-	if s.name == "" {
-		return fmt.Sprintf("line %d: %s", s.line, s.why)
-	}
-	return fmt.Sprintf("line %d (%s): %s", s.line, s.name, s.why)
-}
-
-// maxImportLine bounds one line of an imported file.
-const maxImportLine = 64 << 10
-
-// xcatTable reads a table as xCAT's tabdump prints it: a "#col1,col2,…"
-// header, then CSV rows. It returns the rows as maps by column name.
-func xcatTable(r io.Reader, want ...string) ([]map[string]string, []int, error) {
-	br := bufio.NewReaderSize(io.LimitReader(r, 256<<20), 64<<10)
-	header, err := br.ReadString('\n')
-	if err != nil && header == "" {
-		return nil, nil, fmt.Errorf("empty file: expected a tabdump header (#%s,…)", strings.Join(want, ","))
-	}
-	header = strings.TrimSpace(header)
-	if !strings.HasPrefix(header, "#") {
-		return nil, nil, fmt.Errorf("the first line is not a tabdump header (#%s,…)", strings.Join(want, ","))
-	}
-	cols := strings.Split(strings.TrimPrefix(header, "#"), ",")
-	index := map[string]int{}
-	for i, c := range cols {
-		index[strings.TrimSpace(c)] = i
-	}
-	for _, w := range want {
-		if _, ok := index[w]; !ok {
-			return nil, nil, fmt.Errorf("the header has no %q column (is this the right table?)", w)
-		}
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	cr.LazyQuotes = true
-	cr.Comment = '#'
-	cr.ReuseRecord = true
-	var rows []map[string]string
-	var lines []int
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrFieldCount) {
-				return rows, lines, fmt.Errorf("line %d: %v", pe.Line+1, pe.Err)
-			}
-			return rows, lines, err
-		}
-		row := map[string]string{}
-		for name, i := range index {
-			if i < len(rec) {
-				row[name] = strings.TrimSpace(rec[i])
-			}
-		}
-		rows = append(rows, row)
-		lines = append(lines, line+1) // +1: the header was read before the CSV reader
-	}
-	return rows, lines, nil
-}
-
-// xcatDisabled is xCAT's disable column: "1" or "yes" turns a row off.
-func xcatDisabled(v string) bool {
-	v = strings.ToLower(v)
-	return v == "1" || v == "yes" || v == "true"
-}
-
-// readXCATPasswd reads `tabdump passwd`. Rows with key "xcat" are the REST
-// API's users; other keys (system, ipmi, hmc, …) are device credentials and
-// are skipped.
-func readXCATPasswd(r io.Reader) ([]account, []skipped, error) {
-	rows, lines, err := xcatTable(r, "key", "username", "password")
-	var out []account
-	var skips []skipped
-	for i, row := range rows {
-		user, pw := row["username"], row["password"]
-		switch {
-		case row["key"] != "xcat":
-			skips = append(skips, skipped{lines[i], user, fmt.Sprintf("key %q is a device credential, not an API user (only key \"xcat\" is imported)", row["key"])})
-		case !validLogin(user):
-			skips = append(skips, skipped{lines[i], "", "no usable user name"})
-		case xcatDisabled(row["disable"]):
-			// A disabled row disables the user, who may exist already.
-			out = append(out, account{line: lines[i], login: user, lockOnly: true, disabled: true})
-		case pw == "":
-			skips = append(skips, skipped{lines[i], user, "no password"})
-		case strings.HasPrefix(pw, "$"):
-			if password.Format(pw) == "" {
-				skips = append(skips, skipped{lines[i], user, "the password hash is in a format gatehouse does not accept"})
-				continue
-			}
-			out = append(out, account{line: lines[i], login: user, hash: pw})
-		case len(pw) > password.MaxLength:
-			skips = append(skips, skipped{lines[i], user, "the password is too long"})
-		default: // xCAT keeps the password itself when cryptmethod is empty
-			out = append(out, account{line: lines[i], login: user, plain: pw})
-		}
-	}
-	return out, skips, err
-}
-
-// validLogin accepts a login gatehouse can store.
-func validLogin(s string) bool {
-	return s != "" && len(s) <= 255 && auth.Printable(s) && !strings.ContainsAny(s, ": \t")
-}
-
-// readXCATPolicy reads `tabdump policy`. A row maps to a rule when it
-// names no host, commands, noderange, parameters or time (those restrict
-// xCAT commands, which have no HTTP equivalent) and its rule is allow,
-// accept, deny or disallow.
-func readXCATPolicy(r io.Reader) ([]auth.Rule, []skipped, error) {
-	rows, lines, err := xcatTable(r, "priority", "name", "rule")
-	var out []auth.Rule
-	var skips []skipped
-	for i, row := range rows {
-		name := row["name"]
-		prio, perr := strconv.ParseFloat(row["priority"], 64)
-		if perr != nil {
-			skips = append(skips, skipped{lines[i], name, fmt.Sprintf("priority %q is not a number", row["priority"])})
-			continue
-		}
-		var scoped []string
-		for _, c := range []string{"host", "commands", "noderange", "parameters", "time"} {
-			if row[c] != "" {
-				scoped = append(scoped, c)
-			}
-		}
-		if len(scoped) > 0 {
-			skips = append(skips, skipped{lines[i], name, "restricted by " + strings.Join(scoped, ", ") + ", which has no HTTP equivalent"})
-			continue
-		}
-		var verdict auth.Verdict
-		switch strings.ToLower(row["rule"]) {
-		case "allow", "accept":
-			verdict = auth.Allow
-		case "deny", "disallow":
-			verdict = auth.Deny
-		default:
-			skips = append(skips, skipped{lines[i], name, fmt.Sprintf("rule %q has no HTTP meaning (allow, accept, deny, disallow)", row["rule"])})
-			continue
-		}
-		subject := name
-		if subject == "" {
-			subject = "*" // xCAT: any user
-		}
-		rule := auth.Rule{Priority: prio, Subject: subject, Verdict: verdict, Disabled: xcatDisabled(row["disable"]), Comment: row["comments"]}
-		if err := rule.Validate(); err != nil {
-			skips = append(skips, skipped{lines[i], name, err.Error()})
-			continue
-		}
-		out = append(out, rule)
-	}
-	return out, skips, err
-}
-
-// readColonFile reads htpasswd or shadow: "login:hash[:…]" per line.
-// When only is not empty, other logins are skipped silently.
-func readColonFile(r io.Reader, shadow bool, only map[string]bool) ([]account, []skipped, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxImportLine)
-	var out []account
-	var skips []skipped
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		login, rest, ok := strings.Cut(line, ":")
-		if !ok || !validLogin(login) {
-			skips = append(skips, skipped{n, "", "not login:hash"})
-			continue
-		}
-		if only != nil && !only[login] {
-			continue
-		}
-		hash := rest
-		expired := false
-		if shadow {
-			fields := strings.Split(rest, ":")
-			hash = fields[0]
-			// Field 8 of shadow(5): the day (since 1970-01-01) the account
-			// expires; an expired account is disabled, as login(1) refuses it.
-			if len(fields) >= 7 && fields[6] != "" {
-				if day, err := strconv.ParseInt(fields[6], 10, 64); err == nil && day >= 0 && day <= time.Now().Unix()/86400 {
-					expired = true
-				}
-			}
-		}
-		a := account{line: n, login: login, hash: hash}
-		switch {
-		case shadow && (hash == "*" || strings.HasPrefix(hash, "!") && len(hash) <= 2):
-			// Locked, no password: disables the user if it exists.
-			out = append(out, account{line: n, login: login, lockOnly: true, disabled: true})
-			continue
-		case hash == "" || hash == "*" || strings.HasPrefix(hash, "!") && len(hash) <= 2:
-			skips = append(skips, skipped{n, login, "no password (locked or empty)"})
-			continue
-		case shadow && strings.HasPrefix(hash, "!"):
-			a.hash, a.disabled = hash[1:], true // a locked account keeps its hash
-		}
-		if expired {
-			a.disabled = true
-		}
-		if password.Format(a.hash) == "" {
-			why := "the hash is in a format gatehouse does not accept"
-			if len(a.hash) == 13 && !strings.ContainsAny(a.hash, "$:{") {
-				why = "DES crypt reads only the first 8 characters of a password, so gatehouse does not accept it: set a new password (htpasswd -B, or gatehouse user passwd)"
-			}
-			skips = append(skips, skipped{n, login, why})
-			continue
-		}
-		out = append(out, a)
-	}
-	if err := sc.Err(); err != nil {
-		return out, skips, err
-	}
-	if only != nil {
-		found := map[string]bool{}
-		for _, a := range out {
-			found[a.login] = true
-		}
-		for _, s := range skips {
-			found[s.name] = true
-		}
-		for login := range only {
-			if !found[login] {
-				skips = append(skips, skipped{0, login, "not in the file"})
-			}
-		}
-	}
-	return out, skips, nil
-}
 
 func init() {
 	verbs = append(verbs,
@@ -315,77 +42,24 @@ func cmdImportAccounts(format string) func(e *env, args []string) error {
 			return err
 		}
 		defer f.Close()
-		var accounts []account
-		var skips []skipped
-		switch format {
-		case "xcat-passwd":
-			accounts, skips, err = readXCATPasswd(f)
-		case "htpasswd":
-			accounts, skips, err = readColonFile(f, false, nil)
-		case "shadow":
-			only := map[string]bool{}
-			for _, u := range pos[1:] {
-				only[u] = true
+		var rep importer.Report
+		err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+			var err error
+			switch format {
+			case "xcat-passwd":
+				rep, err = importer.XCATPasswd(ctx, f, s)
+			case "htpasswd":
+				rep, err = importer.Htpasswd(ctx, f, s)
+			case "shadow":
+				rep, err = importer.Shadow(ctx, f, s, pos[1:])
 			}
-			accounts, skips, err = readColonFile(f, true, only)
-		}
-		if err != nil {
+			return err
+		})
+		if err != nil && rep.Added+rep.Updated+rep.Disabled == 0 && len(rep.Skipped) == 0 {
 			return fmt.Errorf("%s: %w (nothing imported)", pos[0], err)
 		}
-		var added, updated, disabled int
-		err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
-			for _, a := range accounts {
-				if a.lockOnly {
-					u, err := s.User(ctx, a.login)
-					switch {
-					case errors.Is(err, stores.ErrNotFound):
-						skips = append(skips, skipped{a.line, a.login, "locked or disabled, with no password: not created"})
-						continue
-					case err != nil:
-						return err
-					}
-					if !u.Disabled {
-						u.Disabled = true
-						if err := s.PutUser(ctx, *u); err != nil {
-							return fmt.Errorf("line %d (%s): %w", a.line, a.login, err)
-						}
-						disabled++
-					}
-					continue
-				}
-				hash := a.hash
-				if a.plain != "" {
-					if hash, err = password.Hash(a.plain); err != nil {
-						return err
-					}
-				}
-				u, err := s.User(ctx, a.login)
-				switch {
-				case errors.Is(err, stores.ErrNotFound):
-					name, domain := splitLogin(a.login, "")
-					u = &stores.User{Name: name, Domain: domain}
-					added++
-				case err != nil:
-					return err
-				default:
-					updated++
-				}
-				u.PasswordHash = hash
-				if a.disabled && !u.Disabled {
-					// Locked or expired in the file: disabled, new or
-					// existing alike (an unlocked account does not undo a
-					// disable made in gatehouse).
-					u.Disabled = true
-					disabled++
-				}
-				if err := s.PutUser(ctx, *u); err != nil {
-					return fmt.Errorf("line %d (%s): %w", a.line, a.login, err)
-				}
-			}
-			return nil
-		})
-		fmt.Fprintf(e.stdout, "imported %d users (%d new, %d updated), disabled %d, skipped %d\n", added+updated, added, updated, disabled, len(skips))
-		for _, s := range skips {
+		fmt.Fprintf(e.stdout, "imported %d users (%d new, %d updated), disabled %d, skipped %d\n", rep.Added+rep.Updated, rep.Added, rep.Updated, rep.Disabled, len(rep.Skipped))
+		for _, s := range rep.Skipped {
 			fmt.Fprintf(e.stdout, "  skipped %s\n", s)
 		}
 		return err
@@ -402,33 +76,17 @@ func cmdImportPolicy(e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	rules, skips, err := readXCATPolicy(f)
-	if err != nil {
+	var rep importer.Report
+	err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+		var err error
+		rep, err = importer.XCATPolicy(ctx, f, s)
+		return err
+	})
+	if err != nil && rep.Rules == 0 && len(rep.Skipped) == 0 {
 		return fmt.Errorf("%s: %w (nothing imported)", pos[0], err)
 	}
-	imported := 0
-	err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
-		have, err := s.Rules(ctx)
-		if err != nil {
-			return err
-		}
-		taken := map[float64]bool{}
-		for _, r := range have {
-			taken[r.Priority] = true
-		}
-		for _, r := range rules {
-			if taken[r.Priority] {
-				skips = append(skips, skipped{0, "priority " + r.PriorityString(), "a rule with this priority exists already"})
-				continue
-			}
-			taken[r.Priority] = true
-			have = append(have, r)
-			imported++
-		}
-		return s.SetRules(ctx, have)
-	})
-	fmt.Fprintf(e.stdout, "imported %d rules, skipped %d\n", imported, len(skips))
-	for _, s := range skips {
+	fmt.Fprintf(e.stdout, "imported %d rules, skipped %d\n", rep.Rules, len(rep.Skipped))
+	for _, s := range rep.Skipped {
 		fmt.Fprintf(e.stdout, "  skipped %s\n", s)
 	}
 	return err

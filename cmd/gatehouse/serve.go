@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
+	"github.com/gatehouse/gatehouse/oidc"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
@@ -59,9 +61,12 @@ type serveOptions struct {
 	metricsAddr    string
 	externalURL    string
 	demo, insecure bool
-	logFormat      string
-	logFlush       time.Duration
-	gw             gatewayOptions
+	// oidc: an external OpenID Connect provider whose tokens every face's
+	// Bearer and X-Auth-Token also take.
+	oidcIssuer, oidcAudience, oidcCA, oidcDomain string
+	logFormat                                    string
+	logFlush                                     time.Duration
+	gw                                           gatewayOptions
 }
 
 func cmdServe(e *env, args []string) error {
@@ -75,6 +80,10 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
 		fs.StringVar(&o.externalURL, "external-url", "", `how clients reach this server (https://host[:port]): the plain-HTTP listener redirects there and the OAuth metadata names it as issuer ("" = from each request's Host header)`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
+		fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", `also accept the JWT access tokens of this OpenID Connect provider (https://idp.example/realms/NAME, e.g. Keycloak) on every face's Bearer and X-Auth-Token ("" = none)`)
+		fs.StringVar(&o.oidcAudience, "oidc-audience", "", "the audience (aud) the provider's tokens must carry; required with --oidc-issuer")
+		fs.StringVar(&o.oidcCA, "oidc-ca", "", `PEM file of the CA that signed the provider's TLS certificate ("" = the system's roots)`)
+		fs.StringVar(&o.oidcDomain, "oidc-domain", "", `domain given to the provider's users (oVirt's profile, e.g. "internal")`)
 		o.gw.flags(fs)
 	}, 0, 0); err != nil {
 		return err
@@ -91,6 +100,14 @@ func cmdServe(e *env, args []string) error {
 	}
 	if o.logFlush < 0 {
 		return usageError("--log-flush must not be negative")
+	}
+	if (o.oidcIssuer == "") != (o.oidcAudience == "") || o.oidcIssuer == "" && (o.oidcCA != "" || o.oidcDomain != "") {
+		return usageError("--oidc-issuer and --oidc-audience go together (and --oidc-ca, --oidc-domain need them)")
+	}
+	if o.oidcIssuer != "" {
+		if u, err := url.Parse(o.oidcIssuer); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.User != nil {
+			return usageError("--oidc-issuer must be https://host[:port][/path]")
+		}
 	}
 	// One write per batch, not per request: at gateway rates a write per
 	// audit line cost more than authentication.
@@ -189,6 +206,13 @@ func cmdServe(e *env, args []string) error {
 		if e.redis == "" { // sessions live in the database
 			m.ActiveSessions(func() (int, error) { return countSessions(s) })
 		}
+	}
+	if o.oidcIssuer != "" {
+		v, err := o.oidcVerifier()
+		if err != nil {
+			return err
+		}
+		popts.Verifiers = append(popts.Verifiers, v)
 	}
 	p := preset.New(stores, popts)
 	api := sampleAPI(p)
@@ -586,4 +610,24 @@ Flocker:
 %[2]s --cert %[8]s/alice.crt --key %[8]s/alice.key %[1]s/v1/configuration/containers
 Personal access tokens in a browser (sign in as any demo user): %[1]s/ui/
 `, base, c, d.xcatPW, d.satPW, d.pat, d.consumerSecret, d.ovirtPW, d.certDir, selfCommand(), e.data)
+}
+
+// oidcVerifier is the verifier of --oidc-issuer's tokens; it fetches
+// nothing until a token arrives, so the server starts while the provider
+// is down.
+func (o *serveOptions) oidcVerifier() (*oidc.Verifier, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	if o.oidcCA != "" {
+		pem, err := os.ReadFile(o.oidcCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--oidc-ca %s: no PEM certificate in it", o.oidcCA)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	return oidc.New(oidc.Config{Issuer: strings.TrimSuffix(o.oidcIssuer, "/"), Audience: o.oidcAudience, Domain: o.oidcDomain,
+		GroupsClaim: "groups", HTTPClient: client})
 }

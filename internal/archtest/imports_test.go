@@ -20,6 +20,8 @@ func layer(pkg string) string {
 		return "core"
 	case rel == "basic" || rel == "token" || rel == "oauth1" || rel == "oauth2" || rel == "session" || rel == "mtls" || rel == "oidc":
 		return "scheme"
+	case rel == "importer":
+		return "importer"
 	case strings.HasPrefix(rel, "store/internal/"):
 		return "store-internal"
 	case rel == "store/memstore" || rel == "store/sqlstore" || rel == "store/redisstore":
@@ -75,6 +77,8 @@ func TestImports(t *testing.T) {
 				t.Errorf("%s: a scheme takes the narrow store interfaces of auth, never a backend", edge)
 			case from == "scheme" && to == "scheme" && !allowedSchemeImports[edge]:
 				t.Errorf("%s: schemes stand side by side; only %v are allowed", edge, keys(allowedSchemeImports))
+			case from == "importer" && to != "core" && to != "":
+				t.Errorf("%s: the importer writes through auth/stores' interfaces only", edge)
 			case from == "store" && to == "scheme":
 				t.Errorf("%s: a store backend knows no scheme", edge)
 			case from == "store" && to == "store":
