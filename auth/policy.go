@@ -126,14 +126,14 @@ func (r Rule) matchMethod(m string) bool {
 	return false
 }
 
-// MaxPathSegments bounds the segments of a request path the policy will
+// maxPathSegments bounds the segments of a request path the policy will
 // match: a longer path is refused with 400 (see CheckPath).
-const MaxPathSegments = 512
+const maxPathSegments = 512
 
-// MatchPath reports whether urlPath matches pattern (see Rule.Path). Leading
+// matchPath reports whether urlPath matches pattern (see Rule.Path). Leading
 // and trailing slashes are ignored on both; an empty pattern matches all.
 // Matching takes time linear in the number of segments.
-func MatchPath(pattern, urlPath string) bool {
+func matchPath(pattern, urlPath string) bool {
 	p := strings.Trim(urlPath, "/")
 	if p == "" {
 		return matchSegs(pattern, func(func(string) bool) {})
@@ -224,7 +224,7 @@ func matchSegment(pat, seg string) bool {
 // http.FileServer and path.Clean would resolve after the policy allowed the
 // request), an empty segment anywhere in the path ("//", also leading or
 // trailing), a segment that is not valid escaping, more than
-// MaxPathSegments segments, an encoded separator inside a segment (%2F,
+// maxPathSegments segments, an encoded separator inside a segment (%2F,
 // %5C or %00: the rules see one segment where Flask, Express or an
 // nginx-routed upstream see two), or a path parameter (";", raw or %3B,
 // which Java servers strip before they route). Middleware calls it for every request
@@ -237,7 +237,7 @@ func CheckPath(r *http.Request) error { return checkPath(r, false) }
 func checkPath(r *http.Request, allowSeparators bool) error {
 	bad := func(msg string) error { return &Error{Reason: ReasonMalformed, Message: "request path " + msg} }
 	esc := r.URL.EscapedPath()
-	if strings.Count(esc, "/") > MaxPathSegments {
+	if strings.Count(esc, "/") > maxPathSegments {
 		return bad("has too many segments")
 	}
 	if strings.Contains(esc, "//") {

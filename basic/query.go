@@ -116,15 +116,15 @@ func (a *Query) finish(w http.ResponseWriter, r *http.Request) *http.Request {
 // strip removes the credentials from the URL the handler sees.
 func (a *Query) strip(_ http.ResponseWriter, r *http.Request) *http.Request {
 	r2 := r.Clone(r.Context())
-	r2.URL.RawQuery = StripCredentials(r.URL.RawQuery, a.params)
+	r2.URL.RawQuery = stripCredentials(r.URL.RawQuery, a.params)
 	r2.RequestURI = r2.URL.RequestURI()
 	return r2
 }
 
-// StripCredentials removes the named parameters from a raw query string,
+// stripCredentials removes the named parameters from a raw query string,
 // keeping the others in their order and encoding. Use it on anything that
 // logs URLs of requests that may carry query credentials.
-func StripCredentials(rawQuery string, params []string) string {
+func stripCredentials(rawQuery string, params []string) string {
 	var kept []string
 	for part := range strings.SplitSeq(rawQuery, "&") {
 		name, _, _ := strings.Cut(part, "=")

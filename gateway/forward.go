@@ -27,7 +27,7 @@ type Proxies struct {
 	Trusted []netip.Prefix
 	// ClientCertHeader, when set, names the header in which the proxy
 	// passes the client certificate it verified, in any format
-	// ParseCertHeader reads (nginx: proxy_set_header X-Client-Cert
+	// parseCertHeader reads (nginx: proxy_set_header X-Client-Cert
 	// $ssl_client_escaped_cert; HAProxy: http-request set-header
 	// X-Client-Cert %[ssl_c_der,base64]; Traefik:
 	// X-Forwarded-Tls-Client-Cert; Envoy: X-Forwarded-Client-Cert). Name it
@@ -143,7 +143,7 @@ const maxCertHeader = 32 << 10
 // maxCertsInHeader bounds the chain a certificate header may carry.
 const maxCertsInHeader = 8
 
-// ParseCertHeader reads the client certificate (and any chain after it)
+// parseCertHeader reads the client certificate (and any chain after it)
 // that a proxy passes in a header, in each format proxies send:
 //   - PEM, URL-escaped or not (nginx's $ssl_client_escaped_cert and
 //     $ssl_client_cert);
@@ -155,7 +155,7 @@ const maxCertsInHeader = 8
 //
 // It verifies nothing; ok is false when v is none of these or holds
 // anything but certificates.
-func ParseCertHeader(v string) (certs []*x509.Certificate, ok bool) {
+func parseCertHeader(v string) (certs []*x509.Certificate, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" || len(v) > maxCertHeader {
 		return nil, false
@@ -294,7 +294,7 @@ func splitQuoted(s string, sep byte) []string {
 // addClientCert puts the certificate of header value v into state, with
 // VerifiedChains only if it verifies against p.Roots for client auth.
 func (p Proxies) addClientCert(state *tls.ConnectionState, v string) {
-	certs, ok := ParseCertHeader(v)
+	certs, ok := parseCertHeader(v)
 	if !ok {
 		return
 	}
@@ -572,15 +572,15 @@ func validMethod(m string) bool {
 	return true
 }
 
-// UpstreamURIHeader and UpstreamCookieHeader are what Allow answers a
+// upstreamURIHeader and upstreamCookieHeader are what Allow answers a
 // proxy with beside the identity: the original request's URI and Cookie
 // header without credentials. A proxy that can use them (nginx:
 // proxy_pass http://app$gatehouse_uri; proxy_set_header Cookie
 // $gatehouse_cookie) keeps every credential from the upstream, as gateway
 // mode does.
 const (
-	UpstreamURIHeader    = "X-Gatehouse-Uri"
-	UpstreamCookieHeader = "X-Gatehouse-Cookie"
+	upstreamURIHeader    = "X-Gatehouse-Uri"
+	upstreamCookieHeader = "X-Gatehouse-Cookie"
 )
 
 // Allow is the handler faces run for an allowed forward-auth request: 200,
@@ -603,8 +603,8 @@ func Allow(headers Headers, key []byte, now func() time.Time) http.Handler {
 		if q := httpx.StripQueryCredentials(r.URL.RawQuery); q != "" {
 			uri += "?" + q
 		}
-		w.Header().Set(UpstreamURIHeader, uri)
-		w.Header().Set(UpstreamCookieHeader, keptCookies(r.Header.Values("Cookie"), CredentialCookies))
+		w.Header().Set(upstreamURIHeader, uri)
+		w.Header().Set(upstreamCookieHeader, keptCookies(r.Header.Values("Cookie"), credentialCookies))
 		if id, ok := auth.IdentityFrom(r.Context()); ok && id != nil {
 			f := identityFields(id)
 			// Every header is sent, empty or not: a proxy that copies them
@@ -613,7 +613,7 @@ func Allow(headers Headers, key []byte, now func() time.Time) http.Handler {
 			w.Header().Set(headers.Groups, f.Groups)
 			w.Header().Set(headers.Scheme, f.Scheme)
 			if key != nil {
-				w.Header().Set(headers.Signature, Sign(key, f, now(), r.Method, r.URL.EscapedPath()))
+				w.Header().Set(headers.Signature, sign(key, f, now(), r.Method, r.URL.EscapedPath()))
 			}
 		}
 		w.WriteHeader(http.StatusOK)

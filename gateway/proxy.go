@@ -65,13 +65,13 @@ func headerKey(name string) string {
 // configured names, so a renamed header cannot be spoofed under its old name.
 const identityPrefix = "x-gatehouse-"
 
-// CredentialHeaders are the request headers that carry a credential in one
+// credentialHeaders are the request headers that carry a credential in one
 // of gatehouse's schemes; New never passes them upstream.
-var CredentialHeaders = []string{"Authorization", "X-Auth-Token", "Foreman-User", "Jsessionid"}
+var credentialHeaders = []string{"Authorization", "X-Auth-Token", "Foreman-User", "Jsessionid"}
 
-// CredentialCookies are the cookies that carry a credential (oVirt's
+// credentialCookies are the cookies that carry a credential (oVirt's
 // persistent-auth session); New removes them and keeps the others.
-var CredentialCookies = []string{"JSESSIONID"}
+var credentialCookies = []string{"JSESSIONID"}
 
 // Config configures New.
 type Config struct {
@@ -82,7 +82,7 @@ type Config struct {
 	Headers Headers
 	// SignKey, when set (at least 32 bytes), signs the identity headers
 	// with HMAC-SHA256 over user, groups, scheme, time, method and path
-	// (see Sign and Verifier).
+	// (see sign and Verifier).
 	SignKey []byte
 	// StripHeaders and StripCookies name more credentials to remove (a
 	// session cookie renamed from JSESSIONID, say).
@@ -120,10 +120,10 @@ func New(cfg Config) http.Handler {
 	cfg.Headers = cfg.Headers.orDefault()
 	cfg.Env.Now = cfg.Env.Clock()
 	strip := map[string]bool{} // every spelling of each, as for the identity headers
-	for _, h := range append(append([]string{}, CredentialHeaders...), cfg.StripHeaders...) {
+	for _, h := range append(append([]string{}, credentialHeaders...), cfg.StripHeaders...) {
 		strip[headerKey(h)] = true
 	}
-	cookies := append(append([]string{}, CredentialCookies...), cfg.StripCookies...)
+	cookies := append(append([]string{}, credentialCookies...), cfg.StripCookies...)
 	spoofable := cfg.Headers.spoofable() // once, not per request
 	transport := cfg.Transport
 	if transport == nil {
@@ -315,7 +315,7 @@ func setIdentity(out *http.Request, cfg Config, spoofable map[string]bool) {
 	}
 	out.Header.Set(h.Scheme, fields.Scheme)
 	if cfg.SignKey != nil {
-		out.Header.Set(h.Signature, Sign(cfg.SignKey, fields, cfg.Env.Now(), out.Method, out.URL.EscapedPath()))
+		out.Header.Set(h.Signature, sign(cfg.SignKey, fields, cfg.Env.Now(), out.Method, out.URL.EscapedPath()))
 	}
 }
 

@@ -21,11 +21,11 @@ type Identity struct {
 	Scheme string
 }
 
-// Sign returns the signature header value for id on a request of method to
+// sign returns the signature header value for id on a request of method to
 // escapedPath at time t: "v1 t=UNIX sig=BASE64URL", where sig is
 // HMAC-SHA256 under key over the version, time, method, path, user, groups
 // and scheme, one per line.
-func Sign(key []byte, id Identity, t time.Time, method, escapedPath string) string {
+func sign(key []byte, id Identity, t time.Time, method, escapedPath string) string {
 	unix := strconv.FormatInt(t.Unix(), 10)
 	return "v1 t=" + unix + " sig=" + base64.RawURLEncoding.EncodeToString(mac(key, unix, method, escapedPath, id))
 }
@@ -50,8 +50,8 @@ type Verifier struct {
 	Env     auth.Env      // the service's shared settings: the clock
 }
 
-// ErrUnsigned is returned by Verify for a request without identity headers.
-var ErrUnsigned = errors.New("gateway: no signed identity")
+// errUnsigned is returned by Verify for a request without identity headers.
+var errUnsigned = errors.New("gateway: no signed identity")
 
 // Verify checks r's identity headers against their signature and returns
 // the identity. A signature binds method and path, so headers cannot be
@@ -62,7 +62,7 @@ func (v Verifier) Verify(r *http.Request) (Identity, error) {
 	sig := r.Header.Get(h.Signature)
 	id := Identity{User: r.Header.Get(h.User), Groups: r.Header.Get(h.Groups), Scheme: r.Header.Get(h.Scheme)}
 	if sig == "" && id.User == "" {
-		return Identity{}, ErrUnsigned
+		return Identity{}, errUnsigned
 	}
 	rest, ok := strings.CutPrefix(sig, "v1 t=")
 	unix, enc, ok2 := strings.Cut(rest, " sig=")

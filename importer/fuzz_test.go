@@ -41,4 +41,3 @@ func FuzzImportReaders(f *testing.F) {
 		}
 	})
 }
-

@@ -25,8 +25,8 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// Faces are the face labels accepted; other names become "other".
-var Faces = []string{"xcat", "satellite", "ovirt", "flocker", "gateway", "default"}
+// faces are the face labels accepted; other names become "other".
+var faces = []string{"xcat", "satellite", "ovirt", "flocker", "gateway", "default"}
 
 // schemes and reasons are the closed sets of the other labels.
 var (
@@ -83,7 +83,7 @@ func oneOf[T comparable](v T, set []T, other T) T {
 // Observe records one decision, labelled with the face in d.Name (use it
 // as auth.Env.Observe; preset names each face).
 func (m *Metrics) Observe(d auth.Decision) {
-	face := oneOf(d.Name, Faces, "other")
+	face := oneOf(d.Name, faces, "other")
 	outcome := oneOf(d.Outcome, outcomes, "other")
 	m.decisions.WithLabelValues(face, oneOf(d.Scheme, schemes, "other"), outcome, string(oneOf(d.Reason, reasons, "other"))).Inc()
 	m.latency.WithLabelValues(face, outcome).Observe(d.Duration.Seconds())
@@ -95,7 +95,7 @@ func (m *Metrics) Observe(d auth.Decision) {
 // CountIssued wraps a token endpoint: each 200 or 201 answer (xCAT answers
 // 201 Created) counts as one token issued on face.
 func (m *Metrics) CountIssued(face string, next http.Handler) http.Handler {
-	face = oneOf(face, Faces, "other")
+	face = oneOf(face, faces, "other")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)

@@ -111,11 +111,11 @@ const (
 // makes.
 const DefaultMaxPerUser = 64
 
-// CapPerUser deletes login's sessions beyond the newest max (0 =
+// capPerUser deletes login's sessions beyond the newest max (0 =
 // DefaultMaxPerUser, below 0 = none) when store implements
 // stores.SessionCapper. A failure only leaves more sessions than the cap
 // until the next login: it is not an error for the one just made.
-func CapPerUser(ctx context.Context, store stores.SessionStore, login string, max int) {
+func capPerUser(ctx context.Context, store stores.SessionStore, login string, max int) {
 	if max == 0 {
 		max = DefaultMaxPerUser
 	}
@@ -168,14 +168,14 @@ func (m *Manager) Challenges() []string { return auth.ChallengesOf(m.inner) }
 
 // Attribute names this package sets on identities.
 const (
-	AttrAuthScheme = "auth_scheme" // the scheme that created the session
+	attrAuthScheme = "auth_scheme" // the scheme that created the session
 )
 
 const idLen = 43 // base64url of 32 bytes
 
-// HashID is the key a SessionStore keeps a session under: the SHA-256 of
+// hashID is the key a SessionStore keeps a session under: the SHA-256 of
 // its ID, in hex (the ID itself, the cookie's value, is never stored).
-func HashID(id string) string {
+func hashID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], sum[:])
@@ -256,7 +256,7 @@ func (m *Manager) live(ctx context.Context, cookieID string) (*stores.Session, *
 	if len(cookieID) != idLen {
 		return nil, nil, sessionError(auth.ReasonInvalid, "unknown session")
 	}
-	hash := HashID(cookieID)
+	hash := hashID(cookieID)
 	s, err := m.cfg.Store.SessionByHash(ctx, hash)
 	if errors.Is(err, stores.ErrNotFound) {
 		return nil, nil, sessionError(auth.ReasonInvalid, "unknown or ended session")
@@ -319,7 +319,7 @@ func (m *Manager) fromSession(r *http.Request, cookieID string) (*auth.Identity,
 	id := auth.UserIdentity(u, auth.SchemeSession)
 	id.Scopes = s.Scopes
 	id.Expires = s.Expires
-	id.Attrs = schemeAttrs.Get(s.Scheme, func() map[string]string { return map[string]string{AttrAuthScheme: s.Scheme} })
+	id.Attrs = schemeAttrs.Get(s.Scheme, func() map[string]string { return map[string]string{attrAuthScheme: s.Scheme} })
 	return id, nil
 }
 
@@ -356,7 +356,7 @@ func unsafeMethod(m string) bool {
 func (m *Manager) finishSession(w http.ResponseWriter, r *http.Request) *http.Request {
 	if !prefer.Prefers(r.Header.Values("Prefer"), "persistent-auth") {
 		if sid, ok := m.cookie(r); ok {
-			_ = m.cfg.Store.DeleteSession(r.Context(), HashID(sid))
+			_ = m.cfg.Store.DeleteSession(r.Context(), hashID(sid))
 		}
 		m.clearCookie(w, r)
 	}
@@ -375,7 +375,7 @@ func (m *Manager) fresh(res *auth.Result) *auth.Result {
 		prefs := r.Header.Values("Prefer")
 		persistent := prefer.Prefers(prefs, "persistent-auth")
 		if old, ok := m.cookie(r); ok && len(old) == idLen {
-			_ = m.cfg.Store.DeleteSession(r.Context(), HashID(old)) // a fresh login replaces it
+			_ = m.cfg.Store.DeleteSession(r.Context(), hashID(old)) // a fresh login replaces it
 			if !persistent {
 				m.clearCookie(w, r)
 			}
@@ -431,12 +431,12 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	case id.Attrs[attrCertSerial] != "":
 		cred = "cert:" + id.Attrs[attrCertSerial]
 	}
-	s := stores.Session{Hash: HashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
+	s := stores.Session{Hash: hashID(sid), User: id.Login(), UserID: u.ID, Credential: cred, Scheme: id.Scheme, Scopes: id.Scopes, UserUpdated: u.Updated,
 		Created: now, LastSeen: now, IdleTimeout: idle, Expires: expires, CSRF: csrf}
 	if err := m.cfg.Store.CreateSession(ctx, s); err != nil {
 		return errors.New("the session store failed")
 	}
-	CapPerUser(ctx, m.cfg.Store, s.User, m.cfg.MaxPerUser)
+	capPerUser(ctx, m.cfg.Store, s.User, m.cfg.MaxPerUser)
 	m.setCookie(w, r, sid)
 	return nil
 }
@@ -485,12 +485,12 @@ func (m *Manager) Logout() http.Handler {
 // the session, so only Resume with that credential finds it.
 func (m *Manager) Start(w http.ResponseWriter, r *http.Request, u *stores.User, scheme, credential string) error {
 	sid, now := newID(), m.cfg.Env.Now()
-	s := stores.Session{Hash: HashID(sid), User: u.Login(), UserID: u.ID, Credential: credential, Scheme: scheme,
+	s := stores.Session{Hash: hashID(sid), User: u.Login(), UserID: u.ID, Credential: credential, Scheme: scheme,
 		UserUpdated: u.Updated, Created: now, LastSeen: now, IdleTimeout: m.cfg.IdleTimeout, Expires: now.Add(m.cfg.MaxLifetime)}
 	if err := m.cfg.Store.CreateSession(r.Context(), s); err != nil {
 		return err
 	}
-	CapPerUser(r.Context(), m.cfg.Store, s.User, m.cfg.MaxPerUser)
+	capPerUser(r.Context(), m.cfg.Store, s.User, m.cfg.MaxPerUser)
 	m.setCookie(w, r, sid)
 	return nil
 }
@@ -522,7 +522,7 @@ func (m *Manager) Resume(w http.ResponseWriter, r *http.Request, credential stri
 // End ends r's session, if its cookie names one, and clears the cookie.
 func (m *Manager) End(w http.ResponseWriter, r *http.Request) {
 	if sid, ok := m.cookie(r); ok {
-		_ = m.cfg.Store.DeleteSession(r.Context(), HashID(sid))
+		_ = m.cfg.Store.DeleteSession(r.Context(), hashID(sid))
 	}
 	m.clearCookie(w, r)
 }

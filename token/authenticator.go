@@ -112,7 +112,7 @@ func Check(r *http.Request, v auth.TokenVerifier, tok, scheme string) (*auth.Ide
 		c.Scheme = scheme
 		id = &c
 	}
-	if err := CheckBinding(r, id, scheme); err != nil {
+	if err := checkBinding(r, id, scheme); err != nil {
 		return nil, err
 	}
 	return id, nil

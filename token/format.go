@@ -30,13 +30,13 @@ const (
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// ErrFormat is returned by Parse for a string that is not a well-formed
+// errFormat is returned by Parse for a string that is not a well-formed
 // gatehouse token: unknown prefix, wrong length or characters, bad checksum.
-var ErrFormat = errors.New("token: not a well-formed gatehouse token")
+var errFormat = errors.New("token: not a well-formed gatehouse token")
 
-// ErrChecksum is returned by Parse for a token whose checksum does not match:
-// a mistyped or altered token. It wraps ErrFormat.
-var ErrChecksum = errors.Join(ErrFormat, errors.New("token: checksum mismatch"))
+// errChecksum is returned by Parse for a token whose checksum does not match:
+// a mistyped or altered token. It wraps errFormat.
+var errChecksum = errors.Join(errFormat, errors.New("token: checksum mismatch"))
 
 // Generate makes a new secret with prefix (PrefixAccess or PrefixPAT).
 func Generate(prefix string) (string, error) {
@@ -79,20 +79,20 @@ func Parse(secret string) (prefix string, err error) {
 	case strings.HasPrefix(secret, PrefixRefresh):
 		prefix = PrefixRefresh
 	default:
-		return "", ErrFormat
+		return "", errFormat
 	}
 	if len(secret) != len(prefix)+bodyLen {
-		return "", ErrFormat
+		return "", errFormat
 	}
 	for i := len(prefix); i < len(secret); i++ {
 		c := secret[i]
 		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
-			return "", ErrFormat
+			return "", errFormat
 		}
 	}
 	cut := len(secret) - checksumLen
 	if !checksumMatches(secret[:cut], secret[cut:]) {
-		return "", ErrChecksum
+		return "", errChecksum
 	}
 	return prefix, nil
 }

@@ -40,8 +40,8 @@ import (
 // tokenexpiredays=never).
 const Never time.Duration = -1
 
-// DefaultAccessTTL is xCAT's default token validity: one day.
-const DefaultAccessTTL = 24 * time.Hour
+// defaultAccessTTL is xCAT's default token validity: one day.
+const defaultAccessTTL = 24 * time.Hour
 
 // Config configures a Service.
 type Config struct {
@@ -52,7 +52,7 @@ type Config struct {
 	// is also safe for 256-bit random secrets; a key adds that a stolen
 	// database cannot even be matched against a stolen token.
 	HashKey []byte
-	// AccessTTL is the validity of access tokens: 0 = DefaultAccessTTL,
+	// AccessTTL is the validity of access tokens: 0 = defaultAccessTTL,
 	// Never = no expiry (see preset.ParseExpireDays for xCAT's setting).
 	AccessTTL time.Duration
 	// JWT, when set, makes access tokens JWTs signed with its keys.
@@ -63,15 +63,15 @@ type Config struct {
 	// PasswordChangeRevokes lists the token kinds that a password change
 	// revokes: a token of such a kind whose PasswordStamp differs from the
 	// user's PasswordChanged is refused. nil means
-	// DefaultPasswordChangeRevokes; an empty non-nil slice revokes none.
+	// defaultPasswordChangeRevokes; an empty non-nil slice revokes none.
 	PasswordChangeRevokes []string
 	// Env is the service's shared settings (auth.Env): its clock.
 	Env auth.Env
 }
 
-// DefaultPasswordChangeRevokes: a password change ends access, JWT and
+// defaultPasswordChangeRevokes: a password change ends access, JWT and
 // refresh tokens; personal access tokens survive it, as in Foreman.
-var DefaultPasswordChangeRevokes = []string{stores.TokenAccess, stores.TokenJWT, stores.TokenRefresh}
+var defaultPasswordChangeRevokes = []string{stores.TokenAccess, stores.TokenJWT, stores.TokenRefresh}
 
 // Service issues, verifies, lists and revokes tokens.
 type Service struct {
@@ -105,14 +105,14 @@ func New(cfg Config) *Service {
 		panic("token: Config needs Store and Users")
 	}
 	if cfg.AccessTTL == 0 {
-		cfg.AccessTTL = DefaultAccessTTL
+		cfg.AccessTTL = defaultAccessTTL
 	}
 	if cfg.TouchInterval <= 0 {
 		cfg.TouchInterval = time.Minute
 	}
 	cfg.Env.Now = cfg.Env.Clock()
 	if cfg.PasswordChangeRevokes == nil {
-		cfg.PasswordChangeRevokes = DefaultPasswordChangeRevokes
+		cfg.PasswordChangeRevokes = defaultPasswordChangeRevokes
 	}
 	if cfg.JWT != nil && cfg.AccessTTL == Never {
 		panic("token: JWT access tokens must expire (AccessTTL Never is for opaque tokens)")
@@ -163,7 +163,7 @@ type Grant struct {
 	ClientID string
 	Family   string
 	// CertThumbprint binds the tokens to the client certificate the grant
-	// was made over (RFC 8705; see Thumbprint and CheckBinding).
+	// was made over (RFC 8705; see Thumbprint and checkBinding).
 	CertThumbprint string
 }
 
@@ -287,8 +287,8 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 	return id, g, nil
 }
 
-// NoExpiry, as the expiry of CreatePAT, makes a token that lasts until revoked.
-var NoExpiry = time.Time{}
+// noExpiry, as the expiry of CreatePAT, makes a token that lasts until revoked.
+var noExpiry = time.Time{}
 
 // ErrBadName is returned by CreatePAT for an empty, overlong or unprintable
 // name.
@@ -298,7 +298,7 @@ var ErrBadName = errors.New("token: a name must be 1–255 characters of printab
 type PATSpec struct {
 	Login   string    // the owner ("name" or "name@domain"); must exist
 	Name    string    // unique per user, 1–255 printable characters
-	Expires time.Time // zero (NoExpiry) = never
+	Expires time.Time // zero (noExpiry) = never
 	Scopes  []string
 }
 
@@ -427,7 +427,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	} else {
 		got, err := Parse(secret)
 		if err != nil {
-			if errors.Is(err, ErrChecksum) {
+			if errors.Is(err, errChecksum) {
 				return fail(auth.ReasonInvalid, "token checksum mismatch: the token was mistyped or altered", err)
 			}
 			return fail(auth.ReasonInvalid, "invalid token", err)
@@ -471,7 +471,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	id.Scopes = t.Scopes
 	id.Expires = t.Expires
 	id.Attrs = s.attrs.Get(tokenAttrs{t.ID, t.CertThumbprint}, func() map[string]string {
-		m := map[string]string{AttrTokenID: t.ID}
+		m := map[string]string{attrTokenID: t.ID}
 		if t.CertThumbprint != "" {
 			m[AttrCertThumbprint] = t.CertThumbprint
 		}
@@ -481,7 +481,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 }
 
 // AttrCertThumbprint is the Identity attribute of a certificate-bound
-// token: the thumbprint CheckBinding compares.
+// token: the thumbprint checkBinding compares.
 const AttrCertThumbprint = "cnf_x5t#S256"
 
 // Thumbprint is RFC 8705's x5t#S256 of a certificate: the base64url
@@ -500,10 +500,10 @@ func RequestThumbprint(r *http.Request) string {
 	return Thumbprint(r.TLS.VerifiedChains[0][0])
 }
 
-// CheckBinding refuses a certificate-bound token (RFC 8705) on a request
+// checkBinding refuses a certificate-bound token (RFC 8705) on a request
 // whose TLS connection did not present that certificate; unbound tokens
 // pass. scheme names the scheme in the error.
-func CheckBinding(r *http.Request, id *auth.Identity, scheme string) error {
+func checkBinding(r *http.Request, id *auth.Identity, scheme string) error {
 	want := id.Attrs[AttrCertThumbprint]
 	if want == "" {
 		return nil
@@ -519,8 +519,8 @@ func CheckBinding(r *http.Request, id *auth.Identity, scheme string) error {
 	return nil
 }
 
-// AttrTokenID is the Identity attribute naming the token that proved it.
-const AttrTokenID = "token_id"
+// attrTokenID is the Identity attribute naming the token that proved it.
+const attrTokenID = "token_id"
 
 // Active reports whether the token with id is still good at now for the
 // account with userID: stored, of a verifiable kind, not revoked, not

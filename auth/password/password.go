@@ -131,7 +131,7 @@ func Verify(hash, pw string) (bool, error) {
 		return verifyAPR1(hash, pw)
 	case strings.HasPrefix(hash, shaPrefix):
 		return verifySHA(hash, pw)
-	case formatName(hash) == "bcrypt" && len(pw) > MaxBcryptLength:
+	case formatName(hash) == "bcrypt" && len(pw) > maxBcryptLength:
 		// bcrypt reads only the first 72 bytes: a longer password would
 		// match on its prefix alone. Refuse it; never truncate silently.
 		if !costWithinBounds(hash) {
@@ -189,9 +189,9 @@ var cryptDecoder = func() *crypt.Decoder {
 	return d
 }()
 
-// MaxBcryptLength is the longest password bcrypt reads; Verify refuses
+// maxBcryptLength is the longest password bcrypt reads; Verify refuses
 // longer ones against a bcrypt hash instead of comparing their prefix.
-const MaxBcryptLength = 72
+const maxBcryptLength = 72
 
 // Cost bounds for crypt(3) hashes, so that a hostile or mistyped stored hash
 // (bcrypt cost 31, sha-crypt rounds=999999999, yescrypt N=2^40) can neither

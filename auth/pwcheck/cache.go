@@ -29,7 +29,7 @@ import (
 //
 // A busy credential never goes cold: a hit in the second half of an
 // entry's TTL extends it by another TTL, up to MaxAge after the password
-// was last really checked (DefaultCacheMaxAge; see CacheConfig). Within a
+// was last really checked (defaultCacheMaxAge; see CacheConfig). Within a
 // TTL of that ceiling, a hit starts one check of the password in the
 // background and is answered from the cache at once; when the check
 // succeeds the entry starts afresh. So a credential in use is re-checked
@@ -103,20 +103,20 @@ type macState struct {
 	sum [sha256.Size]byte
 }
 
-// DefaultCacheTTL is how long a verified password is remembered by default.
-const DefaultCacheTTL = 30 * time.Second
+// defaultCacheTTL is how long a verified password is remembered by default.
+const defaultCacheTTL = 30 * time.Second
 
-// DefaultCacheMaxAge bounds how long use can keep extending an entry.
-const DefaultCacheMaxAge = 10 * time.Minute
+// defaultCacheMaxAge bounds how long use can keep extending an entry.
+const defaultCacheMaxAge = 10 * time.Minute
 
 // CacheConfig configures a Cache.
 type CacheConfig struct {
 	Next  Verifier         // required: what really checks (a StoreVerifier)
 	Users stores.UserStore // required: the store Next checks against (hits re-read the user)
-	// TTL is an entry's lifetime without use: 0 = DefaultCacheTTL.
+	// TTL is an entry's lifetime without use: 0 = defaultCacheTTL.
 	TTL time.Duration
 	// MaxAge bounds how long use keeps extending an entry: 0 =
-	// DefaultCacheMaxAge; below TTL, entries are never extended.
+	// defaultCacheMaxAge; below TTL, entries are never extended.
 	MaxAge time.Duration
 	// MaxEntries bounds the entries (0 = 100 000): when full, expired
 	// entries are swept and, if that is not enough, the cache starts afresh.
@@ -130,10 +130,10 @@ func NewCache(cfg CacheConfig) *Cache {
 		panic("auth: CacheConfig needs Next and Users")
 	}
 	if cfg.TTL <= 0 {
-		cfg.TTL = DefaultCacheTTL
+		cfg.TTL = defaultCacheTTL
 	}
 	if cfg.MaxAge == 0 {
-		cfg.MaxAge = DefaultCacheMaxAge
+		cfg.MaxAge = defaultCacheMaxAge
 	}
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 100_000

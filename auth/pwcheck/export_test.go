@@ -7,3 +7,7 @@ func (c *Cache) Refreshing() int {
 	defer c.mu.Unlock()
 	return len(c.refreshing)
 }
+
+// DefaultMaxPerUser is the throttle's default limit per (login, address),
+// for the external tests.
+const DefaultMaxPerUser = defaultMaxPerUser

@@ -17,7 +17,7 @@ import (
 // sessions and certificates, which never take a slot, never wait behind
 // hashing.
 //
-// Hashing also has a CPU budget (SetCPUShare; DefaultHashCPUShare of the
+// Hashing also has a CPU budget (SetCPUShare; defaultHashCPUShare of the
 // machine by default): after a burst of up to a second of hashing, hashes
 // start no faster than the budget allows, so an attacker who makes the
 // server hash all day leaves most of the CPU to everyone else.
@@ -38,26 +38,26 @@ type HashSlots struct {
 	refused atomic.Int64
 }
 
-// DefaultHashCPUShare is the part of the machine's CPU that password
+// defaultHashCPUShare is the part of the machine's CPU that password
 // hashing may use on average (a tenth).
-const DefaultHashCPUShare = 0.1
+const defaultHashCPUShare = 0.1
 
 // hashBurst is the hashing time that may run at once after a quiet spell.
 const hashBurst = time.Second
 
-// DefaultHashWait is how long a password check waits for a hash slot.
-const DefaultHashWait = 500 * time.Millisecond
+// defaultHashWait is how long a password check waits for a hash slot.
+const defaultHashWait = 500 * time.Millisecond
 
 // NewHashSlots allows n hashes at once (n <= 0: runtime.NumCPU()), each
-// request waiting at most wait for a slot (wait <= 0: DefaultHashWait).
+// request waiting at most wait for a slot (wait <= 0: defaultHashWait).
 func NewHashSlots(n int, wait time.Duration) *HashSlots {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
 	if wait <= 0 {
-		wait = DefaultHashWait
+		wait = defaultHashWait
 	}
-	return &HashSlots{slots: make(chan struct{}, n), wait: wait, share: DefaultHashCPUShare, debt: -hashBurst, paidAt: time.Now()}
+	return &HashSlots{slots: make(chan struct{}, n), wait: wait, share: defaultHashCPUShare, debt: -hashBurst, paidAt: time.Now()}
 }
 
 // SetCPUShare sets the CPU budget: the fraction of all CPUs that hashing

@@ -64,9 +64,9 @@ type Throttle struct {
 
 // Default throttle limits (see Throttle).
 const (
-	DefaultMaxPerAddr      = 30
-	DefaultMaxPerUser      = 10
-	DefaultMaxPerUserTotal = 100
+	defaultMaxPerAddr      = 30
+	defaultMaxPerUser      = 10
+	defaultMaxPerUserTotal = 100
 )
 
 func (t *Throttle) window() time.Duration {
@@ -117,12 +117,12 @@ func (t *Throttle) keys(user, addr string) [3]throttleKey {
 		addr = hashed(addr) // a Pipeline.ClientAddr of the caller's may return anything
 	}
 	ks := [3]throttleKey{
-		{"addr", addr, limitOr(t.MaxPerAddr, DefaultMaxPerAddr)},
+		{"addr", addr, limitOr(t.MaxPerAddr, defaultMaxPerAddr)},
 		// The address never holds a space, so the first one separates the
 		// two unambiguously; every key is printable text, which PostgreSQL's
 		// TEXT column takes (it refuses a NUL).
-		{"user-addr", addr + " " + user, limitOr(t.MaxPerUser, DefaultMaxPerUser)},
-		{"user", user, limitOr(t.MaxPerUserTotal, DefaultMaxPerUserTotal)},
+		{"user-addr", addr + " " + user, limitOr(t.MaxPerUser, defaultMaxPerUser)},
+		{"user", user, limitOr(t.MaxPerUserTotal, defaultMaxPerUserTotal)},
 	}
 	if addr == "" {
 		ks[0].limit, ks[1].limit = -1, -1

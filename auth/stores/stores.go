@@ -197,7 +197,7 @@ type TokenAdmin interface {
 // RSA-SHA1). Stores refuse a consumer that fails Validate.
 type Consumer struct {
 	Key    string
-	Secret string // for HMAC-SHA1, HMAC-SHA256 and PLAINTEXT; at least MinConsumerSecret bytes
+	Secret string // for HMAC-SHA1, HMAC-SHA256 and PLAINTEXT; at least minConsumerSecret bytes
 	// RSAPublicKeyPEM is the consumer's registered key for RSA-SHA1.
 	RSAPublicKeyPEM string
 	// Methods, when not empty, narrows the signature methods accepted.
@@ -220,9 +220,9 @@ const (
 	ConsumerMapNone    = "none"   // the built-in API administrator (oauth_map_users = false)
 )
 
-// MinConsumerSecret is the shortest consumer secret accepted for HMAC and
+// minConsumerSecret is the shortest consumer secret accepted for HMAC and
 // PLAINTEXT signatures, in bytes.
-const MinConsumerSecret = 16
+const minConsumerSecret = 16
 
 // Signature methods a Consumer can be registered for.
 var (
@@ -232,12 +232,12 @@ var (
 
 // Accepts reports whether the consumer is registered for the signature
 // method: the method needs the consumer's material (a secret of at least
-// MinConsumerSecret bytes for HMAC and PLAINTEXT, a public key for RSA-SHA1)
+// minConsumerSecret bytes for HMAC and PLAINTEXT, a public key for RSA-SHA1)
 // and, when Methods is set, must be listed there.
 func (c *Consumer) Accepts(method string) bool {
 	switch {
 	case containsString(secretMethods, method):
-		if len(c.Secret) < MinConsumerSecret {
+		if len(c.Secret) < minConsumerSecret {
 			return false
 		}
 	case containsString(rsaMethods, method):
@@ -251,7 +251,7 @@ func (c *Consumer) Accepts(method string) bool {
 }
 
 // Validate reports a consumer that could never verify safely: no key, a
-// secret shorter than MinConsumerSecret, neither a secret nor a public key,
+// secret shorter than minConsumerSecret, neither a secret nor a public key,
 // or a Methods entry the material does not allow.
 func (c *Consumer) Validate() error {
 	switch {
@@ -259,8 +259,8 @@ func (c *Consumer) Validate() error {
 		return errors.New("stores: consumer without a key")
 	case c.Secret == "" && strings.TrimSpace(c.RSAPublicKeyPEM) == "":
 		return fmt.Errorf("stores: consumer %q has neither a secret nor an RSA public key", c.Key)
-	case c.Secret != "" && len(c.Secret) < MinConsumerSecret:
-		return fmt.Errorf("stores: consumer %q: secret shorter than %d bytes", c.Key, MinConsumerSecret)
+	case c.Secret != "" && len(c.Secret) < minConsumerSecret:
+		return fmt.Errorf("stores: consumer %q: secret shorter than %d bytes", c.Key, minConsumerSecret)
 	}
 	switch c.Mapping {
 	case ConsumerMapDefault, ConsumerMapHeader, ConsumerMapSigned, ConsumerMapNone:

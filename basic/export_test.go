@@ -1,0 +1,4 @@
+package basic
+
+// For the external tests.
+var StripCredentials = stripCredentials

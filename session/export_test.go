@@ -1,0 +1,8 @@
+package session
+
+// For the external tests: the store key of a session id, and the
+// attribute naming the scheme that opened a session.
+var (
+	HashID         = hashID
+	AttrAuthScheme = attrAuthScheme
+)
