@@ -67,7 +67,7 @@ type User struct {
 
 // NewStore returns a memstore holding users, their passwords hashed with
 // CheapHasher. It fails tb on any error.
-func NewStore(tb testing.TB, users ...User) *memstore.Store {
+func NewStore(tb testing.TB, users ...User) memstore.Store {
 	tb.Helper()
 	s := memstore.New()
 	for _, u := range users {
@@ -78,7 +78,7 @@ func NewStore(tb testing.TB, users ...User) *memstore.Store {
 
 // Users is NewStore for code without a testing.TB (examples); it panics on
 // an error, which only a broken store can cause.
-func Users(users ...User) *memstore.Store {
+func Users(users ...User) memstore.Store {
 	s := memstore.New()
 	for _, u := range users {
 		if err := putUser(s, u); err != nil {

@@ -43,7 +43,7 @@ const (
 // SatelliteUser, and the product faces (package preset) over them. Make it
 // with New.
 type Fixture struct {
-	Store   *memstore.Store
+	Store   memstore.Store
 	CA      *mtls.CA
 	Presets *preset.Presets
 	// Clock is the time of the faces and the store: Add moves past an

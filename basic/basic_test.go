@@ -43,7 +43,7 @@ func (rec *recorder) handler(w http.ResponseWriter, r *http.Request) {
 
 type setup struct {
 	srv   *httptest.Server
-	store *memstore.Store
+	store memstore.Store
 	rec   *recorder
 	calls *atomic.Int64
 	slots *pwcheck.HashSlots
@@ -329,7 +329,7 @@ func TestRedirectHTTPS(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
-	var store *memstore.Store
+	var store memstore.Store
 	s := newSetup(t, true, func(c *basic.Config) {
 		store = memstore.New()
 		c.Passwords.Throttle = &pwcheck.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}

@@ -15,7 +15,7 @@ import (
 
 // benchStore holds wsuser with a production-strength argon2id hash
 // (password.DefaultParams), so uncached figures are the real cost.
-func benchStore(b *testing.B) *memstore.Store {
+func benchStore(b *testing.B) memstore.Store {
 	h, err := password.Hash("cluster-secret")
 	if err != nil {
 		b.Fatal(err)

@@ -184,7 +184,7 @@ func BenchmarkBasicCached(b *testing.B) {
 }
 
 // tokens makes a token service over a store with wsuser.
-func tokens() (*memstore.Store, *token.Service) {
+func tokens() (memstore.Store, *token.Service) {
 	store := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
 	return store, token.New(token.Config{Store: store, Users: store, TouchInterval: time.Hour})
 }

@@ -238,7 +238,7 @@ func (discard) WriteHeader(int)             {}
 
 // countingStore counts every call the schemes make to it.
 type countingStore struct {
-	*memstore.Store
+	memstore.Store
 	calls atomic.Int64
 }
 

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 // the default cost), the default password cache and hash slots, and a
 // throttle that takes the client address from X-Test-Addr (so one load
 // generator can be many addresses).
-func handler(store *memstore.Store, slots *pwcheck.HashSlots, ttl, maxAge time.Duration) http.Handler {
+func handler(store memstore.Store, slots *pwcheck.HashSlots, ttl, maxAge time.Duration) http.Handler {
 	v := &pwcheck.StoreVerifier{Users: store, Slots: slots}
 	c := pwcheck.NewCache(pwcheck.CacheConfig{Next: v, Users: store, TTL: ttl, MaxAge: maxAge})
 	a := basic.New(basic.Config{
@@ -56,7 +56,7 @@ func handler(store *memstore.Store, slots *pwcheck.HashSlots, ttl, maxAge time.D
 	return auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 }
 
-func legitStore() *memstore.Store {
+func legitStore() memstore.Store {
 	st := memstore.New()
 	h, err := password.Hash("legit-password")
 	if err != nil {

@@ -28,7 +28,7 @@ import (
 type env struct {
 	ca    *mtls.CA
 	srv   *httptest.Server
-	store *memstore.Store
+	store memstore.Store
 	clk   *authtest.Clock
 }
 

@@ -66,7 +66,7 @@ func (rec *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 type env struct {
-	store *memstore.Store
+	store memstore.Store
 	srv   *httptest.Server
 	rec   *recorder
 	now   time.Time

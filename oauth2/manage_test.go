@@ -30,7 +30,7 @@ func manageServer(t *testing.T) (*httptest.Server, *token.Service) {
 }
 
 // manageServerOver is manageServer over store.
-func manageServerOver(t *testing.T, store *memstore.Store) (*httptest.Server, *token.Service) {
+func manageServerOver(t *testing.T, store memstore.Store) (*httptest.Server, *token.Service) {
 	tokens := token.New(token.Config{Store: store, Users: store})
 	cfg := oauth2.EndpointConfig{Tokens: tokens, Passwords: pwcheck.New(pwcheck.Config{Users: store, Slots: authtest.Slots}),
 		Scopes: []string{"ovirt-app-api"}, RefreshTokens: true}
@@ -187,7 +187,7 @@ func TestMetadata(t *testing.T) {
 
 // adminAndClient is a store with the user admin@internal (password
 // "ovirt-pw") and the client id with secret, hashed as a real one is.
-func adminAndClient(t *testing.T, id, secret string) *memstore.Store {
+func adminAndClient(t *testing.T, id, secret string) memstore.Store {
 	t.Helper()
 	store := authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
 	h, err := password.Hash(secret)

@@ -32,7 +32,7 @@ import (
 const tokenPath = "/ovirt-engine/sso/oauth/token"
 
 type env struct {
-	store *memstore.Store
+	store memstore.Store
 	clk   *authtest.Clock
 	srv   *httptest.Server
 	calls int
@@ -139,7 +139,7 @@ func TestXOAuth2Interop(t *testing.T) {
 	}
 }
 
-func storeWithClient(t *testing.T) *memstore.Store {
+func storeWithClient(t *testing.T) memstore.Store {
 	h, err := authtest.CheapHasher.Hash("sdk secret/+&")
 	require.NoError(t, err)
 	s := memstore.New()

@@ -23,7 +23,7 @@ import (
 
 type site struct {
 	*httptest.Server
-	store  *memstore.Store
+	store  memstore.Store
 	tokens *token.Service
 	clock  *authtest.Clock
 }

@@ -19,7 +19,7 @@ import (
 )
 
 type tokenEnv struct {
-	store *memstore.Store
+	store memstore.Store
 	clk   *authtest.Clock
 	svc   *token.Service
 	srv   *httptest.Server

@@ -27,7 +27,7 @@ import (
 )
 
 type env struct {
-	store *memstore.Store
+	store memstore.Store
 	clk   *authtest.Clock
 	srv   *httptest.Server
 	m     *session.Manager

@@ -15,7 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-func benchService(b *testing.B, cfg token.Config) (*token.Service, *memstore.Store) {
+func benchService(b *testing.B, cfg token.Config) (*token.Service, memstore.Store) {
 	st := memstore.New()
 	if err := st.PutUser(context.Background(), stores.User{Name: "wsuser"}); err != nil {
 		b.Fatal(err)

@@ -34,7 +34,7 @@ import (
 )
 
 type env struct {
-	store *memstore.Store
+	store memstore.Store
 	svc   *token.Service
 	clk   *authtest.Clock
 	srv   *httptest.Server

@@ -94,7 +94,7 @@ func cmdUserAdd(e *env, args []string) error {
 			return err
 		}
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		if _, err := s.User(ctx, u.Login()); err == nil {
 			return fmt.Errorf("user %s exists already (change it with user passwd or user set-hash)", u.Login())
 		} else if !errors.Is(err, stores.ErrNotFound) {
@@ -110,7 +110,7 @@ func cmdUserAdd(e *env, args []string) error {
 
 // changeUser loads a user, lets f change it and stores it.
 func (e *env) changeUser(login string, f func(u *stores.User) error) error {
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		u, err := s.User(ctx, login)
 		if errors.Is(err, stores.ErrNotFound) {
 			return fmt.Errorf("no user %s", login)
@@ -198,7 +198,7 @@ func cmdUserList(e *env, args []string) error {
 	if _, err := parse(e, "user list", args, nil, 0, 0); err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		users, err := s.ListUsers(ctx)
 		if err != nil {
 			return err
@@ -249,7 +249,7 @@ func cmdPolicyAdd(e *env, args []string) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		rules, err := s.Rules(ctx)
 		if err != nil {
 			return err
@@ -271,7 +271,7 @@ func cmdPolicyList(e *env, args []string) error {
 	if _, err := parse(e, "policy list", args, nil, 0, 0); err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		rules, err := s.Rules(ctx)
 		if err != nil {
 			return err
@@ -303,7 +303,7 @@ func cmdPolicyRm(e *env, args []string) error {
 	if err != nil {
 		return usageError("%q is not a priority", pos[0])
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		rules, err := s.Rules(ctx)
 		if err != nil {
 			return err
@@ -476,7 +476,7 @@ func cmdCAIssueClient(e *env, args []string) error {
 	if !anyName {
 		// A certificate proves a user of this store: for a name that is
 		// none it would only ever get 401.
-		err := e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+		err := e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 			u, err := s.User(ctx, pos[0])
 			switch {
 			case errors.Is(err, stores.ErrNotFound):
@@ -564,7 +564,7 @@ func cmdCARevoke(e *env, args []string) error {
 	if err != nil {
 		return usageError("%q is not a certificate serial: give it in hex, as openssl x509 -noout -serial prints it", pos[0])
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		if err := s.RevokeCert(ctx, serial); err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func cmdImportAccounts(format string) func(e *env, args []string) error {
 		}
 		defer f.Close()
 		var rep importer.Report
-		err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+		err = e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 			var err error
 			switch format {
 			case "xcat-passwd":
@@ -77,7 +77,7 @@ func cmdImportPolicy(e *env, args []string) error {
 	}
 	defer f.Close()
 	var rep importer.Report
-	err = e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	err = e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		var err error
 		rep, err = importer.XCATPolicy(ctx, f, s)
 		return err

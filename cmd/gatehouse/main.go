@@ -251,7 +251,7 @@ func (e *env) readSecret(what string) (string, error) {
 
 // openStore opens the records: PostgreSQL when --db is set, else the
 // SQLite database in the data directory (created with it).
-func (e *env) openStore(ctx context.Context) (*sqlstore.Store, error) {
+func (e *env) openStore(ctx context.Context) (sqlstore.Store, error) {
 	if e.db != "" {
 		// serve starts while PostgreSQL is down (503 until it answers); a
 		// verb wants the answer now.
@@ -305,7 +305,7 @@ func (e *env) tokenKey() ([]byte, error) {
 }
 
 // tokens builds the token service the server uses, over s.
-func (e *env) tokens(s *sqlstore.Store) (*token.Service, error) {
+func (e *env) tokens(s sqlstore.Store) (*token.Service, error) {
 	key, err := e.tokenKey()
 	if err != nil {
 		return nil, err
@@ -315,7 +315,7 @@ func (e *env) tokens(s *sqlstore.Store) (*token.Service, error) {
 
 // withTokens opens the store and the token service over it for one verb.
 func (e *env) withTokens(f func(ctx context.Context, svc *token.Service) error) error {
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		svc, err := e.tokens(s)
 		if err != nil {
 			return err
@@ -328,7 +328,7 @@ func (e *env) withTokens(f func(ctx context.Context, svc *token.Service) error) 
 func (e *env) caDir() string { return filepath.Join(e.data, "ca") }
 
 // withStore opens the store for one verb and closes it after.
-func (e *env) withStore(f func(ctx context.Context, s *sqlstore.Store) error) error {
+func (e *env) withStore(f func(ctx context.Context, s sqlstore.Store) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := e.openStore(ctx)

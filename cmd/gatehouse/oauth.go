@@ -68,7 +68,7 @@ func cmdConsumerAdd(e *env, args []string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		if err := s.PutConsumer(ctx, c); err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func cmdConsumerList(e *env, args []string) error {
 	if _, err := parse(e, "oauth1 consumer list", args, nil, 0, 0); err != nil {
 		return err
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		cs, err := s.ListConsumers(ctx)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func cmdClientAdd(e *env, args []string) error {
 			return err
 		}
 	}
-	return e.withStore(func(ctx context.Context, s *sqlstore.Store) error {
+	return e.withStore(func(ctx context.Context, s sqlstore.Store) error {
 		if err := s.PutClient(ctx, c); err != nil {
 			return err
 		}

@@ -322,7 +322,7 @@ func cmdServe(e *env, args []string) error {
 }
 
 // countSessions counts the unexpired sessions in the database.
-func countSessions(s *sqlstore.Store) (int, error) {
+func countSessions(s sqlstore.Store) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	return s.CountSessions(ctx, time.Now())
@@ -338,7 +338,7 @@ func redisURL(addr string) string {
 
 // readiness checks that the stores answer: the database, and the failure
 // counter (Redis with --redis).
-func readiness(db *sqlstore.Store, counter interface {
+func readiness(db sqlstore.Store, counter interface {
 	Failures(ctx context.Context, scope, key string) (int, time.Duration, error)
 }) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
@@ -496,7 +496,7 @@ func randomSecret() string {
 // makeDemo fills a store without users: one user per face, a PAT, an OAuth
 // 1 consumer, a client certificate and an allow-authenticated policy. On a
 // store that has users it makes nothing and returns nil.
-func (e *env) makeDemo(ctx context.Context, s *sqlstore.Store, ca *mtls.CA, key []byte) (*demoSecrets, error) {
+func (e *env) makeDemo(ctx context.Context, s sqlstore.Store, ca *mtls.CA, key []byte) (*demoSecrets, error) {
 	users, err := s.ListUsers(ctx)
 	if err != nil {
 		return nil, err

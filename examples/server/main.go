@@ -92,7 +92,7 @@ Flocker:    curl --cacert %[3]s/cluster.crt --cert %[3]s/user.crt --key %[3]s/us
 }
 
 // demoStore holds the demo users and an allow-all-authenticated policy.
-func demoStore() (*memstore.Store, error) {
+func demoStore() (memstore.Store, error) {
 	ctx := context.Background()
 	s := memstore.New()
 	for _, u := range []struct{ name, domain, pw string }{
@@ -140,7 +140,7 @@ func demoCA() (*mtls.CA, string, error) {
 // newHandler mounts the four products' faces (package preset) over store;
 // it returns the handler and a personal access token made for admin at
 // start.
-func newHandler(store *memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.Handler, string) {
+func newHandler(store memstore.Store, logger *slog.Logger, ca *mtls.CA) (http.Handler, string) {
 	p := preset.New(preset.From(store), preset.Options{Env: auth.Env{Audit: logger}, CA: ca})
 	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())

@@ -66,8 +66,8 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 type rig struct {
 	pg     *storetest.PostgresServer
 	rd     *storetest.RedisServer
-	db     *sqlstore.Store
-	rs     *redisstore.Store
+	db     sqlstore.Store
+	rs     redisstore.Store
 	tokens *token.Service
 	srv    *httptest.Server
 	hashes atomic.Int64

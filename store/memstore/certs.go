@@ -6,11 +6,11 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ stores.CertRevocations = (*Store)(nil)
+var _ stores.CertRevocations = (*memStore)(nil)
 
 // CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
-func (s *Store) CertRevoked(_ context.Context, serial string) (bool, error) {
+func (s *memStore) CertRevoked(_ context.Context, serial string) (bool, error) {
 	n, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return false, err
@@ -23,7 +23,7 @@ func (s *Store) CertRevoked(_ context.Context, serial string) (bool, error) {
 // RevokeCert adds a certificate serial to the deny-list, in any form
 // stores.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
-func (s *Store) RevokeCert(_ context.Context, serial string) error {
+func (s *memStore) RevokeCert(_ context.Context, serial string) error {
 	n, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return err

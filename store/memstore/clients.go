@@ -7,10 +7,10 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ stores.ClientStore = (*Store)(nil)
+var _ stores.ClientStore = (*memStore)(nil)
 
 // Client implements stores.ClientStore.
-func (s *Store) Client(_ context.Context, id string) (*stores.Client, error) {
+func (s *memStore) Client(_ context.Context, id string) (*stores.Client, error) {
 	if !stores.Storable(id) {
 		return nil, stores.ErrNotFound
 	}
@@ -24,7 +24,7 @@ func (s *Store) Client(_ context.Context, id string) (*stores.Client, error) {
 }
 
 // PutClient creates or replaces an OAuth 2 client.
-func (s *Store) PutClient(_ context.Context, c stores.Client) error {
+func (s *memStore) PutClient(_ context.Context, c stores.Client) error {
 	if !stores.Storable(c.ID) {
 		return stores.ErrInvalid
 	}

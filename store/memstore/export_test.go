@@ -1,8 +1,9 @@
 package memstore
 
 // NonceSlots is the size of s's nonce table, for tests of its bounds.
-func NonceSlots(s *Store) int {
-	s.nonces.mu.Lock()
-	defer s.nonces.mu.Unlock()
-	return len(s.nonces.slots)
+func NonceSlots(s Store) int {
+	m := s.(*memStore)
+	m.nonces.mu.Lock()
+	defer m.nonces.mu.Unlock()
+	return len(m.nonces.slots)
 }

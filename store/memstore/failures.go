@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-var _ stores.FailureCounter = (*Store)(nil)
+var _ stores.FailureCounter = (*memStore)(nil)
 
 type failureKey struct{ scope, key string }
 
@@ -27,7 +27,7 @@ func (w failureWindow) left(now time.Time) time.Duration {
 }
 
 // AddFailure implements stores.FailureCounter.
-func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+func (s *memStore) AddFailure(_ context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	if !stores.Storable(scope, key) {
 		return 0, 0, stores.ErrInvalid
 	}
@@ -53,7 +53,7 @@ func (s *Store) AddFailure(_ context.Context, scope, key string, window time.Dur
 }
 
 // RemoveFailure implements stores.FailureCounter.
-func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
+func (s *memStore) RemoveFailure(_ context.Context, scope, key string) error {
 	if !stores.Storable(scope, key) {
 		return nil // never counted
 	}
@@ -68,7 +68,7 @@ func (s *Store) RemoveFailure(_ context.Context, scope, key string) error {
 }
 
 // Failures implements stores.FailureCounter.
-func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Duration, error) {
+func (s *memStore) Failures(_ context.Context, scope, key string) (int, time.Duration, error) {
 	if !stores.Storable(scope, key) {
 		return 0, 0, nil // never counted
 	}
@@ -83,7 +83,7 @@ func (s *Store) Failures(_ context.Context, scope, key string) (int, time.Durati
 }
 
 // ResetFailures implements stores.FailureCounter.
-func (s *Store) ResetFailures(_ context.Context, scope, key string) error {
+func (s *memStore) ResetFailures(_ context.Context, scope, key string) error {
 	if !stores.Storable(scope, key) {
 		return nil // never counted
 	}
@@ -101,14 +101,14 @@ const DefaultMaxFailureKeys = 100_000
 // new logins) fills it within one window, counters with a single failure
 // go first, then the rest in no particular order: a counter near its limit
 // is kept unless the flood is made of such counters.
-func (s *Store) SetMaxFailureKeys(n int) {
+func (s *memStore) SetMaxFailureKeys(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maxFailureKeys = n
 }
 
 // FailureKeys is the number of failure counters held.
-func (s *Store) FailureKeys() int {
+func (s *memStore) FailureKeys() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.failures)
@@ -117,7 +117,7 @@ func (s *Store) FailureKeys() int {
 // sweepFailures drops ended windows once the map has grown, and enforces
 // the key bound, so that a flood of distinct keys cannot grow it without
 // bound. Called with mu held, before a new key is added.
-func (s *Store) sweepFailures(now time.Time) {
+func (s *memStore) sweepFailures(now time.Time) {
 	limit := s.maxFailureKeys
 	if limit <= 0 {
 		limit = DefaultMaxFailureKeys

@@ -20,9 +20,33 @@ import (
 
 // Store holds users, policy rules, tokens, sessions, OAuth consumers and
 // clients, nonces, failure counters and revoked certificate serials in
-// memory. The zero value is not
-// usable; call New.
-type Store struct {
+// memory: every store interface of auth/stores (whose documentation its
+// methods follow), the policy rules of auth.PolicyStore, and a clock.
+type Store interface {
+	stores.UserAdmin
+	stores.UserFolder
+	stores.PasswordRehasher
+	stores.TokenAdmin
+	stores.SessionStore
+	stores.SessionCapper
+	stores.ConsumerAdmin
+	stores.NonceStore
+	stores.FailureCounter
+	stores.CertAdmin
+	stores.ClientAdmin
+	auth.PolicyStore
+	// SetRules replaces the policy rules (each must Validate).
+	SetRules(ctx context.Context, rules []auth.Rule) error
+	// SetClock replaces the store's clock (tests inject one).
+	SetClock(now func() time.Time)
+	// SetMaxFailureKeys bounds the failure counters kept (0 =
+	// DefaultMaxFailureKeys); FailureKeys is how many are kept now.
+	SetMaxFailureKeys(n int)
+	FailureKeys() int
+}
+
+// memStore is the Store.
+type memStore struct {
 	mu  sync.RWMutex
 	now func() time.Time
 	// users maps login → *stores.User. Writers hold mu (a change reads the
@@ -50,25 +74,25 @@ type Store struct {
 }
 
 // New returns an empty Store.
-func New() *Store {
-	return &Store{now: time.Now}
+func New() Store {
+	return &memStore{now: time.Now}
 }
 
 // SetClock replaces the store's clock (tests inject one).
-func (s *Store) SetClock(now func() time.Time) {
+func (s *memStore) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
 }
 
 var (
-	_ stores.UserAdmin        = (*Store)(nil)
-	_ stores.PasswordRehasher = (*Store)(nil)
-	_ auth.PolicyStore        = (*Store)(nil)
+	_ stores.UserAdmin        = (*memStore)(nil)
+	_ stores.PasswordRehasher = (*memStore)(nil)
+	_ auth.PolicyStore        = (*memStore)(nil)
 )
 
 // User implements stores.UserStore.
-func (s *Store) User(_ context.Context, login string) (*stores.User, error) {
+func (s *memStore) User(_ context.Context, login string) (*stores.User, error) {
 	if !stores.Storable(login) {
 		return nil, stores.ErrNotFound
 	}
@@ -80,7 +104,7 @@ func (s *Store) User(_ context.Context, login string) (*stores.User, error) {
 }
 
 // lookupUser is login's record (a change holds mu around it and its write).
-func (s *Store) lookupUser(login string) (*stores.User, bool) {
+func (s *memStore) lookupUser(login string) (*stores.User, bool) {
 	u, ok := s.users.Load(login)
 	if !ok {
 		return nil, false
@@ -89,7 +113,7 @@ func (s *Store) lookupUser(login string) (*stores.User, bool) {
 }
 
 // PutUser implements stores.UserAdmin.
-func (s *Store) PutUser(_ context.Context, u stores.User) error {
+func (s *memStore) PutUser(_ context.Context, u stores.User) error {
 	if !stores.Storable(u.Login()) {
 		return stores.ErrInvalid
 	}
@@ -114,7 +138,7 @@ func (s *Store) PutUser(_ context.Context, u stores.User) error {
 }
 
 // RehashPassword implements stores.PasswordRehasher.
-func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string) error {
+func (s *memStore) RehashPassword(_ context.Context, login, oldHash, newHash string) error {
 	if !stores.Storable(login) {
 		return stores.ErrNotFound
 	}
@@ -134,7 +158,7 @@ func (s *Store) RehashPassword(_ context.Context, login, oldHash, newHash string
 
 // DeleteUser implements stores.UserAdmin: the user's tokens are revoked and
 // its sessions ended.
-func (s *Store) DeleteUser(_ context.Context, login string) error {
+func (s *memStore) DeleteUser(_ context.Context, login string) error {
 	if !stores.Storable(login) {
 		return stores.ErrNotFound
 	}
@@ -160,7 +184,7 @@ func (s *Store) DeleteUser(_ context.Context, login string) error {
 }
 
 // ListUsers implements stores.UserAdmin, sorted by login.
-func (s *Store) ListUsers(_ context.Context) ([]stores.User, error) {
+func (s *memStore) ListUsers(_ context.Context) ([]stores.User, error) {
 	out := []stores.User{}
 	s.users.Range(func(_, u any) bool {
 		out = append(out, *u.(*stores.User))
@@ -171,7 +195,7 @@ func (s *Store) ListUsers(_ context.Context) ([]stores.User, error) {
 }
 
 // Rules implements auth.PolicyStore.
-func (s *Store) Rules(_ context.Context) ([]auth.Rule, error) {
+func (s *memStore) Rules(_ context.Context) ([]auth.Rule, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.rules, nil
@@ -179,7 +203,7 @@ func (s *Store) Rules(_ context.Context) ([]auth.Rule, error) {
 
 // SetRules validates and replaces the whole rule table. Nothing is changed
 // when any rule is invalid.
-func (s *Store) SetRules(_ context.Context, rules []auth.Rule) error {
+func (s *memStore) SetRules(_ context.Context, rules []auth.Rule) error {
 	for _, r := range rules {
 		if err := r.Validate(); err != nil {
 			return err

@@ -13,13 +13,13 @@ import (
 )
 
 var (
-	_ stores.ConsumerStore = (*Store)(nil)
-	_ stores.NonceStore    = (*Store)(nil)
-	_ stores.UserFolder    = (*Store)(nil)
+	_ stores.ConsumerStore = (*memStore)(nil)
+	_ stores.NonceStore    = (*memStore)(nil)
+	_ stores.UserFolder    = (*memStore)(nil)
 )
 
 // Consumer implements stores.ConsumerStore.
-func (s *Store) Consumer(_ context.Context, key string) (*stores.Consumer, error) {
+func (s *memStore) Consumer(_ context.Context, key string) (*stores.Consumer, error) {
 	if !stores.Storable(key) {
 		return nil, stores.ErrNotFound
 	}
@@ -34,7 +34,7 @@ func (s *Store) Consumer(_ context.Context, key string) (*stores.Consumer, error
 
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
 // stores.Consumer.Validate is refused and nothing changes.
-func (s *Store) PutConsumer(_ context.Context, c stores.Consumer) error {
+func (s *memStore) PutConsumer(_ context.Context, c stores.Consumer) error {
 	if !stores.Storable(c.Key) {
 		return stores.ErrInvalid
 	}
@@ -168,7 +168,7 @@ func (t *nonceTable) rebuild(at int64) {
 }
 
 // UseNonce implements stores.NonceStore.
-func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+func (s *memStore) UseNonce(_ context.Context, consumer, nonce string, expires time.Time) (bool, error) {
 	if !stores.Storable(consumer, nonce) {
 		return false, stores.ErrInvalid
 	}
@@ -181,7 +181,7 @@ func (s *Store) UseNonce(_ context.Context, consumer, nonce string, expires time
 // UserFold implements stores.UserFolder: an exact match first, else the one
 // user whose login equals login ignoring case (ErrNotFound when none, or
 // when several differ only in case).
-func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error) {
+func (s *memStore) UserFold(ctx context.Context, login string) (*stores.User, error) {
 	if !stores.Storable(login) {
 		return nil, stores.ErrNotFound
 	}

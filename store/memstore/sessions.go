@@ -9,10 +9,10 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ stores.SessionStore = (*Store)(nil)
+var _ stores.SessionStore = (*memStore)(nil)
 
 // CreateSession implements stores.SessionStore.
-func (s *Store) CreateSession(_ context.Context, sess stores.Session) error {
+func (s *memStore) CreateSession(_ context.Context, sess stores.Session) error {
 	sess.Scopes = slices.Clone(sess.Scopes)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -43,7 +43,7 @@ func (s *Store) CreateSession(_ context.Context, sess stores.Session) error {
 }
 
 // CapSessions implements stores.SessionCapper.
-func (s *Store) CapSessions(_ context.Context, login string, keep int) (int, error) {
+func (s *memStore) CapSessions(_ context.Context, login string, keep int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	hashes := s.sessionsOf[login]
@@ -67,7 +67,7 @@ func (s *Store) CapSessions(_ context.Context, login string, keep int) (int, err
 }
 
 // deleteSession removes a session and its place in sessionsOf; s.mu is held.
-func (s *Store) deleteSession(hash string) {
+func (s *memStore) deleteSession(hash string) {
 	x, ok := s.sessions[hash]
 	if !ok {
 		return
@@ -82,7 +82,7 @@ func (s *Store) deleteSession(hash string) {
 }
 
 // SessionByHash implements stores.SessionStore.
-func (s *Store) SessionByHash(_ context.Context, hash string) (*stores.Session, error) {
+func (s *memStore) SessionByHash(_ context.Context, hash string) (*stores.Session, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	sess, ok := s.sessions[hash]
@@ -93,7 +93,7 @@ func (s *Store) SessionByHash(_ context.Context, hash string) (*stores.Session, 
 }
 
 // TouchSession implements stores.SessionStore.
-func (s *Store) TouchSession(_ context.Context, hash string, at time.Time) error {
+func (s *memStore) TouchSession(_ context.Context, hash string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[hash]
@@ -109,7 +109,7 @@ func (s *Store) TouchSession(_ context.Context, hash string, at time.Time) error
 }
 
 // DeleteSession implements stores.SessionStore.
-func (s *Store) DeleteSession(_ context.Context, hash string) error {
+func (s *memStore) DeleteSession(_ context.Context, hash string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deleteSession(hash)

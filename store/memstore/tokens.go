@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-var _ stores.TokenAdmin = (*Store)(nil)
+var _ stores.TokenAdmin = (*memStore)(nil)
 
 type tokenTable struct {
 	byID     map[string]*stores.Token
@@ -20,7 +20,7 @@ type tokenTable struct {
 	byHash sync.Map
 }
 
-func (s *Store) tokensLocked() *tokenTable {
+func (s *memStore) tokensLocked() *tokenTable {
 	if s.tokens == nil {
 		s.tokens = &tokenTable{byID: map[string]*stores.Token{}, patNames: map[[2]string]bool{}}
 		s.tokenView.Store(s.tokens)
@@ -29,7 +29,7 @@ func (s *Store) tokensLocked() *tokenTable {
 }
 
 // TokenByHash implements stores.TokenStore.
-func (s *Store) TokenByHash(_ context.Context, hash string) (*stores.Token, error) {
+func (s *memStore) TokenByHash(_ context.Context, hash string) (*stores.Token, error) {
 	tt := s.tokenView.Load()
 	if tt == nil || hash == "" {
 		return nil, stores.ErrNotFound
@@ -42,7 +42,7 @@ func (s *Store) TokenByHash(_ context.Context, hash string) (*stores.Token, erro
 }
 
 // TokenByID implements stores.TokenStore.
-func (s *Store) TokenByID(_ context.Context, id string) (*stores.Token, error) {
+func (s *memStore) TokenByID(_ context.Context, id string) (*stores.Token, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.tokens == nil {
@@ -56,7 +56,7 @@ func (s *Store) TokenByID(_ context.Context, id string) (*stores.Token, error) {
 }
 
 // CreateToken implements stores.TokenAdmin.
-func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
+func (s *memStore) CreateToken(_ context.Context, t stores.Token) error {
 	if !stores.Storable(t.User, t.Name) {
 		return stores.ErrInvalid
 	}
@@ -84,7 +84,7 @@ func (s *Store) CreateToken(_ context.Context, t stores.Token) error {
 }
 
 // ListTokens implements stores.TokenAdmin.
-func (s *Store) ListTokens(_ context.Context, user, kind string) ([]stores.Token, error) {
+func (s *memStore) ListTokens(_ context.Context, user, kind string) ([]stores.Token, error) {
 	if !stores.Storable(user, kind) {
 		return nil, nil
 	}
@@ -114,7 +114,7 @@ func (tt *tokenTable) replaceLocked(t *stores.Token) {
 }
 
 // RevokeToken implements stores.TokenAdmin.
-func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
+func (s *memStore) RevokeToken(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
@@ -131,7 +131,7 @@ func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
 }
 
 // ConsumeToken implements stores.TokenAdmin.
-func (s *Store) ConsumeToken(_ context.Context, id string, at time.Time) (bool, error) {
+func (s *memStore) ConsumeToken(_ context.Context, id string, at time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
@@ -149,7 +149,7 @@ func (s *Store) ConsumeToken(_ context.Context, id string, at time.Time) (bool, 
 }
 
 // TouchTokens implements stores.TokenAdmin.
-func (s *Store) TouchTokens(_ context.Context, used map[string]time.Time) error {
+func (s *memStore) TouchTokens(_ context.Context, used map[string]time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
@@ -164,7 +164,7 @@ func (s *Store) TouchTokens(_ context.Context, used map[string]time.Time) error 
 }
 
 // DeleteExpiredTokens implements stores.TokenAdmin.
-func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, error) {
+func (s *memStore) DeleteExpiredTokens(_ context.Context, before time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tt := s.tokensLocked()
@@ -180,7 +180,7 @@ func (s *Store) DeleteExpiredTokens(_ context.Context, before time.Time) (int, e
 }
 
 // RevokeFamily implements stores.TokenAdmin.
-func (s *Store) RevokeFamily(_ context.Context, family string, at time.Time) (int, error) {
+func (s *memStore) RevokeFamily(_ context.Context, family string, at time.Time) (int, error) {
 	if family == "" {
 		return 0, nil
 	}

@@ -37,8 +37,30 @@ import (
 	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
 
-// Store is the Redis-backed store.
-type Store struct {
+// Store is the Redis-backed store of what is short-lived and hot:
+// sessions, OAuth 1 nonces and throttle counters (the store interfaces of
+// auth/stores whose documentation its methods follow).
+type Store interface {
+	stores.SessionStore
+	stores.SessionCapper
+	stores.NonceStore
+	stores.FailureCounter
+	// Persistent reports whether the server keeps its data across a
+	// restart: append-only file on, or RDB snapshots configured. Replay
+	// protection (UseNonce) needs it.
+	Persistent(ctx context.Context) (bool, error)
+	// SetTimeout bounds every call (d <= 0: DefaultTimeout).
+	SetTimeout(d time.Duration)
+	// SetClock replaces the clock that turns absolute expiries into TTLs
+	// (tests). It must be the clock of the callers (schemes pass expiries
+	// made with theirs).
+	SetClock(now func() time.Time)
+	// Close closes the client.
+	Close() error
+}
+
+// redisStore is the Store.
+type redisStore struct {
 	rdb     redis.UniversalClient
 	bounded bool // rdb honours context deadlines on its sockets
 	prefix  string
@@ -50,9 +72,9 @@ type Store struct {
 const DefaultTimeout = 2 * time.Second
 
 var (
-	_ stores.SessionStore   = (*Store)(nil)
-	_ stores.NonceStore     = (*Store)(nil)
-	_ stores.FailureCounter = (*Store)(nil)
+	_ stores.SessionStore   = (*redisStore)(nil)
+	_ stores.NonceStore     = (*redisStore)(nil)
+	_ stores.FailureCounter = (*redisStore)(nil)
 )
 
 // New wraps a go-redis client. prefix starts every key (default
@@ -64,7 +86,9 @@ var (
 // client without it each call runs in a goroutine that the store stops
 // waiting for at the deadline (the connection is freed by the client's own
 // ReadTimeout).
-func New(rdb redis.UniversalClient, prefix string) *Store {
+func New(rdb redis.UniversalClient, prefix string) Store { return newStore(rdb, prefix) }
+
+func newStore(rdb redis.UniversalClient, prefix string) *redisStore {
 	if prefix == "" {
 		prefix = "gatehouse:"
 	}
@@ -77,11 +101,11 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	case *redis.Ring:
 		bounded = c.Options().ContextTimeoutEnabled
 	}
-	return &Store{rdb: rdb, prefix: prefix, timeout: DefaultTimeout, now: time.Now, bounded: bounded}
+	return &redisStore{rdb: rdb, prefix: prefix, timeout: DefaultTimeout, now: time.Now, bounded: bounded}
 }
 
 // SetTimeout bounds every call (d <= 0: DefaultTimeout).
-func (s *Store) SetTimeout(d time.Duration) {
+func (s *redisStore) SetTimeout(d time.Duration) {
 	if d <= 0 {
 		d = DefaultTimeout
 	}
@@ -91,16 +115,16 @@ func (s *Store) SetTimeout(d time.Duration) {
 // SetClock replaces the clock that turns absolute expiries into TTLs
 // (tests). It must be the clock of the callers (schemes pass expiries made
 // with theirs).
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+func (s *redisStore) SetClock(now func() time.Time) { s.now = now }
 
-func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+func (s *redisStore) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.timeout)
 }
 
 // Persistent reports whether the server keeps its data across a restart:
 // append-only file on, or RDB snapshots configured. Replay protection
 // (UseNonce) needs it.
-func (s *Store) Persistent(ctx context.Context) (bool, error) {
+func (s *redisStore) Persistent(ctx context.Context) (bool, error) {
 	var persistent bool
 	err := s.run(ctx, func(ctx context.Context) error {
 		conf, err := s.rdb.ConfigGet(ctx, "appendonly").Result()
@@ -119,8 +143,8 @@ func (s *Store) Persistent(ctx context.Context) (bool, error) {
 // checks that it answers, and logs (slog's default logger) a warning when it
 // keeps no data across restarts (see Persistent). Dial, read and write
 // timeouts not set in the URL default to DefaultTimeout.
-func Open(ctx context.Context, url, prefix string) (*Store, error) {
-	s, err := Connect(url, prefix)
+func Open(ctx context.Context, url, prefix string) (Store, error) {
+	s, err := connect(url, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +163,15 @@ func Open(ctx context.Context, url, prefix string) (*Store, error) {
 // Connect is Open without asking the server anything: for a service that
 // starts while Redis is down (its calls fail, 503, until Redis answers, and
 // then work without a restart). Only a URL that does not parse is an error.
-func Connect(url, prefix string) (*Store, error) {
+func Connect(url, prefix string) (Store, error) {
+	s, err := connect(url, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func connect(url, prefix string) (*redisStore, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, err
@@ -154,16 +186,16 @@ func Connect(url, prefix string) (*Store, error) {
 		opts.WriteTimeout = DefaultTimeout
 	}
 	opts.ContextTimeoutEnabled = true // the per-call deadline bounds socket reads too
-	return New(redis.NewClient(opts), prefix), nil
+	return newStore(redis.NewClient(opts), prefix), nil
 }
 
 // Close closes the client.
-func (s *Store) Close() error { return s.rdb.Close() }
+func (s *redisStore) Close() error { return s.rdb.Close() }
 
 // run calls f under the store's deadline, and returns at the deadline even
 // when the client does not (see New). f's results must be read only when
 // run returned f's own error, never after a deadline.
-func (s *Store) run(ctx context.Context, f func(ctx context.Context) error) error {
+func (s *redisStore) run(ctx context.Context, f func(ctx context.Context) error) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel() // after the answer is taken: a late call sees its context end
 	if s.bounded {
@@ -188,7 +220,7 @@ func (s *Store) run(ctx context.Context, f func(ctx context.Context) error) erro
 // length-prefixed, so that no two lists of parts share a key (nonce "b:c"
 // of consumer "a" and nonce "c" of consumer "a:b" were one key when the
 // parts were only joined with ":"). A single part (sessions) is as it was.
-func (s *Store) key(kind string, parts ...string) string {
+func (s *redisStore) key(kind string, parts ...string) string {
 	var b strings.Builder
 	b.Grow(len(s.prefix) + len(kind) + 16 + 8*len(parts))
 	b.WriteString(s.prefix)
@@ -234,7 +266,7 @@ end
 return deleted`)
 
 // CapSessions implements stores.SessionCapper in one script.
-func (s *Store) CapSessions(ctx context.Context, login string, keep int) (int, error) {
+func (s *redisStore) CapSessions(ctx context.Context, login string, keep int) (int, error) {
 	if !stores.Storable(login) {
 		return 0, nil
 	}
@@ -247,7 +279,7 @@ func (s *Store) CapSessions(ctx context.Context, login string, keep int) (int, e
 }
 
 // CreateSession implements stores.SessionStore.
-func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
+func (s *redisStore) CreateSession(ctx context.Context, x stores.Session) error {
 	ttl := x.Expires.Sub(s.now()).Milliseconds()
 	if ttl < 1 {
 		return errors.New("redisstore: session already expired")
@@ -271,7 +303,7 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 }
 
 // SessionByHash implements stores.SessionStore.
-func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
+func (s *redisStore) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
 	var m map[string]string
 	err := s.run(ctx, func(ctx context.Context) (err error) {
 		m, err = s.rdb.HGetAll(ctx, s.key("session", hash)).Result()
@@ -300,7 +332,7 @@ if tonumber(seen) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'last_see
 return 1`)
 
 // TouchSession implements stores.SessionStore.
-func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+func (s *redisStore) TouchSession(ctx context.Context, hash string, at time.Time) error {
 	var n int
 	err := s.run(ctx, func(ctx context.Context) (err error) {
 		n, err = touchSession.Run(ctx, s.rdb, []string{s.key("session", hash)}, unixnano.From(at)).Int()
@@ -316,7 +348,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 }
 
 // DeleteSession implements stores.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+func (s *redisStore) DeleteSession(ctx context.Context, hash string) error {
 	return s.run(ctx, func(ctx context.Context) error { return s.rdb.Del(ctx, s.key("session", hash)).Err() })
 }
 
@@ -324,7 +356,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 // from now to expires), atomic across every replica. A nonce whose expiry
 // has already passed is refused (false), never stored: SET with a past
 // expiry would succeed and vanish at once, accepting every replay.
-func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+func (s *redisStore) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
 	if !stores.Storable(consumer, nonce) {
 		return false, stores.ErrInvalid
 	}
@@ -353,7 +385,7 @@ return {n, redis.call('PTTL', KEYS[1])}`)
 
 // AddFailure implements stores.FailureCounter (INCR, and PEXPIRE on the
 // first): the time left is Redis's PTTL, so no clock but Redis's counts.
-func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+func (s *redisStore) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	if !stores.Storable(scope, key) {
 		return 0, 0, stores.ErrInvalid
 	}
@@ -375,7 +407,7 @@ return 0`)
 
 // RemoveFailure implements stores.FailureCounter (DECR, never below zero,
 // keeping the window's expiry).
-func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
+func (s *redisStore) RemoveFailure(ctx context.Context, scope, key string) error {
 	if !stores.Storable(scope, key) {
 		return nil // never counted
 	}
@@ -385,7 +417,7 @@ func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 }
 
 // Failures implements stores.FailureCounter.
-func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
+func (s *redisStore) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
 	if !stores.Storable(scope, key) {
 		return 0, 0, nil // never counted
 	}
@@ -413,7 +445,7 @@ func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Dura
 }
 
 // ResetFailures implements stores.FailureCounter.
-func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
+func (s *redisStore) ResetFailures(ctx context.Context, scope, key string) error {
 	if !stores.Storable(scope, key) {
 		return nil // never counted
 	}

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func open(t testing.TB) *redisstore.Store {
+func open(t testing.TB) redisstore.Store {
 	addr := storetest.RedisAddr(t)
 	s := redisstore.New(redis.NewClient(&redis.Options{Addr: addr}), fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano()))
 	t.Cleanup(func() { s.Close() })
@@ -52,7 +52,7 @@ func TestDeadlineWithSlowRedis(t *testing.T) {
 	opened, err := redisstore.Open(context.Background(), "redis://"+addr+"/0", "")
 	require.NoError(t, err)
 	defer opened.Close()
-	for name, s := range map[string]*redisstore.Store{"caller's client": redisstore.New(own, "deadline:"), "Open": opened} {
+	for name, s := range map[string]redisstore.Store{"caller's client": redisstore.New(own, "deadline:"), "Open": opened} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			s.SetTimeout(200 * time.Millisecond)

@@ -53,7 +53,7 @@ type replica struct {
 	tokens *token.Service
 }
 
-func newReplica(t *testing.T, db *sqlstore.Store, rs *redisstore.Store) *replica {
+func newReplica(t *testing.T, db sqlstore.Store, rs redisstore.Store) *replica {
 	tokens := token.New(token.Config{Store: db, Users: db, HashKey: hashKey, TouchInterval: time.Millisecond})
 	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: authtest.Verifier(t, db), Users: db, TTL: time.Minute})
 	throttle := &pwcheck.Throttle{Counter: rs}
@@ -191,7 +191,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // store named by its environment and serves POST /pat until killed.
 func serveHelper() {
 	ctx := context.Background()
-	var db *sqlstore.Store
+	var db sqlstore.Store
 	var err error
 	if path := os.Getenv("GATEHOUSE_HELPER_SQLITE"); path != "" {
 		db, err = sqlstore.OpenSQLite(ctx, path)
@@ -219,14 +219,14 @@ func serveHelper() {
 
 func TestKillAfterCreate(t *testing.T) {
 	ctx := context.Background()
-	for name, env := range map[string]func() (string, func() (*sqlstore.Store, error)){
-		"sqlite": func() (string, func() (*sqlstore.Store, error)) {
+	for name, env := range map[string]func() (string, func() (sqlstore.Store, error)){
+		"sqlite": func() (string, func() (sqlstore.Store, error)) {
 			path := filepath.Join(t.TempDir(), "kill.db")
-			return "GATEHOUSE_HELPER_SQLITE=" + path, func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(ctx, path) }
+			return "GATEHOUSE_HELPER_SQLITE=" + path, func() (sqlstore.Store, error) { return sqlstore.OpenSQLite(ctx, path) }
 		},
-		"postgres": func() (string, func() (*sqlstore.Store, error)) {
+		"postgres": func() (string, func() (sqlstore.Store, error)) {
 			dsn := storetest.PostgresDSN(t)
-			return "GATEHOUSE_HELPER_PG=" + dsn, func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn) }
+			return "GATEHOUSE_HELPER_PG=" + dsn, func() (sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn) }
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-func backends(b *testing.B) map[string]*sqlstore.Store {
-	return map[string]*sqlstore.Store{"sqlite": openSQLite(b), "postgres": openPostgres(b)}
+func backends(b *testing.B) map[string]sqlstore.Store {
+	return map[string]sqlstore.Store{"sqlite": openSQLite(b), "postgres": openPostgres(b)}
 }
 
 // BenchmarkTokenLookup is one token verification (hash lookup plus the

@@ -2,8 +2,11 @@ package sqlstore
 
 // WALWatched reports whether s's read cache watches the shared WAL index
 // (tests).
-func WALWatched(s *Store) bool { return s.cache != nil && s.cache.wal.Load() != nil }
+func WALWatched(s Store) bool {
+	m := s.(*sqlStore)
+	return m.cache != nil && m.cache.wal.Load() != nil
+}
 
 // CacheMisses is how many cacheable reads of s went to the database
 // (tests).
-func CacheMisses(s *Store) uint64 { return s.cache.misses.Load() }
+func CacheMisses(s Store) uint64 { return s.(*sqlStore).cache.misses.Load() }

@@ -17,7 +17,7 @@ import (
 
 // serverAndCLI opens two stores on one new SQLite file: the server and the
 // CLI, with separate pools, as separate processes have.
-func serverAndCLI(t *testing.T) (server, cli *sqlstore.Store) {
+func serverAndCLI(t *testing.T) (server, cli sqlstore.Store) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	server, err := sqlstore.OpenSQLite(context.Background(), path)
@@ -233,7 +233,7 @@ func TestReadCacheKeepsWarmAcrossOtherWrites(t *testing.T) {
 	read()
 	warm := sqlstore.CacheMisses(server)
 	for i := range 20 {
-		for _, w := range []*sqlstore.Store{server, cliStore} {
+		for _, w := range []sqlstore.Store{server, cliStore} {
 			fresh, err := w.UseNonce(ctx, "katello", fmt.Sprint("nonce-", i, "-", w == server), far)
 			require.NoError(t, err)
 			require.True(t, fresh)

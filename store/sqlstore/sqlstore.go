@@ -51,8 +51,50 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is every durable gatehouse store over one database.
-type Store struct {
+// Store is every durable gatehouse store over one database: every store
+// interface of auth/stores (whose documentation its methods follow), the
+// policy rules of auth.PolicyStore, and what administering the database
+// needs.
+type Store interface {
+	stores.UserAdmin
+	stores.UserFolder
+	stores.PasswordRehasher
+	stores.TokenAdmin
+	stores.SessionStore
+	stores.SessionCapper
+	stores.ConsumerAdmin
+	stores.NonceStore
+	stores.FailureCounter
+	stores.CertAdmin
+	stores.ClientAdmin
+	auth.PolicyStore
+	// SetRules validates and replaces the whole rule table in one
+	// transaction; nothing changes when any rule is invalid.
+	SetRules(ctx context.Context, rules []auth.Rule) error
+	// ListConsumers returns every OAuth 1.0a consumer by key, for
+	// administration: Secret and RSAPublicKeyPEM are left empty, so a
+	// listing never carries key material.
+	ListConsumers(ctx context.Context) ([]stores.Consumer, error)
+	// DeleteExpiredSessions removes sessions past their absolute end.
+	DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error)
+	// CountSessions counts the sessions that have not expired at at (for
+	// a metrics gauge; an index search over sessions_expires).
+	CountSessions(ctx context.Context, at time.Time) (int, error)
+	// Ready reports whether the database answered: nil, or ErrNotReady
+	// while a Lazy store's database has not (it tries again at most once
+	// a second).
+	Ready() error
+	// SetClock replaces the clock used for Updated stamps and nonce
+	// expiry.
+	SetClock(now func() time.Time)
+	// DB is the underlying database (for tests and administration).
+	DB() *sql.DB
+	// Close closes the database.
+	Close() error
+}
+
+// sqlStore is the Store.
+type sqlStore struct {
 	db       *sql.DB
 	postgres bool
 	now      func() time.Time
@@ -141,7 +183,7 @@ type laneKey struct{}
 // is running on the same context (a method calling another) reuses that
 // place. When no place frees up before the deadline, the context returned
 // has ended and the call fails at once with its error.
-func (s *Store) begin(ctx context.Context, l lane) (context.Context, context.CancelFunc) {
+func (s *sqlStore) begin(ctx context.Context, l lane) (context.Context, context.CancelFunc) {
 	if ctx.Value(laneKey{}) == s {
 		return ctx, func() {}
 	}
@@ -169,7 +211,7 @@ func (s *Store) begin(ctx context.Context, l lane) (context.Context, context.Can
 // and recycles the pool's idle connections (at most once a second), since
 // connections opened while the file was read-only stay read-only after it
 // is fixed. It returns err.
-func (s *Store) noteErr(err error) error {
+func (s *sqlStore) noteErr(err error) error {
 	if err == nil || s.postgres {
 		return err
 	}
@@ -203,34 +245,34 @@ func (s *Store) noteErr(err error) error {
 }
 
 var (
-	_ stores.UserAdmin       = (*Store)(nil)
-	_ stores.UserFolder      = (*Store)(nil)
-	_ auth.PolicyStore       = (*Store)(nil)
-	_ stores.TokenAdmin      = (*Store)(nil)
-	_ stores.SessionStore    = (*Store)(nil)
-	_ stores.ConsumerStore   = (*Store)(nil)
-	_ stores.ClientStore     = (*Store)(nil)
-	_ stores.NonceStore      = (*Store)(nil)
-	_ stores.CertRevocations = (*Store)(nil)
-	_ stores.FailureCounter  = (*Store)(nil)
+	_ stores.UserAdmin       = (*sqlStore)(nil)
+	_ stores.UserFolder      = (*sqlStore)(nil)
+	_ auth.PolicyStore       = (*sqlStore)(nil)
+	_ stores.TokenAdmin      = (*sqlStore)(nil)
+	_ stores.SessionStore    = (*sqlStore)(nil)
+	_ stores.ConsumerStore   = (*sqlStore)(nil)
+	_ stores.ClientStore     = (*sqlStore)(nil)
+	_ stores.NonceStore      = (*sqlStore)(nil)
+	_ stores.CertRevocations = (*sqlStore)(nil)
+	_ stores.FailureCounter  = (*sqlStore)(nil)
 )
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path in
 // WAL mode with a busy timeout, and migrates it, with the defaults of
 // Config.
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	return Open(ctx, Config{SQLitePath: path})
 }
 
 // OpenPostgres opens a PostgreSQL database by DSN
 // ("postgres://user@127.0.0.1:5432/db?sslmode=disable") and migrates it,
 // with the defaults of Config.
-func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 	return Open(ctx, Config{PostgresDSN: dsn})
 }
 
 // Open opens the database cfg names and migrates it.
-func Open(ctx context.Context, cfg Config) (*Store, error) {
+func Open(ctx context.Context, cfg Config) (Store, error) {
 	if (cfg.SQLitePath == "") == (cfg.PostgresDSN == "") {
 		return nil, errors.New("sqlstore: set exactly one of SQLitePath and PostgresDSN")
 	}
@@ -265,7 +307,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		db.SetMaxIdleConns(4)
 		db.SetConnMaxIdleTime(time.Minute)
 		db.SetConnMaxLifetime(connLifetime)
-		return open(ctx, db, false, cfg, 16, 4)
+		s, err := open(ctx, db, false, cfg, 16, 4)
+		if err != nil {
+			return nil, err // a nil Store, not a nil *sqlStore in one
+		}
+		return s, nil
 	}
 	db, err := sql.Open("pgx", withServerTimeouts(cfg.PostgresDSN, cfg.Timeout))
 	if err != nil {
@@ -282,10 +328,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	db.SetMaxIdleConns(size)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s, err := open(ctx, db, true, cfg, size, size)
-	if err == nil && cfg.MaxConns <= 0 {
+	if err != nil {
+		return nil, err // a nil Store, not a nil *sqlStore in one
+	}
+	if cfg.MaxConns <= 0 {
 		s.followPoolSize(size)
 	}
-	return s, err
+	return s, nil
 }
 
 // serverPoolSize is the pool size for the server's max_connections: a
@@ -309,7 +358,7 @@ const poolFollowEvery = 5 * time.Second
 // followPoolSize keeps the pool sized from the server's max_connections:
 // a server restarted with fewer connections would otherwise refuse the
 // pool's surplus (503s) until gatehouse restarts too.
-func (s *Store) followPoolSize(size int) {
+func (s *sqlStore) followPoolSize(size int) {
 	s.poolSize.Store(int32(size))
 	s.stopFollow = make(chan struct{})
 	go func() {
@@ -373,8 +422,8 @@ func withServerTimeouts(dsn string, timeout time.Duration) string {
 	return dsn
 }
 
-func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, idle int) (*Store, error) {
-	s := &Store{db: db, postgres: postgres, now: time.Now, stmts: map[string]*sql.Stmt{},
+func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, idle int) (*sqlStore, error) {
+	s := &sqlStore{db: db, postgres: postgres, now: time.Now, stmts: map[string]*sql.Stmt{},
 		timeout: cfg.Timeout, log: cfg.Logger, path: cfg.SQLitePath, idleConns: idle}
 	for i := range s.lanes {
 		s.lanes[i] = make(chan struct{}, max(1, poolSize*3/4))
@@ -401,7 +450,7 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 }
 
 // prepareDB connects, migrates, backfills and prepares the hot queries.
-func (s *Store) prepareDB(ctx context.Context) error {
+func (s *sqlStore) prepareDB(ctx context.Context) error {
 	// Replicas opening one SQLite file at once wait for each other's
 	// migrations: SQLITE_BUSY at open is retried (the per-call busy timeout
 	// is kept short for requests), for up to a minute or until ctx ends.
@@ -433,7 +482,7 @@ var ErrNotReady = errors.New("sqlstore: the database has not answered yet")
 
 // ensureReady makes a Lazy store ready once its database answers (trying
 // at most once a second); until then it returns ErrNotReady.
-func (s *Store) ensureReady() error {
+func (s *sqlStore) ensureReady() error {
 	if s.ready.Load() {
 		return nil
 	}
@@ -458,7 +507,7 @@ func (s *Store) ensureReady() error {
 
 // Ready reports whether the database answered: nil, or ErrNotReady while a
 // Lazy store's database has not (it tries again at most once a second).
-func (s *Store) Ready() error { return s.ensureReady() }
+func (s *sqlStore) Ready() error { return s.ensureReady() }
 
 // cause is err, or the reason begin ended the call's context (ErrNotReady,
 // ErrFileChanged) when that is why it failed.
@@ -472,7 +521,7 @@ func cause(ctx context.Context, err error) error {
 }
 
 // queryRow runs a prepared hot query (hotQueries) by name.
-func (s *Store) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
+func (s *sqlStore) queryRow(ctx context.Context, name string, args ...any) *sql.Row {
 	if !s.ready.Load() {
 		// Not prepared yet: the call's context has ended (begin), and the
 		// driver answers with that.
@@ -482,7 +531,7 @@ func (s *Store) queryRow(ctx context.Context, name string, args ...any) *sql.Row
 }
 
 // Close closes the database.
-func (s *Store) Close() error {
+func (s *sqlStore) Close() error {
 	if s.stopFollow != nil {
 		close(s.stopFollow)
 	}
@@ -494,13 +543,13 @@ func (s *Store) Close() error {
 }
 
 // DB is the underlying database (for tests and administration).
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *sqlStore) DB() *sql.DB { return s.db }
 
 // SetClock replaces the clock used for Updated stamps and nonce expiry.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+func (s *sqlStore) SetClock(now func() time.Time) { s.now = now }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
-func (s *Store) rebind(q string) string {
+func (s *sqlStore) rebind(q string) string {
 	if !s.postgres {
 		return q
 	}
@@ -517,7 +566,7 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if err := s.checkFile(true); err != nil { // never a write into a deleted or replaced file
 		return nil, err
 	}
@@ -526,7 +575,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 }
 
 // beginTx starts a write transaction (SQLite: BEGIN IMMEDIATE).
-func (s *Store) beginTx(ctx context.Context) (*sql.Tx, error) {
+func (s *sqlStore) beginTx(ctx context.Context) (*sql.Tx, error) {
 	if err := s.checkFile(true); err != nil {
 		return nil, err
 	}
@@ -553,7 +602,7 @@ const connLifetime = 10 * time.Minute
 // (always when force, else at most every fileCheckEvery). A change drops
 // every pooled connection (new ones open the file now at the path) and
 // fails this call; a missing file fails every call until it is back.
-func (s *Store) checkFile(force bool) error {
+func (s *sqlStore) checkFile(force bool) error {
 	if s.postgres || s.file == nil {
 		return nil
 	}
@@ -588,7 +637,7 @@ func (s *Store) checkFile(force bool) error {
 
 // dropConns closes every pooled connection, idle now or in use once it is
 // returned, and forgets what the read cache holds.
-func (s *Store) dropConns() {
+func (s *sqlStore) dropConns() {
 	s.db.SetConnMaxLifetime(time.Nanosecond)
 	s.db.SetMaxIdleConns(0)
 	s.db.SetMaxIdleConns(s.idleConns)
@@ -596,14 +645,14 @@ func (s *Store) dropConns() {
 	time.AfterFunc(time.Second, func() { s.db.SetConnMaxLifetime(connLifetime) })
 }
 
-func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+func (s *sqlStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	return rows, cause(ctx, err)
 }
 
 // migrate applies the embedded migrations not applied yet, one transaction
 // each, serialized across replicas.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *sqlStore) migrate(ctx context.Context) error {
 	files, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -695,7 +744,7 @@ func stripComments(s string) string {
 
 // backfillUserIDs gives accounts made before schema version 2 an ID and
 // binds their existing tokens and sessions to it (a no-op afterwards).
-func (s *Store) backfillUserIDs(ctx context.Context) error {
+func (s *sqlStore) backfillUserIDs(ctx context.Context) error {
 	rows, err := s.query(ctx, "SELECT login FROM users WHERE user_id = ''")
 	if err != nil {
 		return fmt.Errorf("sqlstore: reading users: %w", err)
@@ -793,7 +842,7 @@ func scanUser(row scanner) (*stores.User, error) {
 }
 
 // User implements stores.UserStore.
-func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
+func (s *sqlStore) User(ctx context.Context, login string) (*stores.User, error) {
 	if !stores.Storable(login) {
 		return nil, stores.ErrNotFound
 	}
@@ -808,7 +857,7 @@ func (s *Store) User(ctx context.Context, login string) (*stores.User, error) {
 // cachedRead answers from the read cache (readcache.go) when it can —
 // without a lane or a deadline while the cache is fresh — and otherwise
 // reads in lane l and remembers the answer.
-func cachedRead[T any](s *Store, ctx context.Context, l lane, hit func(gen uint64) (T, bool),
+func cachedRead[T any](s *sqlStore, ctx context.Context, l lane, hit func(gen uint64) (T, bool),
 	read func(ctx context.Context) (T, error), put func(v T, gen uint64)) (T, error) {
 	if gen, ok := s.cache.fresh(); ok {
 		if v, ok := hit(gen); ok {
@@ -833,7 +882,7 @@ func cachedRead[T any](s *Store, ctx context.Context, l lane, hit func(gen uint6
 }
 
 // UserFold implements stores.UserFolder.
-func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error) {
+func (s *sqlStore) UserFold(ctx context.Context, login string) (*stores.User, error) {
 	if !stores.Storable(login) {
 		return nil, stores.ErrNotFound
 	}
@@ -864,7 +913,7 @@ func (s *Store) UserFold(ctx context.Context, login string) (*stores.User, error
 
 // PutUser implements stores.UserAdmin. Updated is the later of now and just
 // after the previous stamp, so that it always moves.
-func (s *Store) PutUser(ctx context.Context, u stores.User) error {
+func (s *sqlStore) PutUser(ctx context.Context, u stores.User) error {
 	if !stores.Storable(u.Login()) {
 		return stores.ErrInvalid
 	}
@@ -887,7 +936,7 @@ func (s *Store) PutUser(ctx context.Context, u stores.User) error {
 }
 
 // RehashPassword implements stores.PasswordRehasher.
-func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
+func (s *sqlStore) RehashPassword(ctx context.Context, login, oldHash, newHash string) error {
 	if !stores.Storable(login) {
 		return stores.ErrNotFound
 	}
@@ -900,7 +949,7 @@ func (s *Store) RehashPassword(ctx context.Context, login, oldHash, newHash stri
 
 // DeleteUser implements stores.UserAdmin: in one transaction the user goes,
 // its tokens are revoked and its sessions deleted.
-func (s *Store) DeleteUser(ctx context.Context, login string) error {
+func (s *sqlStore) DeleteUser(ctx context.Context, login string) error {
 	if !stores.Storable(login) {
 		return stores.ErrNotFound
 	}
@@ -929,7 +978,7 @@ func (s *Store) DeleteUser(ctx context.Context, login string) error {
 }
 
 // ListUsers implements stores.UserAdmin, sorted by login.
-func (s *Store) ListUsers(ctx context.Context) ([]stores.User, error) {
+func (s *sqlStore) ListUsers(ctx context.Context) ([]stores.User, error) {
 	ctx, done := s.begin(ctx, laneUsers)
 	defer done()
 	rows, err := s.query(ctx, "SELECT "+userColumns+" FROM users ORDER BY login")
@@ -951,11 +1000,11 @@ func (s *Store) ListUsers(ctx context.Context) ([]stores.User, error) {
 // Rules.
 
 // Rules implements auth.PolicyStore, in stored order.
-func (s *Store) Rules(ctx context.Context) ([]auth.Rule, error) {
+func (s *sqlStore) Rules(ctx context.Context) ([]auth.Rule, error) {
 	return cachedRead(s, ctx, laneOther, s.cache.cachedRules, s.readRules, s.cache.putRules)
 }
 
-func (s *Store) readRules(ctx context.Context) ([]auth.Rule, error) {
+func (s *sqlStore) readRules(ctx context.Context) ([]auth.Rule, error) {
 	rows, err := s.query(ctx, "SELECT priority, subject, methods, path, verdict, disabled, note FROM rules ORDER BY pos")
 	if err != nil {
 		return nil, err
@@ -977,7 +1026,7 @@ func (s *Store) readRules(ctx context.Context) ([]auth.Rule, error) {
 
 // SetRules validates and replaces the whole rule table in one transaction;
 // nothing changes when any rule is invalid.
-func (s *Store) SetRules(ctx context.Context, rules []auth.Rule) error {
+func (s *sqlStore) SetRules(ctx context.Context, rules []auth.Rule) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	defer s.cache.invalidate()
@@ -1022,7 +1071,7 @@ func scanToken(row scanner) (*stores.Token, error) {
 }
 
 // TokenByHash implements stores.TokenStore.
-func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, error) {
+func (s *sqlStore) TokenByHash(ctx context.Context, hash string) (*stores.Token, error) {
 	if hash == "" {
 		return nil, stores.ErrNotFound
 	}
@@ -1035,14 +1084,14 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (*stores.Token, er
 }
 
 // TokenByID implements stores.TokenStore.
-func (s *Store) TokenByID(ctx context.Context, id string) (*stores.Token, error) {
+func (s *sqlStore) TokenByID(ctx context.Context, id string) (*stores.Token, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	return scanToken(s.queryRow(ctx, "tokenByID", id))
 }
 
 // CreateToken implements stores.TokenAdmin.
-func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
+func (s *sqlStore) CreateToken(ctx context.Context, t stores.Token) error {
 	if !stores.Storable(t.User, t.Name) {
 		return stores.ErrInvalid
 	}
@@ -1062,7 +1111,7 @@ func (s *Store) CreateToken(ctx context.Context, t stores.Token) error {
 }
 
 // ListTokens implements stores.TokenAdmin.
-func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]stores.Token, error) {
+func (s *sqlStore) ListTokens(ctx context.Context, user, kind string) ([]stores.Token, error) {
 	if !stores.Storable(user, kind) {
 		return nil, nil
 	}
@@ -1091,7 +1140,7 @@ func (s *Store) ListTokens(ctx context.Context, user, kind string) ([]stores.Tok
 }
 
 // RevokeToken implements stores.TokenAdmin.
-func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+func (s *sqlStore) RevokeToken(ctx context.Context, id string, at time.Time) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	defer s.cache.invalidate()
@@ -1104,7 +1153,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 
 // ConsumeToken implements stores.TokenAdmin: one UPDATE, so exactly one
 // concurrent caller sees a row change.
-func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
+func (s *sqlStore) ConsumeToken(ctx context.Context, id string, at time.Time) (bool, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	defer s.cache.invalidate()
@@ -1125,7 +1174,7 @@ func (s *Store) ConsumeToken(ctx context.Context, id string, at time.Time) (bool
 }
 
 // TouchTokens implements stores.TokenAdmin in one transaction.
-func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+func (s *sqlStore) TouchTokens(ctx context.Context, used map[string]time.Time) error {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	defer s.cache.invalidate()
@@ -1153,7 +1202,7 @@ func (s *Store) TouchTokens(ctx context.Context, used map[string]time.Time) erro
 }
 
 // RevokeFamily implements stores.TokenAdmin.
-func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (int, error) {
+func (s *sqlStore) RevokeFamily(ctx context.Context, family string, at time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	defer s.cache.invalidate()
@@ -1169,7 +1218,7 @@ func (s *Store) RevokeFamily(ctx context.Context, family string, at time.Time) (
 }
 
 // DeleteExpiredTokens implements stores.TokenAdmin.
-func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
+func (s *sqlStore) DeleteExpiredTokens(ctx context.Context, before time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneTokens)
 	defer done()
 	defer s.cache.invalidate()
@@ -1184,7 +1233,7 @@ func (s *Store) DeleteExpiredTokens(ctx context.Context, before time.Time) (int,
 // Sessions.
 
 // CreateSession implements stores.SessionStore.
-func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
+func (s *sqlStore) CreateSession(ctx context.Context, x stores.Session) error {
 	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
@@ -1199,7 +1248,7 @@ func (s *Store) CreateSession(ctx context.Context, x stores.Session) error {
 
 // CapSessions implements stores.SessionCapper: one statement over the
 // sessions_login index.
-func (s *Store) CapSessions(ctx context.Context, login string, keep int) (int, error) {
+func (s *sqlStore) CapSessions(ctx context.Context, login string, keep int) (int, error) {
 	if !stores.Storable(login) {
 		return 0, nil
 	}
@@ -1217,14 +1266,14 @@ func (s *Store) CapSessions(ctx context.Context, login string, keep int) (int, e
 
 // SessionByHash implements stores.SessionStore. With SQLite it is answered
 // from the read cache while the database has not changed.
-func (s *Store) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
+func (s *sqlStore) SessionByHash(ctx context.Context, hash string) (*stores.Session, error) {
 	return cachedRead(s, ctx, laneSessions,
 		func(gen uint64) (*stores.Session, bool) { return s.cache.session(hash, gen) },
 		func(ctx context.Context) (*stores.Session, error) { return s.readSession(ctx, hash) },
 		func(x *stores.Session, gen uint64) { s.cache.putSession(hash, x, gen) })
 }
 
-func (s *Store) readSession(ctx context.Context, hash string) (*stores.Session, error) {
+func (s *sqlStore) readSession(ctx context.Context, hash string) (*stores.Session, error) {
 	var x stores.Session
 	var scopes string
 	var userUpdated, created, lastSeen, idle, expires int64
@@ -1239,7 +1288,7 @@ func (s *Store) readSession(ctx context.Context, hash string) (*stores.Session, 
 }
 
 // TouchSession implements stores.SessionStore.
-func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) error {
+func (s *sqlStore) TouchSession(ctx context.Context, hash string, at time.Time) error {
 	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
@@ -1256,7 +1305,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 }
 
 // DeleteSession implements stores.SessionStore.
-func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+func (s *sqlStore) DeleteSession(ctx context.Context, hash string) error {
 	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
@@ -1265,7 +1314,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 }
 
 // DeleteExpiredSessions removes sessions past their absolute end.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
+func (s *sqlStore) DeleteExpiredSessions(ctx context.Context, before time.Time) (int, error) {
 	defer s.cache.invalidate()
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
@@ -1280,7 +1329,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, before time.Time) (in
 // OAuth consumers and clients.
 
 // Consumer implements stores.ConsumerStore.
-func (s *Store) Consumer(ctx context.Context, key string) (*stores.Consumer, error) {
+func (s *sqlStore) Consumer(ctx context.Context, key string) (*stores.Consumer, error) {
 	if !stores.Storable(key) {
 		return nil, stores.ErrNotFound
 	}
@@ -1300,7 +1349,7 @@ func (s *Store) Consumer(ctx context.Context, key string) (*stores.Consumer, err
 
 // PutConsumer creates or replaces an OAuth 1.0a consumer; one that fails
 // stores.Consumer.Validate is refused and nothing changes.
-func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
+func (s *sqlStore) PutConsumer(ctx context.Context, c stores.Consumer) error {
 	if !stores.Storable(c.Key) {
 		return stores.ErrInvalid
 	}
@@ -1318,7 +1367,7 @@ func (s *Store) PutConsumer(ctx context.Context, c stores.Consumer) error {
 
 // CountSessions counts the sessions that have not expired at at (for a
 // metrics gauge; an index search over sessions_expires).
-func (s *Store) CountSessions(ctx context.Context, at time.Time) (int, error) {
+func (s *sqlStore) CountSessions(ctx context.Context, at time.Time) (int, error) {
 	ctx, done := s.begin(ctx, laneSessions)
 	defer done()
 	var n int
@@ -1329,7 +1378,7 @@ func (s *Store) CountSessions(ctx context.Context, at time.Time) (int, error) {
 // ListConsumers returns every OAuth 1.0a consumer by key, for
 // administration: Secret and RSAPublicKeyPEM are left empty, so a listing
 // never carries key material.
-func (s *Store) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
+func (s *sqlStore) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	rows, err := s.query(ctx, "SELECT consumer_key, methods, disabled, user_list, mapping FROM consumers ORDER BY consumer_key")
@@ -1352,7 +1401,7 @@ func (s *Store) ListConsumers(ctx context.Context) ([]stores.Consumer, error) {
 }
 
 // Client implements stores.ClientStore.
-func (s *Store) Client(ctx context.Context, id string) (*stores.Client, error) {
+func (s *sqlStore) Client(ctx context.Context, id string) (*stores.Client, error) {
 	if !stores.Storable(id) {
 		return nil, stores.ErrNotFound
 	}
@@ -1371,7 +1420,7 @@ func (s *Store) Client(ctx context.Context, id string) (*stores.Client, error) {
 }
 
 // PutClient creates or replaces an OAuth 2 client.
-func (s *Store) PutClient(ctx context.Context, c stores.Client) error {
+func (s *sqlStore) PutClient(ctx context.Context, c stores.Client) error {
 	if !stores.Storable(c.ID) {
 		return stores.ErrInvalid
 	}
@@ -1388,7 +1437,7 @@ func (s *Store) PutClient(ctx context.Context, c stores.Client) error {
 
 // UseNonce implements stores.NonceStore with one atomic statement: the insert
 // succeeds, or revives an expired row, or changes nothing (a replay).
-func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
+func (s *sqlStore) UseNonce(ctx context.Context, consumer, nonce string, expires time.Time) (bool, error) {
 	if !stores.Storable(consumer, nonce) {
 		return false, stores.ErrInvalid
 	}
@@ -1413,7 +1462,7 @@ func (s *Store) UseNonce(ctx context.Context, consumer, nonce string, expires ti
 
 // CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
-func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
+func (s *sqlStore) CertRevoked(ctx context.Context, serial string) (bool, error) {
 	norm, err := stores.NormalizeSerial(serial)
 	if err != nil {
 		return false, err
@@ -1431,7 +1480,7 @@ func (s *Store) CertRevoked(ctx context.Context, serial string) (bool, error) {
 // RevokeCert adds a certificate serial to the deny-list, in any form
 // stores.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
-func (s *Store) RevokeCert(ctx context.Context, serial string) error {
+func (s *sqlStore) RevokeCert(ctx context.Context, serial string) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	defer s.cache.invalidate()
@@ -1448,7 +1497,7 @@ func (s *Store) RevokeCert(ctx context.Context, serial string) error {
 
 // AddFailure implements stores.FailureCounter with one atomic upsert: a new
 // or ended window starts at 1, a running one counts up.
-func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
+func (s *sqlStore) AddFailure(ctx context.Context, scope, key string, window time.Duration) (int, time.Duration, error) {
 	if !stores.Storable(scope, key) {
 		return 0, 0, stores.ErrInvalid
 	}
@@ -1479,7 +1528,7 @@ func (s *Store) AddFailure(ctx context.Context, scope, key string, window time.D
 }
 
 // RemoveFailure implements stores.FailureCounter.
-func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
+func (s *sqlStore) RemoveFailure(ctx context.Context, scope, key string) error {
 	if !stores.Storable(scope, key) {
 		return nil // never counted
 	}
@@ -1490,7 +1539,7 @@ func (s *Store) RemoveFailure(ctx context.Context, scope, key string) error {
 }
 
 // Failures implements stores.FailureCounter.
-func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
+func (s *sqlStore) Failures(ctx context.Context, scope, key string) (int, time.Duration, error) {
 	if !stores.Storable(scope, key) {
 		return 0, 0, nil // never counted
 	}
@@ -1514,7 +1563,7 @@ func (s *Store) Failures(ctx context.Context, scope, key string) (int, time.Dura
 }
 
 // ResetFailures implements stores.FailureCounter.
-func (s *Store) ResetFailures(ctx context.Context, scope, key string) error {
+func (s *sqlStore) ResetFailures(ctx context.Context, scope, key string) error {
 	if !stores.Storable(scope, key) {
 		return nil // never counted
 	}

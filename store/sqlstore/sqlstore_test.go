@@ -23,18 +23,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func backend(s *sqlstore.Store) storetest.Backend {
+func backend(s sqlstore.Store) storetest.Backend {
 	return storetest.Backend{Users: s, Rules: s, Tokens: s, Sessions: s, Consumers: s, Clients: s, Nonces: s, Certs: s, Failures: s}
 }
 
-func openSQLite(t testing.TB) *sqlstore.Store {
+func openSQLite(t testing.TB) sqlstore.Store {
 	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
 
-func openPostgres(t testing.TB) *sqlstore.Store {
+func openPostgres(t testing.TB) sqlstore.Store {
 	s, err := sqlstore.OpenPostgres(context.Background(), storetest.PostgresDSN(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
@@ -48,13 +48,13 @@ func TestConformancePostgres(t *testing.T) { storetest.Run(t, backend(openPostgr
 // Several replicas opening (and migrating) one database at once.
 func TestConcurrentMigrations(t *testing.T) {
 	sqlitePath := filepath.Join(t.TempDir(), "migrate.db")
-	for name, open := range map[string]func(context.Context) (*sqlstore.Store, error){
-		"sqlite": func(ctx context.Context) (*sqlstore.Store, error) {
+	for name, open := range map[string]func(context.Context) (sqlstore.Store, error){
+		"sqlite": func(ctx context.Context) (sqlstore.Store, error) {
 			return sqlstore.OpenSQLite(ctx, sqlitePath)
 		},
-		"postgres": func() func(context.Context) (*sqlstore.Store, error) {
+		"postgres": func() func(context.Context) (sqlstore.Store, error) {
 			dsn := storetest.PostgresDSN(t)
-			return func(ctx context.Context) (*sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn) }
+			return func(ctx context.Context) (sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn) }
 		}(),
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -33,7 +33,7 @@ import (
 
 // newRouter is the whole service: a chi router with gatehouse in front
 // of two route groups.
-func newRouter(store *memstore.Store, tokens *token.Service) http.Handler {
+func newRouter(store memstore.Store, tokens *token.Service) http.Handler {
 	passwords := pwcheck.New(pwcheck.Config{Users: store, Counter: store})
 	login := auth.Chain(token.XAuthToken(tokens.AccessTokens()), basic.New(basic.Config{Passwords: passwords, Tokens: tokens.PATs()}))
 	anyUser := auth.Middleware(login, auth.Config{})
