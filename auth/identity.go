@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // Scheme names used in Identity.Scheme by the packages of this module.
@@ -74,19 +73,4 @@ func IdentityFrom(ctx context.Context) (*Identity, bool) {
 		return st.id, true
 	}
 	return nil, false
-}
-
-// Printable reports whether s is valid UTF-8 without control characters
-// (C0 or DEL): what every scheme demands of a login, a client id or a
-// token's name before looking it up.
-func Printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

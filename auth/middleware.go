@@ -3,10 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/audit"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -134,13 +134,13 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				}
 			}
 			if id == nil {
-				AuditSuccess(c.audit, r, nil)
+				auditSuccess(c.audit, r, nil)
 				c.observed(start, "anonymous", "", "")
 				next.ServeHTTP(w, r)
 				return
 			}
 			if c.audit != nil {
-				AuditSuccess(c.audit, r, id)
+				auditSuccess(c.audit, r, id)
 			}
 			c.observed(start, "allow", id.Scheme, "")
 			st.id = id
@@ -198,7 +198,7 @@ func (c *config) observed(start time.Time, outcome, scheme string, reason Reason
 }
 
 func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challenges []string, start time.Time) {
-	AuditFailure(c.audit, r, e)
+	auditFailure(c.audit, r, e)
 	if c.observe != nil {
 		outcome := "fail"
 		if e.Reason == ReasonForbidden || e.Reason == ReasonInsufficientScope {
@@ -222,128 +222,21 @@ func (c *config) fail(w http.ResponseWriter, r *http.Request, e *Error, challeng
 	c.responder.Error(w, r, e)
 }
 
-// AuditSuccess logs an allowed request to l (nil: nothing): outcome "allow",
-// or "anonymous" when id is nil. Handlers that decide on credentials
-// themselves (token endpoints) use it as Middleware does.
-func AuditSuccess(l *slog.Logger, r *http.Request, id *Identity) {
+// auditSuccess logs an allowed request (see internal/audit).
+func auditSuccess(l *slog.Logger, r *http.Request, id *Identity) {
 	if l == nil {
 		return
 	}
 	if id == nil {
-		audit(l, r, slog.LevelInfo, "anonymous", "", "", "", "", "", nil, 0)
+		audit.Success(l, r, "", "", true)
 		return
 	}
-	audit(l, r, slog.LevelInfo, "allow", id.Scheme, id.Login(), "", "", "", nil, 0)
+	audit.Success(l, r, id.Scheme, id.Login(), false)
 }
 
-// AuditFailure logs a refused request to l (nil: nothing): outcome "deny"
-// for policy and scope denials, "fail" otherwise; level Error when a store
-// failed, Warn else.
-//
-// Repeats are rate-limited, so that a flood of identical failures (the same
-// outcome, scheme, user, reason, detail, cause and client address) cannot
-// flood the log:
-// the first is logged, the repeats within the next second are counted, and
-// the next record of that failure carries the count as "repeats". A
-// success is always logged, and so is every distinct failure.
-func AuditFailure(l *slog.Logger, r *http.Request, e *Error) {
-	if l == nil {
-		return
+// auditFailure logs a refused request (see internal/audit).
+func auditFailure(l *slog.Logger, r *http.Request, e *Error) {
+	if l != nil {
+		audit.Failure(l, r, audit.Refusal{Reason: string(e.Reason), Scheme: e.Scheme, User: e.User, Code: e.Code, Detail: e.Text(), Cause: e.Cause})
 	}
-	outcome, level := "fail", slog.LevelWarn
-	switch e.Reason {
-	case ReasonForbidden, ReasonInsufficientScope:
-		outcome = "deny"
-	case ReasonUnavailable:
-		level = slog.LevelError
-	}
-	cause := ""
-	if e.Cause != nil {
-		cause = e.Cause.Error()
-	}
-	repeats, log := failureLog.admit(l, outcome+"\x00"+e.Scheme+"\x00"+e.User+"\x00"+string(e.Reason)+"\x00"+e.Text()+"\x00"+cause+"\x00"+ClientAddr(r))
-	if !log {
-		return
-	}
-	audit(l, r, level, outcome, e.Scheme, e.User, string(e.Reason), e.Code, e.Text(), e.Cause, repeats)
-}
-
-// failureLog rate-limits identical audit failures (see AuditFailure).
-var failureLog = &repeatLimiter{window: time.Second, max: 10_000}
-
-type repeatLimiter struct {
-	window time.Duration
-	max    int
-
-	mu   sync.Mutex
-	seen map[repeatKey]*repeatState
-}
-
-type repeatKey struct {
-	l   *slog.Logger
-	key string
-}
-
-type repeatState struct {
-	logged     time.Time
-	suppressed int
-}
-
-// admit reports whether a failure with key should be logged now, and how
-// many identical ones were held back since it was last logged.
-func (rl *repeatLimiter) admit(l *slog.Logger, key string) (repeats int, log bool) {
-	now := time.Now()
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if rl.seen == nil {
-		rl.seen = map[repeatKey]*repeatState{}
-	}
-	k := repeatKey{l, key}
-	st, ok := rl.seen[k]
-	if ok && now.Sub(st.logged) < rl.window {
-		st.suppressed++
-		return 0, false
-	}
-	if !ok {
-		if len(rl.seen) >= rl.max {
-			for k, v := range rl.seen { // forget what has gone quiet
-				if now.Sub(v.logged) >= rl.window && v.suppressed == 0 || len(rl.seen) >= rl.max {
-					delete(rl.seen, k)
-				}
-			}
-		}
-		st = &repeatState{}
-		rl.seen[k] = st
-	}
-	repeats, st.suppressed, st.logged = st.suppressed, 0, now
-	return repeats, true
-}
-
-// audit writes one record: message "auth" with outcome, scheme, user, reason,
-// remote, method and path (never the query string), for a failure its
-// client-facing detail and the precise cause (never a secret), and how many
-// identical failures were held back before it.
-func audit(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, user, reason, code, detail string, cause error, repeats int) {
-	attrs := []slog.Attr{
-		slog.String("outcome", outcome),
-		slog.String("scheme", scheme),
-		slog.String("user", user),
-		slog.String("reason", reason),
-		slog.String("remote", r.RemoteAddr),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-	}
-	if code != "" {
-		attrs = append(attrs, slog.String("code", code))
-	}
-	if detail != "" {
-		attrs = append(attrs, slog.String("detail", detail))
-	}
-	if cause != nil {
-		attrs = append(attrs, slog.String("cause", cause.Error()))
-	}
-	if repeats > 0 {
-		attrs = append(attrs, slog.Int("repeats", repeats))
-	}
-	l.LogAttrs(r.Context(), level, "auth", attrs...)
 }

@@ -68,12 +68,3 @@ func redirect(w http.ResponseWriter, r *http.Request, base string) {
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, target, code)
 }
-
-// ClientAddr is the host part of r.RemoteAddr: the client address used for
-// throttling. Behind a proxy, set the schemes' ClientAddr hook instead.
-func ClientAddr(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
-}

@@ -18,6 +18,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"io"
 	"strconv"
 	"strings"
@@ -298,7 +299,7 @@ func readXCATPasswd(r io.Reader) ([]account, []Skip, error) {
 
 // validLogin accepts a login gatehouse can store.
 func validLogin(s string) bool {
-	return s != "" && len(s) <= 255 && auth.Printable(s) && !strings.ContainsAny(s, ": \t")
+	return s != "" && len(s) <= 255 && httpx.Printable(s) && !strings.ContainsAny(s, ": \t")
 }
 
 // readXCATPolicy reads `tabdump policy`. A row maps to a rule when it

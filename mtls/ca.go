@@ -27,33 +27,33 @@ import (
 // CLI call), ten years for the cluster CA (replacing it means re-issuing
 // everything).
 const (
-	DefaultCAValidity   = 10 * 365 * 24 * time.Hour
-	DefaultLeafValidity = 365 * 24 * time.Hour
+	defaultCAValidity   = 10 * 365 * 24 * time.Hour
+	defaultLeafValidity = 365 * 24 * time.Hour
 )
 
-// KeyType selects the key algorithm of a new key.
-type KeyType string
+// keyType selects the key algorithm of a new key.
+type keyType string
 
 // Key types.
 const (
-	ECDSAP256 KeyType = "ecdsa-p256" // the default
-	RSA2048   KeyType = "rsa-2048"
-	RSA3072   KeyType = "rsa-3072"
-	RSA4096   KeyType = "rsa-4096"
+	keyECDSAP256 keyType = "ecdsa-p256" // the default
+	keyRSA2048   keyType = "rsa-2048"
+	keyRSA3072   keyType = "rsa-3072"
+	keyRSA4096   keyType = "rsa-4096"
 )
 
-func newKey(kt KeyType) (crypto.Signer, error) {
+func newKey(kt keyType) (crypto.Signer, error) {
 	switch kt {
-	case "", ECDSAP256:
+	case "", keyECDSAP256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case RSA2048:
+	case keyRSA2048:
 		return rsa.GenerateKey(rand.Reader, 2048)
-	case RSA3072:
+	case keyRSA3072:
 		return rsa.GenerateKey(rand.Reader, 3072)
-	case RSA4096:
+	case keyRSA4096:
 		return rsa.GenerateKey(rand.Reader, 4096)
 	}
-	return nil, fmt.Errorf("mtls: key type %q: want %s, %s, %s or %s", kt, ECDSAP256, RSA2048, RSA3072, RSA4096)
+	return nil, fmt.Errorf("mtls: key type %q: want %s, %s, %s or %s", kt, keyECDSAP256, keyRSA2048, keyRSA3072, keyRSA4096)
 }
 
 // newSerial is 128 random bits, never zero.
@@ -89,9 +89,11 @@ type CA struct {
 type CAOptions struct {
 	ClusterName string // the CA's CN; required
 	ClusterID   string // the CA's OU; a random UUID when empty
-	KeyType     KeyType
-	Validity    time.Duration // default DefaultCAValidity
-	Now         time.Time     // default time.Now()
+	// KeyType is the key algorithm: "ecdsa-p256" (the default),
+	// "rsa-2048", "rsa-3072" or "rsa-4096".
+	KeyType  keyType
+	Validity time.Duration // default ten years
+	Now      time.Time     // default time.Now()
 }
 
 // NewCA initialises a cluster CA: CN the cluster name, OU the cluster id,
@@ -104,7 +106,7 @@ func NewCA(o CAOptions) (*CA, error) {
 		o.ClusterID = newUUID()
 	}
 	if o.Validity <= 0 {
-		o.Validity = DefaultCAValidity
+		o.Validity = defaultCAValidity
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
@@ -174,8 +176,9 @@ func keyPEM(k crypto.Signer) ([]byte, error) {
 
 // LeafOptions describe a server or client certificate.
 type LeafOptions struct {
-	KeyType  KeyType
-	Validity time.Duration // default DefaultLeafValidity, never past the CA's own end
+	// KeyType is the key algorithm, as CAOptions.KeyType.
+	KeyType  keyType
+	Validity time.Duration // default one year, never past the CA's own end
 	Now      time.Time     // default time.Now()
 	// Organizations go into O (mapped to groups by Authenticator when
 	// OrganizationsAsGroups is set).
@@ -187,7 +190,7 @@ type LeafOptions struct {
 
 func (ca *CA) issue(subject pkix.Name, dns []string, ips []net.IP, eku []x509.ExtKeyUsage, o LeafOptions) (*Issued, error) {
 	if o.Validity <= 0 {
-		o.Validity = DefaultLeafValidity
+		o.Validity = defaultLeafValidity
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
@@ -261,7 +264,7 @@ func (ca *CA) IssueClient(name string, o LeafOptions) (*Issued, error) {
 	if name == "" || strings.ContainsAny(name, "/\\\x00") {
 		return nil, errors.New("mtls: a client certificate needs a name without slashes")
 	}
-	return ca.issue(pkix.Name{CommonName: DefaultPrefix + name, OrganizationalUnit: []string{ca.ClusterID}, Organization: o.Organizations},
+	return ca.issue(pkix.Name{CommonName: defaultPrefix + name, OrganizationalUnit: []string{ca.ClusterID}, Organization: o.Organizations},
 		nil, nil, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, o)
 }
 

@@ -31,13 +31,13 @@ import (
 	"github.com/gatehouse/gatehouse/internal/memo"
 )
 
-// DefaultPrefix is Flocker's CN prefix for API users.
-const DefaultPrefix = "user-"
+// defaultPrefix is Flocker's CN prefix for API users.
+const defaultPrefix = "user-"
 
 // Config configures the Authenticator.
 type Config struct {
 	// Prefix is stripped from the CN to give the user; a CN without it is
-	// refused. Default DefaultPrefix. Ignored when Map is set.
+	// refused. Default defaultPrefix. Ignored when Map is set.
 	Prefix string
 	// Map, when set, derives the user from the verified leaf certificate
 	// instead of Prefix (return an error to refuse it).
@@ -70,7 +70,7 @@ type Authenticator struct {
 // New returns the Authenticator.
 func New(cfg Config) *Authenticator {
 	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
+		cfg.Prefix = defaultPrefix
 	}
 	cfg.Env.Now = cfg.Env.Clock()
 	return &Authenticator{cfg: cfg, facts: memo.New[*x509.Certificate, *certFacts](maxFacts)}
@@ -241,9 +241,9 @@ func (ca *CA) ServerCertificate(i *Issued) tls.Certificate {
 	return c
 }
 
-// ClientTLSConfig reads cluster.crt (the CA to trust) and a client
+// clientTLSConfig reads cluster.crt (the CA to trust) and a client
 // certificate and key (e.g. user.crt, user.key), as Flocker's clients do.
-func ClientTLSConfig(clusterCrt, certFile, keyFile string) (*tls.Config, error) {
+func clientTLSConfig(clusterCrt, certFile, keyFile string) (*tls.Config, error) {
 	caPEM, err := os.ReadFile(clusterCrt)
 	if err != nil {
 		return nil, err
@@ -259,10 +259,10 @@ func ClientTLSConfig(clusterCrt, certFile, keyFile string) (*tls.Config, error) 
 	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, Certificates: []tls.Certificate{pair}}, nil
 }
 
-// NewHTTPClient is an *http.Client over ClientTLSConfig for the files
+// NewHTTPClient is an *http.Client over clientTLSConfig for the files
 // <dir>/cluster.crt, <dir>/<name>.crt and <dir>/<name>.key.
 func NewHTTPClient(dir, name string) (*http.Client, error) {
-	cfg, err := ClientTLSConfig(dir+"/cluster.crt", dir+"/"+name+".crt", dir+"/"+name+".key")
+	cfg, err := clientTLSConfig(dir+"/cluster.crt", dir+"/"+name+".crt", dir+"/"+name+".key")
 	if err != nil {
 		return nil, err
 	}

@@ -397,8 +397,8 @@ func (a *Authenticator) gather(r *http.Request, header, others, query, all []oau
 	}
 	for _, f := range [...]*string{&o.consumerKey, &o.method, &o.timestamp, &o.nonce, &o.version, &o.token, &o.bodyHash, &o.requestorID} {
 		*f = oauthsig.Decode(*f)
-		if len(*f) > MaxParamBytes {
-			return request{}, proto{}, nil, fail(auth.ReasonMalformed, fmt.Sprintf("an OAuth parameter is longer than %d bytes", MaxParamBytes))
+		if len(*f) > maxParamBytes {
+			return request{}, proto{}, nil, fail(auth.ReasonMalformed, fmt.Sprintf("an OAuth parameter is longer than %d bytes", maxParamBytes))
 		}
 	}
 	if len(o.signature) > maxSignatureBytes {
@@ -408,18 +408,18 @@ func (a *Authenticator) gather(r *http.Request, header, others, query, all []oau
 	// NUL or invalid UTF-8 is refused here rather than by PostgreSQL (which
 	// would be a 503) or kept in Redis.
 	for _, f := range [...]string{o.consumerKey, o.nonce, o.requestorID} {
-		if !auth.Printable(f) {
+		if !httpx.Printable(f) {
 			return request{}, proto{}, nil, fail(auth.ReasonInvalid, "invalid consumer key or signature (an OAuth parameter holds control characters or invalid UTF-8)")
 		}
 	}
 	return req, o, body, nil
 }
 
-// MaxParamBytes bounds each decoded OAuth protocol parameter but the
+// maxParamBytes bounds each decoded OAuth protocol parameter but the
 // signature (consumer key, nonce, timestamp, …): real clients send nonces of
 // 16 to 64 characters and keys of a few dozen. A longer one is refused with
 // 400 before it reaches a store (a nonce is kept for twice the window).
-const MaxParamBytes = 256
+const maxParamBytes = 256
 
 // maxSignatureBytes bounds oauth_signature as sent: an RSA-SHA1 signature
 // of an 8192-bit key, base64 and percent-encoded, with room to spare.
@@ -738,7 +738,7 @@ func (a *Authenticator) userHeader(r *http.Request) (string, error) {
 		underscore = strings.TrimSpace(underscores[0])
 	}
 	for _, v := range [...]string{dash, underscore} {
-		if len(v) > MaxParamBytes || !auth.Printable(v) || strings.Contains(v, ",") {
+		if len(v) > maxParamBytes || !httpx.Printable(v) || strings.Contains(v, ",") {
 			return "", fail(auth.ReasonMalformed, a.cfg.UserHeader+" is not a user name (too long, a list, control characters or invalid UTF-8)")
 		}
 	}

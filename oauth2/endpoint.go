@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"io"
 	"mime"
 	"net/http"
@@ -68,14 +69,16 @@ type EndpointConfig struct {
 	Env auth.Env
 }
 
-// TokenEndpoint is the token endpoint handler.
-type TokenEndpoint struct {
+// tokenEndpoint is the token endpoint handler.
+type tokenEndpoint struct {
 	cfg   EndpointConfig
 	dummy string
 }
 
 // NewTokenEndpoint returns the handler.
-func NewTokenEndpoint(cfg EndpointConfig) *TokenEndpoint {
+func NewTokenEndpoint(cfg EndpointConfig) http.Handler { return newTokenEndpoint(cfg) }
+
+func newTokenEndpoint(cfg EndpointConfig) *tokenEndpoint {
 	if cfg.Tokens == nil || cfg.Passwords == nil {
 		panic("oauth2: EndpointConfig needs Tokens and Passwords")
 	}
@@ -84,21 +87,21 @@ func NewTokenEndpoint(cfg EndpointConfig) *TokenEndpoint {
 
 // newEndpoint fills cfg's defaults; the revocation and introspection
 // endpoints share the token endpoint's request checks through it.
-func newEndpoint(cfg EndpointConfig) *TokenEndpoint {
+func newEndpoint(cfg EndpointConfig) *tokenEndpoint {
 	if cfg.Tokens == nil {
 		panic("oauth2: EndpointConfig needs Tokens")
 	}
 	cfg.Env.Now = cfg.Env.Clock()
-	e := &TokenEndpoint{cfg: cfg}
+	e := &tokenEndpoint{cfg: cfg}
 	if cfg.Clients != nil {
 		e.dummy = password.Dummy()
 	}
 	return e
 }
 
-// Response is the success body: RFC 6749 §5.1 plus oVirt's "exp", the expiry
+// tokenResponse is the success body: RFC 6749 §5.1 plus oVirt's "exp", the expiry
 // in epoch milliseconds as a string.
-type Response struct {
+type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in,omitempty"`
@@ -108,15 +111,15 @@ type Response struct {
 }
 
 // ServeHTTP implements http.Handler: one token request.
-func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	basicUsed := false
 	user := ""
 	fail := func(err *auth.Error) {
 		if err.User == "" {
 			err.User = user
 		}
-		auth.AuditFailure(e.cfg.Env.Audit, r, err)
-		Responder{Style: e.cfg.ErrorStyle, BasicChallenge: basicUsed}.Error(w, r, err)
+		authlog.Failure(e.cfg.Env.Audit, r, err)
+		errorResponder{Style: e.cfg.ErrorStyle, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	tr, client, rerr := e.readRequest(w, r, &basicUsed, &user)
 	if rerr != nil {
@@ -125,7 +128,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if client != nil && len(client.Grants) > 0 && !slices.Contains(client.Grants, tr.GrantType) {
-		fail(errf(UnauthorizedClient, "this client may not use grant_type "+strconv.Quote(tr.GrantType)))
+		fail(errf(codeUnauthorizedClient, "this client may not use grant_type "+strconv.Quote(tr.GrantType)))
 		return
 	}
 	scopes, serr := e.grantScopes(tr.Scope, client)
@@ -147,7 +150,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id, perr = e.passwordGrant(r, tr)
 	case "refresh_token":
 		if !e.cfg.RefreshTokens {
-			perr = errf(UnsupportedGrantType, "refresh tokens are not issued here: ask again with the password grant")
+			perr = errf(codeUnsupportedGrantType, "refresh tokens are not issued here: ask again with the password grant")
 			break
 		}
 		id, grant, perr = e.refreshGrant(ctx, tr, grant.ClientID)
@@ -155,15 +158,15 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			scopes = id.Scopes
 		}
 	case "":
-		perr = errf(InvalidRequest, "missing grant_type")
+		perr = errf(codeInvalidRequest, "missing grant_type")
 	default:
-		perr = errf(UnsupportedGrantType, "grant_type "+strconv.Quote(tr.GrantType)+" is not supported; use password")
+		perr = errf(codeUnsupportedGrantType, "grant_type "+strconv.Quote(tr.GrantType)+" is not supported; use password")
 	}
 	if perr != nil {
 		fail(perr)
 		return
 	}
-	auth.AuditSuccess(e.cfg.Env.Audit, r, id)
+	authlog.Success(e.cfg.Env.Audit, r, id)
 	e.issue(w, r, id, scopes, grant, fail)
 }
 
@@ -172,29 +175,29 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // body without credentials in the URL, and the client's credentials
 // (RFC 6749 §2.3.1). user is set to the request's username as soon as it
 // is known (for the audit of a failure).
-func (e *TokenEndpoint) readRequest(w http.ResponseWriter, r *http.Request, basicUsed *bool, user *string) (tokenreq.Request, *stores.Client, *auth.Error) {
+func (e *tokenEndpoint) readRequest(w http.ResponseWriter, r *http.Request, basicUsed *bool, user *string) (tokenreq.Request, *stores.Client, *auth.Error) {
 	var tr tokenreq.Request
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		e := errf(InvalidRequest, "this endpoint takes POST")
+		e := errf(codeInvalidRequest, "this endpoint takes POST")
 		e.HTTPStatus = http.StatusMethodNotAllowed
 		return tr, nil, e
 	}
 	if !e.cfg.Env.CredentialsAllowed(r) {
-		return tr, nil, errf(InvalidRequest, "this endpoint is served over HTTPS only")
+		return tr, nil, errf(codeInvalidRequest, "this endpoint is served over HTTPS only")
 	}
 	if len(r.Header.Values("Authorization")) > 1 {
-		return tr, nil, errf(InvalidRequest, "more than one Authorization header")
+		return tr, nil, errf(codeInvalidRequest, "more than one Authorization header")
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
-		return tr, nil, errf(InvalidRequest, "send the request as application/x-www-form-urlencoded")
+		return tr, nil, errf(codeInvalidRequest, "send the request as application/x-www-form-urlencoded")
 	}
 	if q := r.URL.Query(); q.Has("password") || q.Has("client_secret") || q.Has("token") {
-		return tr, nil, errf(InvalidRequest, "credentials belong in the request body, not the URL")
+		return tr, nil, errf(codeInvalidRequest, "credentials belong in the request body, not the URL")
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, tokenreq.MaxBytes+1))
 	if err != nil {
-		return tr, nil, errf(InvalidRequest, "cannot read the request body")
+		return tr, nil, errf(codeInvalidRequest, "cannot read the request body")
 	}
 	tr, perr := tokenreq.Parse(string(raw))
 	if perr != nil {
@@ -205,14 +208,14 @@ func (e *TokenEndpoint) readRequest(w http.ResponseWriter, r *http.Request, basi
 	return tr, client, cerr
 }
 
-func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, grant token.Grant, fail func(*auth.Error)) {
+func (e *tokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.Identity, scopes []string, grant token.Grant, fail func(*auth.Error)) {
 	ctx := r.Context()
 	issued, err := e.cfg.Tokens.IssueAccessGrant(ctx, id, scopes, grant)
 	if err != nil {
 		fail(unavailable("cannot issue a token now", err))
 		return
 	}
-	resp := Response{AccessToken: issued.Secret, TokenType: "bearer", Scope: strings.Join(scopes, " ")}
+	resp := tokenResponse{AccessToken: issued.Secret, TokenType: "bearer", Scope: strings.Join(scopes, " ")}
 	if exp := issued.Token.Expires; !exp.IsZero() {
 		resp.ExpiresIn = int64(exp.Sub(e.cfg.Env.Now()).Round(time.Second) / time.Second)
 		resp.Exp = strconv.FormatInt(exp.UnixMilli(), 10)
@@ -236,29 +239,29 @@ func (e *TokenEndpoint) issue(w http.ResponseWriter, r *http.Request, id *auth.I
 // authenticateClient applies RFC 6749 §2.3.1. x/oauth2 in auto-detect mode
 // sends "Basic Og==" (empty id and secret) for public clients: that counts
 // as no client credentials.
-func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *tokenreq.Request, basicUsed *bool) (*stores.Client, *auth.Error) {
+func (e *tokenEndpoint) authenticateClient(ctx context.Context, r *http.Request, tr *tokenreq.Request, basicUsed *bool) (*stores.Client, *auth.Error) {
 	id, secret, hasBasic := r.BasicAuth()
 	if hasBasic && (id != "" || secret != "") {
 		*basicUsed = true
 		if tr.ClientID != "" || tr.ClientSecret != "" {
-			return nil, errf(InvalidRequest, "client credentials given both in the Authorization header and in the body")
+			return nil, errf(codeInvalidRequest, "client credentials given both in the Authorization header and in the body")
 		}
 		// RFC 6749 §2.3.1: Basic credentials are form-encoded first.
 		var err1, err2 error
 		tr.ClientID, err1 = url.QueryUnescape(id)
 		tr.ClientSecret, err2 = url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil {
-			return nil, errf(InvalidClient, "client credentials are not form-encoded")
+			return nil, errf(codeInvalidClient, "client credentials are not form-encoded")
 		}
 	} else if r.Header.Get("Authorization") != "" && !hasBasic {
-		return nil, errf(InvalidRequest, "the token endpoint takes client credentials as HTTP Basic")
+		return nil, errf(codeInvalidRequest, "the token endpoint takes client credentials as HTTP Basic")
 	}
 	if e.cfg.Clients == nil {
 		return nil, nil // clients are not authenticated here; ids are ignored
 	}
 	if tr.ClientID == "" {
 		if e.cfg.RequireClient {
-			return nil, errf(InvalidClient, "client authentication required")
+			return nil, errf(codeInvalidClient, "client authentication required")
 		}
 		return nil, nil
 	}
@@ -278,47 +281,47 @@ func (e *TokenEndpoint) authenticateClient(ctx context.Context, r *http.Request,
 	}
 	switch {
 	case c == nil || c.Disabled:
-		return nil, errf(InvalidClient, "unknown client or bad client secret")
+		return nil, errf(codeInvalidClient, "unknown client or bad client secret")
 	case c.SecretHash == "" && tr.ClientSecret == "":
 		return c, nil // a registered public client
 	case !ok:
-		return nil, errf(InvalidClient, "unknown client or bad client secret")
+		return nil, errf(codeInvalidClient, "unknown client or bad client secret")
 	}
 	return c, nil
 }
 
-func (e *TokenEndpoint) grantScopes(asked []string, c *stores.Client) ([]string, *auth.Error) {
+func (e *tokenEndpoint) grantScopes(asked []string, c *stores.Client) ([]string, *auth.Error) {
 	if len(asked) == 0 {
 		asked = e.cfg.DefaultScope
 	}
 	if len(asked) == 0 {
 		if e.cfg.RequireScope {
-			return nil, errf(InvalidScope, "scope is required"+e.expected())
+			return nil, errf(codeInvalidScope, "scope is required"+e.expected())
 		}
 		return nil, nil
 	}
 	for _, s := range asked {
 		if len(e.cfg.Scopes) > 0 && !slices.Contains(e.cfg.Scopes, s) {
-			return nil, errf(InvalidScope, "unknown scope "+strconv.Quote(s)+e.expected())
+			return nil, errf(codeInvalidScope, "unknown scope "+strconv.Quote(s)+e.expected())
 		}
 		if c != nil && len(c.Scopes) > 0 && !slices.Contains(c.Scopes, s) {
-			return nil, errf(InvalidScope, "scope "+strconv.Quote(s)+" is not allowed for this client")
+			return nil, errf(codeInvalidScope, "scope "+strconv.Quote(s)+" is not allowed for this client")
 		}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(asked))), nil
 }
 
 // expected names the scopes the endpoint grants, for error messages.
-func (e *TokenEndpoint) expected() string {
+func (e *tokenEndpoint) expected() string {
 	if len(e.cfg.Scopes) == 0 {
 		return ""
 	}
 	return ": ask for " + strings.Join(e.cfg.Scopes, " or ")
 }
 
-func (e *TokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*auth.Identity, *auth.Error) {
+func (e *tokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*auth.Identity, *auth.Error) {
 	if tr.Username == "" || tr.Password == "" {
-		return nil, errf(InvalidRequest, "the password grant needs username and password")
+		return nil, errf(codeInvalidRequest, "the password grant needs username and password")
 	}
 	// x/oauth2's auto-detect retry repeats a failed request at once with the
 	// client credentials moved: the throttle counts such a repeat once.
@@ -327,13 +330,13 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*au
 	if err != nil {
 		switch ae := auth.AsError(err); ae.Reason {
 		case auth.ReasonThrottled:
-			t := errf(InvalidGrant, "too many failed attempts, try again later")
+			t := errf(codeInvalidGrant, "too many failed attempts, try again later")
 			t.Reason, t.HTTPStatus, t.RetryAfter = auth.ReasonThrottled, 0, ae.RetryAfter
 			return nil, t
 		case auth.ReasonUnavailable:
 			return nil, unavailable("cannot check credentials now", ae.Cause)
 		}
-		return nil, errf(InvalidGrant, "the username or password is incorrect")
+		return nil, errf(codeInvalidGrant, "the username or password is incorrect")
 	}
 	return id, nil
 }
@@ -341,19 +344,19 @@ func (e *TokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*au
 // refreshGrant rotates the refresh token presented by clientID ("" when no
 // client authenticated) and returns the identity and the grant (client and
 // family) the new tokens belong to.
-func (e *TokenEndpoint) refreshGrant(ctx context.Context, tr tokenreq.Request, clientID string) (*auth.Identity, token.Grant, *auth.Error) {
+func (e *tokenEndpoint) refreshGrant(ctx context.Context, tr tokenreq.Request, clientID string) (*auth.Identity, token.Grant, *auth.Error) {
 	if tr.RefreshToken == "" {
-		return nil, token.Grant{}, errf(InvalidRequest, "missing refresh_token")
+		return nil, token.Grant{}, errf(codeInvalidRequest, "missing refresh_token")
 	}
 	id, grant, err := e.cfg.Tokens.Rotate(ctx, tr.RefreshToken, clientID)
 	if err != nil {
 		if auth.AsError(err).Reason == auth.ReasonUnavailable {
 			return nil, token.Grant{}, unavailable("cannot check the token now", err)
 		}
-		return nil, token.Grant{}, errf(InvalidGrant, "the refresh token is invalid, expired, revoked, already used or not yours")
+		return nil, token.Grant{}, errf(codeInvalidGrant, "the refresh token is invalid, expired, revoked, already used or not yours")
 	}
 	if len(tr.Scope) > 0 && !isSubset(tr.Scope, id.Scopes) {
-		return nil, token.Grant{}, errf(InvalidScope, "a refreshed token cannot have more scope than the original")
+		return nil, token.Grant{}, errf(codeInvalidScope, "a refreshed token cannot have more scope than the original")
 	}
 	if len(tr.Scope) > 0 {
 		id.Scopes = tr.Scope

@@ -10,12 +10,12 @@ import (
 
 // Error codes of RFC 6749 §5.2.
 const (
-	InvalidRequest       = "invalid_request"
-	InvalidClient        = "invalid_client"
-	InvalidGrant         = "invalid_grant"
-	UnauthorizedClient   = "unauthorized_client"
-	UnsupportedGrantType = "unsupported_grant_type"
-	InvalidScope         = "invalid_scope"
+	codeInvalidRequest       = "invalid_request"
+	codeInvalidClient        = "invalid_client"
+	codeInvalidGrant         = "invalid_grant"
+	codeUnauthorizedClient   = "unauthorized_client"
+	codeUnsupportedGrantType = "unsupported_grant_type"
+	codeInvalidScope         = "invalid_scope"
 )
 
 // errf is a token-endpoint error (RFC 6749 §5.2) as an *auth.Error: the
@@ -24,9 +24,9 @@ const (
 func errf(code, desc string) *auth.Error {
 	e := &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth2, Code: code, Message: desc}
 	switch code {
-	case InvalidClient:
+	case codeInvalidClient:
 		e.HTTPStatus = http.StatusUnauthorized
-	case InvalidRequest:
+	case codeInvalidRequest:
 		e.Reason = auth.ReasonMalformed
 	default:
 		e.HTTPStatus = http.StatusBadRequest
@@ -55,11 +55,11 @@ const (
 	OVirt
 )
 
-// Responder renders an *auth.Error in the token endpoint's JSON (RFC 6749
+// errorResponder renders an *auth.Error in the token endpoint's JSON (RFC 6749
 // §5.2, or oVirt's shape): error from Code (temporarily_unavailable for a
 // 503, invalid_request for any other error without one), the description
 // from the message, no caching, Retry-After on 429 and 503.
-type Responder struct {
+type errorResponder struct {
 	Style ErrorStyle
 	// BasicChallenge adds a Basic challenge to a 401 (the client sent
 	// Basic client credentials).
@@ -67,7 +67,7 @@ type Responder struct {
 }
 
 // Error implements auth.Responder.
-func (rs Responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
+func (rs errorResponder) Error(w http.ResponseWriter, _ *http.Request, err error) {
 	e := auth.AsError(err)
 	code := e.Code
 	switch {
@@ -75,7 +75,7 @@ func (rs Responder) Error(w http.ResponseWriter, _ *http.Request, err error) {
 	case e.Reason == auth.ReasonUnavailable:
 		code = "temporarily_unavailable"
 	default:
-		code = InvalidRequest
+		code = codeInvalidRequest
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")

@@ -3,6 +3,7 @@ package oauth2
 import (
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"net/http"
 	"strings"
 
@@ -11,26 +12,26 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// RevocationEndpoint is RFC 7009's token revocation: a client (or, without
+// revocationEndpoint is RFC 7009's token revocation: a client (or, without
 // a client store, anyone holding the token) revokes an access, refresh or
 // personal access token by its value; a refresh token takes its whole grant
 // with it. Unknown and malformed tokens get 200, as the RFC says, so the
 // answer tells nothing about them.
-type RevocationEndpoint struct{ e *TokenEndpoint }
+type revocationEndpoint struct{ e *tokenEndpoint }
 
 // NewRevocationEndpoint serves revocation with cfg's token service and
 // clients (Passwords is not needed); with Clients set, a client must
 // authenticate (RequireClient) and may revoke only the tokens issued to it
 // (RFC 7009 §2.1): not another client's, not a token issued to no client.
-func NewRevocationEndpoint(cfg EndpointConfig) *RevocationEndpoint {
-	return &RevocationEndpoint{e: newEndpoint(cfg)}
+func NewRevocationEndpoint(cfg EndpointConfig) http.Handler {
+	return &revocationEndpoint{e: newEndpoint(cfg)}
 }
 
 // ServeHTTP implements http.Handler.
-func (rv *RevocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (rv *revocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var noClient *auth.Error
 	if rv.e.cfg.Clients != nil {
-		noClient = errf(InvalidClient, "client authentication required")
+		noClient = errf(codeInvalidClient, "client authentication required")
 	}
 	secret, client, fail, ok := rv.e.tokenRequest(w, r, noClient)
 	if !ok {
@@ -43,7 +44,7 @@ func (rv *RevocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	switch rerr := rv.e.cfg.Tokens.RevokeSecret(r.Context(), secret, clientID); {
 	case rerr == nil, errors.Is(rerr, stores.ErrNotFound):
 	case errors.Is(rerr, token.ErrOtherClient):
-		fail(errf(UnauthorizedClient, "the token was issued to another client"))
+		fail(errf(codeUnauthorizedClient, "the token was issued to another client"))
 		return
 	default:
 		fail(unavailable("cannot revoke now", rerr))
@@ -53,22 +54,22 @@ func (rv *RevocationEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) 
 	w.WriteHeader(http.StatusOK)
 }
 
-// IntrospectionEndpoint is RFC 7662's token introspection for resource
+// introspectionEndpoint is RFC 7662's token introspection for resource
 // servers elsewhere. Callers must authenticate as a confidential client
 // (one with a secret) of cfg.Clients: public clients get 401, and without
 // a client store every request is refused. An
 // inactive token (unknown, expired, revoked, its owner disabled) is
 // {"active":false} and nothing else.
-type IntrospectionEndpoint struct{ e *TokenEndpoint }
+type introspectionEndpoint struct{ e *tokenEndpoint }
 
 // NewIntrospectionEndpoint serves introspection with cfg's token service
 // and clients.
-func NewIntrospectionEndpoint(cfg EndpointConfig) *IntrospectionEndpoint {
-	return &IntrospectionEndpoint{e: newEndpoint(cfg)}
+func NewIntrospectionEndpoint(cfg EndpointConfig) http.Handler {
+	return &introspectionEndpoint{e: newEndpoint(cfg)}
 }
 
-// Introspection is RFC 7662 §2.2's answer.
-type Introspection struct {
+// introspection is RFC 7662 §2.2's answer.
+type introspection struct {
 	Active    bool   `json:"active"`
 	Scope     string `json:"scope,omitempty"`
 	ClientID  string `json:"client_id,omitempty"`
@@ -82,8 +83,8 @@ type Introspection struct {
 }
 
 // ServeHTTP implements http.Handler.
-func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	noClient := errf(InvalidClient, "introspection is for authenticated clients")
+func (ie *introspectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	noClient := errf(codeInvalidClient, "introspection is for authenticated clients")
 	noClient.HTTPStatus = http.StatusUnauthorized
 	secret, client, fail, ok := ie.e.tokenRequest(w, r, noClient)
 	if !ok {
@@ -92,14 +93,14 @@ func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	if client.SecretHash == "" {
 		// RFC 7662 §2.1: a public client proves nothing about itself, and
 		// would learn who holds any token it found.
-		pub := errf(InvalidClient, "introspection is for confidential clients: a public client cannot authenticate")
+		pub := errf(codeInvalidClient, "introspection is for confidential clients: a public client cannot authenticate")
 		pub.HTTPStatus = http.StatusUnauthorized
 		fail(pub)
 		return
 	}
-	out := Introspection{}
+	out := introspection{}
 	if id, t, ok := ie.inspect(r, secret); ok {
-		out = Introspection{Active: true, Scope: strings.Join(id.Scopes, " "), ClientID: t.ClientID, Username: id.Login(),
+		out = introspection{Active: true, Scope: strings.Join(id.Scopes, " "), ClientID: t.ClientID, Username: id.Login(),
 			TokenType: "Bearer", Sub: id.Login(), Iat: t.Created.Unix()}
 		if !id.Expires.IsZero() {
 			out.Exp = id.Expires.Unix()
@@ -117,7 +118,7 @@ func (ie *IntrospectionEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Reques
 }
 
 // inspect returns the identity and record of an active token.
-func (ie *IntrospectionEndpoint) inspect(r *http.Request, secret string) (*auth.Identity, *stores.Token, bool) {
+func (ie *introspectionEndpoint) inspect(r *http.Request, secret string) (*auth.Identity, *stores.Token, bool) {
 	svc := ie.e.cfg.Tokens
 	t, err := svc.Lookup(r.Context(), secret)
 	if err != nil {
@@ -198,11 +199,11 @@ func (m Metadata) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // checks, the client (required when noClient, the refusal to give without
 // one, is set) and the token parameter. When ok is false it has answered;
 // fail answers later refusals the same way.
-func (e *TokenEndpoint) tokenRequest(w http.ResponseWriter, r *http.Request, noClient *auth.Error) (secret string, client *stores.Client, fail func(*auth.Error), ok bool) {
+func (e *tokenEndpoint) tokenRequest(w http.ResponseWriter, r *http.Request, noClient *auth.Error) (secret string, client *stores.Client, fail func(*auth.Error), ok bool) {
 	basicUsed, user := false, ""
 	fail = func(err *auth.Error) {
-		auth.AuditFailure(e.cfg.Env.Audit, r, err)
-		Responder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
+		authlog.Failure(e.cfg.Env.Audit, r, err)
+		errorResponder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	tr, client, err := e.readRequest(w, r, &basicUsed, &user)
 	switch {
@@ -210,7 +211,7 @@ func (e *TokenEndpoint) tokenRequest(w http.ResponseWriter, r *http.Request, noC
 	case client == nil && noClient != nil:
 		err = noClient
 	case tr.Token == "":
-		err = errf(InvalidRequest, "missing token")
+		err = errf(codeInvalidRequest, "missing token")
 	}
 	if err != nil {
 		fail(err)

@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"io"
 	"math/big"
 	"net/http"
@@ -162,7 +163,7 @@ func (a *Verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity,
 		return nil, a.fail(auth.ReasonInvalid, "invalid token", err)
 	}
 	user, _ := claims[a.cfg.UserClaim].(string)
-	if user == "" || !auth.Printable(user) {
+	if user == "" || !httpx.Printable(user) {
 		return nil, a.fail(auth.ReasonInvalid, "invalid token", fmt.Errorf("oidc: no usable %s claim", a.cfg.UserClaim))
 	}
 	id := &auth.Identity{User: user, Domain: a.cfg.Domain, Attrs: a.attrs}
@@ -178,7 +179,7 @@ func (a *Verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity,
 			id.Groups = []string{g}
 		case []any:
 			for _, v := range g {
-				if s, ok := v.(string); ok && auth.Printable(s) {
+				if s, ok := v.(string); ok && httpx.Printable(s) {
 					id.Groups = append(id.Groups, strings.TrimPrefix(s, "/")) // Keycloak's group paths
 				}
 			}

@@ -64,8 +64,12 @@ func TestOneBearerTakesEveryKindOfToken(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	}()
-	forgedOpaque, err := token.Generate(token.PrefixAccess) // well-formed, never issued
+	elsewhere := authtest.NewStore(t, authtest.User{Login: "carol", Password: "pw"})
+	carolThere, err := elsewhere.User(ctx, "carol")
 	require.NoError(t, err)
+	other0, err := token.New(token.Config{Store: elsewhere, Users: elsewhere}).IssueAccess(ctx, auth.UserIdentity(carolThere, ""), nil)
+	require.NoError(t, err)
+	forgedOpaque := other0.Secret // well-formed, never issued by this service
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	forgedKC := sign(t, p, other, "k1", time.Now(), nil)

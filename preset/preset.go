@@ -45,22 +45,22 @@ const (
 	OVirtPrefix    = "/ovirt-engine/"
 	OVirtTokenPath = "/ovirt-engine/sso/oauth/token"
 	OVirtPKIPath   = "/ovirt-engine/services/pki-resource"
-	// OVirtRevokePath and OVirtIntrospectPath are RFC 7009 revocation and
+	// oVirtRevokePath and oVirtIntrospectPath are RFC 7009 revocation and
 	// RFC 7662 introspection, where oVirt's SSO has its revoke and
 	// token-info; OAuthMetadataPath is RFC 8414's metadata.
-	OVirtRevokePath     = "/ovirt-engine/sso/oauth/revoke"
-	OVirtIntrospectPath = "/ovirt-engine/sso/oauth/token-info"
+	oVirtRevokePath     = "/ovirt-engine/sso/oauth/revoke"
+	oVirtIntrospectPath = "/ovirt-engine/sso/oauth/token-info"
 	OAuthMetadataPath   = "/.well-known/oauth-authorization-server"
-	// OVirtRealm is the realm oVirt's clients expect in challenges.
-	OVirtRealm = "RESTAPI"
+	// oVirtRealm is the realm oVirt's clients expect in challenges.
+	oVirtRealm = "RESTAPI"
 	// OVirtScope is the scope oVirt's SSO grants for the API.
 	OVirtScope = "ovirt-app-api"
 	// OVirtDomain is oVirt's built-in profile (admin@internal).
 	OVirtDomain = "internal"
 	// FlockerPrefix is Flocker's control-service API.
 	FlockerPrefix = "/v1/"
-	// XCATRealm names xCAT's API in Bearer challenges.
-	XCATRealm = "xCAT"
+	// xCATRealm names xCAT's API in Bearer challenges.
+	xCATRealm = "xCAT"
 	// XCATTokenTTL is xCAT's default tokenexpiredays: one day (see
 	// ParseExpireDays for the setting).
 	XCATTokenTTL = 24 * time.Hour
@@ -219,7 +219,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 		Env: p.opts.Env})
 	mux.Handle(XCATPrefix, p.middleware("xcat", auth.Chain(
 		token.XAuthToken(p.access),
-		oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: XCATRealm, Scheme: auth.SchemeToken}),
+		oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: xCATRealm, Scheme: auth.SchemeToken}),
 		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
 		basic.New(cfg)), XCATDialect{}, api))
 	return mux
@@ -229,7 +229,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 // OAuth 1.0a with the user in FOREMAN-USER (or puppet-foreman's
 // foreman_user), oauth_body_hash signed but not compared as Foreman does
 // (hammer needs it), and HTTP Basic with the password or a personal access
-// token. It serves Foreman's personal access token API at ForemanPATPath
+// token. It serves Foreman's personal access token API at foremanPATPath
 // itself (a user creates, lists and revokes their own tokens); every other
 // request reaches api. Errors in Foreman's dialect.
 func (p *Presets) Satellite(api http.Handler) http.Handler {
@@ -251,8 +251,8 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 // tokens (which must carry scope ovirt-app-api: a token from another face
 // gets 403 insufficient_scope), HTTP Basic with user@internal logins (realm
 // RESTAPI) and Prefer: persistent-auth sessions, RFC 7009 revocation at
-// OVirtRevokePath and RFC 7662 introspection (for Stores.Clients) at
-// OVirtIntrospectPath, and, with Options.CA, the CA at pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too
+// oVirtRevokePath and RFC 7662 introspection (for Stores.Clients) at
+// oVirtIntrospectPath, and, with Options.CA, the CA at pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too
 // for libgovirt.
 func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -261,13 +261,13 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 		ErrorStyle: oauth2.OVirt, Env: p.opts.Env}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
 		Tokens: p.tokens, Certs: p.stores.Certs, Env: p.opts.Env},
-		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: OVirtRealm}),
-			basic.New(basic.Config{Passwords: p.passwords, Realm: OVirtRealm, Domains: []string{OVirtDomain}})))
+		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: oVirtRealm}),
+			basic.New(basic.Config{Passwords: p.passwords, Realm: oVirtRealm, Domains: []string{OVirtDomain}})))
 	manage := oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords, Env: p.opts.Env}
-	mux.Handle(OVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it
+	mux.Handle(oVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it
 	manage.Clients = p.stores.Clients
-	mux.Handle(OVirtIntrospectPath, oauth2.NewIntrospectionEndpoint(manage))
-	protected := p.middleware("ovirt", sessions, auth.Problem{}, api, bearerScope(OVirtRealm, OVirtScope))
+	mux.Handle(oVirtIntrospectPath, oauth2.NewIntrospectionEndpoint(manage))
+	protected := p.middleware("ovirt", sessions, auth.Problem{}, api, bearerScope(oVirtRealm, OVirtScope))
 	mux.Handle(OVirtPrefix+"api", protected)
 	mux.Handle(OVirtPrefix+"api/", protected)
 	if p.opts.CA != nil {
@@ -279,9 +279,9 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 // OAuthMetadata serves RFC 8414's metadata for oVirt's SSO endpoints;
 // mount it at OAuthMetadataPath.
 func (p *Presets) OAuthMetadata() http.Handler {
-	m := oauth2.Metadata{Issuer: p.opts.ExternalURL, TokenPath: OVirtTokenPath, RevocationPath: OVirtRevokePath, Scopes: []string{OVirtScope}}
+	m := oauth2.Metadata{Issuer: p.opts.ExternalURL, TokenPath: OVirtTokenPath, RevocationPath: oVirtRevokePath, Scopes: []string{OVirtScope}}
 	if p.stores.Clients != nil {
-		m.IntrospectionPath = OVirtIntrospectPath
+		m.IntrospectionPath = oVirtIntrospectPath
 	}
 	return m
 }

@@ -11,18 +11,18 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// ForemanPATPath is where Foreman's personal access token API lives: POST
+// foremanPATPath is where Foreman's personal access token API lives: POST
 // to create (the secret is shown once), GET to list, DELETE …/{id} to
 // revoke; a user manages only their own tokens.
-const ForemanPATPath = "/api/users/{login}/personal_access_tokens"
+const foremanPATPath = "/api/users/{login}/personal_access_tokens"
 
 // withForemanPATs serves Foreman's PAT API in front of api.
 func (p *Presets) withForemanPATs(api http.Handler) http.Handler {
 	pats := &foremanPATs{tokens: p.tokens, now: p.opts.Env.Clock()}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+ForemanPATPath, pats.create)
-	mux.HandleFunc("GET "+ForemanPATPath, pats.list)
-	mux.HandleFunc("DELETE "+ForemanPATPath+"/{id}", pats.revoke)
+	mux.HandleFunc("POST "+foremanPATPath, pats.create)
+	mux.HandleFunc("GET "+foremanPATPath, pats.list)
+	mux.HandleFunc("DELETE "+foremanPATPath+"/{id}", pats.revoke)
 	mux.Handle("/", api)
 	return mux
 }

@@ -3,6 +3,7 @@ package preset
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/authlog"
 	"io"
 	"net/http"
 	"strings"
@@ -77,7 +78,7 @@ func (h *XCATTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		responder = XCATDialect{}
 	}
 	fail := func(e *auth.Error) {
-		auth.AuditFailure(h.Env.Audit, r, e)
+		authlog.Failure(h.Env.Audit, r, e)
 		if e.Status() == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gatehouse", charset="UTF-8"`)
 		}
@@ -108,7 +109,7 @@ func (h *XCATTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(&auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeToken, Cause: err})
 		return
 	}
-	auth.AuditSuccess(h.Env.Audit, r, id)
+	authlog.Success(h.Env.Audit, r, id)
 	var body xcatTokenResponse
 	body.Token.ID = issued.Secret
 	body.Token.Expire = "never"

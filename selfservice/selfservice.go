@@ -25,6 +25,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -325,7 +326,7 @@ const pageCredential = "selfservice:page"
 
 func (h *handler) audit(r *http.Request, msg, user string, attrs ...any) {
 	if h.cfg.Env.Audit != nil {
-		h.cfg.Env.Audit.Info(msg, append([]any{"user", user, "remote", auth.ClientAddr(r)}, attrs...)...)
+		h.cfg.Env.Audit.Info(msg, append([]any{"user", user, "remote", httpx.ClientAddr(r)}, attrs...)...)
 	}
 }
 
@@ -401,7 +402,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	if name == "" || utf8.RuneCountInString(name) > maxNameLen || !auth.Printable(name) {
+	if name == "" || utf8.RuneCountInString(name) > maxNameLen || !httpx.Printable(name) {
 		h.showTokens(w, r, http.StatusUnprocessableEntity, view{Error: "Give the token a name of 1 to 200 printable characters."}, u)
 		return
 	}

@@ -30,16 +30,16 @@ const (
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// errFormat is returned by Parse for a string that is not a well-formed
+// errFormat is returned by parse for a string that is not a well-formed
 // gatehouse token: unknown prefix, wrong length or characters, bad checksum.
 var errFormat = errors.New("token: not a well-formed gatehouse token")
 
-// errChecksum is returned by Parse for a token whose checksum does not match:
+// errChecksum is returned by parse for a token whose checksum does not match:
 // a mistyped or altered token. It wraps errFormat.
 var errChecksum = errors.Join(errFormat, errors.New("token: checksum mismatch"))
 
-// Generate makes a new secret with prefix (PrefixAccess or PrefixPAT).
-func Generate(prefix string) (string, error) {
+// generate makes a new secret with prefix (PrefixAccess or PrefixPAT).
+func generate(prefix string) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
@@ -68,9 +68,9 @@ func checksum(s string) string {
 	return string(out[:])
 }
 
-// Parse checks the shape of secret and returns its prefix. It never touches a
+// parse checks the shape of secret and returns its prefix. It never touches a
 // store, so it is safe to run on anything a client sends.
-func Parse(secret string) (prefix string, err error) {
+func parse(secret string) (prefix string, err error) {
 	switch {
 	case strings.HasPrefix(secret, PrefixAccess):
 		prefix = PrefixAccess

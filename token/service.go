@@ -3,7 +3,7 @@
 // and personal access tokens that are named, optionally expiring, revocable,
 // shown once and accepted as the HTTP Basic password (Satellite/Foreman).
 //
-// Opaque tokens look like gate_at_… and gate_pat_… (see Generate): 256
+// Opaque tokens look like gate_at_… and gate_pat_… (see generate): 256
 // random bits and a checksum; only a keyed hash of them is stored, so a
 // leaked database yields no usable token. Access tokens can instead be JWTs
 // (see JWT), signed with rotating keys and revocable by jti.
@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"hash"
 	"net/http"
 	"slices"
@@ -136,8 +137,8 @@ type hashState struct {
 	hex [2 * sha256.Size]byte
 }
 
-// HashSecret returns the hex keyed hash under which secret is stored.
-func (s *Service) HashSecret(secret string) string {
+// hashSecret returns the hex keyed hash under which secret is stored.
+func (s *Service) hashSecret(secret string) string {
 	st := s.pool.Get().(*hashState)
 	st.h.Reset()
 	st.buf = append(st.buf[:0], secret...)
@@ -163,7 +164,7 @@ type Grant struct {
 	ClientID string
 	Family   string
 	// CertThumbprint binds the tokens to the client certificate the grant
-	// was made over (RFC 8705; see Thumbprint and checkBinding).
+	// was made over (RFC 8705; see thumbprint and checkBinding).
 	CertThumbprint string
 }
 
@@ -211,11 +212,11 @@ func (s *Service) IssueAccessGrant(ctx context.Context, id *auth.Identity, scope
 }
 
 func (s *Service) create(ctx context.Context, prefix string, t stores.Token) (Issued, error) {
-	secret, err := Generate(prefix)
+	secret, err := generate(prefix)
 	if err != nil {
 		return Issued{}, err
 	}
-	t.Hash = s.HashSecret(secret)
+	t.Hash = s.hashSecret(secret)
 	if err := s.cfg.Store.CreateToken(ctx, t); err != nil {
 		if errors.Is(err, stores.ErrConflict) {
 			return Issued{}, err
@@ -259,7 +260,7 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 		var e *auth.Error
 		if errors.As(err, &e) && e.Reason == auth.ReasonRevoked {
 			// A used (revoked) refresh token presented again: end its family.
-			if t, terr := s.cfg.Store.TokenByHash(ctx, s.HashSecret(refresh)); terr == nil && t.Kind == stores.TokenRefresh {
+			if t, terr := s.cfg.Store.TokenByHash(ctx, s.hashSecret(refresh)); terr == nil && t.Kind == stores.TokenRefresh {
 				_, _ = s.cfg.Store.RevokeFamily(ctx, t.Family, s.cfg.Env.Now())
 			}
 		}
@@ -307,7 +308,7 @@ type PATSpec struct {
 // has gives stores.ErrConflict.
 func (s *Service) CreatePAT(ctx context.Context, spec PATSpec) (Issued, error) {
 	login, name, expires, scopes := spec.Login, spec.Name, spec.Expires, spec.Scopes
-	if name == "" || len(name) > 255 || !auth.Printable(name) {
+	if name == "" || len(name) > 255 || !httpx.Printable(name) {
 		return Issued{}, ErrBadName
 	}
 	now := s.cfg.Env.Now()
@@ -364,10 +365,10 @@ func (s *Service) Lookup(ctx context.Context, secret string) (*stores.Token, err
 		}
 		return s.cfg.Store.TokenByID(ctx, jt.ID)
 	}
-	if _, err := Parse(secret); err != nil {
+	if _, err := parse(secret); err != nil {
 		return nil, stores.ErrNotFound
 	}
-	return s.cfg.Store.TokenByHash(ctx, s.HashSecret(secret))
+	return s.cfg.Store.TokenByHash(ctx, s.hashSecret(secret))
 }
 
 // ErrOtherClient is returned by RevokeSecret for a token issued to another
@@ -425,7 +426,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 		jt.UserID, jt.Created, jt.PasswordStamp, jt.CertThumbprint = stored.UserID, stored.Created, stored.PasswordStamp, stored.CertThumbprint
 		t = &jt
 	} else {
-		got, err := Parse(secret)
+		got, err := parse(secret)
 		if err != nil {
 			if errors.Is(err, errChecksum) {
 				return fail(auth.ReasonInvalid, "token checksum mismatch: the token was mistyped or altered", err)
@@ -435,7 +436,7 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 		if got != prefix {
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("token of another kind"))
 		}
-		t, err = s.cfg.Store.TokenByHash(ctx, s.HashSecret(secret))
+		t, err = s.cfg.Store.TokenByHash(ctx, s.hashSecret(secret))
 		if errors.Is(err, stores.ErrNotFound) {
 			return fail(auth.ReasonInvalid, "invalid token", errors.New("unknown token"))
 		}
@@ -484,9 +485,9 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 // token: the thumbprint checkBinding compares.
 const AttrCertThumbprint = "cnf_x5t#S256"
 
-// Thumbprint is RFC 8705's x5t#S256 of a certificate: the base64url
+// thumbprint is RFC 8705's x5t#S256 of a certificate: the base64url
 // (unpadded) SHA-256 of its DER form.
-func Thumbprint(c *x509.Certificate) string {
+func thumbprint(c *x509.Certificate) string {
 	sum := sha256.Sum256(c.Raw)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
@@ -497,7 +498,7 @@ func RequestThumbprint(r *http.Request) string {
 	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 		return ""
 	}
-	return Thumbprint(r.TLS.VerifiedChains[0][0])
+	return thumbprint(r.TLS.VerifiedChains[0][0])
 }
 
 // checkBinding refuses a certificate-bound token (RFC 8705) on a request
@@ -510,7 +511,7 @@ func checkBinding(r *http.Request, id *auth.Identity, scheme string) error {
 	}
 	var got string
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		got = Thumbprint(r.TLS.PeerCertificates[0])
+		got = thumbprint(r.TLS.PeerCertificates[0])
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: id.Login(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/http"
 	"time"
 )
@@ -100,7 +101,7 @@ func (p *Pipeline) Addr(r *http.Request) string {
 	if p.ClientAddr != nil {
 		return p.ClientAddr(r)
 	}
-	return auth.ClientAddr(r)
+	return httpx.ClientAddr(r)
 }
 
 // With returns a copy whose verifier is wrap(the verifier): a scheme adds

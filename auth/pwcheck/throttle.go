@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/http"
 	"strings"
 	"sync"
@@ -97,7 +98,7 @@ type throttleKey struct {
 const maxCountedLogin = 64
 
 func countedLogin(login string) string {
-	if len(login) <= maxCountedLogin && auth.Printable(login) {
+	if len(login) <= maxCountedLogin && httpx.Printable(login) {
 		return login
 	}
 	return hashed(login)
@@ -113,7 +114,7 @@ func hashed(s string) string {
 // limits are left out (limit < 0).
 func (t *Throttle) keys(user, addr string) [3]throttleKey {
 	user = countedLogin(user)
-	if addr != "" && (len(addr) > maxCountedLogin || !auth.Printable(addr) || strings.Contains(addr, " ")) {
+	if addr != "" && (len(addr) > maxCountedLogin || !httpx.Printable(addr) || strings.Contains(addr, " ")) {
 		addr = hashed(addr) // a Pipeline.ClientAddr of the caller's may return anything
 	}
 	ks := [3]throttleKey{
@@ -189,9 +190,9 @@ func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
 	return nil
 }
 
-// Failed records a failed attempt for user and addr that was not reserved
+// failed records a failed attempt for user and addr that was not reserved
 // through VerifyPassword (a scheme that checks credentials itself).
-func (t *Throttle) Failed(ctx context.Context, user, addr string) {
+func (t *Throttle) failed(ctx context.Context, user, addr string) {
 	if t == nil || t.Counter == nil {
 		return
 	}
@@ -202,8 +203,8 @@ func (t *Throttle) Failed(ctx context.Context, user, addr string) {
 	}
 }
 
-// Succeeded resets the (user, addr) counter after a successful login.
-func (t *Throttle) Succeeded(ctx context.Context, user, addr string) {
+// succeeded resets the (user, addr) counter after a successful login.
+func (t *Throttle) succeeded(ctx context.Context, user, addr string) {
 	if t == nil || t.Counter == nil || user == "" {
 		return
 	}
@@ -274,7 +275,7 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 	case g.held != nil:
 		if err == nil {
 			t.release(ctx, g.held)
-			t.Succeeded(ctx, a.Login, a.Addr)
+			t.succeeded(ctx, a.Login, a.Addr)
 		} else if unavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
 			t.release(ctx, g.held)
 		}
@@ -286,7 +287,7 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 		if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
 			return finishAttempt(a, nil, terr)
 		}
-		t.Failed(ctx, a.Login, a.Addr)
+		t.failed(ctx, a.Login, a.Addr)
 	}
 	return finishAttempt(a, id, err)
 }

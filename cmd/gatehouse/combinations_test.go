@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
-	"github.com/gatehouse/gatehouse/store/storetest"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 )
 
 // storeCombination is one supported way to run `serve`; env makes the
@@ -36,16 +36,16 @@ var storeCombinations = []storeCombination{
 	{"sqlite", func(t *testing.T) map[string]string { return map[string]string{} }},
 	{"sqlite+redis", func(t *testing.T) map[string]string { return map[string]string{"GATEHOUSE_REDIS": freshRedis(t)} }},
 	{"postgres", func(t *testing.T) map[string]string {
-		return map[string]string{"GATEHOUSE_DB": storetest.PostgresDSN(t)}
+		return map[string]string{"GATEHOUSE_DB": testservers.PostgresDSN(t)}
 	}},
 	{"postgres+redis", func(t *testing.T) map[string]string {
-		return map[string]string{"GATEHOUSE_DB": storetest.PostgresDSN(t), "GATEHOUSE_REDIS": freshRedis(t)}
+		return map[string]string{"GATEHOUSE_DB": testservers.PostgresDSN(t), "GATEHOUSE_REDIS": freshRedis(t)}
 	}},
 }
 
 func freshRedis(t *testing.T) string {
 	redisDB = redisDB%15 + 1
-	return fmt.Sprintf("redis://%s/%d", storetest.RedisAddr(t), redisDB)
+	return fmt.Sprintf("redis://%s/%d", testservers.RedisAddr(t), redisDB)
 }
 
 // TestStoreCombinations runs every curl and CLI line of README.md and

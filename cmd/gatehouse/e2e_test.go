@@ -26,7 +26,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/internal/syncbuf"
-	"github.com/gatehouse/gatehouse/store/storetest"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 )
 
 // binary is the gatehouse command built once for the end-to-end tests.
@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	storetest.StopAll()
+	testservers.StopAll()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -528,7 +528,7 @@ func TestServeRefusesEmptyPolicy(t *testing.T) {
 // session and OAuth 1 (its replay refused) work there, and the session and
 // nonce live in Redis.
 func TestServePostgresRedisInsecure(t *testing.T) {
-	dsn, redisAddr := storetest.PostgresDSN(t), storetest.RedisAddr(t)
+	dsn, redisAddr := testservers.PostgresDSN(t), testservers.RedisAddr(t)
 	data := t.TempDir()
 	db := []string{"--db", dsn}
 	cli(t, data, "pg-password-1\n", append([]string{"user", "add", "admin@internal", "--password-stdin"}, db...)...)
@@ -824,7 +824,7 @@ func TestServePlainHTTPRedirects(t *testing.T) {
 // TestServeReadyzFollowsTheStore: /readyz answers 503 with Retry-After
 // while Redis is down and 200 once it is back; /healthz stays 200.
 func TestServeReadyzFollowsTheStore(t *testing.T) {
-	r := storetest.StartRedis(t, false)
+	r := testservers.StartRedis(t, false)
 	data := t.TempDir()
 	s := startServer(t, data, "--demo", "--redis", r.Addr)
 	c := caClient(t, data)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/store/storetest"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 )
 
 // Fault (failed before the fix: 422 {"error":{"message":"token: storing:
@@ -117,7 +117,7 @@ func TestServeStoreFailureAnswers503(t *testing.T) {
 // need no Redis work, the rest answer 503 with Retry-After, and everything
 // works once Redis is started, without a restart.
 func TestServeStartsWithRedisDown(t *testing.T) {
-	r := storetest.StartRedis(t, false)
+	r := testservers.StartRedis(t, false)
 	r.Stop()
 	data := t.TempDir()
 	s := startServer(t, data, "--demo", "--redis", r.Addr)
@@ -168,7 +168,7 @@ func TestServeStartsWithRedisDown(t *testing.T) {
 // logins get 503 with Retry-After; once PostgreSQL answers the store is
 // migrated and everything works, without a restart.
 func TestServeStartsWithPostgresDown(t *testing.T) {
-	pg := storetest.StartPostgres(t, 40)
+	pg := testservers.StartPostgres(t, 40)
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}

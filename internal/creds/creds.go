@@ -7,6 +7,7 @@ package creds
 
 import (
 	"encoding/base64"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/url"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func CheckUser(user string) *auth.Error {
 	if user == "" {
 		return malformed("empty user name")
 	}
-	if !auth.Printable(user) {
+	if !httpx.Printable(user) {
 		if !utf8.ValidString(user) {
 			return malformed("user name is not valid UTF-8")
 		}

@@ -7,12 +7,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CredentialParams are the query parameters that carry credentials in the
@@ -107,4 +109,28 @@ func WriteFailure(w http.ResponseWriter, status int, retryAfter time.Duration, c
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// ClientAddr is the host part of r.RemoteAddr: the client address used for
+// throttling. Behind a proxy, set the pipeline's ClientAddr hook instead.
+func ClientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// Printable reports whether s is valid UTF-8 without control characters
+// (C0 or DEL): what every scheme demands of a login, a client id or a
+// token's name before looking it up.
+func Printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }

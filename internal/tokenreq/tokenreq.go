@@ -3,6 +3,7 @@
 package tokenreq
 
 import (
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/url"
 	"strings"
 
@@ -57,11 +58,11 @@ func Parse(body string) (Request, *auth.Error) {
 		tr.Scope = strings.Fields(s)
 	}
 	for _, s := range []string{tr.Username, tr.ClientID, tr.GrantType} {
-		if !auth.Printable(s) {
+		if !httpx.Printable(s) {
 			return tr, invalid("control characters or invalid UTF-8 in a parameter")
 		}
 	}
-	if strings.IndexByte(tr.Password, 0) >= 0 || strings.IndexByte(tr.ClientSecret, 0) >= 0 || !auth.Printable(tr.TokenTypeHint) {
+	if strings.IndexByte(tr.Password, 0) >= 0 || strings.IndexByte(tr.ClientSecret, 0) >= 0 || !httpx.Printable(tr.TokenTypeHint) {
 		return tr, invalid("NUL byte in a secret")
 	}
 	return tr, nil

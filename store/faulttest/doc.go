@@ -8,6 +8,6 @@
 // accepted, and no goroutine growth.
 //
 // The package holds tests only. They start their own PostgreSQL cluster and
-// Redis server (see storetest.StartPostgres and storetest.StartRedis) and
+// Redis server (see testservers.StartPostgres and testservers.StartRedis) and
 // skip without them unless GATEHOUSE_REQUIRE_INTEGRATION=1, which CI sets.
 package faulttest

@@ -27,12 +27,12 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/store/storetest"
 	"github.com/gatehouse/gatehouse/token"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -122,7 +122,7 @@ func TestFaults(t *testing.T) {
 // behind Redis's, SET … EXAT <past> succeeded and the key vanished at once,
 // so every replay was accepted. The TTL is now relative.
 func TestRedisNonceWithSkewedClock(t *testing.T) {
-	rd := storetest.StartRedis(t, false)
+	rd := testservers.StartRedis(t, false)
 	rs, err := redisstore.Open(context.Background(), "redis://"+rd.Addr+"/0", "skew:")
 	require.NoError(t, err)
 	defer rs.Close()
@@ -157,7 +157,7 @@ func TestRedisNonceWithSkewedClock(t *testing.T) {
 // memory window opened while the clock was an hour ahead outlived the step
 // back (Retry-After 3 894 s).
 func TestThrottleAcrossClockSteps(t *testing.T) {
-	rd := storetest.StartRedis(t, false)
+	rd := testservers.StartRedis(t, false)
 	rs, err := redisstore.Open(context.Background(), "redis://"+rd.Addr+"/0", "clock:")
 	require.NoError(t, err)
 	defer rs.Close()
@@ -225,7 +225,7 @@ func TestLastUsedAfterClockStepsBack(t *testing.T) {
 func TestSQLiteUnwritableAndFixed(t *testing.T) {
 	chattr, err := exec.LookPath("chattr")
 	if err != nil || os.Geteuid() != 0 {
-		if os.Getenv(storetest.RequireEnv) == "1" && err != nil {
+		if os.Getenv(testservers.RequireEnv) == "1" && err != nil {
 			t.Fatalf("chattr is needed to make a file unwritable for root: %v", err)
 		}
 		t.Skip("needs root and chattr (permission bits do not stop root)")
@@ -282,7 +282,7 @@ func TestSQLiteUnwritableAndFixed(t *testing.T) {
 // Item 8: the pool size was fixed at 32: 200 clients against a server with
 // max_connections=20 got 503s. The pool now follows the server.
 func TestSmallPostgresManyClients(t *testing.T) {
-	pg := storetest.StartPostgres(t, 20)
+	pg := testservers.StartPostgres(t, 20)
 	db, err := sqlstore.OpenPostgres(context.Background(), pg.DSN)
 	require.NoError(t, err)
 	defer db.Close()
@@ -328,7 +328,7 @@ func TestRedisPersistenceWarning(t *testing.T) {
 	defer slog.SetDefault(old)
 	for _, persistent := range []bool{false, true} {
 		buf.Reset()
-		rd := storetest.StartRedis(t, persistent)
+		rd := testservers.StartRedis(t, persistent)
 		rs, err := redisstore.Open(context.Background(), "redis://"+rd.Addr+"/0", "warn:")
 		require.NoError(t, err)
 		ok, err := rs.Persistent(context.Background())
@@ -348,7 +348,7 @@ func TestRedisPersistenceWarning(t *testing.T) {
 // 503): the pool follows the server's max_connections after a restart,
 // and a burst then gets no refusal.
 func TestPoolFollowsMaxConnections(t *testing.T) {
-	pg := storetest.StartPostgres(t, 48)
+	pg := testservers.StartPostgres(t, 48)
 	ctx := context.Background()
 	db, err := sqlstore.OpenPostgres(ctx, pg.DSN)
 	require.NoError(t, err)

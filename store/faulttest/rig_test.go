@@ -24,13 +24,13 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/store/storetest"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -43,7 +43,7 @@ func (quiet) Printf(context.Context, string, ...any) {}
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
 	code := m.Run()
-	storetest.StopAll()
+	testservers.StopAll()
 	os.Exit(code)
 }
 
@@ -64,8 +64,8 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 // certificates) and Redis (sessions, nonces, throttle counters) that the
 // tests can break.
 type rig struct {
-	pg     *storetest.PostgresServer
-	rd     *storetest.RedisServer
+	pg     *testservers.PostgresServer
+	rd     *testservers.RedisServer
 	db     sqlstore.Store
 	rs     redisstore.Store
 	tokens *token.Service
@@ -81,7 +81,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
-	r := &rig{pg: storetest.StartPostgres(t, 100), rd: storetest.StartRedis(t, true)}
+	r := &rig{pg: testservers.StartPostgres(t, 100), rd: testservers.StartRedis(t, true)}
 	var err error
 	r.db, err = sqlstore.Open(ctx, sqlstore.Config{PostgresDSN: r.pg.DSN})
 	require.NoError(t, err)

@@ -11,18 +11,19 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse/gatehouse/internal/testservers"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	storetest.StopAll()
+	testservers.StopAll()
 	os.Exit(code)
 }
 
 func open(t testing.TB) redisstore.Store {
-	addr := storetest.RedisAddr(t)
+	addr := testservers.RedisAddr(t)
 	s := redisstore.New(redis.NewClient(&redis.Options{Addr: addr}), fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano()))
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -34,7 +35,7 @@ func TestConformanceRedis(t *testing.T) {
 }
 
 func TestOpenByURL(t *testing.T) {
-	addr := storetest.RedisAddr(t)
+	addr := testservers.RedisAddr(t)
 	s, err := redisstore.Open(context.Background(), "redis://"+addr+"/0", "")
 	require.NoError(t, err)
 	defer s.Close()
@@ -47,7 +48,7 @@ func TestOpenByURL(t *testing.T) {
 // store's deadline — for a client the caller built without
 // ContextTimeoutEnabled as for Open's.
 func TestDeadlineWithSlowRedis(t *testing.T) {
-	addr := storetest.RedisAddr(t)
+	addr := testservers.RedisAddr(t)
 	own := redis.NewClient(&redis.Options{Addr: addr}) // go-redis defaults: ReadTimeout 3 s, context deadlines ignored
 	opened, err := redisstore.Open(context.Background(), "redis://"+addr+"/0", "")
 	require.NoError(t, err)

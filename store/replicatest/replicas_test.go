@@ -25,12 +25,12 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/session"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/store/storetest"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
-	storetest.StopAll()
+	testservers.StopAll()
 	os.Exit(code)
 }
 
@@ -89,10 +89,10 @@ func (r *replica) do(t *testing.T, method, path string, body string, setup func(
 
 func TestTwoReplicas(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlstore.OpenPostgres(ctx, storetest.PostgresDSN(t))
+	db, err := sqlstore.OpenPostgres(ctx, testservers.PostgresDSN(t))
 	require.NoError(t, err)
 	defer db.Close()
-	rs := redisstore.New(redis.NewClient(&redis.Options{Addr: storetest.RedisAddr(t)}), fmt.Sprintf("replicas:%d:", time.Now().UnixNano()))
+	rs := redisstore.New(redis.NewClient(&redis.Options{Addr: testservers.RedisAddr(t)}), fmt.Sprintf("replicas:%d:", time.Now().UnixNano()))
 	defer rs.Close()
 	authtest.PutUser(t, db, authtest.User{Login: "admin", Password: "pw"})
 	require.NoError(t, db.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: "katello-secret-2f6b1c"}))
@@ -225,7 +225,7 @@ func TestKillAfterCreate(t *testing.T) {
 			return "GATEHOUSE_HELPER_SQLITE=" + path, func() (sqlstore.Store, error) { return sqlstore.OpenSQLite(ctx, path) }
 		},
 		"postgres": func() (string, func() (sqlstore.Store, error)) {
-			dsn := storetest.PostgresDSN(t)
+			dsn := testservers.PostgresDSN(t)
 			return "GATEHOUSE_HELPER_PG=" + dsn, func() (sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn) }
 		},
 	} {

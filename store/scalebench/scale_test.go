@@ -13,15 +13,15 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 	"github.com/gatehouse/gatehouse/store/memstore"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	storetest.StopAll()
+	testservers.StopAll()
 	os.Exit(code)
 }
 
@@ -176,7 +176,7 @@ func BenchmarkScale(b *testing.B) {
 				return lookupsOf(s, s, s, s)
 			},
 			"postgres": func(b *testing.B) lookups {
-				s, err := sqlstore.OpenPostgres(ctx, storetest.PostgresDSN(b))
+				s, err := sqlstore.OpenPostgres(ctx, testservers.PostgresDSN(b))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -186,7 +186,7 @@ func BenchmarkScale(b *testing.B) {
 			},
 			"redis": func(b *testing.B) lookups {
 				prefix := fmt.Sprintf("scale%d:%d:", n, time.Now().UnixNano())
-				s, err := redisstore.Open(ctx, "redis://"+storetest.RedisAddr(b), prefix)
+				s, err := redisstore.Open(ctx, "redis://"+testservers.RedisAddr(b), prefix)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/testservers"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	storetest.StopAll()
+	testservers.StopAll()
 	os.Exit(code)
 }
 
@@ -35,7 +36,7 @@ func openSQLite(t testing.TB) sqlstore.Store {
 }
 
 func openPostgres(t testing.TB) sqlstore.Store {
-	s, err := sqlstore.OpenPostgres(context.Background(), storetest.PostgresDSN(t))
+	s, err := sqlstore.OpenPostgres(context.Background(), testservers.PostgresDSN(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -53,7 +54,7 @@ func TestConcurrentMigrations(t *testing.T) {
 			return sqlstore.OpenSQLite(ctx, sqlitePath)
 		},
 		"postgres": func() func(context.Context) (sqlstore.Store, error) {
-			dsn := storetest.PostgresDSN(t)
+			dsn := testservers.PostgresDSN(t)
 			return func(ctx context.Context) (sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn) }
 		}(),
 	} {

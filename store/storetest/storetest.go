@@ -1,7 +1,6 @@
 // Package storetest is the conformance suite every gatehouse store backend
 // must pass — memstore, sqlstore on SQLite and PostgreSQL, redisstore — with
-// the same assertions, plus helpers that start throwaway PostgreSQL and Redis
-// servers for tests.
+// the same assertions; a backend of one's own runs it too.
 //
 // A backend's test builds a Backend with the interfaces it implements and
 // calls Run; interfaces left nil are not tested.

@@ -1,4 +1,9 @@
-package storetest
+// Package testservers starts the PostgreSQL and Redis servers the
+// module's tests run against (Debian's packages, on loopback, PostgreSQL as
+// an unprivileged user), and controllable ones for fault injection. A test
+// skips when a server cannot start, unless GATEHOUSE_REQUIRE_INTEGRATION
+// is set (CI sets it), when it fails.
+package testservers
 
 import (
 	"bufio"
