@@ -14,12 +14,6 @@ type Responder interface {
 	Error(w http.ResponseWriter, r *http.Request, err error)
 }
 
-// ResponderFunc adapts a function to Responder.
-type ResponderFunc func(w http.ResponseWriter, r *http.Request, err error)
-
-// Error calls f.
-func (f ResponderFunc) Error(w http.ResponseWriter, r *http.Request, err error) { f(w, r, err) }
-
 func writeJSON(w http.ResponseWriter, e *Error, contentType string, body any) {
 	httpx.WriteFailure(w, e.Status(), e.RetryAfter, contentType, body)
 }

@@ -267,33 +267,18 @@ func AssertChallenge(t testing.TB, res *http.Response, scheme string) {
 	t.Errorf("no %s challenge in WWW-Authenticate %q", scheme, res.Header.Values("WWW-Authenticate"))
 }
 
-// Dialect is the shape of a face's error body.
-type Dialect int
-
-const (
-	// Problem is RFC 9457 problem+json (the default, and oVirt's API).
-	Problem Dialect = iota
-	// XCAT is {"error":"…","errorcode":"…"}.
-	XCAT
-	// Foreman is {"error":{"message":"…"}} (Satellite).
-	Foreman
-	// OVirtSSO is oVirt's token endpoint: {"error_code":"…","error":"…"}.
-	OVirtSSO
-)
-
-// String names the dialect.
-func (d Dialect) String() string {
-	return [...]string{"problem+json", "xCAT", "Foreman", "oVirt SSO"}[d]
-}
-
 // AssertRefused fails t unless res has status and an error body in
 // dialect, e.g. "my endpoint refuses an expired token the oVirt way":
 //
 //	res, _ := srv.Client().Do(req)
-//	authtest.AssertRefused(t, res, 401, authtest.Problem)
+//	authtest.AssertRefused(t, res, 401, "problem")
 //
-// It reads the body and puts it back for further checks.
-func AssertRefused(t testing.TB, res *http.Response, status int, d Dialect) {
+// The dialects are "problem" (RFC 9457 problem+json: the default, and
+// oVirt's API), "xcat" ({"error":"…","errorcode":"…"}), "foreman"
+// ({"error":{"message":"…"}}, Satellite) and "ovirt-sso" (oVirt's token
+// endpoint: {"error":"…","error_description":"…","error_code":"…"}). It
+// reads the body and puts it back for further checks.
+func AssertRefused(t testing.TB, res *http.Response, status int, d string) {
 	t.Helper()
 	b, err := io.ReadAll(res.Body)
 	res.Body.Close()
@@ -313,17 +298,20 @@ func AssertRefused(t testing.TB, res *http.Response, status int, d Dialect) {
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	ok := false
 	switch d {
-	case Problem:
+	case "problem":
 		n, _ := m["status"].(float64)
 		ok = strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") && int(n) == status && str("title") != ""
-	case XCAT:
+	case "xcat":
 		ok = str("error") != "" && str("errorcode") != ""
-	case Foreman:
+	case "foreman":
 		e, _ := m["error"].(map[string]any)
 		msg, _ := e["message"].(string)
 		ok = msg != ""
-	case OVirtSSO:
+	case "ovirt-sso":
 		ok = str("error") != "" && m["error_code"] != nil
+	default:
+		t.Errorf("authtest.AssertRefused: unknown dialect %q", d)
+		return
 	}
 	if !ok {
 		t.Errorf("the body is not a %s error: %.200s", d, b)

@@ -147,15 +147,15 @@ func TestAssertRefused(t *testing.T) {
 		name    string
 		res     *http.Response
 		status  int
-		dialect authtest.Dialect
+		dialect string
 	}{
-		{"xCAT", do(srv.Query("GET", "/xcatws/nodes", "wsuser", "wrong")), 401, authtest.XCAT},
-		{"Satellite", do(srv.Basic("GET", "/api/status", "admin", "wrong")), 401, authtest.Foreman},
-		{"oVirt API", do(srv.Basic("GET", "/ovirt-engine/api", "admin@internal", "wrong")), 401, authtest.Problem},
-		{"oVirt SSO", do(tokenReq), 400, authtest.OVirtSSO},
+		{"xCAT", do(srv.Query("GET", "/xcatws/nodes", "wsuser", "wrong")), 401, "xcat"},
+		{"Satellite", do(srv.Basic("GET", "/api/status", "admin", "wrong")), 401, "foreman"},
+		{"oVirt API", do(srv.Basic("GET", "/ovirt-engine/api", "admin@internal", "wrong")), 401, "problem"},
+		{"oVirt SSO", do(tokenReq), 400, "ovirt-sso"},
 	} {
 		authtest.AssertRefused(t, tc.res, tc.status, tc.dialect)
-		for _, wrong := range []authtest.Dialect{authtest.Problem, authtest.XCAT, authtest.Foreman, authtest.OVirtSSO} {
+		for _, wrong := range []string{"problem", "xcat", "foreman", "ovirt-sso"} {
 			if wrong == tc.dialect {
 				continue
 			}
@@ -187,5 +187,5 @@ func TestClockExpiresTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authtest.AssertRefused(t, res, 401, authtest.XCAT)
+	authtest.AssertRefused(t, res, 401, "xcat")
 }

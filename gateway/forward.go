@@ -43,8 +43,8 @@ type Proxies struct {
 	Env auth.Env
 }
 
-// Trusts reports whether r comes straight from a trusted proxy.
-func (p Proxies) Trusts(r *http.Request) bool {
+// trustsRequest reports whether r comes straight from a trusted proxy.
+func (p Proxies) trustsRequest(r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -77,7 +77,7 @@ func (p Proxies) Handler(next http.Handler) http.Handler {
 // apply returns r as its client sent it to the proxy when r comes from a
 // trusted proxy, and r without ClientCertHeader otherwise.
 func (p Proxies) apply(r *http.Request) *http.Request {
-	if !p.Trusts(r) {
+	if !p.trustsRequest(r) {
 		if p.ClientCertHeader != "" && r.Header.Get(p.ClientCertHeader) != "" {
 			r = r.Clone(r.Context())
 			r.Header.Del(p.ClientCertHeader)
@@ -446,7 +446,7 @@ func ForwardAuth(cfg ForwardAuthConfig, faces http.Handler) http.Handler {
 		cfg.Path = "/auth/verify"
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !cfg.Proxies.Trusts(r) {
+		if !cfg.Proxies.trustsRequest(r) {
 			writeProblem(w, http.StatusForbidden, "forward-auth answers trusted proxies only")
 			return
 		}

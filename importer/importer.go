@@ -37,8 +37,8 @@ type Report struct {
 	Skipped                  []Skip
 }
 
-// RuleStore is where XCATPolicy writes rules (memstore, sqlstore).
-type RuleStore interface {
+// ruleStore is where XCATPolicy writes rules (memstore, sqlstore).
+type ruleStore interface {
 	auth.PolicyStore
 	SetRules(ctx context.Context, rules []auth.Rule) error
 }
@@ -80,7 +80,7 @@ func Shadow(ctx context.Context, r io.Reader, users stores.UserAdmin, logins []s
 
 // XCATPolicy adds xCAT's policy rows that apply to HTTP to the rules;
 // a row whose priority a rule already has is skipped.
-func XCATPolicy(ctx context.Context, r io.Reader, rules RuleStore) (Report, error) {
+func XCATPolicy(ctx context.Context, r io.Reader, rules ruleStore) (Report, error) {
 	read, skips, err := readXCATPolicy(r)
 	if err != nil {
 		return Report{}, err

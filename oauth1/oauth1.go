@@ -10,13 +10,13 @@
 //
 // # The user-mapping trade-off
 //
-// With MapHeader (Foreman's default) the user comes from the FOREMAN-USER
+// With stores.ConsumerMapHeader (Foreman's default) the user comes from the FOREMAN-USER
 // header, which the signature does not cover: anyone holding the consumer key
 // and secret can act as any user, and so can anyone who can alter a signed
 // request in flight without TLS. Restrict each consumer to a list of users
-// (stores.Consumer.Users) to limit that, or use MapSigned, in which the user is
+// (stores.Consumer.Users) to limit that, or use stores.ConsumerMapSigned, in which the user is
 // the signed xoauth_requestor_id parameter (clients must send it; the Client
-// helper does). MapNone authenticates every valid request as one built-in
+// helper does). stores.ConsumerMapNone authenticates every valid request as one built-in
 // identity — in Foreman that is foreman_api_admin, a FULL ADMINISTRATOR:
 // anyone with the consumer secret then has every right.
 //
@@ -75,21 +75,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
 )
 
-// Mapping says how a verified request maps to a user.
-type Mapping int
-
-const (
-	// MapHeader takes the user from the UserHeader (FOREMAN-USER), matched
-	// case-insensitively; the header is not signed. Foreman's default.
-	MapHeader Mapping = iota
-	// MapSigned takes the user from the signed xoauth_requestor_id
-	// parameter; a UserHeader that names someone else is refused.
-	MapSigned
-	// MapNone authenticates as the built-in NoMappingUser (Foreman:
-	// foreman_api_admin, a full administrator).
-	MapNone
-)
-
 // BodyHashPolicy says what the oauth_body_hash parameter is checked against
 // (see the package documentation, "Bodies").
 type BodyHashPolicy int
@@ -105,12 +90,20 @@ const (
 type Config struct {
 	Consumers stores.ConsumerStore // required
 	Nonces    stores.NonceStore    // required
-	Users     stores.UserStore     // required unless Mapping is MapNone
+	Users     stores.UserStore     // required unless Mapping is stores.ConsumerMapNone
 
-	Mapping    Mapping
+	// Mapping says how a verified request maps to a user (a consumer's
+	// own stores.Consumer.Mapping overrides it): stores.ConsumerMapHeader
+	// (the default, "") takes the user from the UserHeader (FOREMAN-USER),
+	// matched case-insensitively, as Foreman does — the header is not
+	// signed; stores.ConsumerMapSigned takes it from the signed
+	// xoauth_requestor_id parameter, and a UserHeader that names someone
+	// else is refused; stores.ConsumerMapNone authenticates as the built-in
+	// NoMappingUser (Foreman: foreman_api_admin, a full administrator).
+	Mapping    string
 	UserHeader string // default "FOREMAN-USER"
 	Realm      string // in the challenge; default "gatehouse"
-	// NoMappingUser and NoMappingGroups are the identity of MapNone;
+	// NoMappingUser and NoMappingGroups are the identity of stores.ConsumerMapNone;
 	// defaults "foreman_api_admin" and ["admin"].
 	NoMappingUser   string
 	NoMappingGroups []string
@@ -155,8 +148,13 @@ var dummyConsumer = sync.OnceValue(func() *stores.Consumer {
 
 // New returns the Authenticator.
 func New(cfg Config) *Authenticator {
-	if cfg.Consumers == nil || cfg.Nonces == nil || (cfg.Users == nil && cfg.Mapping != MapNone) {
-		panic("oauth1: Config needs Consumers, Nonces and (unless MapNone) Users")
+	if cfg.Consumers == nil || cfg.Nonces == nil || (cfg.Users == nil && cfg.Mapping != stores.ConsumerMapNone) {
+		panic("oauth1: Config needs Consumers, Nonces and (unless stores.ConsumerMapNone) Users")
+	}
+	switch cfg.Mapping {
+	case stores.ConsumerMapDefault, stores.ConsumerMapHeader, stores.ConsumerMapSigned, stores.ConsumerMapNone:
+	default:
+		panic("oauth1: Config.Mapping must be one of the stores.ConsumerMap constants")
 	}
 	if cfg.UserHeader == "" {
 		cfg.UserHeader = "FOREMAN-USER"
@@ -657,14 +655,9 @@ func (a *Authenticator) checkBodyHash(got string, present bool, body []byte, for
 }
 
 // mapping is the consumer's own user mapping, or the configured one.
-func (a *Authenticator) mapping(c *stores.Consumer) Mapping {
-	switch c.Mapping {
-	case stores.ConsumerMapHeader:
-		return MapHeader
-	case stores.ConsumerMapSigned:
-		return MapSigned
-	case stores.ConsumerMapNone:
-		return MapNone
+func (a *Authenticator) mapping(c *stores.Consumer) string {
+	if c.Mapping != stores.ConsumerMapDefault {
+		return c.Mapping
 	}
 	return a.cfg.Mapping
 }
@@ -681,9 +674,9 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID
 	}
 	var name string
 	switch a.mapping(c) {
-	case MapNone:
+	case stores.ConsumerMapNone:
 		return &auth.Identity{User: a.cfg.NoMappingUser, Groups: a.cfg.NoMappingGroups, Scheme: auth.SchemeOAuth1, Attrs: attrs}, nil
-	case MapSigned:
+	case stores.ConsumerMapSigned:
 		name = requestorID
 		if name == "" {
 			return nil, fail(auth.ReasonInvalid, "strict user mapping: sign the user as the xoauth_requestor_id parameter")
@@ -700,7 +693,7 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID
 	if len(c.Users) > 0 && !slices.ContainsFunc(c.Users, func(u string) bool { return strings.EqualFold(u, name) }) {
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name, Message: "this consumer may not act as that user"}
 	}
-	if a.cfg.Users == nil { // a consumer maps users, but the server was configured with MapNone and no user store
+	if a.cfg.Users == nil { // a consumer maps users, but the server was configured with stores.ConsumerMapNone and no user store
 		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: auth.SchemeOAuth1, User: name,
 			Message: "this server does not map OAuth 1 users", Cause: fmt.Errorf("consumer %q maps users, and oauth1.Config has no Users", c.Key)}
 	}

@@ -173,12 +173,12 @@ func TestForemanUserMapping(t *testing.T) {
 }
 
 func TestMappingModes(t *testing.T) {
-	none := newEnv(t, func(c *oauth1.Config) { c.Mapping = oauth1.MapNone })
+	none := newEnv(t, func(c *oauth1.Config) { c.Mapping = stores.ConsumerMapNone })
 	status, body := read(t)(none.client(consumerKey, consumerSecret, "", false).Get(none.srv.URL + "/api"))
 	assert.Equal(t, 200, status, body)
 	assert.Equal(t, "oauth1:foreman_api_admin:katello:", body)
 
-	strict := newEnv(t, func(c *oauth1.Config) { c.Mapping = oauth1.MapSigned })
+	strict := newEnv(t, func(c *oauth1.Config) { c.Mapping = stores.ConsumerMapSigned })
 	status, body = read(t)(strict.client(consumerKey, consumerSecret, "admin", true).Get(strict.srv.URL + "/api?x=1"))
 	assert.Equal(t, 200, status, body)
 	assert.Equal(t, "oauth1:admin:katello:", body)
@@ -390,7 +390,7 @@ func TestOtherSignatureMethods(t *testing.T) {
 func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 	st := memstore.New()
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
-	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: oauth1.MapNone})
+	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: stores.ConsumerMapNone})
 	req := httptest.NewRequest("GET", "http://api.example/api", nil)
 	req.Header.Set("Authorization", header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "PLAINTEXT"},
 		{Name: "oauth_timestamp", Value: strconv.FormatInt(time.Now().Unix(), 10)}, {Name: "oauth_nonce", Value: "n"}, {Name: "oauth_signature", Value: oauthsig.Encode(consumerSecret) + "&"}}, true))

@@ -138,7 +138,7 @@ func TestFormBodyCredentialsRefusedOverHTTP(t *testing.T) {
 func TestConsumerEnumeration(t *testing.T) {
 	st := memstore.New()
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "known", RSAPublicKeyPEM: rsaPEM(t)}))
-	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: oauth1.MapNone})
+	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Mapping: stores.ConsumerMapNone})
 	sig := strings.Repeat("A", 342) + "=="
 	mk := func(key string) *http.Request {
 		req := httptest.NewRequest("GET", "https://api.example/api", nil)

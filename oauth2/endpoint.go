@@ -61,8 +61,10 @@ type EndpointConfig struct {
 	// RefreshTTL (0 = token.DefaultRefreshTTL).
 	RefreshTokens bool
 	RefreshTTL    time.Duration
-	// ErrorStyle picks the error JSON; default RFC6749.
-	ErrorStyle ErrorStyle
+	// ErrorCodeField, when set, names a member of the error JSON that
+	// repeats RFC 6749's error code beside error and error_description
+	// (oVirt's SSO clients read error_code).
+	ErrorCodeField string
 	// Env is the service's shared settings (auth.Env): TLS proxy,
 	// plain-HTTP policy, audit log (one record per token request;
 	// failures carry the RFC 6749 error code as code), clock.
@@ -119,7 +121,7 @@ func (e *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err.User = user
 		}
 		authlog.Failure(e.cfg.Env.Audit, r, err)
-		errorResponder{Style: e.cfg.ErrorStyle, BasicChallenge: basicUsed}.Error(w, r, err)
+		errorResponder{CodeField: e.cfg.ErrorCodeField, BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	tr, client, rerr := e.readRequest(w, r, &basicUsed, &user)
 	if rerr != nil {

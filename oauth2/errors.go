@@ -40,27 +40,13 @@ func unavailable(desc string, cause error) *auth.Error {
 	return &auth.Error{Reason: auth.ReasonUnavailable, Scheme: auth.SchemeOAuth2, Code: "temporarily_unavailable", Message: desc, Cause: cause}
 }
 
-// ErrorStyle selects the JSON shape of token-endpoint errors.
-type ErrorStyle int
-
-const (
-	// RFC6749 is {"error":"invalid_grant","error_description":"…"}.
-	RFC6749 ErrorStyle = iota
-	// OVirt is RFC 6749's shape with oVirt SSO's error_code beside it:
-	// {"error":"invalid_grant","error_description":"…","error_code":"invalid_grant"}.
-	// RFC 6749 clients (golang.org/x/oauth2, oauthlib, ruby oauth2) read
-	// error as the code; the oVirt SDKs for Python and Ruby read error and
-	// error_description when error_description is present (the engine's
-	// OpenID shape), and those for Java and Go read error_code and error.
-	OVirt
-)
-
 // errorResponder renders an *auth.Error in the token endpoint's JSON (RFC 6749
-// §5.2, or oVirt's shape): error from Code (temporarily_unavailable for a
+// §5.2, with CodeField when set): error from Code (temporarily_unavailable for a
 // 503, invalid_request for any other error without one), the description
 // from the message, no caching, Retry-After on 429 and 503.
 type errorResponder struct {
-	Style ErrorStyle
+	// CodeField, when set, names a member that repeats the error code.
+	CodeField string
 	// BasicChallenge adds a Basic challenge to a 401 (the client sent
 	// Basic client credentials).
 	BasicChallenge bool
@@ -88,14 +74,9 @@ func (rs errorResponder) Error(w http.ResponseWriter, _ *http.Request, err error
 		h.Set("Retry-After", v)
 	}
 	w.WriteHeader(e.Status())
-	var body any = map[string]string{"error": code, "error_description": e.Text()}
-	if rs.Style == OVirt {
-		// error stays the code: a client reading it as RFC 6749 says must
-		// get invalid_grant, not prose. error_description is always there,
-		// so python-ovirt-engine-sdk4 and the Ruby SDK take the pair
-		// (error, error_description); error_code keeps the Java and Go SDKs'
-		// fields filled.
-		body = map[string]string{"error": code, "error_description": e.Text(), "error_code": code}
+	body := map[string]string{"error": code, "error_description": e.Text()}
+	if rs.CodeField != "" && body[rs.CodeField] == "" {
+		body[rs.CodeField] = code
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }

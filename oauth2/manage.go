@@ -203,7 +203,7 @@ func (e *tokenEndpoint) tokenRequest(w http.ResponseWriter, r *http.Request, noC
 	basicUsed, user := false, ""
 	fail = func(err *auth.Error) {
 		authlog.Failure(e.cfg.Env.Audit, r, err)
-		errorResponder{Style: RFC6749, BasicChallenge: basicUsed}.Error(w, r, err)
+		errorResponder{BasicChallenge: basicUsed}.Error(w, r, err)
 	}
 	tr, client, err := e.readRequest(w, r, &basicUsed, &user)
 	switch {

@@ -233,7 +233,7 @@ func TestErrors(t *testing.T) {
 // SDKs for Python and Ruby read (error, error_description), those for Java
 // and Go error_code and error.
 func TestOVirtErrorStyle(t *testing.T) {
-	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.ErrorStyle = oauth2.OVirt })
+	e := newEnv(t, func(c *oauth2.EndpointConfig) { c.ErrorCodeField = "error_code" })
 	resp, out := e.post(t, "grant_type=password&scope=ovirt-app-api&username=admin%40internal&password=nope", nil)
 	assert.Equal(t, 400, resp.StatusCode)
 	assert.Equal(t, "invalid_grant", out["error"])

@@ -53,6 +53,13 @@ const (
 	OAuthMetadataPath   = "/.well-known/oauth-authorization-server"
 	// oVirtRealm is the realm oVirt's clients expect in challenges.
 	oVirtRealm = "RESTAPI"
+	// oVirtErrorCodeField repeats the error code in oVirt SSO's error
+	// JSON: error stays the code, so a client reading it as RFC 6749 says
+	// gets invalid_grant, not prose; error_description is always there, so
+	// python-ovirt-engine-sdk4 and the Ruby SDK take the pair (error,
+	// error_description); error_code keeps the Java and Go SDKs' fields
+	// filled.
+	oVirtErrorCodeField = "error_code"
 	// OVirtScope is the scope oVirt's SSO grants for the API.
 	OVirtScope = "ovirt-app-api"
 	// OVirtDomain is oVirt's built-in profile (admin@internal).
@@ -258,7 +265,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
-		ErrorStyle: oauth2.OVirt, Env: p.opts.Env}))
+		ErrorCodeField: oVirtErrorCodeField, Env: p.opts.Env}))
 	sessions := session.New(session.Config{Store: p.stores.Sessions, Users: p.stores.Users, Path: OVirtPrefix + "api",
 		Tokens: p.tokens, Certs: p.stores.Certs, Env: p.opts.Env},
 		auth.Chain(oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: oVirtRealm}),

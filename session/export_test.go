@@ -6,3 +6,6 @@ var (
 	HashID         = hashID
 	AttrAuthScheme = attrAuthScheme
 )
+
+// DefaultMaxPerUser is Config.MaxPerUser's default.
+const DefaultMaxPerUser = defaultMaxPerUser

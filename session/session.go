@@ -70,7 +70,7 @@ type Config struct {
 	Certs stores.CertRevocations
 
 	// MaxPerUser caps the live sessions of one login (default
-	// DefaultMaxPerUser, below 0 = no cap): after each new session the
+	// defaultMaxPerUser, below 0 = no cap): after each new session the
 	// oldest beyond it are deleted, in a Store that implements
 	// stores.SessionCapper (every gatehouse backend does). Without a cap,
 	// anyone with a password could grow the store without limit by logging
@@ -102,22 +102,22 @@ type TokenChecker interface {
 // created from such a login is bound to that credential.
 const (
 	attrTokenID    = "token_id"
-	attrCertBound  = "cnf_x5t#S256" // token.AttrCertThumbprint
+	attrCertBound  = "cnf_x5t#S256" // token.attrCertThumbprint
 	attrCertSerial = "cert_serial"
 )
 
-// DefaultMaxPerUser is Config.MaxPerUser's default: more browsers, scripts
+// defaultMaxPerUser is Config.MaxPerUser's default: more browsers, scripts
 // and SDK connections than one person runs, far fewer than a loop of logins
 // makes.
-const DefaultMaxPerUser = 64
+const defaultMaxPerUser = 64
 
 // capPerUser deletes login's sessions beyond the newest max (0 =
-// DefaultMaxPerUser, below 0 = none) when store implements
+// defaultMaxPerUser, below 0 = none) when store implements
 // stores.SessionCapper. A failure only leaves more sessions than the cap
 // until the next login: it is not an error for the one just made.
 func capPerUser(ctx context.Context, store stores.SessionStore, login string, max int) {
 	if max == 0 {
-		max = DefaultMaxPerUser
+		max = defaultMaxPerUser
 	}
 	if c, ok := store.(stores.SessionCapper); ok && max > 0 {
 		_, _ = c.CapSessions(ctx, login, max)

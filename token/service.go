@@ -474,16 +474,16 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	id.Attrs = s.attrs.Get(tokenAttrs{t.ID, t.CertThumbprint}, func() map[string]string {
 		m := map[string]string{attrTokenID: t.ID}
 		if t.CertThumbprint != "" {
-			m[AttrCertThumbprint] = t.CertThumbprint
+			m[attrCertThumbprint] = t.CertThumbprint
 		}
 		return m
 	})
 	return id, nil
 }
 
-// AttrCertThumbprint is the Identity attribute of a certificate-bound
+// attrCertThumbprint is the Identity attribute of a certificate-bound
 // token: the thumbprint checkBinding compares.
-const AttrCertThumbprint = "cnf_x5t#S256"
+const attrCertThumbprint = "cnf_x5t#S256"
 
 // thumbprint is RFC 8705's x5t#S256 of a certificate: the base64url
 // (unpadded) SHA-256 of its DER form.
@@ -505,7 +505,7 @@ func RequestThumbprint(r *http.Request) string {
 // whose TLS connection did not present that certificate; unbound tokens
 // pass. scheme names the scheme in the error.
 func checkBinding(r *http.Request, id *auth.Identity, scheme string) error {
-	want := id.Attrs[AttrCertThumbprint]
+	want := id.Attrs[attrCertThumbprint]
 	if want == "" {
 		return nil
 	}

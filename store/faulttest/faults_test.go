@@ -130,7 +130,7 @@ func TestRedisNonceWithSkewedClock(t *testing.T) {
 	rs.SetClock(behind)
 	st := memstore.New()
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: "katello", Secret: consumerSecret}))
-	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: rs, Mapping: oauth1.MapNone, Env: auth.Env{Now: behind}})
+	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: rs, Mapping: stores.ConsumerMapNone, Env: auth.Env{Now: behind}})
 	ts := strconv.FormatInt(behind().Unix(), 10)
 	params := []oauthsig.Param{{Name: "oauth_consumer_key", Value: "katello"}, {Name: "oauth_signature_method", Value: "HMAC-SHA1"},
 		{Name: "oauth_timestamp", Value: ts}, {Name: "oauth_nonce", Value: "skewed-nonce"}, {Name: "oauth_version", Value: "1.0"}}

@@ -93,11 +93,11 @@ func (s *memStore) ResetFailures(_ context.Context, scope, key string) error {
 	return nil
 }
 
-// DefaultMaxFailureKeys bounds the failure counters a Store keeps.
-const DefaultMaxFailureKeys = 100_000
+// defaultMaxFailureKeys bounds the failure counters a Store keeps.
+const defaultMaxFailureKeys = 100_000
 
 // SetMaxFailureKeys bounds the number of failure counters kept (default
-// DefaultMaxFailureKeys). When a flood of distinct keys (new addresses,
+// defaultMaxFailureKeys). When a flood of distinct keys (new addresses,
 // new logins) fills it within one window, counters with a single failure
 // go first, then the rest in no particular order: a counter near its limit
 // is kept unless the flood is made of such counters.
@@ -120,7 +120,7 @@ func (s *memStore) FailureKeys() int {
 func (s *memStore) sweepFailures(now time.Time) {
 	limit := s.maxFailureKeys
 	if limit <= 0 {
-		limit = DefaultMaxFailureKeys
+		limit = defaultMaxFailureKeys
 	}
 	if len(s.failures) < min(1024, limit) || len(s.failures) < 2*s.failuresAfterSweep && len(s.failures) < limit {
 		return

@@ -40,7 +40,7 @@ type Store interface {
 	// SetClock replaces the store's clock (tests inject one).
 	SetClock(now func() time.Time)
 	// SetMaxFailureKeys bounds the failure counters kept (0 =
-	// DefaultMaxFailureKeys); FailureKeys is how many are kept now.
+	// defaultMaxFailureKeys); FailureKeys is how many are kept now.
 	SetMaxFailureKeys(n int)
 	FailureKeys() int
 }

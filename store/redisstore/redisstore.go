@@ -10,7 +10,7 @@
 //
 // # Faults
 //
-// Every call has a deadline (DefaultTimeout, see SetTimeout): when Redis is
+// Every call has a deadline (defaultTimeout, see SetTimeout): when Redis is
 // slow or gone, schemes answer 503 with Retry-After instead of hanging, and
 // recover on the next request once it is back.
 //
@@ -49,7 +49,7 @@ type Store interface {
 	// restart: append-only file on, or RDB snapshots configured. Replay
 	// protection (UseNonce) needs it.
 	Persistent(ctx context.Context) (bool, error)
-	// SetTimeout bounds every call (d <= 0: DefaultTimeout).
+	// SetTimeout bounds every call (d <= 0: defaultTimeout).
 	SetTimeout(d time.Duration)
 	// SetClock replaces the clock that turns absolute expiries into TTLs
 	// (tests). It must be the clock of the callers (schemes pass expiries
@@ -68,8 +68,8 @@ type redisStore struct {
 	now     func() time.Time
 }
 
-// DefaultTimeout bounds every Redis call unless SetTimeout says otherwise.
-const DefaultTimeout = 2 * time.Second
+// defaultTimeout bounds every Redis call unless SetTimeout says otherwise.
+const defaultTimeout = 2 * time.Second
 
 var (
 	_ stores.SessionStore   = (*redisStore)(nil)
@@ -101,13 +101,13 @@ func newStore(rdb redis.UniversalClient, prefix string) *redisStore {
 	case *redis.Ring:
 		bounded = c.Options().ContextTimeoutEnabled
 	}
-	return &redisStore{rdb: rdb, prefix: prefix, timeout: DefaultTimeout, now: time.Now, bounded: bounded}
+	return &redisStore{rdb: rdb, prefix: prefix, timeout: defaultTimeout, now: time.Now, bounded: bounded}
 }
 
-// SetTimeout bounds every call (d <= 0: DefaultTimeout).
+// SetTimeout bounds every call (d <= 0: defaultTimeout).
 func (s *redisStore) SetTimeout(d time.Duration) {
 	if d <= 0 {
-		d = DefaultTimeout
+		d = defaultTimeout
 	}
 	s.timeout = d
 }
@@ -142,7 +142,7 @@ func (s *redisStore) Persistent(ctx context.Context) (bool, error) {
 // Open connects to a Redis server by URL ("redis://127.0.0.1:6379/0"),
 // checks that it answers, and logs (slog's default logger) a warning when it
 // keeps no data across restarts (see Persistent). Dial, read and write
-// timeouts not set in the URL default to DefaultTimeout.
+// timeouts not set in the URL default to defaultTimeout.
 func Open(ctx context.Context, url, prefix string) (Store, error) {
 	s, err := connect(url, prefix)
 	if err != nil {
@@ -177,13 +177,13 @@ func connect(url, prefix string) (*redisStore, error) {
 		return nil, err
 	}
 	if !strings.Contains(url, "dial_timeout") {
-		opts.DialTimeout = DefaultTimeout
+		opts.DialTimeout = defaultTimeout
 	}
 	if !strings.Contains(url, "read_timeout") {
-		opts.ReadTimeout = DefaultTimeout
+		opts.ReadTimeout = defaultTimeout
 	}
 	if !strings.Contains(url, "write_timeout") {
-		opts.WriteTimeout = DefaultTimeout
+		opts.WriteTimeout = defaultTimeout
 	}
 	opts.ContextTimeoutEnabled = true // the per-call deadline bounds socket reads too
 	return newStore(redis.NewClient(opts), prefix), nil

@@ -136,7 +136,7 @@ type Config struct {
 	// set PostgresDSN ("postgres://user@127.0.0.1:5432/db?sslmode=disable").
 	SQLitePath  string
 	PostgresDSN string
-	// Timeout bounds every store call; default DefaultTimeout.
+	// Timeout bounds every store call; default defaultTimeout.
 	Timeout time.Duration
 	// Lazy (PostgreSQL only) makes Open return at once when the server does
 	// not answer: every call fails (a store failure: 503) until it does,
@@ -160,9 +160,9 @@ type Config struct {
 	NoReadCache bool
 }
 
-// DefaultTimeout bounds every store call unless Config.Timeout says
+// defaultTimeout bounds every store call unless Config.Timeout says
 // otherwise.
-const DefaultTimeout = 2 * time.Second
+const defaultTimeout = 2 * time.Second
 
 // lane groups calls that touch the same table, so that one stuck table
 // cannot hold every connection.
@@ -277,7 +277,7 @@ func Open(ctx context.Context, cfg Config) (Store, error) {
 		return nil, errors.New("sqlstore: set exactly one of SQLitePath and PostgresDSN")
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
+		cfg.Timeout = defaultTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
