@@ -48,6 +48,8 @@ type Config struct {
 	// Limits of the throttle (see Throttle for what 0 and negative mean).
 	MaxPerAddr, MaxPerUser, MaxPerUserTotal int
 	Window                                  time.Duration
+	// KnownFor, see Throttle.KnownFor.
+	KnownFor time.Duration
 	// CacheTTL and CacheMaxAge tune the verified-credential cache (see
 	// CacheConfig); a negative CacheTTL turns the cache off.
 	CacheTTL, CacheMaxAge time.Duration
@@ -74,7 +76,7 @@ func New(cfg Config) *Pipeline {
 	p := &Pipeline{Verifier: v, ClientAddr: cfg.ClientAddr, Slots: cfg.Slots}
 	if cfg.Counter != nil {
 		p.Throttle = &Throttle{Counter: cfg.Counter, MaxPerAddr: cfg.MaxPerAddr, MaxPerUser: cfg.MaxPerUser,
-			MaxPerUserTotal: cfg.MaxPerUserTotal, Window: cfg.Window, Env: cfg.Env}
+			MaxPerUserTotal: cfg.MaxPerUserTotal, Window: cfg.Window, KnownFor: cfg.KnownFor, Env: cfg.Env}
 	}
 	return p
 }

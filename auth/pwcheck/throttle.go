@@ -54,6 +54,14 @@ type Throttle struct {
 	MaxPerUserTotal int
 	// RepeatWindow bounds Attempt.ForgiveRepeat (default 10 seconds).
 	RepeatWindow time.Duration
+	// KnownFor is how long an address from which a login once signed in
+	// with its password is remembered as that login's own (default 30
+	// days; negative: never). From such an address the per-login ceiling
+	// (MaxPerUserTotal), which guesses from anywhere exhaust, does not
+	// apply: a distributed attacker cannot lock the real user out of a
+	// first login after a restart or a cache expiry. The address's own
+	// counters (MaxPerAddr, MaxPerUser) still do.
+	KnownFor time.Duration
 	// Env is the service's shared settings (auth.Env): its clock.
 	Env auth.Env
 
@@ -112,7 +120,7 @@ func hashed(s string) string {
 
 // keys are the counters that apply to an attempt: empty keys and disabled
 // limits are left out (limit < 0).
-func (t *Throttle) keys(user, addr string) [3]throttleKey {
+func (t *Throttle) keys(user, addr string, known bool) [3]throttleKey {
 	user = countedLogin(user)
 	if addr != "" && (len(addr) > maxCountedLogin || !httpx.Printable(addr) || strings.Contains(addr, " ")) {
 		addr = hashed(addr) // a Pipeline.ClientAddr of the caller's may return anything
@@ -131,16 +139,47 @@ func (t *Throttle) keys(user, addr string) [3]throttleKey {
 	if user == "" {
 		ks[1].limit, ks[2].limit = -1, -1
 	}
+	if known {
+		ks[2].limit = -1 // the login's own address: the global ceiling is for strangers
+	}
 	return ks
+}
+
+const knownScope = "known"
+
+// knownFor is KnownFor with its default.
+func (t *Throttle) knownFor() time.Duration {
+	if t.KnownFor == 0 {
+		return 30 * 24 * time.Hour
+	}
+	return t.KnownFor
+}
+
+// known reports whether user has signed in with its password from addr
+// within KnownFor (see Throttle.KnownFor); a counter that fails says no.
+func (t *Throttle) known(ctx context.Context, user, addr string) bool {
+	if addr == "" || user == "" || t.knownFor() < 0 {
+		return false
+	}
+	n, _, err := t.Counter.Failures(ctx, knownScope, t.keys(user, addr, false)[1].key)
+	return err == nil && n > 0
+}
+
+// remember records addr as user's own (see Throttle.KnownFor).
+func (t *Throttle) remember(ctx context.Context, user, addr string) {
+	if addr == "" || user == "" || t.knownFor() < 0 {
+		return
+	}
+	_, _, _ = t.Counter.AddFailure(context.WithoutCancel(ctx), knownScope, t.keys(user, addr, false)[1].key, t.knownFor())
 }
 
 // reserve counts the attempt on every counter before it is checked. It
 // returns the keys it counted (to be taken back on success), or a
 // ReasonThrottled *Error (nothing stays counted) when a counter is over its
 // limit, or ReasonUnavailable when the counter fails.
-func (t *Throttle) reserve(ctx context.Context, scheme, user, addr string) ([]throttleKey, error) {
+func (t *Throttle) reserve(ctx context.Context, scheme, user, addr string, known bool) ([]throttleKey, error) {
 	var held []throttleKey
-	for _, k := range t.keys(user, addr) {
+	for _, k := range t.keys(user, addr, known) {
 		if k.limit < 0 {
 			continue
 		}
@@ -175,7 +214,7 @@ func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
 	if t == nil || t.Counter == nil {
 		return nil
 	}
-	for _, k := range t.keys(user, addr) {
+	for _, k := range t.keys(user, addr, false) {
 		if k.limit < 0 {
 			continue
 		}
@@ -196,7 +235,7 @@ func (t *Throttle) failed(ctx context.Context, user, addr string) {
 	if t == nil || t.Counter == nil {
 		return
 	}
-	for _, k := range t.keys(user, addr) {
+	for _, k := range t.keys(user, addr, false) {
 		if k.limit >= 0 {
 			_, _, _ = t.Counter.AddFailure(ctx, k.scope, k.key, t.window())
 		}
@@ -208,7 +247,7 @@ func (t *Throttle) succeeded(ctx context.Context, user, addr string) {
 	if t == nil || t.Counter == nil || user == "" {
 		return
 	}
-	k := t.keys(user, addr)[1]
+	k := t.keys(user, addr, false)[1]
 	if k.limit < 0 {
 		return
 	}
@@ -276,6 +315,9 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 		if err == nil {
 			t.release(ctx, g.held)
 			t.succeeded(ctx, a.Login, a.Addr)
+			if !g.known {
+				t.remember(ctx, a.Login, a.Addr)
+			}
 		} else if unavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
 			t.release(ctx, g.held)
 		}
@@ -299,6 +341,7 @@ type gate struct {
 
 	mu      sync.Mutex
 	held    []throttleKey // counted at the hash
+	known   bool          // the login has signed in from this address before
 	refused bool          // a counter was over its limit
 	shared  bool          // answered by another attempt's hash
 	closed  bool          // the attempt is over (a background check asks nothing)
@@ -320,7 +363,8 @@ func admitHash(ctx context.Context) error {
 		return nil
 	}
 	g.a.resolveAddr()
-	held, err := g.t.reserve(ctx, g.a.Scheme, g.a.Login, g.a.Addr)
+	g.known = g.t.known(ctx, g.a.Login, g.a.Addr)
+	held, err := g.t.reserve(ctx, g.a.Scheme, g.a.Login, g.a.Addr, g.known)
 	if err != nil {
 		g.refused = auth.AsError(err).Reason == auth.ReasonThrottled
 		return err

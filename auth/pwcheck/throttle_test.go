@@ -179,6 +179,58 @@ func TestThrottleSurvivesADecoratedVerifier(t *testing.T) {
 	assert.Equal(t, int64(3), slots.Stats().Started-hashed, "the cached answers ran no hash")
 }
 
+// Attack (issue 34; before the fix the real user got 429 for the rest of
+// the window): 1 000 wrong guesses from 100 addresses exhaust the login's
+// ceiling of 100; then the real user's first login since a restart (no
+// cache), from an address it has signed in from before, gets in on the
+// first try. The guesses stay bounded: at most the ceiling is hashed, and
+// a stranger's correct password is still refused until the window ends.
+func TestThrottleFirstLoginSurvivesADistributedAttack(t *testing.T) {
+	ctx := context.Background()
+	st := memstore.New()
+	h, _ := cheap.Hash("right")
+	require.NoError(t, st.PutUser(ctx, stores.User{Name: "admin", PasswordHash: h}))
+	pipeline := func() (*pwcheck.Pipeline, *pwcheck.HashSlots) {
+		slots := pwcheck.NewHashSlots(0, 0)
+		slots.SetCPUShare(0)
+		return pwcheck.New(pwcheck.Config{Users: st, Counter: st, Slots: slots}), slots
+	}
+	try := func(p *pwcheck.Pipeline, pw, addr string) error {
+		_, err := p.CheckAttempt(ctx, pwcheck.Attempt{Scheme: "basic", Login: "admin", Password: pw, Addr: addr})
+		return err
+	}
+	before, _ := pipeline()
+	require.NoError(t, try(before, "right", "192.0.2.10"), "the admin signs in from the office last week")
+
+	p, slots := pipeline() // a restart: the cache is empty, the counters persist
+	refused := 0
+	for i := range 1000 {
+		addr := fmt.Sprintf("203.0.113.%d", i%100)
+		switch auth.AsError(try(p, fmt.Sprint("guess", i), addr)).Reason {
+		case auth.ReasonThrottled:
+			refused++
+		case auth.ReasonInvalid:
+		default:
+			t.Fatalf("guess %d: unexpected answer", i)
+		}
+	}
+	hashed := slots.Stats().Started
+	assert.LessOrEqual(t, hashed, int64(100), "no more guesses checked than the login's ceiling")
+	assert.Equal(t, int64(1000)-hashed, int64(refused))
+
+	err := try(p, "right", "198.51.100.7")
+	require.Error(t, err)
+	assert.Equal(t, auth.ReasonThrottled, auth.AsError(err).Reason, "from an address never used before, the exhausted ceiling still holds")
+	require.NoError(t, try(p, "right", "192.0.2.10"), "the admin's first login from a known address gets in on the first try")
+	for i := range 20 {
+		if err := try(p, fmt.Sprint("again", i), "192.0.2.10"); err != nil && auth.AsError(err).Reason == auth.ReasonThrottled {
+			assert.GreaterOrEqual(t, i, pwcheck.DefaultMaxPerUser-1, "a known address keeps its own pair limit")
+			return
+		}
+	}
+	t.Error("guesses from the known address were never throttled")
+}
+
 // Attack: every new source address grew the in-memory counters, keyed by
 // the full login: 20 000 addresses with 3 KB logins held about 63 MiB.
 func TestThrottleCountersAreBounded(t *testing.T) {
