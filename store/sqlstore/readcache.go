@@ -89,6 +89,9 @@ type readCache struct {
 	users   map[string]cached[stores.User]
 	tokens  map[string]cached[stores.Token] // by hash
 	revoked map[string]cached[bool]         // certificate serials
+	// consumers are OAuth 1 consumers by key: every signed request reads
+	// one.
+	consumers map[string]cached[stores.Consumer]
 	// sessions by hash: this process's session writes (create, touch at
 	// most once per tenth of the idle timeout, delete) clear the cache.
 	sessions map[string]cached[stores.Session]
@@ -104,7 +107,7 @@ type cached[V any] struct {
 
 func newReadCache(db *sql.DB, path string) *readCache {
 	c := &readCache{db: db, path: path, users: map[string]cached[stores.User]{}, tokens: map[string]cached[stores.Token]{},
-		revoked: map[string]cached[bool]{}, sessions: map[string]cached[stores.Session]{}}
+		revoked: map[string]cached[bool]{}, sessions: map[string]cached[stores.Session]{}, consumers: map[string]cached[stores.Consumer]{}}
 	c.gen.Store(1)
 	return c
 }
@@ -259,6 +262,7 @@ func (c *readCache) clearLocked() {
 	clear(c.users)
 	clear(c.tokens)
 	clear(c.revoked)
+	clear(c.consumers)
 	clear(c.sessions)
 	c.rules, c.ruleGen = nil, 0
 }
@@ -314,6 +318,18 @@ func (c *readCache) putSession(hash string, x *stores.Session, gen uint64) {
 	cp := *x
 	cp.Scopes = slices.Clone(x.Scopes)
 	remember(c, c.sessions, hash, cp, gen)
+}
+
+func (c *readCache) consumer(key string, gen uint64) (*stores.Consumer, bool) {
+	x, ok := lookup(c, c.consumers, key, gen)
+	x.Users, x.Methods = slices.Clone(x.Users), slices.Clone(x.Methods)
+	return &x, ok
+}
+
+func (c *readCache) putConsumer(key string, x *stores.Consumer, gen uint64) {
+	cp := *x
+	cp.Users, cp.Methods = slices.Clone(x.Users), slices.Clone(x.Methods)
+	remember(c, c.consumers, key, cp, gen)
 }
 
 func (c *readCache) certRevoked(serial string, gen uint64) (bool, bool) {
