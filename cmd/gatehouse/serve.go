@@ -425,27 +425,30 @@ func (e *env) serverCertificate(ca *mtls.CA) (tls.Certificate, error) {
 // is the Satellite face's own).
 func sampleAPI(p *preset.Presets) http.Handler {
 	api := http.NewServeMux()
-	api.HandleFunc("GET /xcatws/nodes", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"node01": map[string]string{"groups": "compute,all"}, "node02": map[string]string{"groups": "compute,all"}})
-	})
-	api.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"result": "ok", "status": 200, "version": "gatehouse", "api_version": 2})
-	})
-	api.HandleFunc("GET /api/architectures", func(w http.ResponseWriter, r *http.Request) {
-		results := []map[string]any{{"id": 1, "name": "x86_64"}, {"id": 2, "name": "aarch64"}}
-		writeJSON(w, http.StatusOK, map[string]any{"total": 2, "subtotal": 2, "page": 1, "per_page": 20, "search": nil, "results": results})
-	})
+	// The static answers are encoded once: the sample API stands for a
+	// service's work, and should cost little beside gatehouse's.
+	static := func(pattern string, v any) {
+		body, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		body = append(body, '\n')
+		api.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		})
+	}
+	static("GET /xcatws/nodes", map[string]any{"node01": map[string]string{"groups": "compute,all"}, "node02": map[string]string{"groups": "compute,all"}})
+	static("GET /api/status", map[string]any{"result": "ok", "status": 200, "version": "gatehouse", "api_version": 2})
+	static("GET /api/architectures", map[string]any{"total": 2, "subtotal": 2, "page": 1, "per_page": 20, "search": nil,
+		"results": []map[string]any{{"id": 1, "name": "x86_64"}, {"id": 2, "name": "aarch64"}}})
 	api.HandleFunc("GET /ovirt-engine/api", func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())
 		writeJSON(w, http.StatusOK, map[string]any{"product_info": map[string]any{"name": "gatehouse reference (oVirt face)", "vendor": "gatehouse"},
 			"authenticated_user": map[string]string{"user_name": id.Login(), "domain": id.Domain}})
 	})
-	api.HandleFunc("GET /ovirt-engine/api/vms", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"vm": []map[string]string{{"id": "00000000-0000-0000-0000-000000000001", "name": "demo-vm", "status": "up"}}})
-	})
-	api.HandleFunc("GET /v1/configuration/containers", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, []any{})
-	})
+	static("GET /ovirt-engine/api/vms", map[string]any{"vm": []map[string]string{{"id": "00000000-0000-0000-0000-000000000001", "name": "demo-vm", "status": "up"}}})
+	static("GET /v1/configuration/containers", []any{})
 	return api
 }
 
