@@ -131,7 +131,7 @@ var notes = map[string]string{
 	"Session":       "gatehouse: store lookup + user re-check; scs: store lookup + decode; gorilla: cookie HMAC + decode, no server state (cannot be revoked)",
 	"OAuth1":        "gatehouse also checks the nonce (once only) and maps FOREMAN-USER to a user; mrjones checks no nonce. Each iteration puts a newly signed Authorization value (signed outside the timer) into the one request served, so the nonce table holds the whole run's nonces (~350 000), as a busy server's does: its lookups miss the CPU caches",
 	"Bearer":        "gatehouse: keyed hash + store lookup + owner re-check; fosite: HMAC + store lookup",
-	"PasswordGrant": "gatehouse: cached password check, opaque token stored; fosite: bcrypt of the client secret (its example user's password is plain text), HMAC token stored",
+	"PasswordGrant": "the same work on both sides: the client's bcrypt-10 secret checked on every request, the user's password (gatehouse: cached; fosite: plain text), a token stored",
 	"ClientCert":    "gatehouse reads the handshake's verified chain; k8s-x509 verifies the chain again per request",
 	"Floor":         "SHA-256 of the secret and a map lookup: the least a credential check can cost",
 	"Middleware":    "gatehouse's middleware around an authenticator that returns a fixed identity",
