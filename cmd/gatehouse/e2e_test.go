@@ -93,7 +93,7 @@ type server struct {
 // printed its address (and, with --demo, the demo lines).
 func startServer(t *testing.T, data string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--data", data, "serve", "--addr", "127.0.0.1:0", "--http-addr", ""}, args...)...)
+	cmd := exec.Command(binary, append([]string{"--data", data, "serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--drain", "0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

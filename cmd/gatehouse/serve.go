@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,6 +68,9 @@ type serveOptions struct {
 	logFormat                                    string
 	logFlush                                     time.Duration
 	gw                                           gatewayOptions
+	// drain is how long serve keeps serving after SIGTERM with /readyz
+	// failing, so that a load balancer's health checks take it out first.
+	drain time.Duration
 }
 
 func cmdServe(e *env, args []string) error {
@@ -80,6 +84,7 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
 		fs.StringVar(&o.externalURL, "external-url", "", `how clients reach this server (https://host[:port]): the plain-HTTP listener redirects there and the OAuth metadata names it as issuer ("" = from each request's Host header)`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
+		fs.DurationVar(&o.drain, "drain", 5*time.Second, "on SIGTERM, keep serving this long with /readyz answering 503, so that a load balancer's health checks take the server out before it stops (a second signal ends the wait)")
 		fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", `also accept the JWT access tokens of this OpenID Connect provider (https://idp.example/realms/NAME, e.g. Keycloak) on every face's Bearer and X-Auth-Token ("" = none)`)
 		fs.StringVar(&o.oidcAudience, "oidc-audience", "", "the audience (aud) the provider's tokens must carry; required with --oidc-issuer")
 		fs.StringVar(&o.oidcCA, "oidc-ca", "", `PEM file of the CA that signed the provider's TLS certificate ("" = the system's roots)`)
@@ -100,6 +105,9 @@ func cmdServe(e *env, args []string) error {
 	}
 	if o.logFlush < 0 {
 		return usageError("--log-flush must not be negative")
+	}
+	if o.drain < 0 {
+		return usageError("--drain must not be negative")
 	}
 	if (o.oidcIssuer == "") != (o.oidcAudience == "") || o.oidcIssuer == "" && (o.oidcCA != "" || o.oidcDomain != "") {
 		return usageError("--oidc-issuer and --oidc-audience go together (and --oidc-ca, --oidc-domain need them)")
@@ -229,7 +237,14 @@ func cmdServe(e *env, args []string) error {
 		allow := o.gw.allow()
 		verify = o.gw.verifier(ca, newReferenceHandler(p, ca, m, allow, o.gw.otherPaths(p, allow)))
 	}
-	handler := withHealth(withForwardAuth(faces, verify), readiness(s, stores.Counter))
+	var draining atomic.Bool
+	ready := readiness(s, stores.Counter)
+	handler := withHealth(withForwardAuth(faces, verify), func(ctx context.Context) error {
+		if draining.Load() {
+			return errDraining
+		}
+		return ready(ctx)
+	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
 	if o.gw.upstream != nil { // streams and websockets may last: only the headers are timed
@@ -310,7 +325,25 @@ func cmdServe(e *env, args []string) error {
 			return err
 		}
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if o.drain > 0 {
+		// Rolling restarts: /readyz fails at once, and everything else is
+		// served as before until the load balancer has noticed; keep-alive
+		// connections are closed after their next answer, so clients come
+		// back through the balancer to another replica.
+		draining.Store(true)
+		for _, x := range servers {
+			x.SetKeepAlivesEnabled(false)
+		}
+		fmt.Fprintf(e.stderr, "gatehouse: draining for %s (/readyz answers 503)\n", o.drain)
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		select {
+		case <-time.After(o.drain):
+		case <-again:
+		}
+		signal.Stop(again)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, x := range servers {
 		_ = x.Shutdown(shutdown)
@@ -355,6 +388,9 @@ func readiness(db sqlstore.Store, counter interface {
 	}
 }
 
+// errDraining is /readyz's answer while serve drains before it stops.
+var errDraining = errors.New("draining")
+
 // storeDown says which store does not answer (for /readyz: "database" or
 // "counters", Redis with --redis), never the driver's words.
 type storeDown struct {
@@ -379,7 +415,9 @@ func withHealth(next http.Handler, ready func(ctx context.Context) error) http.H
 			w.Header().Set("Retry-After", "2")
 			body := map[string]string{"status": "unavailable"}
 			var down storeDown
-			if errors.As(err, &down) {
+			if errors.Is(err, errDraining) {
+				body["status"] = "draining"
+			} else if errors.As(err, &down) {
 				body["store"] = down.store // which one, not why: no details for outsiders
 			}
 			writeJSON(w, http.StatusServiceUnavailable, body)
