@@ -59,12 +59,6 @@ func NewBearer(cfg BearerConfig) *Bearer {
 // Challenges implements auth.Challenger.
 func (b *Bearer) Challenges() []string { return []string{b.challenge} }
 
-// formHasToken reports whether a form-encoded body carries access_token.
-func formHasToken(r *http.Request) bool {
-	vals, ok := peekForm(r)
-	return ok && vals.Has("access_token")
-}
-
 // peekForm parses a form-encoded body of up to tokenreq.MaxBytes without
 // consuming it: r.Body is put back to yield every byte for the handler. A
 // body that is not a form, is larger, or does not parse gives ok false.

@@ -288,9 +288,6 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 	return id, g, nil
 }
 
-// noExpiry, as the expiry of CreatePAT, makes a token that lasts until revoked.
-var noExpiry = time.Time{}
-
 // ErrBadName is returned by CreatePAT for an empty, overlong or unprintable
 // name.
 var ErrBadName = errors.New("token: a name must be 1–255 characters of printable UTF-8")

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -24,6 +26,10 @@ type RedisServer struct {
 	dir        string
 	port       int
 	persistent bool
+	// extra are more arguments (a replica's --replicaof); sentinel, a
+	// config file, makes it a Sentinel.
+	extra    []string
+	sentinel string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -62,6 +68,10 @@ func (r *RedisServer) Start() error {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, r.extra...)
+	if r.sentinel != "" {
+		args = []string{r.sentinel, "--sentinel", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.dir}
+	}
 	cmd := exec.Command("redis-server", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -89,6 +99,104 @@ func (r *RedisServer) Stop() {
 	_ = r.cmd.Process.Kill()
 	_ = r.cmd.Wait()
 	r.cmd = nil
+}
+
+// RedisSentinels is a Redis master with one replica, watched by three
+// Sentinels that agree (quorum 2) within about a second that the master is
+// down and promote the replica: a failover the test can cause by stopping
+// Master.
+type RedisSentinels struct {
+	Master, Replica *RedisServer
+	Sentinels       []*RedisServer
+	// Name is the master's name the Sentinels know ("gatehouse").
+	Name string
+}
+
+// URL is the go-redis failover URL of the set: the first Sentinel as host,
+// the others as addr parameters, master_name.
+func (rs *RedisSentinels) URL() string {
+	u := "redis://" + rs.Sentinels[0].Addr + "/0?master_name=" + rs.Name
+	for _, s := range rs.Sentinels[1:] {
+		u += "&addr=" + s.Addr
+	}
+	return u
+}
+
+// StartRedisSentinels starts the set, persistent (append-only, synced on
+// every write), each on a free 127.0.0.1 port, stopped when the test ends.
+func StartRedisSentinels(tb testing.TB) *RedisSentinels {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		unavailable(tb, "Redis", err)
+	}
+	start := func(extra []string, sentinelConf func(port int, dir string) string) *RedisServer {
+		port, err := freePort()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		r := &RedisServer{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: tb.TempDir(), port: port, persistent: true, extra: extra}
+		if sentinelConf != nil {
+			r.sentinel = sentinelConf(port, r.dir)
+		}
+		if err := r.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(r.Stop)
+		return r
+	}
+	rs := &RedisSentinels{Name: "gatehouse"}
+	rs.Master = start(nil, nil)
+	rs.Replica = start([]string{"--replicaof", "127.0.0.1", strconv.Itoa(rs.Master.port)}, nil)
+	for range 3 {
+		rs.Sentinels = append(rs.Sentinels, start(nil, func(port int, dir string) string {
+			conf := filepath.Join(dir, "sentinel.conf")
+			text := fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 2\nsentinel down-after-milliseconds %[1]s 1000\nsentinel failover-timeout %[1]s 5000\nsentinel parallel-syncs %[1]s 1\n",
+				rs.Name, rs.Master.port)
+			if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+				tb.Fatal(err)
+			}
+			return conf
+		}))
+	}
+	// Ready when the replica has synced and every Sentinel knows it (a
+	// failover needs a replica to promote).
+	ask := func(r *RedisServer, args ...string) string {
+		out, _ := exec.Command("redis-cli", append([]string{"-h", "127.0.0.1", "-p", strconv.Itoa(r.port)}, args...)...).Output()
+		return string(out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ready := strings.Contains(ask(rs.Replica, "info", "replication"), "master_link_status:up")
+		for _, sn := range rs.Sentinels {
+			ready = ready && strings.Contains(ask(sn, "sentinel", "replicas", rs.Name), strconv.Itoa(rs.Replica.port))
+		}
+		if ready {
+			return rs
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("testservers: the Redis replica or its Sentinels did not come up within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Pause stops the server's process (SIGSTOP) without closing its
+// connections: a replica that has gone quiet. Resume continues it.
+func (r *RedisServer) Pause() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// Resume continues a paused server (SIGCONT).
+func (r *RedisServer) Resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		_ = r.cmd.Process.Signal(syscall.SIGCONT)
+	}
 }
 
 // PostgresServer is a PostgreSQL cluster of a test's own that the test can

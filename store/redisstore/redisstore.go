@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,10 @@ type redisStore struct {
 	bounded bool // rdb honours context deadlines on its sockets
 	prefix  string
 	timeout time.Duration
-	now     func() time.Time
+	// waitReplicas is how many replicas acknowledge a nonce before it
+	// counts (WAIT); 1 by default behind Sentinel, 0 otherwise.
+	waitReplicas int
+	now          func() time.Time
 }
 
 // defaultTimeout bounds every Redis call unless SetTimeout says otherwise.
@@ -171,22 +175,61 @@ func Connect(url, prefix string) (Store, error) {
 	return s, nil
 }
 
-func connect(url, prefix string) (*redisStore, error) {
-	opts, err := redis.ParseURL(url)
+func connect(rawURL, prefix string) (*redisStore, error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.Contains(url, "dial_timeout") {
-		opts.DialTimeout = defaultTimeout
+	q := u.Query()
+	wait := -1
+	if v := q.Get("wait_replicas"); v != "" {
+		if wait, err = strconv.Atoi(v); err != nil || wait < 0 {
+			return nil, fmt.Errorf("redisstore: wait_replicas=%q: want a number of replicas ≥ 0", v)
+		}
+		q.Del("wait_replicas")
+		u.RawQuery = q.Encode()
 	}
-	if !strings.Contains(url, "read_timeout") {
-		opts.ReadTimeout = defaultTimeout
+	var rdb *redis.Client
+	if q.Has("master_name") {
+		// Sentinel: the host and every addr= are sentinels; the client
+		// follows the master they name, across a failover.
+		opts, err := redis.ParseFailoverURL(u.String())
+		if err != nil {
+			return nil, err
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = timeouts(q, opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout)
+		opts.ContextTimeoutEnabled = true
+		rdb = redis.NewFailoverClient(opts)
+		if wait < 0 {
+			wait = 1 // a nonce is acknowledged by a replica before it counts: a failover cannot forget it
+		}
+	} else {
+		opts, err := redis.ParseURL(u.String())
+		if err != nil {
+			return nil, err
+		}
+		opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = timeouts(q, opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout)
+		opts.ContextTimeoutEnabled = true // the per-call deadline bounds socket reads too
+		rdb = redis.NewClient(opts)
 	}
-	if !strings.Contains(url, "write_timeout") {
-		opts.WriteTimeout = defaultTimeout
+	s := newStore(rdb, prefix)
+	s.waitReplicas = max(wait, 0)
+	return s, nil
+}
+
+// timeouts are the dial, read and write timeouts: those the URL sets, else
+// defaultTimeout.
+func timeouts(q url.Values, dial, read, write time.Duration) (time.Duration, time.Duration, time.Duration) {
+	if !q.Has("dial_timeout") {
+		dial = defaultTimeout
 	}
-	opts.ContextTimeoutEnabled = true // the per-call deadline bounds socket reads too
-	return newStore(redis.NewClient(opts), prefix), nil
+	if !q.Has("read_timeout") {
+		read = defaultTimeout
+	}
+	if !q.Has("write_timeout") {
+		write = defaultTimeout
+	}
+	return dial, read, write
 }
 
 // Close closes the client.
@@ -365,8 +408,22 @@ func (s *redisStore) UseNonce(ctx context.Context, consumer, nonce string, expir
 		return false, nil
 	}
 	var ok string
+	var acked int64
 	err := s.run(ctx, func(ctx context.Context) (err error) {
-		ok, err = s.rdb.SetArgs(ctx, s.key("nonce", consumer, nonce), "1", redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
+		if s.waitReplicas == 0 {
+			ok, err = s.rdb.SetArgs(ctx, s.key("nonce", consumer, nonce), "1", redis.SetArgs{Mode: "NX", TTL: ttl}).Result()
+			return err
+		}
+		// One connection for both (a pipeline): WAIT counts the replicas
+		// that have this connection's writes.
+		pipe := s.rdb.Pipeline()
+		set := pipe.SetArgs(ctx, s.key("nonce", consumer, nonce), "1", redis.SetArgs{Mode: "NX", TTL: ttl})
+		wait := pipe.Do(ctx, "wait", s.waitReplicas, int64(s.timeout/2/time.Millisecond))
+		_, _ = pipe.Exec(ctx)
+		if ok, err = set.Result(); err != nil {
+			return err
+		}
+		acked, err = wait.Int64()
 		return err
 	})
 	if errors.Is(err, redis.Nil) {
@@ -375,7 +432,36 @@ func (s *redisStore) UseNonce(ctx context.Context, consumer, nonce string, expir
 	if err != nil {
 		return false, err
 	}
+	if ok == "OK" && acked < int64(s.waitReplicas) {
+		// Fewer replicas acknowledged it than asked: fine when that is
+		// every replica connected (after a failover the new master may
+		// have none yet, and then none can be promoted without it either);
+		// otherwise it is on the master only, a failover now could forget
+		// it and the request be accepted again: not fresh, and a store
+		// failure (503), so the client signs again.
+		if connected, err := s.connectedReplicas(ctx); err != nil || acked < connected {
+			return false, fmt.Errorf("redisstore: the nonce reached %d of %d replicas within %s", acked, s.waitReplicas, s.timeout/2)
+		}
+	}
 	return ok == "OK", nil
+}
+
+// connectedReplicas is how many replicas the master has now.
+func (s *redisStore) connectedReplicas(ctx context.Context) (int64, error) {
+	var info string
+	err := s.run(ctx, func(ctx context.Context) (err error) {
+		info, err = s.rdb.Info(ctx, "replication").Result()
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("redisstore: INFO replication without connected_slaves")
 }
 
 var addFailure = redis.NewScript(`
