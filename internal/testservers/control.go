@@ -208,6 +208,15 @@ type PostgresServer struct {
 	opts string
 	run  func(bin string, args ...string) error
 	ctl  string
+	// data is the data directory's name under dir ("" = "data").
+	data string
+}
+
+func (p *PostgresServer) dataDir() string {
+	if p.data == "" {
+		return "data"
+	}
+	return p.data
 }
 
 // StartPostgres initialises and starts a private cluster (as an
@@ -228,7 +237,7 @@ func StartPostgres(tb testing.TB, maxConnections int) *PostgresServer {
 
 // Stop stops the server at once (immediate mode: clients are cut off).
 func (p *PostgresServer) Stop() error {
-	return p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-m", "immediate", "-w", "stop")
+	return p.run(p.ctl, "-D", filepath.Join(p.dir, p.dataDir()), "-m", "immediate", "-w", "stop")
 }
 
 // SetMaxConnections changes max_connections for the next Start.
@@ -238,7 +247,66 @@ func (p *PostgresServer) SetMaxConnections(n int) {
 
 // Start starts the stopped server again on the same port.
 func (p *PostgresServer) Start() error {
-	return p.run(p.ctl, "-D", filepath.Join(p.dir, "data"), "-l", filepath.Join(p.dir, "log"), "-w", "-t", "60", "-o", p.opts, "start")
+	return p.run(p.ctl, "-D", filepath.Join(p.dir, p.dataDir()), "-l", filepath.Join(p.dir, p.dataDir()+".log"), "-w", "-t", "60", "-o", p.opts, "start")
+}
+
+// PostgresPair is a primary with a streaming replica made by
+// pg_basebackup, for failover tests: stop the primary (Stop), promote the
+// replica (Promote), and a client with DSN finds the new primary.
+type PostgresPair struct {
+	Primary, Replica *PostgresServer
+	// DSN names both hosts, primary first, with
+	// target_session_attrs=read-write: a client connects to whichever is
+	// the primary.
+	DSN string
+	// Synchronous says the primary waits for the replica's flush before a
+	// commit returns (synchronous_standby_names).
+	Synchronous bool
+}
+
+// StartPostgresPair starts the pair, the replica streaming from the
+// primary (synchronous replication when synchronous is set), both stopped
+// and removed when the test ends.
+func StartPostgresPair(tb testing.TB, synchronous bool) *PostgresPair {
+	tb.Helper()
+	primary := StartPostgres(tb, 100)
+	pgbase, err := findPGBin("pg_basebackup")
+	if err != nil {
+		unavailable(tb, "PostgreSQL", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pport := regexp.MustCompile(` -p (\d+) `).FindStringSubmatch(primary.opts)[1]
+	replica := &PostgresServer{dir: primary.dir, run: primary.run, ctl: primary.ctl, data: "replica",
+		opts: regexp.MustCompile(` -p \d+ `).ReplaceAllString(primary.opts, fmt.Sprintf(" -p %d ", port)),
+		DSN:  fmt.Sprintf("postgres://gatehouse@127.0.0.1:%d/postgres?sslmode=disable", port)}
+	if err := primary.run(pgbase, "-h", "127.0.0.1", "-p", pport, "-U", "gatehouse", "-D", filepath.Join(primary.dir, "replica"),
+		"-R", "-X", "stream", "--no-sync", "-c", "fast", "-d", "application_name=replica"); err != nil {
+		tb.Fatal(err)
+	}
+	if err := replica.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = replica.Stop() })
+	if synchronous {
+		primary.opts += " -c synchronous_standby_names=replica"
+		if err := primary.Stop(); err != nil {
+			tb.Fatal(err)
+		}
+		if err := primary.Start(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return &PostgresPair{Primary: primary, Replica: replica, Synchronous: synchronous,
+		DSN: fmt.Sprintf("postgres://gatehouse@127.0.0.1:%s,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write", pport, port)}
+}
+
+// Promote makes a replica the primary (pg_ctl promote, waiting until it
+// takes writes).
+func (p *PostgresServer) Promote() error {
+	return p.run(p.ctl, "-D", filepath.Join(p.dir, p.dataDir()), "-w", "-t", "60", "promote")
 }
 
 func waitTCP(addr string, limit time.Duration) error {
