@@ -431,11 +431,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
 	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
 		return nil, auth.ErrNoCredentials
 	}
-	id, err := a.authenticate(r)
-	if err != nil {
-		return nil, err
-	}
-	return &auth.Result{Identity: id}, nil
+	return auth.IdentityFunc(a.authenticate).Authenticate(r)
 }
 
 func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
