@@ -241,6 +241,9 @@ func (c *Cache) refresh(ctx context.Context, k [sha256.Size]byte, login, pw stri
 // it has one, else the wrapped verifier's (remembered when it succeeds).
 func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	if id, hit, err := c.verifyCached(ctx, login, pw); hit || err != nil {
+		if err == nil {
+			vouch(ctx)
+		}
 		return id, err
 	}
 	// The key lives only while the check runs, in this process's memory,

@@ -291,10 +291,12 @@ func (a *Attempt) resolveAddr() {
 // Attempt.ForgiveRepeat); a success or a store outage takes the count
 // back, and a success resets the (login, address) counter.
 //
-// A failure that ran no hash under the throttle (a wrong token, or a
-// verifier that hashes outside HashSlots) is counted afterwards, and
-// refused with ReasonThrottled while a counter is over its limit: the
-// limit then bounds what a guesser learns, though not what it costs.
+// An answer that ran no hash under the throttle and that neither the cache
+// nor a token verifier gave (a verifier that checks outside HashSlots, or
+// a decorator that dropped the context) is judged afterwards: refused with
+// ReasonThrottled while a counter is over its limit, right or wrong, and a
+// failure counted; the limit then bounds what a guesser learns, though not
+// what it costs. A wrong token is counted the same way.
 // Errors carry the scheme and login, and a successful Identity without a
 // Scheme gets the attempt's. A nil Throttle only verifies.
 func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*auth.Identity, error) {
@@ -321,9 +323,19 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 		} else if unavailable || a.ForgiveRepeat && !t.firstFailure(a.Login, a.Password, a.Addr) {
 			t.release(ctx, g.held)
 		}
-	case err == nil || unavailable || g.shared:
-		// a cached answer, a right token, an outage, or another
-		// attempt's check answered this one (counted there)
+	case err == nil && g.vouched, unavailable, g.shared:
+		// a cached answer or a right token (no hash, never throttled), an
+		// outage, or another attempt's check answered this one (counted
+		// there)
+	case err == nil:
+		// A verifier that checks outside HashSlots (an LDAP bind, a
+		// decorator that dropped the context): its right answer counts only
+		// within the limits, or 429 would tell a guesser which guess was
+		// right.
+		a.resolveAddr()
+		if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
+			return finishAttempt(a, nil, terr)
+		}
 	default:
 		a.resolveAddr()
 		if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
@@ -344,6 +356,7 @@ type gate struct {
 	known   bool          // the login has signed in from this address before
 	refused bool          // a counter was over its limit
 	shared  bool          // answered by another attempt's hash
+	vouched bool          // answered without a hash by the cache or a token verifier
 	closed  bool          // the attempt is over (a background check asks nothing)
 }
 
@@ -382,6 +395,16 @@ func answeredElsewhere(ctx context.Context) {
 	if g, _ := ctx.Value(gateKey{}).(*gate); g != nil {
 		g.mu.Lock()
 		g.shared = true
+		g.mu.Unlock()
+	}
+}
+
+// vouch tells ctx's throttle that the cache or a token verifier answered
+// without a hash: a right answer then needs no counter.
+func vouch(ctx context.Context) {
+	if g, _ := ctx.Value(gateKey{}).(*gate); g != nil {
+		g.mu.Lock()
+		g.vouched = true
 		g.mu.Unlock()
 	}
 }
