@@ -145,7 +145,9 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 			c.observed(start, "allow", id.Scheme, "")
 			st.id = id
 			if res.Finish != nil {
-				r = res.Finish(w, r)
+				if fr := res.Finish(w, r); fr != nil {
+					r = fr
+				}
 				if stateOf(r.Context()) != st { // a Finish that replaced the context
 					r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 				}

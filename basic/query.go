@@ -2,14 +2,13 @@ package basic
 
 import (
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/creds"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // QueryConfig names the query parameters that carry credentials, the xCAT
@@ -94,14 +93,11 @@ func (a *Query) Authenticate(r *http.Request) (*auth.Result, error) {
 
 // inURL reports whether r's query names one of the credential parameters.
 func (a *Query) inURL(r *http.Request) bool {
-	vals, _ := url.ParseQuery(r.URL.RawQuery)
-	for _, p := range a.params {
-		if vals.Has(p) {
-			return true
-		}
-	}
-	return false
+	return httpx.HasParam(r.URL.RawQuery, a.isParam)
 }
+
+// isParam reports whether name is one of the credential parameters.
+func (a *Query) isParam(name string) bool { return slices.Contains(a.params, name) }
 
 // finish adds the Deprecation (and Link) header and strips the credentials
 // from the URL the handler sees.
@@ -125,15 +121,5 @@ func (a *Query) strip(_ http.ResponseWriter, r *http.Request) *http.Request {
 // keeping the others in their order and encoding. Use it on anything that
 // logs URLs of requests that may carry query credentials.
 func stripCredentials(rawQuery string, params []string) string {
-	var kept []string
-	for part := range strings.SplitSeq(rawQuery, "&") {
-		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil {
-			name = n
-		}
-		if part != "" && !slices.Contains(params, name) {
-			kept = append(kept, part)
-		}
-	}
-	return strings.Join(kept, "&")
+	return httpx.StripParams(rawQuery, func(name string) bool { return slices.Contains(params, name) })
 }

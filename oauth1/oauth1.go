@@ -428,10 +428,31 @@ const maxSignatureBytes = 4096
 // auth.ErrNoCredentials, so a form POST for another scheme is left alone.
 // A form body it reads stays readable for the handler.
 func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
-	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
-		return nil, auth.ErrNoCredentials
+	inQuery := httpx.HasParam(r.URL.RawQuery, isOAuthName)
+	if auth.Decided(r) { // another scheme won: only oauth_ parameters in the URL to remove
+		if !inQuery {
+			return nil, auth.ErrNoCredentials
+		}
+		return &auth.Result{Finish: stripOAuthQuery}, nil
 	}
-	return auth.IdentityFunc(a.authenticate).Authenticate(r)
+	res, err := auth.IdentityFunc(a.authenticate).Authenticate(r)
+	if err == nil && res != nil && inQuery {
+		// The signature (with PLAINTEXT, the consumer's secret) and the
+		// other oauth_ parameters never reach the handler's URL or log.
+		res.Finish = stripOAuthQuery
+	}
+	return res, err
+}
+
+func isOAuthName(name string) bool { return strings.HasPrefix(name, "oauth_") }
+
+// stripOAuthQuery removes the oauth_ parameters from the URL the handler
+// sees.
+func stripOAuthQuery(_ http.ResponseWriter, r *http.Request) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = httpx.StripParams(r.URL.RawQuery, isOAuthName)
+	r2.RequestURI = r2.URL.RequestURI()
+	return r2
 }
 
 func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {

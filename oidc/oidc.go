@@ -167,6 +167,15 @@ func (a *Verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity,
 		return nil, a.fail(auth.ReasonInvalid, "invalid token", fmt.Errorf("oidc: no usable %s claim", a.cfg.UserClaim))
 	}
 	id := &auth.Identity{User: user, Domain: a.cfg.Domain, Attrs: a.attrs}
+	if cnf, ok := claims["cnf"].(map[string]any); ok {
+		// RFC 8705: a certificate-bound token; the transport refuses it on a
+		// connection without that certificate.
+		x5t, _ := cnf["x5t#S256"].(string)
+		if x5t == "" || !httpx.Printable(x5t) {
+			return nil, a.fail(auth.ReasonInvalid, "invalid token", errors.New("oidc: a cnf claim without x5t#S256"))
+		}
+		id.Attrs = map[string]string{AttrIssuer: a.cfg.Issuer, "cnf_x5t#S256": x5t}
+	}
 	if s, ok := claims["scope"].(string); ok {
 		id.Scopes = strings.Fields(s)
 	}

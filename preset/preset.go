@@ -173,7 +173,11 @@ func New(s Stores, o Options) *Presets {
 	p := &Presets{stores: s, opts: o}
 	p.tokens = token.New(token.Config{Store: s.Tokens, Users: s.Users, HashKey: o.TokenHashKey, AccessTTL: o.AccessTTL, Env: o.Env})
 	p.passwords = pwcheck.New(pwcheck.Config{Users: s.Users, Counter: s.Counter, Slots: o.HashSlots, Env: o.Env})
-	p.access = auth.Union(append([]auth.TokenVerifier{p.tokens.AccessTokens()}, o.Verifiers...)...)
+	access := []auth.TokenVerifier{p.tokens.AccessTokens()}
+	for _, v := range o.Verifiers {
+		access = append(access, transportNamed(v))
+	}
+	p.access = auth.Union(access...)
 	return p
 }
 
@@ -199,6 +203,22 @@ func (p *Presets) middleware(face string, a auth.Authenticator, dialect auth.Res
 		cfg.Policy = auth.Policies(policies...)
 	}
 	return auth.Middleware(a, cfg)(next)
+}
+
+// transportNamed is v with the Scheme of its identities left to the
+// transport (Bearer: auth.SchemeOAuth2), so that the faces' rules for
+// bearer tokens (the oVirt face's scope) hold for an extra verifier's
+// tokens whatever Scheme it sets.
+func transportNamed(v auth.TokenVerifier) auth.TokenVerifier {
+	return auth.TokenVerifierFunc(func(ctx context.Context, tok string) (*auth.Identity, error) {
+		id, err := v.VerifyToken(ctx, tok)
+		if err == nil && id != nil && id.Scheme != "" {
+			c := *id
+			c.Scheme = ""
+			id = &c
+		}
+		return id, err
+	})
 }
 
 // bearerScope requires scope of identities proved by a bearer token, so

@@ -289,7 +289,7 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) (*stores.User, er
 	if u, err := h.sessions.Resume(w, r, pageCredential); err != nil || u != nil {
 		return u, err
 	}
-	if login, pw, ok := r.BasicAuth(); ok {
+	if login, pw, ok := r.BasicAuth(); ok && h.cfg.Env.CredentialsAllowed(r) {
 		id, err := h.cfg.Passwords.Check(r, auth.SchemeBasic, login, pw)
 		if err != nil {
 			if auth.AsError(err).Reason == auth.ReasonUnavailable {
@@ -335,6 +335,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
+	if !h.cfg.Env.CredentialsAllowed(r) {
+		h.render(w, r, http.StatusForbidden, view{Error: "Sign in over HTTPS: a password sent over plain HTTP is refused.", Username: login}, "")
+		return
+	}
 	if login == "" || pw == "" {
 		h.render(w, r, http.StatusBadRequest, view{Error: "Enter your user name and password.", Username: login}, "")
 		return

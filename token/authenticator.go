@@ -107,6 +107,9 @@ func Check(r *http.Request, v auth.TokenVerifier, tok, scheme string) (*auth.Ide
 		}
 		return nil, e
 	}
+	if id == nil {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: errors.New("token: a verifier returned neither identity nor error")}
+	}
 	if id.Scheme == "" {
 		c := *id
 		c.Scheme = scheme

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
@@ -427,6 +428,9 @@ func finishAttempt(a Attempt, id *auth.Identity, err error) (*auth.Identity, err
 			e.User = a.Login
 		}
 		return nil, &e
+	}
+	if id == nil {
+		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: a.Scheme, User: a.Login, Cause: errors.New("pwcheck: the verifier returned neither identity nor error")}
 	}
 	if id.Scheme == "" {
 		id.Scheme = a.Scheme

@@ -32,20 +32,23 @@ func IsCredentialParam(name string) bool {
 // CredentialParams) from a raw query string, keeping the others in their
 // order and encoding.
 func StripQueryCredentials(rawQuery string) string {
+	return StripParams(rawQuery, IsCredentialParam)
+}
+
+// StripParams removes from a raw query string the parameters whose
+// (unescaped) name drop matches, keeping the others in their order and
+// encoding. Parameters are separated by "&" and also by ";", as some
+// upstreams (Perl's CGI.pm) and parsers split them: one after a ";" is
+// removed too.
+func StripParams(rawQuery string, drop func(name string) bool) string {
 	if rawQuery == "" {
 		return ""
 	}
 	var kept []string
 	for part := range strings.SplitSeq(rawQuery, "&") {
-		// Some upstreams (Perl's CGI.pm) also split on ";": a credential
-		// after one is removed too.
 		var pieces []string
 		for piece := range strings.SplitSeq(part, ";") {
-			name, _, _ := strings.Cut(piece, "=")
-			if n, err := url.QueryUnescape(name); err == nil {
-				name = n
-			}
-			if piece != "" && !IsCredentialParam(strings.TrimSpace(name)) {
+			if piece != "" && !drop(paramName(piece)) {
 				pieces = append(pieces, piece)
 			}
 		}
@@ -54,6 +57,29 @@ func StripQueryCredentials(rawQuery string) string {
 		}
 	}
 	return strings.Join(kept, "&")
+}
+
+// HasParam reports whether a raw query string has a parameter whose
+// (unescaped) name match matches, separated by "&" or ";" (see
+// StripParams).
+func HasParam(rawQuery string, match func(name string) bool) bool {
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		for piece := range strings.SplitSeq(part, ";") {
+			if piece != "" && match(paramName(piece)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// paramName is a query piece's name, unescaped and trimmed.
+func paramName(piece string) string {
+	name, _, _ := strings.Cut(piece, "=")
+	if n, err := url.QueryUnescape(name); err == nil {
+		name = n
+	}
+	return strings.TrimSpace(name)
 }
 
 // PeekBody reads up to limit bytes of r.Body for an authenticator that must
