@@ -30,6 +30,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +72,11 @@ type redisStore struct {
 	// counts (WAIT); 1 by default behind Sentinel, 0 otherwise.
 	waitReplicas int
 	now          func() time.Time
+	// replicated is the replication ID of the last master seen with a
+	// replica connected (watchReplicas); stop ends that watch.
+	replicated atomic.Value // string
+	stop       chan struct{}
+	stopOnce   sync.Once
 }
 
 // defaultTimeout bounds every Redis call unless SetTimeout says otherwise.
@@ -214,6 +221,10 @@ func connect(rawURL, prefix string) (*redisStore, error) {
 	}
 	s := newStore(rdb, prefix)
 	s.waitReplicas = max(wait, 0)
+	if s.waitReplicas > 0 {
+		s.stop = make(chan struct{})
+		go s.watchReplicas()
+	}
 	return s, nil
 }
 
@@ -233,7 +244,60 @@ func timeouts(q url.Values, dial, read, write time.Duration) (time.Duration, tim
 }
 
 // Close closes the client.
-func (s *redisStore) Close() error { return s.rdb.Close() }
+func (s *redisStore) Close() error {
+	s.stopOnce.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+		}
+	})
+	return s.rdb.Close()
+}
+
+// watchReplicas notes, every second, the replication ID of the master
+// while it has a replica connected. A master with none that was seen with
+// one (a replica's link just dropped) must not take a nonce alone: that
+// replica may still be promoted, without the nonce. A master never seen
+// with one (the replica just promoted, its replication ID new) may.
+func (s *redisStore) watchReplicas() {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if id, n, err := s.replication(context.Background()); err == nil && n > 0 {
+			s.replicated.Store(id)
+		}
+		select {
+		case <-tick.C:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// replication is the master's replication ID and its connected replicas.
+func (s *redisStore) replication(ctx context.Context) (id string, connected int64, err error) {
+	var info string
+	err = s.run(ctx, func(ctx context.Context) (err error) {
+		info, err = s.rdb.Info(ctx, "replication").Result()
+		return err
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	connected = -1
+	for line := range strings.SplitSeq(info, "\n") {
+		line = strings.TrimSpace(line)
+		if v, ok := strings.CutPrefix(line, "connected_slaves:"); ok {
+			connected, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "master_replid:"); ok {
+			id = v
+		}
+	}
+	if connected < 0 || id == "" {
+		return "", 0, errors.New("redisstore: INFO replication without connected_slaves or master_replid")
+	}
+	return id, connected, nil
+}
 
 // run calls f under the store's deadline, and returns at the deadline even
 // when the client does not (see New). f's results must be read only when
@@ -433,35 +497,18 @@ func (s *redisStore) UseNonce(ctx context.Context, consumer, nonce string, expir
 		return false, err
 	}
 	if ok == "OK" && acked < int64(s.waitReplicas) {
-		// Fewer replicas acknowledged it than asked: fine when that is
-		// every replica connected (after a failover the new master may
-		// have none yet, and then none can be promoted without it either);
-		// otherwise it is on the master only, a failover now could forget
-		// it and the request be accepted again: not fresh, and a store
-		// failure (503), so the client signs again.
-		if connected, err := s.connectedReplicas(ctx); err != nil || acked < connected {
+		// Fewer replicas acknowledged it than asked. Fine only on a master
+		// that has no replica and was never seen with one (the replica
+		// just promoted: there is nothing to fail over to that lacks the
+		// nonce); otherwise it is on the master only, a failover now could
+		// forget it and the request be accepted again: not fresh, and a
+		// store failure (503), so the client signs again.
+		id, connected, err := s.replication(ctx)
+		if err != nil || connected > 0 || id == s.replicated.Load() {
 			return false, fmt.Errorf("redisstore: the nonce reached %d of %d replicas within %s", acked, s.waitReplicas, s.timeout/2)
 		}
 	}
 	return ok == "OK", nil
-}
-
-// connectedReplicas is how many replicas the master has now.
-func (s *redisStore) connectedReplicas(ctx context.Context) (int64, error) {
-	var info string
-	err := s.run(ctx, func(ctx context.Context) (err error) {
-		info, err = s.rdb.Info(ctx, "replication").Result()
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:"); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, errors.New("redisstore: INFO replication without connected_slaves")
 }
 
 var addFailure = redis.NewScript(`
