@@ -43,7 +43,7 @@ func TestHighAvailability(t *testing.T) {
 	}
 	dirs := [3]string{t.TempDir(), t.TempDir(), t.TempDir()}
 	args := func(i int) []string {
-		return []string{"--db", pair.DSN, "--redis", sentinels.URL(), "--addr", addrs[i], "--drain", "2s"}
+		return []string{"--db", pair.DSN, "--redis", sentinels.URL(), "--addr", addrs[i], "--drain", "2s", "--proxy-protocol", "127.0.0.1/32"}
 	}
 	var servers [3]*server
 	servers[0] = startServer(t, dirs[0], append([]string{"--demo"}, args(0)...)...)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/signal"
@@ -31,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 
 	"github.com/gatehouse/gatehouse/internal/logbuf"
+	"github.com/gatehouse/gatehouse/internal/proxyproto"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oidc"
@@ -71,6 +73,9 @@ type serveOptions struct {
 	// drain is how long serve keeps serving after SIGTERM with /readyz
 	// failing, so that a load balancer's health checks take it out first.
 	drain time.Duration
+	// proxyProtocol are the balancers (CIDRs) whose connections begin with
+	// a PROXY protocol header.
+	proxyProtocol stringList
 }
 
 func cmdServe(e *env, args []string) error {
@@ -84,6 +89,7 @@ func cmdServe(e *env, args []string) error {
 		fs.StringVar(&o.metricsAddr, "metrics-addr", "", `serve Prometheus metrics at http://ADDR/metrics ("" = off); no credentials needed, so keep it on loopback or a private network`)
 		fs.StringVar(&o.externalURL, "external-url", "", `how clients reach this server (https://host[:port]): the plain-HTTP listener redirects there and the OAuth metadata names it as issuer ("" = from each request's Host header)`)
 		fs.BoolVar(&o.insecure, "allow-insecure", false, "serve the API on the plain-HTTP listener too and accept credentials there (development only)")
+		fs.Var(&o.proxyProtocol, "proxy-protocol", "CIDR of a load balancer passing TLS through (HAProxy send-proxy-v2): its connections must begin with a PROXY protocol header, and the client address in it is the one throttled and logged (repeatable)")
 		fs.DurationVar(&o.drain, "drain", 5*time.Second, "on SIGTERM, keep serving this long with /readyz answering 503, so that a load balancer's health checks take the server out before it stops (a second signal ends the wait)")
 		fs.StringVar(&o.oidcIssuer, "oidc-issuer", "", `also accept the JWT access tokens of this OpenID Connect provider (https://idp.example/realms/NAME, e.g. Keycloak) on every face's Bearer and X-Auth-Token ("" = none)`)
 		fs.StringVar(&o.oidcAudience, "oidc-audience", "", "the audience (aud) the provider's tokens must carry; required with --oidc-issuer")
@@ -108,6 +114,14 @@ func cmdServe(e *env, args []string) error {
 	}
 	if o.drain < 0 {
 		return usageError("--drain must not be negative")
+	}
+	var balancers []netip.Prefix
+	for _, c := range o.proxyProtocol {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return usageError("--proxy-protocol %s: not a CIDR", c)
+		}
+		balancers = append(balancers, p.Masked())
 	}
 	if (o.oidcIssuer == "") != (o.oidcAudience == "") || o.oidcIssuer == "" && (o.oidcCA != "" || o.oidcDomain != "") {
 		return usageError("--oidc-issuer and --oidc-audience go together (and --oidc-ca, --oidc-domain need them)")
@@ -253,6 +267,9 @@ func cmdServe(e *env, args []string) error {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
+	}
+	if len(balancers) > 0 {
+		ln = &proxyproto.Listener{Listener: ln, Trusted: balancers}
 	}
 	_, httpsPort, _ := net.SplitHostPort(ln.Addr().String())
 	servers := []*http.Server{srv}
