@@ -68,7 +68,7 @@ func TestReviewSentinelNonceWithoutAckSurvivesFailoverAsFresh(t *testing.T) {
 	}
 	t.Logf("promoted replica: %q", cli(set.Replica.Addr, "role"))
 	fresh, err = s.UseNonce(ctx, "katello", "captured", expires)
-	t.Logf("same nonce after the failover: fresh=%v", fresh)
+	t.Logf("same nonce after the failover: fresh=%v err=%v", fresh, err)
 	if fresh {
 		t.Errorf("a nonce answered fresh before the failover is fresh again after it: replay")
 	}
