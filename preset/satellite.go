@@ -48,10 +48,11 @@ func (a *foremanPATs) owner(w http.ResponseWriter, r *http.Request) (string, boo
 		foremanFailure(w, http.StatusForbidden, "you may only manage your own personal access tokens")
 		return "", false
 	}
-	if id.Scheme != auth.SchemeBasic {
+	if r.Method == http.MethodPost && id.Scheme != auth.SchemeBasic {
 		// A token (or an OAuth 1 consumer acting as the user) must not mint
-		// tokens that outlive it: the account's password manages them.
-		foremanFailure(w, http.StatusForbidden, "personal access tokens are managed with the account's password, not with a token or a consumer")
+		// tokens that outlive it: only the account's password creates them
+		// (listing and revoking one's own need no more than any login).
+		foremanFailure(w, http.StatusForbidden, "personal access tokens are created with the account's password, not with a token or a consumer")
 		return "", false
 	}
 	return login, true

@@ -204,7 +204,17 @@ func (m *Manager) Authenticate(r *http.Request) (*auth.Result, error) {
 	if hasCookie && !prefer.Prefers(r.Header.Values("Prefer"), "new-auth") {
 		id, err := m.fromSession(r, cookieID)
 		if err == nil {
-			return &auth.Result{Identity: id, Finish: m.finishSession}, nil
+			res := &auth.Result{Identity: id, Finish: m.finishSession}
+			if r.URL.RawQuery != "" {
+				// The inner chain still removes credentials of its own that
+				// the request carries along (basic.Query's, in the URL), as
+				// a Chain's later schemes do after a winner.
+				won := auth.AuthenticatorFunc(func(*http.Request) (*auth.Result, error) { return res, nil })
+				if carried, err := auth.Chain(won, m.inner).Authenticate(r); err == nil {
+					return carried, nil
+				}
+			}
+			return res, nil
 		}
 		// A dead session with fresh credentials beside it: log in afresh.
 		res, ierr := m.inner.Authenticate(r)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"golang.org/x/sync/singleflight"
 	"strings"
 	"sync"
 
@@ -48,6 +49,9 @@ type StoreVerifier struct {
 
 	once  sync.Once
 	dummy string
+	// flights collapse concurrent checks of the very same login and
+	// password into one hash.
+	flights singleflight.Group
 }
 
 // NewStoreVerifier returns a StoreVerifier over users.
@@ -65,8 +69,31 @@ func (v *StoreVerifier) dummyHash() string {
 	return v.dummy
 }
 
-// VerifyPassword implements Verifier.
+// VerifyPassword implements Verifier. Concurrent checks of the very same
+// login and password share one hash: the first runs (and is counted by the
+// throttle), the others wait for its answer.
 func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	// The key lives only while the check runs, in this process's memory,
+	// as the password already does.
+	key := login + "\x00" + pw
+	for {
+		val, err, shared := v.flights.Do(key, func() (any, error) { return v.verify(ctx, login, pw) })
+		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			continue // the client whose check this was left; ours has not
+		}
+		if shared {
+			answeredElsewhere(ctx)
+		}
+		var id *auth.Identity
+		if got, _ := val.(*auth.Identity); got != nil {
+			c := *got // each caller gets its own copy
+			id = &c
+		}
+		return id, err
+	}
+}
+
+func (v *StoreVerifier) verify(ctx context.Context, login, pw string) (*auth.Identity, error) {
 	u, err := v.Users.User(ctx, login)
 	if err != nil && !errors.Is(err, stores.ErrNotFound) {
 		return nil, &auth.Error{Reason: auth.ReasonUnavailable, User: login, Cause: fmt.Errorf("auth: looking up user: %w", err)}
