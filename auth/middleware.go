@@ -3,11 +3,12 @@ package auth
 import (
 	"context"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/audit"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/audit"
 )
 
 // Config configures Middleware; the zero value authenticates every request,
@@ -30,7 +31,7 @@ type Config struct {
 	// (Decision.Name): a preset says its face ("xcat", "ovirt", …).
 	Name string
 	// AllowEncodedSeparators accepts %2F, %5C and %00 inside a path
-	// segment, which CheckPath refuses by default. Policy rules then see
+	// segment, which the Middleware refuses (400) by default. Policy rules then see
 	// such a segment as one, so set it only for an upstream that does not
 	// decode them into separators either.
 	AllowEncodedSeparators bool
@@ -56,8 +57,8 @@ type Decision struct {
 // → 401 with one WWW-Authenticate challenge per scheme of a; a bad credential
 // → the *Error's status (400/401/429/503); a policy denial → 403, or 401 when
 // the request is anonymous; a credential over plain HTTP → 403 (see
-// Env.AllowInsecure); more than one Authorization header, a path CheckPath
-// refuses (dot segments, "//", too many segments, encoded separators, path
+// Env.AllowInsecure); more than one Authorization header, a path that
+// cannot be judged safely (dot segments, "//", too many segments, encoded separators, path
 // parameters), or a method override header (X-HTTP-Method-Override, …) that
 // names another method than the request's → 400.
 //

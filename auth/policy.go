@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/pathcheck"
 )
 
 // Policy decides whether an authenticated (or, in Optional mode, anonymous)
@@ -126,10 +128,6 @@ func (r Rule) matchMethod(m string) bool {
 	return false
 }
 
-// maxPathSegments bounds the segments of a request path the policy will
-// match: a longer path is refused with 400 (see CheckPath).
-const maxPathSegments = 512
-
 // matchPath reports whether urlPath matches pattern (see Rule.Path). Leading
 // and trailing slashes are ignored on both; an empty pattern matches all.
 // Matching takes time linear in the number of segments.
@@ -219,60 +217,21 @@ func matchSegment(pat, seg string) bool {
 	return err == nil && ok
 }
 
-// CheckPath refuses request paths that a policy cannot judge safely: a
+// checkPath refuses request paths that a policy cannot judge safely: a
 // "." or ".." segment (also when escaped as %2e or hidden behind %2F, which
 // http.FileServer and path.Clean would resolve after the policy allowed the
 // request), an empty segment anywhere in the path ("//", also leading or
 // trailing), a segment that is not valid escaping, more than
-// maxPathSegments segments, an encoded separator inside a segment (%2F,
-// %5C or %00: the rules see one segment where Flask, Express or an
+// pathcheck.MaxSegments segments, an encoded separator inside a segment
+// (%2F, %5C or %00: the rules see one segment where Flask, Express or an
 // nginx-routed upstream see two), or a path parameter (";", raw or %3B,
-// which Java servers strip before they route). Middleware calls it for every request
-// and answers 400; Config.AllowEncodedSeparators lets the last kind through
-// for upstreams that need them.
-func CheckPath(r *http.Request) error { return checkPath(r, false) }
-
-// checkPath is CheckPath, with encoded separators allowed when
-// allowSeparators is set.
+// which Java servers strip before they route). Middleware calls it for
+// every request and answers 400; allowSeparators (Config.
+// AllowEncodedSeparators) lets the last two kinds through for upstreams
+// that need them.
 func checkPath(r *http.Request, allowSeparators bool) error {
-	bad := func(msg string) error { return &Error{Reason: ReasonMalformed, Message: "request path " + msg} }
-	esc := r.URL.EscapedPath()
-	if strings.Count(esc, "/") > maxPathSegments {
-		return bad("has too many segments")
-	}
-	if strings.Contains(esc, "//") {
-		// Leading and trailing ones too: an empty segment means one thing
-		// to the rules and another to a handler that collapses slashes.
-		return bad("has an empty segment (//)")
-	}
-	inner := strings.TrimPrefix(strings.TrimSuffix(esc, "/"), "/")
-	if inner == "" {
-		return nil
-	}
-	// The common path has no escapes, no "//" and no segment starting
-	// with a dot: nothing to look at segment by segment.
-	if !strings.ContainsAny(inner, "%;") && !strings.Contains(inner, "/.") && inner[0] != '.' {
-		return nil
-	}
-	for seg := range strings.SplitSeq(inner, "/") {
-		u, err := url.PathUnescape(seg)
-		if err != nil {
-			return bad("is not valid escaping")
-		}
-		if !allowSeparators && strings.ContainsAny(u, "/\\\x00") {
-			return bad("has an encoded separator (%2F, %5C or %00) inside a segment")
-		}
-		if !allowSeparators && strings.Contains(u, ";") {
-			// Tomcat, Undertow and Jetty drop ";params" and then resolve
-			// what is left: /api/admin;x=1/x is /api/admin/x upstream,
-			// and /pub/..;/admin/x is /admin/x.
-			return bad("has a path parameter (;) inside a segment")
-		}
-		for part := range strings.SplitSeq(u, "/") { // an escaped %2F hides segments from path.Clean
-			if part == "." || part == ".." {
-				return bad("has a dot segment (. or ..)")
-			}
-		}
+	if p := pathcheck.Problem(r.URL.EscapedPath(), allowSeparators); p != "" {
+		return &Error{Reason: ReasonMalformed, Message: "request path " + p}
 	}
 	return nil
 }
@@ -284,7 +243,7 @@ type RuleTable struct {
 	Store PolicyStore
 }
 
-// Authorize implements Policy. A path CheckPath refuses is refused here too
+// Authorize implements Policy. A path the Middleware refuses as malformed is refused here too
 // (400), whichever rules there are, except for encoded separators, which
 // the Middleware's Config.AllowEncodedSeparators decides.
 func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request) error {

@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/internal/certserial"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -274,11 +276,11 @@ func FuzzNormalizeSerial(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := stores.NormalizeSerial(s)
+		n, err := certserial.Normalize(s)
 		if err != nil {
 			return
 		}
-		again, err := stores.NormalizeSerial(n)
+		again, err := certserial.Normalize(n)
 		if err != nil || again != n {
 			t.Fatalf("normal form %q of %q does not normalise to itself (%q, %v)", n, s, again, err)
 		}

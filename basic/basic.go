@@ -8,11 +8,12 @@
 package basic
 
 import (
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/creds"
@@ -58,23 +59,23 @@ func (c *Config) defaults() {
 	}
 }
 
-// Authenticator is HTTP Basic; it implements auth.Authenticator.
-type Authenticator struct {
+// authenticator is HTTP Basic; it implements auth.Authenticator.
+type authenticator struct {
 	cfg       Config
 	challenge string
 }
 
 // New returns the HTTP Basic authenticator.
-func New(cfg Config) *Authenticator {
+func New(cfg Config) auth.Authenticator {
 	cfg.defaults()
-	return &Authenticator{cfg: cfg, challenge: `Basic realm=` + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
+	return &authenticator{cfg: cfg, challenge: `Basic realm=` + strconv.Quote(cfg.Realm) + `, charset="UTF-8"`}
 }
 
 // Challenges implements auth.Challenger: `Basic realm="…", charset="UTF-8"`.
-func (a *Authenticator) Challenges() []string { return []string{a.challenge} }
+func (a *authenticator) Challenges() []string { return []string{a.challenge} }
 
 // Authenticate implements auth.Authenticator.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
+func (a *authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
 	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
 		return nil, auth.ErrNoCredentials
 	}

@@ -24,12 +24,12 @@ type QueryConfig struct {
 	DeprecatedSince time.Time
 }
 
-// Query authenticates credentials in the query string, the xCAT way:
+// queryAuth authenticates credentials in the query string, the xCAT way:
 // ?userName=U&userPW=P (or &password=P). Every successful response carries a
 // Deprecation header (RFC 9745), and the credentials are removed from the
 // request URL before the wrapped handler (and its access log) sees it.
-// Query implements auth.Authenticator (it offers no challenge).
-type Query struct {
+// queryAuth implements auth.Authenticator (it offers no challenge).
+type queryAuth struct {
 	cfg        Config
 	userParam  string
 	pwParams   []string
@@ -39,7 +39,7 @@ type Query struct {
 }
 
 // NewQuery returns the query-string authenticator.
-func NewQuery(cfg Config, q QueryConfig) *Query {
+func NewQuery(cfg Config, q QueryConfig) auth.Authenticator {
 	cfg.defaults()
 	if q.UserParam == "" {
 		q.UserParam = "userName"
@@ -50,7 +50,7 @@ func NewQuery(cfg Config, q QueryConfig) *Query {
 	if q.DeprecatedSince.IsZero() {
 		q.DeprecatedSince = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	a := &Query{cfg: cfg, userParam: q.UserParam, pwParams: q.PasswordParams,
+	a := &queryAuth{cfg: cfg, userParam: q.UserParam, pwParams: q.PasswordParams,
 		deprecated: "@" + strconv.FormatInt(q.DeprecatedSince.Unix(), 10)}
 	a.params = append([]string{q.UserParam}, q.PasswordParams...)
 	if q.TokenURL != "" {
@@ -63,7 +63,7 @@ func NewQuery(cfg Config, q QueryConfig) *Query {
 // of a chain has authenticated (auth.Decided), it checks nothing and only
 // strips its credentials from the URL, if there are any: so they never
 // reach the handler, whatever the chain's order.
-func (a *Query) Authenticate(r *http.Request) (*auth.Result, error) {
+func (a *queryAuth) Authenticate(r *http.Request) (*auth.Result, error) {
 	if r.URL.RawQuery == "" {
 		return nil, auth.ErrNoCredentials
 	}
@@ -92,16 +92,16 @@ func (a *Query) Authenticate(r *http.Request) (*auth.Result, error) {
 }
 
 // inURL reports whether r's query names one of the credential parameters.
-func (a *Query) inURL(r *http.Request) bool {
+func (a *queryAuth) inURL(r *http.Request) bool {
 	return httpx.HasParam(r.URL.RawQuery, a.isParam)
 }
 
 // isParam reports whether name is one of the credential parameters.
-func (a *Query) isParam(name string) bool { return slices.Contains(a.params, name) }
+func (a *queryAuth) isParam(name string) bool { return slices.Contains(a.params, name) }
 
 // finish adds the Deprecation (and Link) header and strips the credentials
 // from the URL the handler sees.
-func (a *Query) finish(w http.ResponseWriter, r *http.Request) *http.Request {
+func (a *queryAuth) finish(w http.ResponseWriter, r *http.Request) *http.Request {
 	w.Header().Set("Deprecation", a.deprecated)
 	if a.link != "" {
 		w.Header().Add("Link", a.link)
@@ -110,7 +110,7 @@ func (a *Query) finish(w http.ResponseWriter, r *http.Request) *http.Request {
 }
 
 // strip removes the credentials from the URL the handler sees.
-func (a *Query) strip(_ http.ResponseWriter, r *http.Request) *http.Request {
+func (a *queryAuth) strip(_ http.ResponseWriter, r *http.Request) *http.Request {
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = stripCredentials(r.URL.RawQuery, a.params)
 	r2.RequestURI = r2.URL.RequestURI()

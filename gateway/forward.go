@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/pathcheck"
 )
 
 // Proxies describes the TLS-terminating proxies allowed to speak for their
@@ -372,7 +373,7 @@ type ForwardAuthConfig struct {
 	// DialectAuto). Headers of another family are refused with 400.
 	Dialect Dialect
 	// AllowEncodedSeparators lets %2F, %5C and %00 inside a segment of
-	// the original path through (see auth.CheckPath); the faces' own
+	// the original path through (see internal/pathcheck); the faces' own
 	// auth.Config must allow them too.
 	AllowEncodedSeparators bool
 }
@@ -492,17 +493,14 @@ func isForm(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
 }
 
-// checkOriginalPath is auth.CheckPath, with encoded separators let
-// through when allowed (the faces' middleware then judges them).
+// checkOriginalPath refuses an original path auth.Middleware would refuse
+// as malformed, with encoded separators let through when allowed (the
+// faces' middleware then judges them).
 func checkOriginalPath(r *http.Request, allowSeparators bool) error {
-	err := auth.CheckPath(r)
-	if err == nil || !allowSeparators {
-		return err
+	if p := pathcheck.Problem(r.URL.EscapedPath(), allowSeparators); p != "" {
+		return &auth.Error{Reason: auth.ReasonMalformed, Message: "request path " + p}
 	}
-	if m := auth.AsError(err).Message; strings.Contains(m, "encoded separator") || strings.Contains(m, "path parameter") {
-		return nil
-	}
-	return err
+	return nil
 }
 
 // allowKey is the context key of the allowGate of a forward-auth request.

@@ -58,22 +58,22 @@ type Config struct {
 	Env auth.Env
 }
 
-// Authenticator maps a verified client certificate to an Identity. It
+// authenticator maps a verified client certificate to an Identity. It
 // implements auth.Authenticator; a request without a client certificate gets
 // auth.ErrNoCredentials, so it can sit in a chain beside other schemes. It
 // offers no challenge: a certificate is asked for by the TLS handshake.
-type Authenticator struct {
+type authenticator struct {
 	cfg   Config
 	facts *memo.Map[*x509.Certificate, *certFacts]
 }
 
 // New returns the Authenticator.
-func New(cfg Config) *Authenticator {
+func New(cfg Config) auth.Authenticator {
 	if cfg.Prefix == "" {
 		cfg.Prefix = defaultPrefix
 	}
 	cfg.Env.Now = cfg.Env.Clock()
-	return &Authenticator{cfg: cfg, facts: memo.New[*x509.Certificate, *certFacts](maxFacts)}
+	return &authenticator{cfg: cfg, facts: memo.New[*x509.Certificate, *certFacts](maxFacts)}
 }
 
 func fail(reason auth.Reason, user, msg string) *auth.Error {
@@ -98,7 +98,7 @@ type certFacts struct {
 // request, and the SHA-256 was a quarter of an mTLS request's cost, the
 // attribute map and the identity as much again. user is the CN's user
 // (Config.Map unset).
-func (a *Authenticator) certFacts(leaf *x509.Certificate, user string) *certFacts {
+func (a *authenticator) certFacts(leaf *x509.Certificate, user string) *certFacts {
 	return a.facts.Get(leaf, func() *certFacts {
 		sum := sha256.Sum256(leaf.Raw)
 		f := &certFacts{serial: Serial(leaf), fingerprint: hex.EncodeToString(sum[:])}
@@ -111,7 +111,7 @@ func (a *Authenticator) certFacts(leaf *x509.Certificate, user string) *certFact
 }
 
 // identity is the Identity of leaf's user before the user table is asked.
-func (a *Authenticator) identity(leaf *x509.Certificate, user string, attrs map[string]string) *auth.Identity {
+func (a *authenticator) identity(leaf *x509.Certificate, user string, attrs map[string]string) *auth.Identity {
 	id := &auth.Identity{User: user, Scheme: auth.SchemeMTLS, Expires: leaf.NotAfter, Attrs: attrs}
 	if a.cfg.OrganizationsAsGroups {
 		id.Groups = slices.Clone(leaf.Subject.Organization)
@@ -124,14 +124,14 @@ func (a *Authenticator) identity(leaf *x509.Certificate, user string, attrs map[
 func Serial(c *x509.Certificate) string { return c.SerialNumber.Text(16) }
 
 // Authenticate implements auth.Authenticator.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
+func (a *authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
 	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
 		return nil, auth.ErrNoCredentials
 	}
 	return auth.IdentityFunc(a.authenticate).Authenticate(r)
 }
 
-func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
+func (a *authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, auth.ErrNoCredentials
 	}

@@ -123,9 +123,9 @@ type Config struct {
 	Env auth.Env
 }
 
-// Authenticator verifies OAuth 1.0a signed requests. It implements
+// authenticator verifies OAuth 1.0a signed requests. It implements
 // auth.Authenticator.
-type Authenticator struct {
+type authenticator struct {
 	cfg               Config
 	userKey           string // canonical form of cfg.UserHeader
 	userKeyUnderscore string // the same with _ for - (puppet-foreman's spelling)
@@ -147,7 +147,7 @@ var dummyConsumer = sync.OnceValue(func() *stores.Consumer {
 })
 
 // New returns the Authenticator.
-func New(cfg Config) *Authenticator {
+func New(cfg Config) auth.Authenticator {
 	if cfg.Consumers == nil || cfg.Nonces == nil || (cfg.Users == nil && cfg.Mapping != stores.ConsumerMapNone) {
 		panic("oauth1: Config needs Consumers, Nonces and (unless stores.ConsumerMapNone) Users")
 	}
@@ -176,16 +176,16 @@ func New(cfg Config) *Authenticator {
 	}
 	cfg.Env.Now = cfg.Env.Clock()
 	go dummyConsumer() // make the dummy RSA key before the first refusal needs it
-	return &Authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader),
+	return &authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader),
 		userKeyUnderscore: http.CanonicalHeaderKey(strings.ReplaceAll(cfg.UserHeader, "-", "_"))}
 }
 
 // Challenges implements auth.Challenger.
-func (a *Authenticator) Challenges() []string {
+func (a *authenticator) Challenges() []string {
 	return []string{"OAuth realm=" + strconv.Quote(a.cfg.Realm)}
 }
 
-func (a *Authenticator) inHeaderOrQuery(r *http.Request) bool {
+func (a *authenticator) inHeaderOrQuery(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
 	return len(h) >= 6 && strings.EqualFold(h[:6], "oauth ") || hasOAuthParam(r.URL.RawQuery)
 }
@@ -208,7 +208,7 @@ func hasOAuthParam(raw string) bool {
 // formCredentials peeks at a form-encoded body: whether it carries an
 // oauth_ parameter, and its bytes when it fits in MaxBodyBytes. r.Body is
 // left holding the whole body for whoever reads next.
-func (a *Authenticator) formCredentials(r *http.Request) (has bool, body []byte, tooLarge bool) {
+func (a *authenticator) formCredentials(r *http.Request) (has bool, body []byte, tooLarge bool) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return false, nil, false
@@ -314,7 +314,7 @@ func (o *proto) set(p oauthsig.Encoded) (old string, dup, known bool) {
 // paramSpace) for the header's parameters, the protocol parameters without
 // a field in proto (kept to spot a second copy), the query's and all
 // parameters.
-func (a *Authenticator) gather(r *http.Request, header, others, query, all []oauthsig.Encoded) (req request, o proto, body []byte, err error) {
+func (a *authenticator) gather(r *http.Request, header, others, query, all []oauthsig.Encoded) (req request, o proto, body []byte, err error) {
 	var sources [3][]oauthsig.Encoded // header, query, form body; indexed, not appended, so that it stays on the stack
 	nsrc := 0
 	if hv := r.Header["Authorization"]; len(hv) > 0 {
@@ -427,7 +427,7 @@ const maxSignatureBytes = 4096
 // header, query parameter or form parameter is not read at all and gets
 // auth.ErrNoCredentials, so a form POST for another scheme is left alone.
 // A form body it reads stays readable for the handler.
-func (a *Authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
+func (a *authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
 	inQuery := httpx.HasParam(r.URL.RawQuery, isOAuthName)
 	if auth.Decided(r) { // another scheme won: only oauth_ parameters in the URL to remove
 		if !inQuery {
@@ -455,7 +455,7 @@ func stripOAuthQuery(_ http.ResponseWriter, r *http.Request) *http.Request {
 	return r2
 }
 
-func (a *Authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
+func (a *authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	if !a.inHeaderOrQuery(r) {
 		has, _, tooLarge := a.formCredentials(r)
 		if !has {
@@ -568,7 +568,7 @@ var baseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return
 
 // schemeAndHost are the scheme and host of r's base URI (RFC 5849
 // §3.4.1.2), from X-Forwarded-Proto and -Host when those are trusted.
-func (a *Authenticator) schemeAndHost(r *http.Request) (scheme, host string) {
+func (a *authenticator) schemeAndHost(r *http.Request) (scheme, host string) {
 	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
@@ -644,7 +644,7 @@ func rsaKey(pemText string) *rsa.PublicKey {
 
 // checkBodyHash applies the oauth_body_hash extension: refused on form
 // bodies, required (when configured) on other bodies, and checked when given.
-func (a *Authenticator) checkBodyHash(got string, present bool, body []byte, form bool, method string) error {
+func (a *authenticator) checkBodyHash(got string, present bool, body []byte, form bool, method string) error {
 	if form {
 		if present {
 			return fail(auth.ReasonMalformed, "oauth_body_hash must not be sent with a form-encoded body")
@@ -672,7 +672,7 @@ func (a *Authenticator) checkBodyHash(got string, present bool, body []byte, for
 }
 
 // mapping is the consumer's own user mapping, or the configured one.
-func (a *Authenticator) mapping(c *stores.Consumer) string {
+func (a *authenticator) mapping(c *stores.Consumer) string {
 	if c.Mapping != stores.ConsumerMapDefault {
 		return c.Mapping
 	}
@@ -683,7 +683,7 @@ func (a *Authenticator) mapping(c *stores.Consumer) string {
 // (an Identity's map is never mutated).
 var consumerAttrs = memo.New[string, map[string]string](1024)
 
-func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID string) (*auth.Identity, error) {
+func (a *authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID string) (*auth.Identity, error) {
 	attrs := consumerAttrs.Get(c.Key, func() map[string]string { return map[string]string{"consumer_key": c.Key} })
 	header, err := a.userHeader(r)
 	if err != nil {
@@ -730,7 +730,7 @@ func (a *Authenticator) mapUser(r *http.Request, c *stores.Consumer, requestorID
 // foreman_user as puppet-foreman sends it (Go keeps "Foreman_user" apart
 // from "Foreman-User"; Rack, under Foreman, merges them). Both at once with
 // different values is refused.
-func (a *Authenticator) userHeader(r *http.Request) (string, error) {
+func (a *authenticator) userHeader(r *http.Request) (string, error) {
 	dash, underscore := "", ""
 	dashes, underscores := r.Header[a.userKey], r.Header[a.userKeyUnderscore]
 	if a.userKeyUnderscore == a.userKey {

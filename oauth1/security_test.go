@@ -6,8 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
-	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

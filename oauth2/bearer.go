@@ -2,12 +2,13 @@ package oauth2
 
 import (
 	"context"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/tokenreq"
@@ -32,18 +33,18 @@ type BearerConfig struct {
 	FormBody, Query bool
 }
 
-// Bearer is the transport of RFC 6750 bearer tokens: it takes the token
+// bearer is the transport of RFC 6750 bearer tokens: it takes the token
 // from the request and asks its Verifier. It implements auth.Authenticator
-// and auth.Challenger. A missing token gets the plain `Bearer realm="…"`
+// and auth.Challenger. A missing token gets the plain `bearer realm="…"`
 // challenge; a bad one 401 with error="invalid_token", whichever verifier
 // refused it.
-type Bearer struct {
+type bearer struct {
 	cfg       BearerConfig
 	challenge string
 }
 
 // NewBearer returns the bearer authenticator.
-func NewBearer(cfg BearerConfig) *Bearer {
+func NewBearer(cfg BearerConfig) auth.Authenticator {
 	if cfg.Verifier == nil {
 		panic("oauth2: BearerConfig needs a Verifier")
 	}
@@ -53,11 +54,11 @@ func NewBearer(cfg BearerConfig) *Bearer {
 	if cfg.Scheme == "" {
 		cfg.Scheme = auth.SchemeOAuth2
 	}
-	return &Bearer{cfg: cfg, challenge: "Bearer realm=" + strconv.Quote(cfg.Realm)}
+	return &bearer{cfg: cfg, challenge: "Bearer realm=" + strconv.Quote(cfg.Realm)}
 }
 
 // Challenges implements auth.Challenger.
-func (b *Bearer) Challenges() []string { return []string{b.challenge} }
+func (b *bearer) Challenges() []string { return []string{b.challenge} }
 
 // peekForm parses a form-encoded body of up to tokenreq.MaxBytes without
 // consuming it: r.Body is put back to yield every byte for the handler. A
@@ -77,13 +78,13 @@ func peekForm(r *http.Request) (url.Values, bool) {
 	return vals, err == nil
 }
 
-func (b *Bearer) fail(reason auth.Reason, errCode, desc string) *auth.Error {
+func (b *bearer) fail(reason auth.Reason, errCode, desc string) *auth.Error {
 	return &auth.Error{Reason: reason, Scheme: b.cfg.Scheme, Message: desc,
 		Challenge: b.challenge + `, error="` + errCode + `", error_description=` + strconv.Quote(desc)}
 }
 
 // Authenticate implements auth.Authenticator.
-func (b *Bearer) Authenticate(r *http.Request) (*auth.Result, error) {
+func (b *bearer) Authenticate(r *http.Request) (*auth.Result, error) {
 	if auth.Decided(r) { // another scheme won: nothing of this one's to finish
 		return nil, auth.ErrNoCredentials
 	}

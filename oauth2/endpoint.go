@@ -12,10 +12,9 @@ package oauth2
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
-	"github.com/gatehouse/gatehouse/internal/authlog"
 	"io"
 	"mime"
 	"net/http"
@@ -24,6 +23,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/internal/authlog"
+	"github.com/gatehouse/gatehouse/internal/certbind"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
@@ -143,7 +146,7 @@ func (e *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var perr *auth.Error
 	// RFC 8705: a grant made over mutual TLS binds its tokens to the
 	// client's certificate.
-	grant := token.Grant{Family: token.NewFamily(), CertThumbprint: token.RequestThumbprint(r)}
+	grant := token.Grant{Family: rand.Text(), CertThumbprint: certbind.OfRequest(r)}
 	if client != nil {
 		grant.ClientID = client.ID
 	}
@@ -327,8 +330,8 @@ func (e *tokenEndpoint) passwordGrant(r *http.Request, tr tokenreq.Request) (*au
 	}
 	// x/oauth2's auto-detect retry repeats a failed request at once with the
 	// client credentials moved: the throttle counts such a repeat once.
-	id, err := e.cfg.Passwords.CheckAttempt(r.Context(), pwcheck.Attempt{
-		Scheme: auth.SchemeOAuth2, Login: tr.Username, Password: tr.Password, Addr: e.cfg.Passwords.Addr(r), ForgiveRepeat: true})
+	id, err := e.cfg.Passwords.CheckAttempt(r, pwcheck.Attempt{
+		Scheme: auth.SchemeOAuth2, Login: tr.Username, Password: tr.Password, ForgiveRepeat: true})
 	if err != nil {
 		switch ae := auth.AsError(err); ae.Reason {
 		case auth.ReasonThrottled:

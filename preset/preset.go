@@ -268,7 +268,7 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 	// (and urllib with a digest handler) fails when the first is OAuth, and
 	// wget takes the last scheme that is not Basic. OAuth 1 clients sign
 	// every request unasked.
-	chain := auth.WithChallenges(auth.Chain(pats, signed), pats.Challenges()...)
+	chain := auth.WithChallenges(auth.Chain(pats, signed), auth.ChallengesOf(pats)...)
 	return p.middleware("satellite", chain, ForemanDialect{}, p.withForemanPATs(api))
 }
 

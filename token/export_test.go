@@ -1,5 +1,7 @@
 package token
 
+import "github.com/gatehouse/gatehouse/internal/certbind"
+
 // For the external tests: what parse answers for a malformed token and
 // for a mistyped one.
 var (
@@ -14,5 +16,5 @@ func (s *Service) HashSecret(secret string) string { return s.hashSecret(secret)
 var (
 	Generate   = generate
 	Parse      = parse
-	Thumbprint = thumbprint
+	Thumbprint = certbind.Thumbprint
 )

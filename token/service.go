@@ -18,12 +18,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"hash"
 	"net/http"
 	"slices"
@@ -31,6 +28,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/certbind"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
@@ -164,7 +164,7 @@ type Grant struct {
 	ClientID string
 	Family   string
 	// CertThumbprint binds the tokens to the client certificate the grant
-	// was made over (RFC 8705; see thumbprint and checkBinding).
+	// was made over (RFC 8705; see certbind and checkBinding).
 	CertThumbprint string
 }
 
@@ -181,9 +181,6 @@ func (s *Service) owner(ctx context.Context, login string) (*stores.User, error)
 	}
 	return u, nil
 }
-
-// NewFamily returns a fresh grant-family id for the tokens of one login.
-func NewFamily() string { return newID() }
 
 // IssueAccessGrant makes an access token as IssueAccess does, recording the
 // client and grant family (OAuth 2's token endpoint uses it).
@@ -283,7 +280,7 @@ func (s *Service) Rotate(ctx context.Context, refresh, clientID string) (*auth.I
 	}
 	g := Grant{ClientID: t.ClientID, Family: t.Family, CertThumbprint: t.CertThumbprint}
 	if g.Family == "" {
-		g.Family = NewFamily()
+		g.Family = newID()
 	}
 	return id, g, nil
 }
@@ -482,22 +479,6 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 // token: the thumbprint checkBinding compares.
 const attrCertThumbprint = "cnf_x5t#S256"
 
-// thumbprint is RFC 8705's x5t#S256 of a certificate: the base64url
-// (unpadded) SHA-256 of its DER form.
-func thumbprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// RequestThumbprint is the thumbprint of the client certificate r's TLS
-// handshake verified, or "" without one.
-func RequestThumbprint(r *http.Request) string {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-		return ""
-	}
-	return thumbprint(r.TLS.VerifiedChains[0][0])
-}
-
 // checkBinding refuses a certificate-bound token (RFC 8705) on a request
 // whose TLS connection did not present that certificate; unbound tokens
 // pass. scheme names the scheme in the error.
@@ -508,7 +489,7 @@ func checkBinding(r *http.Request, id *auth.Identity, scheme string) error {
 	}
 	var got string
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		got = thumbprint(r.TLS.PeerCertificates[0])
+		got = certbind.Thumbprint(r.TLS.PeerCertificates[0])
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: id.Login(),

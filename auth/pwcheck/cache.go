@@ -298,9 +298,9 @@ func (c *Cache) verifyMiss(ctx context.Context, login, pw string) (*auth.Identit
 	return id, nil
 }
 
-// Forget drops every cached verification of login (call it when the user is
+// forget drops every cached verification of login (call it when the user is
 // changed through a path that does not update User.Updated).
-func (c *Cache) Forget(login string) {
+func (c *Cache) forget(login string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries.Range(func(k, e any) bool {
@@ -311,8 +311,8 @@ func (c *Cache) Forget(login string) {
 	})
 }
 
-// Len is the number of cached verifications.
-func (c *Cache) Len() int {
+// len is the number of cached verifications.
+func (c *Cache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.count

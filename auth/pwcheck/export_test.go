@@ -11,3 +11,9 @@ func (c *Cache) Refreshing() int {
 // DefaultMaxPerUser is the throttle's default limit per (login, address),
 // for the external tests.
 const DefaultMaxPerUser = defaultMaxPerUser
+
+// Len is the number of cached verifications.
+func (c *Cache) Len() int { return c.len() }
+
+// Forget drops every cached verification of login.
+func (c *Cache) Forget(login string) { c.forget(login) }

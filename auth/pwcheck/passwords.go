@@ -1,12 +1,12 @@
 package pwcheck
 
 import (
-	"context"
+	"net/http"
+	"time"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/internal/httpx"
-	"net/http"
-	"time"
 )
 
 // Pipeline is the one password pipeline: check a login and password
@@ -85,21 +85,21 @@ func New(cfg Config) *Pipeline {
 // Throttle.VerifyPassword): the Identity, or an *Error with the scheme and
 // login.
 func (p *Pipeline) Check(r *http.Request, scheme, login, password string) (*auth.Identity, error) {
-	a := Attempt{Scheme: scheme, Login: login, Password: password}
-	if p.Throttle != nil { // the address only matters to the throttle, and only if it counts
-		a.from, a.pipe = r, p
-	}
-	return p.CheckAttempt(r.Context(), a)
+	return p.CheckAttempt(r, Attempt{Scheme: scheme, Login: login, Password: password})
 }
 
 // CheckAttempt is Check for a caller that has built the Attempt itself (to
-// set ForgiveRepeat).
-func (p *Pipeline) CheckAttempt(ctx context.Context, a Attempt) (*auth.Identity, error) {
-	return p.Throttle.VerifyPassword(ctx, p.Verifier, a)
+// set ForgiveRepeat). An empty Attempt.Addr is r's client address as the
+// throttle counts it (see Pipeline.ClientAddr).
+func (p *Pipeline) CheckAttempt(r *http.Request, a Attempt) (*auth.Identity, error) {
+	if p.Throttle != nil && a.Addr == "" { // the address only matters to the throttle, and only if it counts
+		a.from, a.pipe = r, p
+	}
+	return p.Throttle.VerifyPassword(r.Context(), p.Verifier, a)
 }
 
-// Addr is the client address of r as the throttle counts it.
-func (p *Pipeline) Addr(r *http.Request) string {
+// addr is the client address of r as the throttle counts it.
+func (p *Pipeline) addr(r *http.Request) string {
 	if p.ClientAddr != nil {
 		return p.ClientAddr(r)
 	}

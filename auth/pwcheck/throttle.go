@@ -207,11 +207,11 @@ func (t *Throttle) release(ctx context.Context, held []throttleKey) {
 	}
 }
 
-// Check returns a ReasonThrottled *Error when an attempt for user from addr
+// check returns a ReasonThrottled *Error when an attempt for user from addr
 // would be refused now, nil otherwise; it counts nothing. A nil Throttle
 // allows everything. A counter that fails is reported as ReasonUnavailable.
 // VerifyPassword does not use it: it reserves the attempt atomically.
-func (t *Throttle) Check(ctx context.Context, scheme, user, addr string) error {
+func (t *Throttle) check(ctx context.Context, scheme, user, addr string) error {
 	if t == nil || t.Counter == nil {
 		return nil
 	}
@@ -277,7 +277,7 @@ type Attempt struct {
 // resolveAddr fills Addr from the request when the throttle needs it.
 func (a *Attempt) resolveAddr() {
 	if a.Addr == "" && a.from != nil {
-		a.Addr = a.pipe.Addr(a.from)
+		a.Addr = a.pipe.addr(a.from)
 	}
 }
 
@@ -334,12 +334,12 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 		// within the limits, or 429 would tell a guesser which guess was
 		// right.
 		a.resolveAddr()
-		if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
+		if terr := t.check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
 			return finishAttempt(a, nil, terr)
 		}
 	default:
 		a.resolveAddr()
-		if terr := t.Check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
+		if terr := t.check(ctx, a.Scheme, a.Login, a.Addr); terr != nil {
 			return finishAttempt(a, nil, terr)
 		}
 		t.failed(ctx, a.Login, a.Addr)

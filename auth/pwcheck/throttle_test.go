@@ -3,13 +3,15 @@ package pwcheck_test
 import (
 	"context"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -160,7 +162,7 @@ func TestThrottleSurvivesADecoratedVerifier(t *testing.T) {
 	var calls atomic.Int32
 	p = p.With(func(next pwcheck.Verifier) pwcheck.Verifier { return loggingVerifier{next, &calls} })
 	try := func(pw, addr string) error {
-		_, err := p.CheckAttempt(ctx, pwcheck.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})
+		_, err := p.CheckAttempt(httptest.NewRequestWithContext(ctx, "GET", "/", nil), pwcheck.Attempt{Scheme: "basic", Login: "u", Password: pw, Addr: addr})
 		return err
 	}
 	require.NoError(t, try("right", "192.0.2.7"), "the real user logs in: now cached")
@@ -196,7 +198,7 @@ func TestThrottleFirstLoginSurvivesADistributedAttack(t *testing.T) {
 		return pwcheck.New(pwcheck.Config{Users: st, Counter: st, Slots: slots}), slots
 	}
 	try := func(p *pwcheck.Pipeline, pw, addr string) error {
-		_, err := p.CheckAttempt(ctx, pwcheck.Attempt{Scheme: "basic", Login: "admin", Password: pw, Addr: addr})
+		_, err := p.CheckAttempt(httptest.NewRequestWithContext(ctx, "GET", "/", nil), pwcheck.Attempt{Scheme: "basic", Login: "admin", Password: pw, Addr: addr})
 		return err
 	}
 	before, _ := pipeline()

@@ -7,10 +7,8 @@ package stores
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -104,9 +102,6 @@ type UserAdmin interface {
 type PasswordRehasher interface {
 	RehashPassword(ctx context.Context, login, oldHash, newHash string) error
 }
-
-// NewUserID returns a fresh random user ID (stores call it on creation).
-func NewUserID() string { return rand.Text() }
 
 // Token kinds.
 const (
@@ -370,34 +365,10 @@ type SessionCapper interface {
 }
 
 // CertRevocations is a deny-list of client-certificate serial numbers
-// (normalised by NormalizeSerial), checked on every request.
+// (lower-case hex without leading zeros, as big.Int.Text(16) writes
+// them), checked on every request.
 type CertRevocations interface {
 	CertRevoked(ctx context.Context, serial string) (bool, error)
-}
-
-// NormalizeSerial turns a certificate serial as people copy it — openssl
-// x509 -serial's "serial=0A1B…", colon-separated bytes "0a:1b:…", "0x…",
-// upper or lower case, leading zeros — into the one form stores key it by:
-// lower-case hex without leading zeros (big.Int's Text(16)). Anything that
-// is not a non-negative hexadecimal number is an error.
-func NormalizeSerial(s string) (string, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "serial="), "SERIAL=")
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
-	t = strings.ReplaceAll(t, ":", "")
-	if t == "" || len(t) > 128 {
-		return "", fmt.Errorf("stores: certificate serial %q is not a hexadecimal number", s)
-	}
-	for _, r := range t {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
-			return "", fmt.Errorf("stores: certificate serial %q is not a hexadecimal number", s)
-		}
-	}
-	n, ok := new(big.Int).SetString(t, 16)
-	if !ok {
-		return "", fmt.Errorf("stores: certificate serial %q is not a hexadecimal number", s)
-	}
-	return n.Text(16), nil
 }
 
 // ConsumerAdmin stores OAuth 1 consumers (refusing those that fail

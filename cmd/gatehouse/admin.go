@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/certserial"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/token"
@@ -560,7 +561,7 @@ func cmdCARevoke(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	serial, err := stores.NormalizeSerial(pos[0])
+	serial, err := certserial.Normalize(pos[0])
 	if err != nil {
 		return usageError("%q is not a certificate serial: give it in hex, as openssl x509 -noout -serial prints it", pos[0])
 	}

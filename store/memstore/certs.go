@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/certserial"
 )
 
 var _ stores.CertRevocations = (*memStore)(nil)
@@ -11,7 +12,7 @@ var _ stores.CertRevocations = (*memStore)(nil)
 // CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
 func (s *memStore) CertRevoked(_ context.Context, serial string) (bool, error) {
-	n, err := stores.NormalizeSerial(serial)
+	n, err := certserial.Normalize(serial)
 	if err != nil {
 		return false, err
 	}
@@ -21,10 +22,10 @@ func (s *memStore) CertRevoked(_ context.Context, serial string) (bool, error) {
 }
 
 // RevokeCert adds a certificate serial to the deny-list, in any form
-// stores.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
+// certserial.Normalize reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
 func (s *memStore) RevokeCert(_ context.Context, serial string) error {
-	n, err := stores.NormalizeSerial(serial)
+	n, err := certserial.Normalize(serial)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -127,7 +128,7 @@ func (s *memStore) PutUser(_ context.Context, u stores.User) error {
 	}
 	switch {
 	case !ok:
-		u.ID, u.PasswordChanged = stores.NewUserID(), u.Updated
+		u.ID, u.PasswordChanged = rand.Text(), u.Updated
 	case old.PasswordHash != u.PasswordHash:
 		u.ID, u.PasswordChanged = old.ID, u.Updated
 	default:

@@ -43,6 +43,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
@@ -65,6 +66,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/certserial"
 	"github.com/gatehouse/gatehouse/store/internal/unixnano"
 )
 
@@ -794,7 +796,7 @@ func (s *sqlStore) backfillUserIDs(ctx context.Context) error {
 		return nil
 	}
 	for _, l := range logins {
-		if _, err := s.exec(ctx, "UPDATE users SET user_id = ?, password_changed = updated WHERE login = ? AND user_id = ''", stores.NewUserID(), l); err != nil {
+		if _, err := s.exec(ctx, "UPDATE users SET user_id = ?, password_changed = updated WHERE login = ? AND user_id = ''", rand.Text(), l); err != nil {
 			return fmt.Errorf("sqlstore: giving users ids: %w", err)
 		}
 	}
@@ -965,7 +967,7 @@ func (s *sqlStore) PutUser(ctx context.Context, u stores.User) error {
 		ON CONFLICT (login) DO UPDATE SET user_name = excluded.user_name, user_domain = excluded.user_domain,
 		password_hash = excluded.password_hash, group_list = excluded.group_list, disabled = excluded.disabled, updated = excluded.updated,
 		password_changed = CASE WHEN users.password_hash = excluded.password_hash THEN users.password_changed ELSE excluded.password_changed END`,
-		u.Login(), stores.NewUserID(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated, updated)
+		u.Login(), rand.Text(), u.Name, u.Domain, u.PasswordHash, list(u.Groups), flag(u.Disabled), updated, updated)
 	return err
 }
 
@@ -1667,7 +1669,7 @@ func (s *sqlStore) dropNonceConn() {
 // CertRevoked implements stores.CertRevocations. A serial that does not
 // parse is an error, never "not revoked".
 func (s *sqlStore) CertRevoked(ctx context.Context, serial string) (bool, error) {
-	norm, err := stores.NormalizeSerial(serial)
+	norm, err := certserial.Normalize(serial)
 	if err != nil {
 		return false, err
 	}
@@ -1682,13 +1684,13 @@ func (s *sqlStore) CertRevoked(ctx context.Context, serial string) (bool, error)
 }
 
 // RevokeCert adds a certificate serial to the deny-list, in any form
-// stores.NormalizeSerial reads (e.g. openssl x509 -serial's output); a serial
+// certserial.Normalize reads (e.g. openssl x509 -serial's output); a serial
 // that does not parse is refused.
 func (s *sqlStore) RevokeCert(ctx context.Context, serial string) error {
 	ctx, done := s.begin(ctx, laneOther)
 	defer done()
 	defer s.cache.invalidate()
-	norm, err := stores.NormalizeSerial(serial)
+	norm, err := certserial.Normalize(serial)
 	if err != nil {
 		return err
 	}
