@@ -42,13 +42,13 @@ func (h headerAuth) identity(r *http.Request) (*auth.Identity, error) {
 	case "":
 		return nil, auth.ErrNoCredentials
 	case "bad":
-		return nil, auth.Fail(auth.ReasonInvalid, h.scheme, "bad", "")
+		return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: h.scheme, User: "bad"}
 	case "expired":
-		return nil, auth.Fail(auth.ReasonExpired, h.scheme, "", "")
+		return nil, &auth.Error{Reason: auth.ReasonExpired, Scheme: h.scheme}
 	case "throttled":
 		return nil, &auth.Error{Reason: auth.ReasonThrottled, Scheme: h.scheme, RetryAfter: 1500 * time.Millisecond}
 	case "garbled":
-		return nil, auth.Fail(auth.ReasonMalformed, h.scheme, "", "header is garbled")
+		return nil, &auth.Error{Reason: auth.ReasonMalformed, Scheme: h.scheme, Message: "header is garbled"}
 	case "storedown":
 		return nil, errors.New("connection refused: hunter2-db:5432")
 	}
@@ -334,7 +334,7 @@ func TestAuditRecords(t *testing.T) {
 	h := auth.Middleware(first, auth.Config{Policy: auth.PolicyFunc(
 		func(_ context.Context, id *auth.Identity, r *http.Request) error {
 			if r.URL.Path == "/admin" {
-				return auth.Fail(auth.ReasonForbidden, "", id.Login(), "")
+				return &auth.Error{Reason: auth.ReasonForbidden, User: id.Login()}
 			}
 			return nil
 		}),

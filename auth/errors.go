@@ -120,11 +120,6 @@ func (e *Error) Text() string {
 	}
 }
 
-// Fail builds an *Error; a shorthand for schemes.
-func Fail(reason Reason, scheme, user, message string) *Error {
-	return &Error{Reason: reason, Scheme: scheme, User: user, Message: message}
-}
-
 // AsError turns any error from an Authenticator or Policy into an *Error:
 // ErrNoCredentials becomes ReasonMissing, an *Error stays as it is, context
 // any other error (a store outage, a cancelled context) becomes ReasonUnavailable (the failure is

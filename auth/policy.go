@@ -92,12 +92,12 @@ func (r Rule) Validate() error {
 // PriorityString formats Priority as xCAT shows it ("1", "1.2").
 func (r Rule) PriorityString() string { return strconv.FormatFloat(r.Priority, 'f', -1, 64) }
 
-// Matches reports whether the rule applies to id making request r, ignoring
+// matches reports whether the rule applies to id making request r, ignoring
 // Disabled. The path is matched segment by segment on the escaped path, each
 // segment unescaped on its own, as http.ServeMux routes: "%2F" stays inside
 // its segment. A HEAD request matches rules for GET (ServeMux serves HEAD
 // with GET handlers).
-func (r Rule) Matches(id *Identity, req *http.Request) bool {
+func (r Rule) matches(id *Identity, req *http.Request) bool {
 	return r.matchSubject(id) && r.matchMethod(req.Method) && matchSegs(r.Path, requestSegments(req))
 }
 
@@ -264,7 +264,7 @@ func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request)
 		user = id.Login()
 	}
 	for _, rule := range rules {
-		if rule.Disabled || !rule.Matches(id, r) {
+		if rule.Disabled || !rule.matches(id, r) {
 			continue
 		}
 		if rule.Verdict == Allow {

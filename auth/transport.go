@@ -8,24 +8,23 @@ import (
 )
 
 // RedirectHTTPS returns a handler for the plain-HTTP listener that sends every
-// request to the same path on https://host[:httpsPort] (xCAT's default). GET
-// and HEAD get 301, other methods 308 so that clients keep the method and
-// body. httpsPort "" or "443" leaves the port out. Credential parameters
-// (StripQueryCredentials) are left out of the target, and the redirect is
-// sent with Cache-Control: no-store, so no cache keeps a password.
+// request to the same path over HTTPS. GET and HEAD get 301, other methods
+// 308 so that clients keep the method and body. Credential parameters
+// (userName, userPW, password, access_token, oauth_*) are left out of the
+// target, and the redirect is sent with Cache-Control: no-store, so no
+// cache keeps a password.
 //
-// The target host comes from the request's Host header, which the client
-// chose: where the server's external address is known, use
-// RedirectHTTPSTo instead.
-func RedirectHTTPS(httpsPort string) http.Handler {
-	return redirectHTTPS(httpsPort, "")
-}
-
-// RedirectHTTPSTo is RedirectHTTPS to a configured external base URL
-// ("https://gatehouse.example:8443"): every request goes to the same path
-// under base, whatever Host it named.
-func RedirectHTTPSTo(base string) http.Handler {
-	return redirectHTTPS("", strings.TrimSuffix(base, "/"))
+// to is either the HTTPS port ("8443"; "" or "443" leaves the port out),
+// and the target is https://host[:port] with the host of the request's
+// Host header (xCAT's default), or a configured external base URL
+// ("https://gatehouse.example:8443"), and every request goes to the same
+// path under it, whatever Host it named. The Host header is the client's
+// choice: where the server's external address is known, give the URL.
+func RedirectHTTPS(to string) http.Handler {
+	if strings.Contains(to, "://") {
+		return redirectHTTPS("", strings.TrimSuffix(to, "/"))
+	}
+	return redirectHTTPS(to, "")
 }
 
 func redirectHTTPS(httpsPort, base string) http.Handler {

@@ -18,7 +18,7 @@ import (
 // BearerConfig configures bearer-token verification on resources.
 type BearerConfig struct {
 	// Verifier checks the tokens: a token service's AccessTokens(), an
-	// oidc.Verifier, a token.JWT, or an auth.Union of several (one
+	// oidc.New's verifier, a token.JWT, or an auth.Union of several (one
 	// Authorization: Bearer then takes every kind). Required.
 	Verifier auth.TokenVerifier
 	Realm    string // in the challenge; default "gatehouse"

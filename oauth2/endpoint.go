@@ -61,7 +61,7 @@ type EndpointConfig struct {
 	Clients       stores.ClientStore
 	RequireClient bool
 	// RefreshTokens issues single-use, rotating refresh tokens valid for
-	// RefreshTTL (0 = token.DefaultRefreshTTL).
+	// RefreshTTL (0 = 30 days).
 	RefreshTokens bool
 	RefreshTTL    time.Duration
 	// ErrorCodeField, when set, names a member of the error JSON that

@@ -71,12 +71,12 @@ type Config struct {
 	Env auth.Env
 }
 
-// Verifier verifies the provider's tokens. It implements
+// verifier verifies the provider's tokens. It implements
 // auth.TokenVerifier: a token that is not a JWT, or whose iss is another
 // issuer, is not its (auth.ErrNotMine); one with its issuer is checked in
 // full. Identities leave Scheme empty for the transport to name (Bearer:
 // auth.SchemeOAuth2) and carry AttrIssuer.
-type Verifier struct {
+type verifier struct {
 	cfg Config
 
 	mu        sync.Mutex
@@ -94,8 +94,8 @@ type key struct {
 	pub crypto.PublicKey
 }
 
-// New returns the Verifier; it fetches nothing until a token arrives.
-func New(cfg Config) (*Verifier, error) {
+// New returns the provider's token verifier; it fetches nothing until a token arrives.
+func New(cfg Config) (auth.TokenVerifier, error) {
 	if cfg.Issuer == "" || cfg.Audience == "" {
 		return nil, errors.New("oidc: Config.Issuer and Config.Audience are required")
 	}
@@ -112,16 +112,16 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Leeway = 30 * time.Second
 	}
 	cfg.Env.Now = cfg.Env.Clock()
-	return &Verifier{cfg: cfg, keys: map[string]key{}, attrs: map[string]string{AttrIssuer: cfg.Issuer}}, nil
+	return &verifier{cfg: cfg, keys: map[string]key{}, attrs: map[string]string{AttrIssuer: cfg.Issuer}}, nil
 }
 
-func (a *Verifier) fail(reason auth.Reason, msg string, cause error) *auth.Error {
+func (a *verifier) fail(reason auth.Reason, msg string, cause error) *auth.Error {
 	return &auth.Error{Reason: reason, Message: msg, Cause: cause}
 }
 
 // issuedHere reports whether raw is a JWT whose (unverified) iss is the
 // configured issuer.
-func (a *Verifier) issuedHere(raw string) bool {
+func (a *verifier) issuedHere(raw string) bool {
 	if strings.Count(raw, ".") != 2 {
 		return false
 	}
@@ -133,7 +133,7 @@ func (a *Verifier) issuedHere(raw string) bool {
 }
 
 // VerifyToken implements auth.TokenVerifier.
-func (a *Verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity, error) {
+func (a *verifier) VerifyToken(ctx context.Context, raw string) (*auth.Identity, error) {
 	if !a.issuedHere(raw) {
 		return nil, auth.ErrNotMine
 	}
@@ -209,7 +209,7 @@ func (e unavailableError) Unwrap() error { return e.err }
 // held during a fetch: cached keys answer while a slow provider is asked,
 // and a token with another unknown kid waits for the fetch under way (as
 // long as its request lasts) instead of starting one.
-func (a *Verifier) key(ctx context.Context, kid string) (key, error) {
+func (a *verifier) key(ctx context.Context, kid string) (key, error) {
 	a.mu.Lock()
 	if k, ok := a.keys[kid]; ok {
 		a.mu.Unlock()
@@ -250,7 +250,7 @@ func (a *Verifier) key(ctx context.Context, kid string) (key, error) {
 }
 
 // cached is the cached key kid, or "unknown key id".
-func (a *Verifier) cached(kid string) (key, error) {
+func (a *verifier) cached(kid string) (key, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if k, ok := a.keys[kid]; ok {
@@ -262,7 +262,7 @@ func (a *Verifier) cached(kid string) (key, error) {
 // maxDocument bounds discovery and JWKS documents.
 const maxDocument = 1 << 20
 
-func (a *Verifier) getJSON(ctx context.Context, url string, v any) error {
+func (a *verifier) getJSON(ctx context.Context, url string, v any) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -283,7 +283,7 @@ func (a *Verifier) getJSON(ctx context.Context, url string, v any) error {
 
 // fetch reads the provider's keys from jwksURL, first discovering it
 // when it is empty, and returns the keys and the URL.
-func (a *Verifier) fetch(ctx context.Context, jwksURL string) (map[string]key, string, error) {
+func (a *verifier) fetch(ctx context.Context, jwksURL string) (map[string]key, string, error) {
 	if jwksURL == "" {
 		var d struct {
 			Issuer  string `json:"issuer"`

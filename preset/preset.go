@@ -92,9 +92,9 @@ type Stores struct {
 	Clients stores.ClientStore
 }
 
-// AllStores is what a store that holds everything implements (memstore,
-// sqlstore).
-type AllStores interface {
+// From takes every store from one that holds everything (memstore,
+// sqlstore; the OAuth 2 client store too when s has it).
+func From(s interface {
 	stores.UserStore
 	stores.TokenAdmin
 	stores.SessionStore
@@ -103,10 +103,7 @@ type AllStores interface {
 	stores.FailureCounter
 	stores.CertRevocations
 	auth.PolicyStore
-}
-
-// From takes every store from one that holds everything.
-func From(s AllStores) Stores {
+}) Stores {
 	st := Stores{Users: s, Tokens: s, Sessions: s, Consumers: s, Nonces: s, Counter: s, Certs: s, Policy: s}
 	if c, ok := s.(stores.ClientStore); ok {
 		st.Clients = c
@@ -150,7 +147,7 @@ type Options struct {
 	// pwcheck.DefaultHashSlots.
 	HashSlots *pwcheck.HashSlots
 	// Verifiers are token verifiers every face's token transports (Bearer,
-	// X-Auth-Token) accept beside the faces' own tokens: an oidc.Verifier
+	// X-Auth-Token) accept beside the faces' own tokens: an oidc.New's verifier
 	// takes an external provider's (Keycloak's) JWTs. On the oVirt face
 	// their tokens need scope ovirt-app-api too.
 	Verifiers []auth.TokenVerifier

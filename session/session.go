@@ -63,7 +63,9 @@ type Config struct {
 	// (an access token, bearer or PAT), that the token is still active;
 	// *token.Service implements it. Without it, a token login gets no
 	// session: the session could outlive a revoked token.
-	Tokens TokenChecker
+	Tokens interface {
+		Active(ctx context.Context, tokenID string, u *stores.User) (bool, error)
+	}
 	// Certs, when set, re-checks on every use of a session created by a
 	// client certificate that its serial has not been revoked (use the
 	// same deny-list as mtls.Config.Revoked).
@@ -90,12 +92,6 @@ type Config struct {
 	// session cookie is Secure, also behind a TLS-terminating proxy whose
 	// requests arrive here without TLS.
 	Env auth.Env
-}
-
-// TokenChecker says whether a token still proves its user (see
-// Config.Tokens); *token.Service implements it.
-type TokenChecker interface {
-	Active(ctx context.Context, tokenID string, u *stores.User) (bool, error)
 }
 
 // Identity attributes that name the credential behind a login; a session

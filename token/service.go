@@ -223,15 +223,15 @@ func (s *Service) create(ctx context.Context, prefix string, t stores.Token) (Is
 	return Issued{Secret: secret, Token: t}, nil
 }
 
-// DefaultRefreshTTL is how long an unused refresh token stays valid.
-const DefaultRefreshTTL = 30 * 24 * time.Hour
+// defaultRefreshTTL is how long an unused refresh token stays valid.
+const defaultRefreshTTL = 30 * 24 * time.Hour
 
 // IssueRefresh makes a refresh token for the identity's user with scopes,
-// valid for ttl (0 = DefaultRefreshTTL), for the grant's client and family.
+// valid for ttl (0 = 30 days), for the grant's client and family.
 // It can be used once (see Rotate).
 func (s *Service) IssueRefresh(ctx context.Context, id *auth.Identity, scopes []string, ttl time.Duration, g Grant) (Issued, error) {
 	if ttl <= 0 {
-		ttl = DefaultRefreshTTL
+		ttl = defaultRefreshTTL
 	}
 	u, err := s.owner(ctx, id.Login())
 	if err != nil {

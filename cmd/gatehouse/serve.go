@@ -291,7 +291,7 @@ func cmdServe(e *env, args []string) error {
 		case o.insecure:
 			plain.Handle("/", handler)
 		case o.externalURL != "":
-			plain.Handle("/", auth.RedirectHTTPSTo(o.externalURL))
+			plain.Handle("/", auth.RedirectHTTPS(o.externalURL))
 		default:
 			plain.Handle("/", auth.RedirectHTTPS(httpsPort))
 		}
@@ -673,7 +673,7 @@ Personal access tokens in a browser (sign in as any demo user): %[1]s/ui/
 // oidcVerifier is the verifier of --oidc-issuer's tokens; it fetches
 // nothing until a token arrives, so the server starts while the provider
 // is down.
-func (o *serveOptions) oidcVerifier() (*oidc.Verifier, error) {
+func (o *serveOptions) oidcVerifier() (auth.TokenVerifier, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	if o.oidcCA != "" {
 		pem, err := os.ReadFile(o.oidcCA)

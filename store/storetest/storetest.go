@@ -22,16 +22,13 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-// RuleSetter replaces a rule table (memstore and sqlstore have it).
-type RuleSetter interface {
-	auth.PolicyStore
-	SetRules(ctx context.Context, rules []auth.Rule) error
-}
 
 // Backend lists what a backend implements; nil fields are skipped.
 type Backend struct {
 	Users     stores.UserAdmin
-	Rules     RuleSetter
+	// Rules is a rule table with SetRules, which replaces it (memstore
+	// and sqlstore have it).
+	Rules ruleSetter
 	Tokens    stores.TokenAdmin
 	Sessions  stores.SessionStore
 	Consumers stores.ConsumerAdmin
@@ -129,20 +126,20 @@ func Run(t *testing.T, b Backend) {
 	t.Run("hostile keys", func(t *testing.T) { hostileKeys(t, ctx, b) })
 }
 
-// Unstorable are keys no backend can hold (stores.Storable): PostgreSQL
+// unstorable are keys no backend can hold (stores.Storable): PostgreSQL
 // refuses NUL and invalid UTF-8, and a unique index a 4 KiB key.
-var Unstorable = []string{"adm\x00in", "adm\xffin", "admin\xc3", "\x00", strings.Repeat("k", 4096)}
+var unstorable = []string{"adm\x00in", "adm\xffin", "admin\xc3", "\x00", strings.Repeat("k", 4096)}
 
-// Storable are keys callers really pass that every backend holds as they
+// storable are keys callers really pass that every backend holds as they
 // are: non-ASCII, punctuation that joins keys, and the longest allowed.
-var Storable = []string{"ünïcødé-用户", "a:b", "b:c", "sha256:00ff", "10.0.0.1 user", strings.Repeat("k", stores.MaxKeyBytes)}
+var storable = []string{"ünïcødé-用户", "a:b", "b:c", "sha256:00ff", "10.0.0.1 user", strings.Repeat("k", stores.MaxKeyBytes)}
 
-// hostileKeys: every backend stores and finds Storable keys, and answers
-// Unstorable ones the same way — not found on a lookup, stores.ErrInvalid
+// hostileKeys: every backend stores and finds storable keys, and answers
+// unstorable ones the same way — not found on a lookup, stores.ErrInvalid
 // on a write — never a store failure.
 func hostileKeys(t *testing.T, ctx context.Context, b Backend) {
 	exp := time.Now().Add(time.Minute)
-	for _, k := range Unstorable {
+	for _, k := range unstorable {
 		if b.Users != nil {
 			_, err := b.Users.User(ctx, k)
 			assert.ErrorIs(t, err, stores.ErrNotFound, "User(%q)", k)
@@ -179,7 +176,7 @@ func hostileKeys(t *testing.T, ctx context.Context, b Backend) {
 		}
 	}
 	suffix := fmt.Sprint(time.Now().UnixNano()) // Redis and PostgreSQL outlive a run
-	for _, k := range Storable {
+	for _, k := range storable {
 		if b.Users != nil && len(k) < 200 {
 			login := k + suffix
 			require.NoError(t, b.Users.PutUser(ctx, stores.User{Name: login, PasswordHash: "x"}), "PutUser(%q)", login)
@@ -217,7 +214,7 @@ func hostileKeys(t *testing.T, ctx context.Context, b Backend) {
 		fresh, err = b.Nonces.UseNonce(ctx, consumer+":b", "c", exp)
 		require.NoError(t, err)
 		assert.True(t, fresh, "a different consumer and nonce whose parts join to the same string is fresh")
-		for _, k := range Storable {
+		for _, k := range storable {
 			fresh, err := b.Nonces.UseNonce(ctx, "n"+consumer, k, exp)
 			require.NoError(t, err, "UseNonce(%q)", k)
 			assert.True(t, fresh, "UseNonce(%q)", k)
@@ -308,7 +305,13 @@ func accountBinding(t *testing.T, ctx context.Context, users stores.UserAdmin, t
 	}
 }
 
-func rules(t *testing.T, ctx context.Context, s RuleSetter) {
+// ruleSetter is a rule table that can be replaced.
+type ruleSetter interface {
+	auth.PolicyStore
+	SetRules(ctx context.Context, rules []auth.Rule) error
+}
+
+func rules(t *testing.T, ctx context.Context, s ruleSetter) {
 	want := []auth.Rule{
 		{Priority: 4.4, Subject: "*", Methods: []string{"GET", "HEAD"}, Path: "/api/**", Verdict: auth.Allow, Comment: "read"},
 		{Priority: 1.2, Subject: "group:admin", Verdict: auth.Allow},

@@ -41,7 +41,7 @@ func newRouter(store memstore.Store, tokens *token.Service) http.Handler {
 		if id.InGroup("admins") {
 			return nil
 		}
-		return auth.Fail(auth.ReasonForbidden, id.Scheme, id.Login(), "admins only")
+		return &auth.Error{Reason: auth.ReasonForbidden, Scheme: id.Scheme, User: id.Login(), Message: "admins only"}
 	})})
 
 	r := chi.NewRouter()
