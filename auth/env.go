@@ -2,8 +2,6 @@ package auth
 
 import (
 	"log/slog"
-	"net/http"
-	"strings"
 	"time"
 )
 
@@ -37,27 +35,4 @@ type Env struct {
 	// Now is the clock of expiries, timestamps and windows; nil =
 	// time.Now. Tests move it (authtest.Clock) to step past an expiry.
 	Now func() time.Time
-}
-
-// Clock returns Now, or time.Now when it is nil.
-func (e Env) Clock() func() time.Time {
-	if e.Now != nil {
-		return e.Now
-	}
-	return time.Now
-}
-
-// Secure reports whether r arrived over TLS, or, with TrustForwarded,
-// through a proxy that says it did.
-func (e Env) Secure(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	return e.TrustForwarded && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
-}
-
-// CredentialsAllowed reports whether r may carry credentials: it is
-// Secure, or AllowInsecure is set.
-func (e Env) CredentialsAllowed(r *http.Request) bool {
-	return e.AllowInsecure || e.Secure(r)
 }

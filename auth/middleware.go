@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/audit"
+	"github.com/gatehouse/gatehouse/internal/envx"
 )
 
 // Config configures Middleware; the zero value authenticates every request,
@@ -92,7 +93,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				c.fail(w, r, &Error{Reason: ReasonMalformed, Message: "a method override header (" + m + ") names another method than the request's"}, challenges, start)
 				return
 			}
-			plain := !c.env.CredentialsAllowed(r)
+			plain := !envx.CredentialsAllowed(r, c.env.AllowInsecure, c.env.TrustForwarded)
 			if plain && r.Header.Get("Authorization") != "" {
 				c.fail(w, r, errInsecure(), challenges, start)
 				return

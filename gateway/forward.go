@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/envx"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/pathcheck"
 )
@@ -303,7 +304,7 @@ func (p Proxies) addClientCert(state *tls.ConnectionState, v string) {
 	if p.Roots == nil {
 		return
 	}
-	now := p.Env.Clock()
+	now := envx.Clock(p.Env.Now)
 	inter := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		inter.AddCert(c)

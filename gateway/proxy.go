@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/envx"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
@@ -118,7 +119,7 @@ func New(cfg Config) http.Handler {
 		panic("gateway: Config.SignKey must be at least 32 bytes")
 	}
 	cfg.Headers = cfg.Headers.orDefault()
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	strip := map[string]bool{} // every spelling of each, as for the identity headers
 	for _, h := range append(append([]string{}, credentialHeaders...), cfg.StripHeaders...) {
 		strip[headerKey(h)] = true

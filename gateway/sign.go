@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/envx"
 )
 
 // Identity is what the identity headers say: who, in which groups, proved
@@ -77,7 +78,7 @@ func (v Verifier) Verify(r *http.Request) (Identity, error) {
 	if err != nil || !hmac.Equal(got, mac(v.Key, unix, r.Method, r.URL.EscapedPath(), id)) {
 		return Identity{}, errors.New("gateway: identity signature does not match")
 	}
-	now, maxAge := v.Env.Clock(), v.MaxAge
+	now, maxAge := envx.Clock(v.Env.Now), v.MaxAge
 	if maxAge <= 0 {
 		maxAge = time.Minute
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/envx"
 	"github.com/gatehouse/gatehouse/internal/memo"
 )
 
@@ -72,7 +73,7 @@ func New(cfg Config) auth.Authenticator {
 	if cfg.Prefix == "" {
 		cfg.Prefix = defaultPrefix
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	return &authenticator{cfg: cfg, facts: memo.New[*x509.Certificate, *certFacts](maxFacts)}
 }
 

@@ -70,6 +70,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/envx"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/memo"
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
@@ -174,7 +175,7 @@ func New(cfg Config) auth.Authenticator {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	go dummyConsumer() // make the dummy RSA key before the first refusal needs it
 	return &authenticator{cfg: cfg, userKey: http.CanonicalHeaderKey(cfg.UserHeader),
 		userKeyUnderscore: http.CanonicalHeaderKey(strings.ReplaceAll(cfg.UserHeader, "-", "_"))}
@@ -491,7 +492,7 @@ func (a *authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	switch method {
 	case "HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1":
 	case "PLAINTEXT":
-		if !a.cfg.Env.Secure(r) {
+		if !envx.Secure(r, a.cfg.Env.TrustForwarded) {
 			return nil, fail(auth.ReasonInvalid, "PLAINTEXT signatures are accepted only over TLS")
 		}
 	default:

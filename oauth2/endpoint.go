@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/internal/authlog"
 	"github.com/gatehouse/gatehouse/internal/certbind"
+	"github.com/gatehouse/gatehouse/internal/envx"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
@@ -96,7 +97,7 @@ func newEndpoint(cfg EndpointConfig) *tokenEndpoint {
 	if cfg.Tokens == nil {
 		panic("oauth2: EndpointConfig needs Tokens")
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	e := &tokenEndpoint{cfg: cfg}
 	if cfg.Clients != nil {
 		e.dummy = password.Dummy()
@@ -188,7 +189,7 @@ func (e *tokenEndpoint) readRequest(w http.ResponseWriter, r *http.Request, basi
 		e.HTTPStatus = http.StatusMethodNotAllowed
 		return tr, nil, e
 	}
-	if !e.cfg.Env.CredentialsAllowed(r) {
+	if !envx.CredentialsAllowed(r, e.cfg.Env.AllowInsecure, e.cfg.Env.TrustForwarded) {
 		return tr, nil, errf(codeInvalidRequest, "this endpoint is served over HTTPS only")
 	}
 	if len(r.Header.Values("Authorization")) > 1 {

@@ -29,13 +29,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"io"
 	"math/big"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/envx"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -111,7 +113,7 @@ func New(cfg Config) (auth.TokenVerifier, error) {
 	if cfg.Leeway <= 0 {
 		cfg.Leeway = 30 * time.Second
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	return &verifier{cfg: cfg, keys: map[string]key{}, attrs: map[string]string{AttrIssuer: cfg.Issuer}}, nil
 }
 

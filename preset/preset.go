@@ -147,7 +147,7 @@ type Options struct {
 	// pwcheck.DefaultHashSlots.
 	HashSlots *pwcheck.HashSlots
 	// Verifiers are token verifiers every face's token transports (Bearer,
-	// X-Auth-Token) accept beside the faces' own tokens: an oidc.New's verifier
+	// X-Auth-Token) accept beside the faces' own tokens: oidc.New's verifier
 	// takes an external provider's (Keycloak's) JWTs. On the oVirt face
 	// their tokens need scope ovirt-app-api too.
 	Verifiers []auth.TokenVerifier

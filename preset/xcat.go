@@ -3,11 +3,13 @@ package preset
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/authlog"
 	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/authlog"
+	"github.com/gatehouse/gatehouse/internal/envx"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
@@ -89,7 +91,7 @@ func (h *XCATTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "use POST to request a token", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.Env.CredentialsAllowed(r) {
+	if !envx.CredentialsAllowed(r, h.Env.AllowInsecure, h.Env.TrustForwarded) {
 		fail(&auth.Error{Reason: auth.ReasonInsecure, Scheme: auth.SchemeToken, Message: "credentials sent over plain HTTP are refused; use HTTPS"})
 		return
 	}

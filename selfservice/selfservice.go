@@ -25,7 +25,6 @@ import (
 	"embed"
 	"encoding/base64"
 	"errors"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -34,6 +33,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/envx"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
@@ -96,7 +98,7 @@ func New(cfg Config) http.Handler {
 	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
 		panic("selfservice: Prefix must start and end with /")
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	static, _ := fs.Sub(assets, "assets")
 	h := &handler{cfg: cfg, page: template.Must(template.ParseFS(assets, "assets/page.html")),
 		static: http.StripPrefix(cfg.Prefix+"static/", http.FileServerFS(static))}
@@ -289,7 +291,7 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) (*stores.User, er
 	if u, err := h.sessions.Resume(w, r, pageCredential); err != nil || u != nil {
 		return u, err
 	}
-	if login, pw, ok := r.BasicAuth(); ok && h.cfg.Env.CredentialsAllowed(r) {
+	if login, pw, ok := r.BasicAuth(); ok && envx.CredentialsAllowed(r, h.cfg.Env.AllowInsecure, h.cfg.Env.TrustForwarded) {
 		id, err := h.cfg.Passwords.Check(r, auth.SchemeBasic, login, pw)
 		if err != nil {
 			if auth.AsError(err).Reason == auth.ReasonUnavailable {
@@ -335,7 +337,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login, pw := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
-	if !h.cfg.Env.CredentialsAllowed(r) {
+	if !envx.CredentialsAllowed(r, h.cfg.Env.AllowInsecure, h.cfg.Env.TrustForwarded) {
 		h.render(w, r, http.StatusForbidden, view{Error: "Sign in over HTTPS: a password sent over plain HTTP is refused.", Username: login}, "")
 		return
 	}

@@ -46,6 +46,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/envx"
 	"github.com/gatehouse/gatehouse/internal/memo"
 	"github.com/gatehouse/gatehouse/internal/prefer"
 )
@@ -155,7 +156,7 @@ func New(cfg Config, inner auth.Authenticator) *Manager {
 	if cfg.MaxLifetime <= 0 {
 		cfg.MaxLifetime = 8 * time.Hour
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	return &Manager{cfg: cfg, inner: inner}
 }
 

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/certbind"
+	"github.com/gatehouse/gatehouse/internal/envx"
 	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -111,7 +112,7 @@ func New(cfg Config) *Service {
 	if cfg.TouchInterval <= 0 {
 		cfg.TouchInterval = time.Minute
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	if cfg.PasswordChangeRevokes == nil {
 		cfg.PasswordChangeRevokes = defaultPasswordChangeRevokes
 	}

@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/auth/stores"
 	"hash"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/envx"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -138,7 +140,7 @@ func NewCache(cfg CacheConfig) *Cache {
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 100_000
 	}
-	cfg.Env.Now = cfg.Env.Clock()
+	cfg.Env.Now = envx.Clock(cfg.Env.Now)
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		panic("auth: no randomness for the cache key: " + err.Error())

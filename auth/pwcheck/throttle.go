@@ -8,13 +8,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/auth/stores"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/auth/stores"
+	"github.com/gatehouse/gatehouse/internal/envx"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
 // Throttle limits failed password attempts. Three counters apply to each
@@ -94,7 +96,7 @@ func limitOr(v, def int) int {
 }
 
 func (t *Throttle) now() time.Time {
-	return t.Env.Clock()()
+	return envx.Clock(t.Env.Now)()
 }
 
 type throttleKey struct {
