@@ -102,7 +102,7 @@ func (f *Fixture) NewTLSServer(api http.Handler) *Server {
 	if err != nil {
 		f.tb.Fatal(err)
 	}
-	srv.TLS = mtls.ServerTLSConfig(f.CA.ServerCertificate(cert), f.CA.Pool(), mtls.Optional)
+	srv.TLS = mtls.ServerTLSConfig(f.CA.ServerCertificate(cert), f.CA.Pool(), tls.VerifyClientCertIfGiven)
 	srv.StartTLS()
 	f.tb.Cleanup(srv.Close)
 	return &Server{Server: srv, f: f}

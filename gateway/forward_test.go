@@ -228,7 +228,7 @@ func TestForwardAuthClientCert(t *testing.T) {
 	if res := plain.send(t, srv, map[string]string{"X-Client-Cert": escaped(good.Cert)}); res.StatusCode == 200 {
 		t.Errorf("certificate on a plain-HTTP original: %d", res.StatusCode)
 	}
-	if err := f.Store.RevokeCert(context.Background(), mtls.Serial(good.Cert)); err != nil {
+	if err := f.Store.RevokeCert(context.Background(), good.Cert.SerialNumber.Text(16)); err != nil {
 		t.Fatal(err)
 	}
 	if res := asks.send(t, srv, map[string]string{"X-Client-Cert": escaped(good.Cert)}); res.StatusCode != 401 {

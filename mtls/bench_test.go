@@ -18,7 +18,7 @@ func BenchmarkIdentity(b *testing.B) {
 	user, _ := ca.IssueClient("alice", mtls.LeafOptions{})
 	var state *tls.ConnectionState
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { state = r.TLS }))
-	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Required)
+	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), tls.RequireAndVerifyClientCert)
 	srv.StartTLS()
 	defer srv.Close()
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{user.TLSCertificate()}}}}

@@ -23,7 +23,7 @@ func Example() {
 		fmt.Fprintf(w, "hello %s", id.User)
 	})
 	srv := httptest.NewUnstartedServer(auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID}), auth.Config{})(api))
-	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Required)
+	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), tls.RequireAndVerifyClientCert)
 	srv.StartTLS()
 	defer srv.Close()
 

@@ -26,7 +26,7 @@ func Example_revoke() {
 		fmt.Fprint(w, id.User)
 	})
 	srv := httptest.NewUnstartedServer(auth.Middleware(mtls.New(mtls.Config{ClusterID: ca.ClusterID, Revoked: store}), auth.Config{})(who))
-	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
+	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), tls.VerifyClientCertIfGiven)
 	srv.StartTLS()
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{alice.TLSCertificate()}}}}
@@ -42,7 +42,7 @@ func Example_revoke() {
 		fmt.Println(resp.StatusCode, string(body))
 	}
 	get()
-	_ = store.RevokeCert(context.Background(), mtls.Serial(alice.Cert)) // gatehouse ca revoke SERIAL
+	_ = store.RevokeCert(context.Background(), alice.Cert.SerialNumber.Text(16)) // gatehouse ca revoke SERIAL
 	get()
 	// Output:
 	// 200 alice

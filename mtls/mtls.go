@@ -102,7 +102,7 @@ type certFacts struct {
 func (a *authenticator) certFacts(leaf *x509.Certificate, user string) *certFacts {
 	return a.facts.Get(leaf, func() *certFacts {
 		sum := sha256.Sum256(leaf.Raw)
-		f := &certFacts{serial: Serial(leaf), fingerprint: hex.EncodeToString(sum[:])}
+		f := &certFacts{serial: leaf.SerialNumber.Text(16), fingerprint: hex.EncodeToString(sum[:])}
 		f.attrs = map[string]string{"cert_serial": f.serial, "cert_sha256": f.fingerprint}
 		if a.cfg.Users == nil && a.cfg.Map == nil {
 			f.id = a.identity(leaf, user, f.attrs) // shared: an Identity is never mutated
@@ -119,10 +119,6 @@ func (a *authenticator) identity(leaf *x509.Certificate, user string, attrs map[
 	}
 	return id
 }
-
-// Serial formats a certificate serial as the deny-list keys it: lower-case
-// hex without leading zeros.
-func Serial(c *x509.Certificate) string { return c.SerialNumber.Text(16) }
 
 // Authenticate implements auth.Authenticator.
 func (a *authenticator) Authenticate(r *http.Request) (*auth.Result, error) {
@@ -198,29 +194,24 @@ func (a *authenticator) authenticate(r *http.Request) (*auth.Identity, error) {
 	return id, nil
 }
 
-// ClientAuth selects how a server asks for client certificates.
-type ClientAuth int
-
-const (
-	// Optional verifies a certificate when one is given
-	// (tls.VerifyClientCertIfGiven): mTLS beside other schemes.
-	Optional ClientAuth = iota
-	// Required demands one (tls.RequireAndVerifyClientCert): mTLS only.
-	Required
-)
-
 // ServerTLSConfig is a server configuration: TLS 1.2 at least (1.3 is
-// preferred by Go), the cluster CA as ClientCAs, client certificates
-// optional or required, and ALPN for HTTP/2, HTTP/1.1 and HTTP/1.0.
-func ServerTLSConfig(serverCert tls.Certificate, clusterCA *x509.CertPool, mode ClientAuth) *tls.Config {
-	ca := tls.VerifyClientCertIfGiven
-	if mode == Required {
-		ca = tls.RequireAndVerifyClientCert
+// preferred by Go), the cluster CA as ClientCAs, and ALPN for HTTP/2,
+// HTTP/1.1 and HTTP/1.0. mode says how client certificates are asked for:
+// tls.VerifyClientCertIfGiven for mTLS beside other schemes,
+// tls.RequireAndVerifyClientCert for mTLS only (or tls.NoClientCert for
+// none). A mode that does not verify the certificate against clusterCA
+// (tls.RequestClientCert, tls.RequireAnyClientCert) is a programming
+// error: it panics.
+func ServerTLSConfig(serverCert tls.Certificate, clusterCA *x509.CertPool, mode tls.ClientAuthType) *tls.Config {
+	switch mode {
+	case tls.NoClientCert, tls.VerifyClientCertIfGiven, tls.RequireAndVerifyClientCert:
+	default:
+		panic("mtls: ServerTLSConfig needs a mode that verifies client certificates, not " + mode.String())
 	}
 	// ALPN: an HTTP/1.0 client (curl --http1.0) offers only "http/1.0",
 	// and Go ends a handshake whose client offers no protocol the server
 	// lists; net/http serves it as HTTP/1.x.
-	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientCAs: clusterCA, ClientAuth: ca,
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{serverCert}, ClientCAs: clusterCA, ClientAuth: mode,
 		NextProtos: []string{"h2", "http/1.1", "http/1.0"}}
 }
 

@@ -32,7 +32,7 @@ type env struct {
 	clk   *authtest.Clock
 }
 
-func newEnv(t *testing.T, mode mtls.ClientAuth, mutate func(*mtls.Config)) *env {
+func newEnv(t *testing.T, mode tls.ClientAuthType, mutate func(*mtls.Config)) *env {
 	t.Helper()
 	ca, err := mtls.NewCA(mtls.CAOptions{ClusterName: "test-cluster"})
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func get(t *testing.T, c *http.Client, url string) (int, string, error) {
 }
 
 func TestHandshakesAndIdentity(t *testing.T) {
-	e := newEnv(t, mtls.Optional, nil)
+	e := newEnv(t, tls.VerifyClientCertIfGiven, nil)
 	alice, err := e.ca.IssueClient("alice", mtls.LeafOptions{Organizations: []string{"ops"}})
 	require.NoError(t, err)
 	status, body, err := get(t, e.client(alice.TLSCertificate()), e.srv.URL)
@@ -91,7 +91,7 @@ func TestHandshakesAndIdentity(t *testing.T) {
 }
 
 func TestRejections(t *testing.T) {
-	e := newEnv(t, mtls.Optional, nil)
+	e := newEnv(t, tls.VerifyClientCertIfGiven, nil)
 	other, err := mtls.NewCA(mtls.CAOptions{ClusterName: "other", ClusterID: e.ca.ClusterID})
 	require.NoError(t, err)
 	foreign, _ := other.IssueClient("alice", mtls.LeafOptions{})
@@ -103,13 +103,13 @@ func TestRejections(t *testing.T) {
 	}
 
 	revoked, _ := e.ca.IssueClient("mallory", mtls.LeafOptions{})
-	require.NoError(t, e.store.RevokeCert(context.Background(), mtls.Serial(revoked.Cert)))
+	require.NoError(t, e.store.RevokeCert(context.Background(), revoked.Cert.SerialNumber.Text(16)))
 	status, body, err := get(t, e.client(revoked.TLSCertificate()), e.srv.URL)
 	require.NoError(t, err)
 	assert.Equal(t, 401, status)
 	assert.Contains(t, body, "revoked")
 
-	wrongOU := newEnv(t, mtls.Optional, func(c *mtls.Config) { c.ClusterID = "another-cluster" })
+	wrongOU := newEnv(t, tls.VerifyClientCertIfGiven, func(c *mtls.Config) { c.ClusterID = "another-cluster" })
 	bob, _ := wrongOU.ca.IssueClient("bob", mtls.LeafOptions{})
 	status, body, err = get(t, wrongOU.client(bob.TLSCertificate()), wrongOU.srv.URL)
 	require.NoError(t, err)
@@ -123,7 +123,7 @@ func TestRejections(t *testing.T) {
 }
 
 func TestExpiryOnALiveConnection(t *testing.T) {
-	e := newEnv(t, mtls.Required, nil)
+	e := newEnv(t, tls.RequireAndVerifyClientCert, nil)
 	short, err := e.ca.IssueClient("brief", mtls.LeafOptions{Validity: time.Hour})
 	require.NoError(t, err)
 	c := e.client(short.TLSCertificate())
@@ -203,7 +203,7 @@ func TestFiles(t *testing.T) {
 }
 
 func TestClientHelperAndCurlAndOpenSSL(t *testing.T) {
-	e := newEnv(t, mtls.Optional, nil)
+	e := newEnv(t, tls.VerifyClientCertIfGiven, nil)
 	dir := t.TempDir()
 	require.NoError(t, e.ca.WriteFiles(dir))
 	user, _ := e.ca.IssueClient("alice", mtls.LeafOptions{})

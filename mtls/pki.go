@@ -71,12 +71,3 @@ func (p PKIResource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(body)
 }
-
-// PEMFile serves one certificate as a PEM file (xCAT publishes its CA as
-// ca-cert.pem this way), without authentication.
-func PEMFile(cert *x509.Certificate) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-pem-file")
-		_, _ = w.Write(certPEM(cert))
-	})
-}

@@ -2,6 +2,7 @@ package mtls_test
 
 import (
 	"context"
+	"crypto/tls"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 // (or one for a user who was never created) was still accepted.
 func TestCertificateOfDisabledUserRefused(t *testing.T) {
 	var e *env
-	e = newEnv(t, mtls.Optional, func(c *mtls.Config) { c.Users = lateUsers(func() *env { return e }) })
+	e = newEnv(t, tls.VerifyClientCertIfGiven, func(c *mtls.Config) { c.Users = lateUsers(func() *env { return e }) })
 	ctx := context.Background()
 	require.NoError(t, e.store.PutUser(ctx, stores.User{Name: "alice", Groups: []string{"admins"}}))
 	alice, err := e.ca.IssueClient("alice", mtls.LeafOptions{Organizations: []string{"ops"}})
@@ -59,7 +60,7 @@ func TestRevokeSerialAsOpenSSLPrintsIt(t *testing.T) {
 		}
 		t.Skip("openssl not installed")
 	}
-	e := newEnv(t, mtls.Optional, nil)
+	e := newEnv(t, tls.VerifyClientCertIfGiven, nil)
 	mallory, err := e.ca.IssueClient("mallory", mtls.LeafOptions{})
 	require.NoError(t, err)
 	certFile := filepath.Join(t.TempDir(), "mallory.crt")

@@ -49,7 +49,7 @@ func TestCertificateBoundTokens(t *testing.T) {
 	ca, _ := mtls.NewCA(mtls.CAOptions{ClusterName: "rfc8705"})
 	srvCert, _ := ca.IssueServer("api", []string{"127.0.0.1"}, mtls.LeafOptions{})
 	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(srvCert), ca.Pool(), mtls.Optional)
+	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(srvCert), ca.Pool(), tls.VerifyClientCertIfGiven)
 	srv.StartTLS()
 	defer srv.Close()
 	client := func(name string) *http.Client {

@@ -64,7 +64,7 @@ func Example_flocker() {
 	p := preset.New(preset.From(store), preset.Options{CA: ca})
 	srv := httptest.NewUnstartedServer(p.Flocker(api))
 	serverCert, _ := ca.IssueServer("api", []string{"127.0.0.1"}, mtls.LeafOptions{})
-	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(serverCert), p.CertPool(), mtls.Optional)
+	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(serverCert), ca.Pool(), tls.VerifyClientCertIfGiven)
 	srv.StartTLS()
 	defer srv.Close()
 

@@ -15,7 +15,6 @@ package preset
 
 import (
 	"context"
-	"crypto/x509"
 	"net/http"
 	"time"
 
@@ -345,13 +344,4 @@ const SelfServicePrefix = "/ui/"
 func (p *Presets) SelfService() http.Handler {
 	return selfservice.New(selfservice.Config{Tokens: p.tokens, Passwords: p.passwords, Users: p.stores.Users,
 		Sessions: p.stores.Sessions, Prefix: SelfServicePrefix, Env: p.opts.Env})
-}
-
-// CertPool is the pool of the cluster CA for mtls.ServerTLSConfig (nil
-// without Options.CA).
-func (p *Presets) CertPool() *x509.CertPool {
-	if p.opts.CA == nil {
-		return nil
-	}
-	return p.opts.CA.Pool()
 }

@@ -515,7 +515,7 @@ func issueClient(ca *mtls.CA, name, out string, e *env) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "issued %s (CN %s, serial %s) in %s\n", name, c.Cert.Subject.CommonName, mtls.Serial(c.Cert), out)
+	fmt.Fprintf(e.stdout, "issued %s (CN %s, serial %s) in %s\n", name, c.Cert.Subject.CommonName, c.Cert.SerialNumber.Text(16), out)
 	return nil
 }
 

@@ -260,7 +260,7 @@ func cmdServe(e *env, args []string) error {
 		return ready(ctx)
 	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes, ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), mtls.Optional)}
+		TLSConfig: mtls.ServerTLSConfig(serverCert, ca.Pool(), tls.VerifyClientCertIfGiven)}
 	if o.gw.upstream != nil { // streams and websockets may last: only the headers are timed
 		srv.ReadTimeout, srv.WriteTimeout = 0, 0
 	}
@@ -284,7 +284,7 @@ func cmdServe(e *env, args []string) error {
 		plain := http.NewServeMux()
 		plain.Handle("GET /healthz", handler)
 		plain.Handle("GET /readyz", handler)
-		plain.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
+		plain.Handle("GET "+xcatCAPath, xcatCAFile(ca))
 		plain.Handle("GET /ca.crt", p.CA())
 		plain.Handle("GET "+preset.OVirtPKIPath, mtls.PKIResource{CA: ca.Cert})
 		switch {
@@ -524,7 +524,7 @@ func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics, api
 	mux.Handle(preset.SelfServicePrefix, p.SelfService())
 	mux.Handle("GET "+preset.OAuthMetadataPath, p.OAuthMetadata())
 	mux.Handle("GET /ca.crt", p.CA())
-	mux.Handle("GET "+xcatCAPath, mtls.PEMFile(ca.Cert))
+	mux.Handle("GET "+xcatCAPath, xcatCAFile(ca))
 	if other != nil {
 		mux.Handle("/", other)
 	}
@@ -688,4 +688,13 @@ func (o *serveOptions) oidcVerifier() (auth.TokenVerifier, error) {
 	}
 	return oidc.New(oidc.Config{Issuer: strings.TrimSuffix(o.oidcIssuer, "/"), Audience: o.oidcAudience, Domain: o.oidcDomain,
 		GroupsClaim: "groups", HTTPClient: client})
+}
+
+// xcatCAFile serves the cluster CA as a PEM file without authentication, as
+// xCAT publishes its CA (ca-cert.pem).
+func xcatCAFile(ca *mtls.CA) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(ca.CertPEM())
+	})
 }

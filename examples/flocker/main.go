@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -58,6 +59,6 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on https://%s\n", ln.Addr())
-	srv := &http.Server{TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), p.CertPool(), mtls.Optional)}
+	srv := &http.Server{TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), ca.Pool(), tls.VerifyClientCertIfGiven)}
 	log.Fatal(srv.ServeTLS(ln, "", ""))
 }

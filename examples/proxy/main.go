@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -63,6 +64,6 @@ func main() {
 	}
 	fmt.Printf("listening on https://%s\n", ln.Addr())
 	srv := &http.Server{Handler: p.Satellite(proxy), ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, mtls.Optional)}
+		TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, tls.VerifyClientCertIfGiven)}
 	log.Fatal(srv.ServeTLS(ln, "", ""))
 }

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log"
 	"net/http"
@@ -36,6 +37,6 @@ func main() {
 	http.Handle(preset.SatellitePrefix, p.Satellite(api))       // /api/: Basic, personal access tokens, OAuth 1
 	ca, _ := mtls.NewCA(mtls.CAOptions{ClusterName: "example"}) // credentials travel over HTTPS only
 	cert, _ := ca.IssueServer("api", []string{"127.0.0.1"}, mtls.LeafOptions{})
-	srv := &http.Server{Addr: "127.0.0.1:8443", TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, mtls.Optional)}
+	srv := &http.Server{Addr: "127.0.0.1:8443", TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, tls.VerifyClientCertIfGiven)}
 	log.Fatal(srv.ListenAndServeTLS("", ""))
 }

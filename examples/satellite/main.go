@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -51,6 +52,6 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on https://%s\npersonal access token for admin: %s\n", ln.Addr(), pat.Secret)
-	srv := &http.Server{TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, mtls.Optional)}
+	srv := &http.Server{TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, tls.VerifyClientCertIfGiven)}
 	log.Fatal(srv.ServeTLS(ln, "", ""))
 }

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -60,6 +61,6 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on https://%s\n", ln.Addr())
-	srv := &http.Server{Handler: mux, TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, mtls.Optional)}
+	srv := &http.Server{Handler: mux, TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, tls.VerifyClientCertIfGiven)}
 	log.Fatal(srv.ServeTLS(ln, "", ""))
 }

@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -55,7 +56,7 @@ func main() {
 		log.Fatal(err)
 	}
 	srv := &http.Server{Addr: *addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)}
+		TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), tls.VerifyClientCertIfGiven)}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)

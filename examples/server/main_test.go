@@ -29,7 +29,7 @@ func TestDemoServer(t *testing.T) {
 	srv := httptest.NewUnstartedServer(handler)
 	server, err := ca.IssueServer("control-service", []string{"127.0.0.1"}, mtls.LeafOptions{})
 	require.NoError(t, err)
-	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
+	srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), tls.VerifyClientCertIfGiven)
 	srv.StartTLS()
 	defer srv.Close()
 	anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -44,6 +45,6 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening on https://%s\n", ln.Addr())
-	srv := &http.Server{TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, mtls.Optional)}
+	srv := &http.Server{TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, tls.VerifyClientCertIfGiven)}
 	log.Fatal(srv.ServeTLS(ln, "", ""))
 }

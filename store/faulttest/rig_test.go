@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -120,7 +121,7 @@ func newRig(t *testing.T) *rig {
 	})))
 	mux.Handle("/xcatws/tokens", &preset.XCATTokens{Service: r.tokens, Passwords: &pwcheck.Pipeline{Verifier: passwords, Throttle: throttle}})
 	r.srv = httptest.NewUnstartedServer(mux)
-	r.srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), mtls.Optional)
+	r.srv.TLS = mtls.ServerTLSConfig(ca.ServerCertificate(server), ca.Pool(), tls.VerifyClientCertIfGiven)
 	r.srv.StartTLS()
 	t.Cleanup(r.srv.Close)
 

@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -97,7 +98,7 @@ func main() {
 	}
 	fmt.Printf("listening on https://%s\n", ln.Addr())
 	fmt.Printf("personal access token of viewer: %s\n", pat.Secret)
-	srv := &http.Server{Handler: newRouter(store, tokens), TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, mtls.Optional)}
+	srv := &http.Server{Handler: newRouter(store, tokens), TLSConfig: mtls.ServerTLSConfig(ca.ServerCertificate(cert), nil, tls.VerifyClientCertIfGiven)}
 	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
