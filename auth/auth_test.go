@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/memstore"
 )
@@ -118,7 +119,7 @@ func TestChainOverTLS(t *testing.T) {
 			}
 			assert.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 			assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
-			var p auth.ProblemDetails
+			var p httpx.Problem
 			require.NoError(t, json.Unmarshal([]byte(body), &p), body)
 			assert.Equal(t, c.status, p.Status)
 			assert.Equal(t, http.StatusText(c.status), p.Title)
@@ -276,13 +277,13 @@ func TestResponderDialects(t *testing.T) {
 		contentType string
 		body        string
 	}{
-		{"xcat 401", preset.XCATDialect{}, map[string]string{"X-First": "bad"}, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
-		{"xcat missing", preset.XCATDialect{}, nil, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
-		{"xcat 403 (xCAT itself says 401)", preset.XCATDialect{}, map[string]string{"X-First": "alice"}, true, 403, "application/json", `{"error":"Authorization failure: no policy rule allows this request","errorcode":"1"}`},
-		{"foreman 401", preset.ForemanDialect{}, map[string]string{"X-First": "bad"}, false, 401, "application/json; charset=utf-8", `{"error":{"message":"Unable to authenticate user bad"}}`},
-		{"foreman 429", preset.ForemanDialect{}, map[string]string{"X-First": "throttled"}, false, 429, "application/json; charset=utf-8", `{"error":{"message":"Too many tries, please try again in a few minutes."}}`},
-		{"foreman 403", preset.ForemanDialect{}, map[string]string{"X-First": "alice"}, true, 403, "application/json; charset=utf-8", `{"error":{"message":"no policy rule allows this request"}}`},
-		{"problem 403", auth.Problem{}, map[string]string{"X-First": "alice"}, true, 403, "application/problem+json", `{"type":"about:blank","title":"Forbidden","status":403,"detail":"no policy rule allows this request","reason":"forbidden"}`},
+		{"xcat 401", preset.XCATDialect(), map[string]string{"X-First": "bad"}, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
+		{"xcat missing", preset.XCATDialect(), nil, false, 401, "application/json", `{"error":"Authentication failure","errorcode":"2"}`},
+		{"xcat 403 (xCAT itself says 401)", preset.XCATDialect(), map[string]string{"X-First": "alice"}, true, 403, "application/json", `{"error":"Authorization failure: no policy rule allows this request","errorcode":"1"}`},
+		{"foreman 401", preset.ForemanDialect(), map[string]string{"X-First": "bad"}, false, 401, "application/json; charset=utf-8", `{"error":{"message":"Unable to authenticate user bad"}}`},
+		{"foreman 429", preset.ForemanDialect(), map[string]string{"X-First": "throttled"}, false, 429, "application/json; charset=utf-8", `{"error":{"message":"Too many tries, please try again in a few minutes."}}`},
+		{"foreman 403", preset.ForemanDialect(), map[string]string{"X-First": "alice"}, true, 403, "application/json; charset=utf-8", `{"error":{"message":"no policy rule allows this request"}}`},
+		{"problem 403", nil, map[string]string{"X-First": "alice"}, true, 403, "application/problem+json", `{"type":"about:blank","title":"Forbidden","status":403,"detail":"no policy rule allows this request","reason":"forbidden"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

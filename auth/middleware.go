@@ -19,7 +19,9 @@ type Config struct {
 	// Policy authorizes every request after authentication; nil allows
 	// every authenticated request.
 	Policy Policy
-	// Responder renders failures; nil = Problem{}.
+	// Responder renders failures; nil = RFC 9457 problem details
+	// (application/problem+json) with the extension members "reason" and
+	// "scheme".
 	Responder Responder
 	// Env is the service's shared settings: TLS proxy, plain-HTTP policy,
 	// audit log, observer, clock.
@@ -72,7 +74,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 	c := config{policy: cfg.Policy, responder: cfg.Responder, audit: cfg.Env.Audit, optional: cfg.Optional,
 		env: cfg.Env, observe: cfg.Env.Observe, name: cfg.Name, separators: cfg.AllowEncodedSeparators}
 	if c.responder == nil {
-		c.responder = Problem{}
+		c.responder = problem{}
 	}
 	challenges := ChallengesOf(a)
 	return func(next http.Handler) http.Handler {

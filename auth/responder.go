@@ -18,26 +18,17 @@ func writeJSON(w http.ResponseWriter, e *Error, contentType string, body any) {
 	httpx.WriteFailure(w, e.Status(), e.RetryAfter, contentType, body)
 }
 
-// Problem renders RFC 9457 problem details (application/problem+json):
+// problem renders RFC 9457 problem details (application/problem+json):
 // type "about:blank", title the status text, status, detail the failure's
 // message, and the extension members "reason" and, when known, "scheme".
-type Problem struct{}
-
-// ProblemDetails is the JSON body Problem writes.
-type ProblemDetails struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
-	Reason Reason `json:"reason"`
-	Scheme string `json:"scheme,omitempty"`
-}
+// It is the Middleware's Responder when Config.Responder is nil.
+type problem struct{}
 
 // Error implements Responder.
-func (Problem) Error(w http.ResponseWriter, r *http.Request, err error) {
+func (problem) Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
-	writeJSON(w, e, "application/problem+json", ProblemDetails{
+	writeJSON(w, e, "application/problem+json", httpx.Problem{
 		Type: "about:blank", Title: http.StatusText(e.Status()), Status: e.Status(),
-		Detail: e.Text(), Reason: e.Reason, Scheme: e.Scheme,
+		Detail: e.Text(), Reason: string(e.Reason), Scheme: e.Scheme,
 	})
 }

@@ -52,7 +52,7 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 // session was created.
 func TestOneMethodWrapperKeepsEverySecurityBehaviour(t *testing.T) {
 	ctx := context.Background()
-	st := authtest.NewStore(t, authtest.User{Login: "wsuser", Password: "pw"})
+	st := authtest.Users(authtest.User{Login: "wsuser", Password: "pw"})
 	require.NoError(t, st.PutConsumer(ctx, stores.Consumer{Key: "katello", Secret: "wrapped-consumer-secret"}))
 	tokens := token.New(token.Config{Store: st, Users: st})
 	wsuser, err := st.User(ctx, "wsuser")
@@ -165,7 +165,7 @@ func TestOneMethodWrapperKeepsEverySecurityBehaviour(t *testing.T) {
 // A wrapper loses only the challenges, which auth.WithChallenges puts
 // back.
 func TestWrapperChallenges(t *testing.T) {
-	st := authtest.NewStore(t)
+	st := authtest.Users()
 	b := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, st)}})
 	calls := 0
 	for _, c := range []struct {

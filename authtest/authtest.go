@@ -43,7 +43,6 @@ package authtest
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -65,19 +64,9 @@ type User struct {
 	Disabled bool
 }
 
-// NewStore returns a memstore holding users, their passwords hashed with
-// CheapHasher. It fails tb on any error.
-func NewStore(tb testing.TB, users ...User) memstore.Store {
-	tb.Helper()
-	s := memstore.New()
-	for _, u := range users {
-		PutUser(tb, s, u)
-	}
-	return s
-}
-
-// Users is NewStore for code without a testing.TB (examples); it panics on
-// an error, which only a broken store can cause.
+// Users returns a memstore holding users, their passwords hashed with
+// CheapHasher. It panics on an error, which only a broken store can cause
+// (it needs no testing.TB, so examples use it too).
 func Users(users ...User) memstore.Store {
 	s := memstore.New()
 	for _, u := range users {
@@ -137,17 +126,3 @@ var Slots = func() *pwcheck.HashSlots {
 	s.SetCPUShare(0)
 	return s
 }()
-
-// BasicRequest returns a GET request to url with HTTP Basic credentials. tb
-// may be nil (examples); a bad url then panics.
-func BasicRequest(tb testing.TB, url, login, pw string) *http.Request {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		if tb == nil {
-			panic(err)
-		}
-		tb.Fatalf("authtest: %v", err)
-	}
-	req.SetBasicAuth(login, pw)
-	return req
-}

@@ -3,9 +3,11 @@ package authtest_test
 import (
 	"context"
 	"fmt"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
+	"net/http/httptest"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
@@ -24,7 +26,9 @@ func Example() {
 	tokens := token.New(token.Config{Store: store, Users: store, Env: auth.Env{Now: clock.Now}})
 
 	a := basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: store})})
-	res, err := a.Authenticate(authtest.BasicRequest(nil, "https://api.example/", "wsuser", "cluster-secret"))
+	req := httptest.NewRequest("GET", "https://api.example/", nil)
+	req.SetBasicAuth("wsuser", "cluster-secret")
+	res, err := a.Authenticate(req)
 	id := res.Identity
 	fmt.Println(id.User, id.Groups, err)
 

@@ -59,7 +59,7 @@ type Fixture struct {
 // New builds a Fixture; it fails tb on any error.
 func New(tb testing.TB) *Fixture {
 	tb.Helper()
-	s := NewStore(tb,
+	s := Users(
 		User{Login: XCATUser, Password: XCATPassword},
 		User{Login: SatelliteUser, Password: SatellitePassword},
 		User{Login: OVirtUser, Password: OVirtPassword},

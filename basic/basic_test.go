@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,7 +63,7 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 
 func newSetup(t *testing.T, tls bool, mutate func(*basic.Config), mw ...auth.Config) *setup {
 	t.Helper()
-	s := &setup{store: authtest.NewStore(t, users...), rec: &recorder{}, calls: &atomic.Int64{}, slots: pwcheck.NewHashSlots(0, 0)}
+	s := &setup{store: authtest.Users(users...), rec: &recorder{}, calls: &atomic.Int64{}, slots: pwcheck.NewHashSlots(0, 0)}
 	s.slots.SetCPUShare(0)
 	v := authtest.Verifier(t, s.store)
 	v.Slots = s.slots
@@ -128,7 +130,7 @@ func TestBasicOverTLS(t *testing.T) {
 			}
 			assert.Equal(t, []string{`Basic realm="RESTAPI", charset="UTF-8"`}, resp.Header.Values("WWW-Authenticate"))
 			assert.NotContains(t, body, c.pw)
-			var p auth.ProblemDetails
+			var p httpx.Problem
 			require.NoError(t, json.Unmarshal([]byte(body), &p))
 			assert.Equal(t, "invalid user name or password", p.Detail)
 		})
@@ -160,10 +162,10 @@ func TestMalformedBasicHeaders(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			resp, body := s.get(t, "/", map[string]string{"Authorization": c.header}, nil, nil)
 			assert.Equal(t, 400, resp.StatusCode, body)
-			var p auth.ProblemDetails
+			var p httpx.Problem
 			require.NoError(t, json.Unmarshal([]byte(body), &p), body)
 			assert.Contains(t, p.Detail, c.want)
-			assert.Equal(t, auth.ReasonMalformed, p.Reason)
+			assert.Equal(t, string(auth.ReasonMalformed), p.Reason)
 		})
 	}
 	// A raw CR/LF inside the value cannot cross a real HTTP/1.1 connection;
@@ -334,7 +336,7 @@ func TestThrottle(t *testing.T) {
 		store = memstore.New()
 		c.Passwords.Throttle = &pwcheck.Throttle{Counter: store, MaxPerAddr: 30, MaxPerUser: 5, Window: 5 * time.Minute}
 		c.Passwords.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Client") }
-	}, auth.Config{Responder: preset.ForemanDialect{}})
+	}, auth.Config{Responder: preset.ForemanDialect()})
 	from := func(addr string) map[string]string { return map[string]string{"X-Test-Client": addr} }
 
 	// Five wrong passwords for wsuser from one address lock wsuser.
@@ -388,7 +390,8 @@ func TestThrottleNeverCountsStoreOutages(t *testing.T) {
 	counter := memstore.New()
 	cfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewStoreVerifier(brokenStore{}), Throttle: &pwcheck.Throttle{Counter: counter}}}
 	a := basic.New(cfg)
-	req := authtest.BasicRequest(t, "https://x/", "wsuser", "pw")
+	req := httptest.NewRequest("GET", "https://x/", nil)
+	req.SetBasicAuth("wsuser", "pw")
 	req.RemoteAddr = "10.1.1.1:1"
 	_, err := a.Authenticate(req)
 	assert.Equal(t, auth.ReasonUnavailable, auth.AsError(err).Reason)

@@ -10,3 +10,6 @@ var (
 	UpstreamCookieHeader = upstreamCookieHeader
 	ErrUnsigned          = errUnsigned
 )
+
+// Identity is what the identity headers say, for the external tests.
+type Identity = headerIdentity

@@ -226,7 +226,7 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(auth.ProblemDetails{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Reason: "upstream"})
+	_ = json.NewEncoder(w).Encode(httpx.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Reason: "upstream"})
 }
 
 // removeCookies drops the named cookies from r's Cookie headers, keeping
@@ -321,6 +321,6 @@ func setIdentity(out *http.Request, cfg Config, spoofable map[string]bool) {
 }
 
 // identityFields is what the headers say of id.
-func identityFields(id *auth.Identity) Identity {
-	return Identity{User: id.Login(), Groups: strings.Join(id.Groups, ","), Scheme: id.Scheme}
+func identityFields(id *auth.Identity) headerIdentity {
+	return headerIdentity{User: id.Login(), Groups: strings.Join(id.Groups, ","), Scheme: id.Scheme}
 }

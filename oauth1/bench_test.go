@@ -22,7 +22,7 @@ import (
 // BenchmarkVerifyHMACSHA1 is one 1-legged HMAC-SHA1 verification with user
 // mapping and a fresh nonce, over memstore.
 func BenchmarkVerifyHMACSHA1(b *testing.B) {
-	st := authtest.NewStore(b, authtest.User{Login: "admin"})
+	st := authtest.Users(authtest.User{Login: "admin"})
 	_ = st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
@@ -45,7 +45,7 @@ func BenchmarkVerifyHMACSHA1(b *testing.B) {
 		if i == batch {
 			b.StopTimer()
 			_ = st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
-			st2 := authtest.NewStore(b, authtest.User{Login: "admin"})
+			st2 := authtest.Users(authtest.User{Login: "admin"})
 			_ = st2.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret})
 			a = oauth1.New(oauth1.Config{Consumers: st2, Nonces: st2, Users: st2})
 			i = 0

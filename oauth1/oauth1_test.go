@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
+	"github.com/gatehouse/gatehouse/internal/httpx"
 	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/store/memstore"
@@ -75,7 +76,7 @@ type env struct {
 func newEnv(t *testing.T, mutate func(*oauth1.Config)) *env {
 	t.Helper()
 	e := &env{now: time.Now()}
-	e.store = authtest.NewStore(t,
+	e.store = authtest.Users(
 		authtest.User{Login: "admin", Password: "x"},
 		authtest.User{Login: "Jsmith", Password: "x"},
 		authtest.User{Login: "gone", Password: "x", Disabled: true})
@@ -116,7 +117,7 @@ func read(t *testing.T) func(*http.Response, error) (int, string) {
 
 func problem(t *testing.T, body string) string {
 	t.Helper()
-	var p auth.ProblemDetails
+	var p httpx.Problem
 	require.NoError(t, json.Unmarshal([]byte(body), &p), body)
 	return p.Detail
 }
@@ -400,7 +401,7 @@ func TestPlaintextRefusedWithoutTLS(t *testing.T) {
 }
 
 func TestBehindTLSProxy(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin"})
+	st := authtest.Users(authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	// The client signed https://satellite.example/api; the proxy forwards
 	// plain HTTP to the backend at 10.0.0.5:3000.

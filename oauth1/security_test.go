@@ -40,7 +40,7 @@ func rsaPEM(t testing.TB) string {
 // so an HMAC made with the empty key, or PLAINTEXT "&", used to pass. Anyone
 // knowing the consumer key acted as any user.
 func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin"})
+	st := authtest.Users(authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, RSAPublicKeyPEM: rsaPEM(t)}))
 	srv := httptest.NewTLSServer(auth.Middleware(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), auth.Config{})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secret data") })))
@@ -71,7 +71,7 @@ func TestRSAOnlyConsumerRefusesSecretMethods(t *testing.T) {
 
 // Attack: PLAINTEXT without timestamp and nonce could be replayed forever.
 func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin"})
+	st := authtest.Users(authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	h := header([]oauthsig.Param{{Name: "oauth_consumer_key", Value: consumerKey}, {Name: "oauth_signature_method", Value: "PLAINTEXT"}, {Name: "oauth_signature", Value: oauthsig.Encode(consumerSecret) + "&"}}, true)
@@ -89,7 +89,7 @@ func TestPlaintextNeedsTimestampAndNonce(t *testing.T) {
 // form POST with "comment=100%" or a body over 1 MiB got 400 from OAuth 1,
 // and the handler could not read the body.
 func TestFormBodyOfAnotherScheme(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
+	st := authtest.Users(authtest.User{Login: "admin", Password: "pw"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	chain := auth.Chain(oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st}), basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: st})}))
 	srv := httptest.NewTLSServer(auth.Middleware(chain, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +110,7 @@ func TestFormBodyOfAnotherScheme(t *testing.T) {
 
 // Attack: OAuth 1 parameters in a form body were accepted over plain HTTP.
 func TestFormBodyCredentialsRefusedOverHTTP(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin"})
+	st := authtest.Users(authtest.User{Login: "admin"})
 	require.NoError(t, st.PutConsumer(context.Background(), stores.Consumer{Key: consumerKey, Secret: consumerSecret}))
 	a := oauth1.New(oauth1.Config{Consumers: st, Nonces: st, Users: st})
 	srv := httptest.NewServer(auth.Middleware(a, auth.Config{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,7 +43,7 @@ type env struct {
 func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 	t.Helper()
 	e := &env{clk: authtest.NewClock(time.Now().Truncate(time.Second))}
-	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "user@internal", Password: "u"})
+	e.store = authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "user@internal", Password: "u"})
 	e.store.SetClock(e.clk.Now)
 	tokens := token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: time.Hour, Env: auth.Env{Now: e.clk.Now}})
 	cfg := oauth2.EndpointConfig{
@@ -277,7 +278,7 @@ func TestBearerOnResources(t *testing.T) {
 }
 
 func TestBearerQueryAndFormOptIn(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "u"})
+	st := authtest.Users(authtest.User{Login: "u"})
 	tokens := token.New(token.Config{Store: st, Users: st})
 	issued, err := tokens.IssueAccess(context.Background(), &auth.Identity{User: "u"}, nil)
 	require.NoError(t, err)
@@ -373,7 +374,7 @@ func TestClientHelperRenewsOn401(t *testing.T) {
 }
 
 func TestPlainHTTPRefused(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "u", Password: "p"})
+	st := authtest.Users(authtest.User{Login: "u", Password: "p"})
 	tokens := token.New(token.Config{Store: st, Users: st})
 	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(st), Users: st})}})
 	req := httptest.NewRequest("POST", "http://x"+tokenPath, strings.NewReader("grant_type=password&username=u&password=p"))

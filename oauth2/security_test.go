@@ -77,7 +77,7 @@ func TestRefreshTokenReuseAndClientBinding(t *testing.T) {
 // Attack: an access_token in a form body (FormBody on) was accepted over
 // plain HTTP: the HTTPS refusal did not look in the body.
 func TestFormBodyTokenRefusedOverHTTP(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin"})
+	st := authtest.Users(authtest.User{Login: "admin"})
 	tokens := token.New(token.Config{Store: st, Users: st})
 	issued, err := tokens.IssueAccess(t.Context(), &auth.Identity{User: "admin"}, nil)
 	require.NoError(t, err)

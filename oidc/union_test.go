@@ -36,7 +36,7 @@ func TestOneBearerTakesEveryKindOfToken(t *testing.T) {
 	keycloak, err := oidc.New(oidc.Config{Issuer: p.URL, Audience: "ovirt-engine", HTTPClient: p.Client()})
 	require.NoError(t, err)
 
-	st := authtest.NewStore(t, authtest.User{Login: "bob", Password: "pw"}, authtest.User{Login: "carol", Password: "pw"})
+	st := authtest.Users(authtest.User{Login: "bob", Password: "pw"}, authtest.User{Login: "carol", Password: "pw"})
 	secret := []byte("a-32-byte-secret-for-hs256-jwts!")
 	own, err := token.NewJWT(token.JWTConfig{Issuer: "https://gatehouse.example", Audience: "api",
 		Keys: []token.JWTKey{{ID: "g1", Alg: "HS256", Secret: secret}}})
@@ -64,7 +64,7 @@ func TestOneBearerTakesEveryKindOfToken(t *testing.T) {
 		require.NoError(t, err)
 		return s
 	}()
-	elsewhere := authtest.NewStore(t, authtest.User{Login: "carol", Password: "pw"})
+	elsewhere := authtest.Users(authtest.User{Login: "carol", Password: "pw"})
 	carolThere, err := elsewhere.User(ctx, "carol")
 	require.NoError(t, err)
 	other0, err := token.New(token.Config{Store: elsewhere, Users: elsewhere}).IssueAccess(ctx, auth.UserIdentity(carolThere, ""), nil)

@@ -7,22 +7,25 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpx"
 )
 
-// XCATDialect renders xCAT's REST API error body,
+// XCATDialect returns the responder that renders xCAT's REST API error body,
 // {"error":"…","errorcode":"…"}, with errorcode a string as xCAT sends it.
 // Authentication failures read "Authentication failure" with errorcode
 // "2", as xCAT answers them. Unlike xCAT, which answers a policy denial
 // with 401, a denial here is 403. It is an auth.Responder, for a chain of
-// one's own that answers as xCAT does.
-type XCATDialect struct{}
+// one's own that answers as xCAT does (auth.Config.Responder).
+func XCATDialect() auth.Responder { return xcatDialect{} }
 
-// xcatError is the JSON body XCATDialect writes.
+// xcatDialect is XCATDialect's responder.
+type xcatDialect struct{}
+
+// xcatError is the JSON body xcatDialect writes.
 type xcatError struct {
 	Error     string `json:"error"`
 	ErrorCode string `json:"errorcode"`
 }
 
 // Error implements auth.Responder.
-func (XCATDialect) Error(w http.ResponseWriter, r *http.Request, err error) {
+func (xcatDialect) Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := auth.AsError(err)
 	body := xcatError{Error: "Authentication failure", ErrorCode: "2"}
 	switch e.Status() {
@@ -36,13 +39,17 @@ func (XCATDialect) Error(w http.ResponseWriter, r *http.Request, err error) {
 	httpx.WriteFailure(w, e.Status(), e.RetryAfter, "application/json", body)
 }
 
-// ForemanDialect renders Foreman's (Satellite's) API error body,
+// ForemanDialect returns the responder that renders Foreman's (Satellite's) API error body,
 // {"error":{"message":"…"}}: "Unable to authenticate user NAME" on 401,
 // Foreman's "Too many tries, please try again in a few minutes." on 429,
-// and the failure's text otherwise. It is an auth.Responder.
-type ForemanDialect struct{}
+// and the failure's text otherwise. It is an auth.Responder, for a chain
+// of one's own that answers as Foreman does (auth.Config.Responder).
+func ForemanDialect() auth.Responder { return foremanDialect{} }
 
-// foremanError is the JSON body ForemanDialect writes.
+// foremanDialect is ForemanDialect's responder.
+type foremanDialect struct{}
+
+// foremanError is the JSON body foremanDialect writes.
 type foremanError struct {
 	Error struct {
 		Message string `json:"message"`
@@ -50,7 +57,7 @@ type foremanError struct {
 }
 
 // Error implements auth.Responder.
-func (ForemanDialect) Error(w http.ResponseWriter, r *http.Request, err error) {
+func (foremanDialect) Error(w http.ResponseWriter, r *http.Request, err error) {
 	e := auth.AsError(err)
 	var body foremanError
 	switch status := e.Status(); {

@@ -244,7 +244,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 		token.XAuthToken(p.access),
 		oauth2.NewBearer(oauth2.BearerConfig{Verifier: p.access, Realm: xCATRealm, Scheme: auth.SchemeToken}),
 		basic.NewQuery(cfg, basic.QueryConfig{TokenURL: XCATPrefix + "tokens"}),
-		basic.New(cfg)), XCATDialect{}, api))
+		basic.New(cfg)), XCATDialect(), api))
 	return mux
 }
 
@@ -265,7 +265,7 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 	// wget takes the last scheme that is not Basic. OAuth 1 clients sign
 	// every request unasked.
 	chain := auth.WithChallenges(auth.Chain(pats, signed), auth.ChallengesOf(pats)...)
-	return p.middleware("satellite", chain, ForemanDialect{}, p.withForemanPATs(api))
+	return p.middleware("satellite", chain, ForemanDialect(), p.withForemanPATs(api))
 }
 
 // OVirt serves oVirt/RHV's face under OVirtPrefix: the SSO token endpoint
@@ -290,7 +290,7 @@ func (p *Presets) OVirt(api http.Handler) http.Handler {
 	mux.Handle(oVirtRevokePath, oauth2.NewRevocationEndpoint(manage)) // whoever holds a token may revoke it
 	manage.Clients = p.stores.Clients
 	mux.Handle(oVirtIntrospectPath, oauth2.NewIntrospectionEndpoint(manage))
-	protected := p.middleware("ovirt", sessions, auth.Problem{}, api, bearerScope(oVirtRealm, OVirtScope))
+	protected := p.middleware("ovirt", sessions, nil, api, bearerScope(oVirtRealm, OVirtScope))
 	mux.Handle(OVirtPrefix+"api", protected)
 	mux.Handle(OVirtPrefix+"api/", protected)
 	if p.opts.CA != nil {
@@ -332,7 +332,7 @@ func (p *Presets) Flocker(api http.Handler) http.Handler {
 	if p.opts.CA != nil {
 		cfg.ClusterID = p.opts.CA.ClusterID
 	}
-	return p.middleware("flocker", mtls.New(cfg), auth.Problem{}, api)
+	return p.middleware("flocker", mtls.New(cfg), nil, api)
 }
 
 // SelfServicePrefix is where SelfService expects to be mounted.

@@ -47,7 +47,7 @@ type XCATTokens struct {
 	// Passwords checks the password: the pipeline shared with the other
 	// schemes (pwcheck.New). Required.
 	Passwords *pwcheck.Pipeline
-	// Responder renders failures; default XCATDialect{}.
+	// Responder renders failures; default XCATDialect().
 	Responder auth.Responder
 	// Location is the time zone of "expire"; default time.Local, as xCAT.
 	Location *time.Location
@@ -77,7 +77,7 @@ const maxXCATTokenBody = 64 << 10
 func (h *XCATTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	responder := h.Responder
 	if responder == nil {
-		responder = XCATDialect{}
+		responder = XCATDialect()
 	}
 	fail := func(e *auth.Error) {
 		authlog.Failure(h.Env.Audit, r, e)

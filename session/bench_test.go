@@ -1,10 +1,11 @@
 package session_test
 
 import (
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/authtest"
@@ -15,7 +16,7 @@ import (
 // BenchmarkCookieRequest is one cookie-authenticated request through the
 // Manager over memstore.
 func BenchmarkCookieRequest(b *testing.B) {
-	st := authtest.NewStore(b, authtest.User{Login: "admin@internal", Password: "pw"})
+	st := authtest.Users(authtest.User{Login: "admin@internal", Password: "pw"})
 	m := session.New(session.Config{Store: st, Users: st}, basic.New(basic.Config{Passwords: pwcheck.New(pwcheck.Config{Users: st})}))
 	login := httptest.NewRequest("GET", "https://x/api", nil)
 	login.SetBasicAuth("admin@internal", "pw")

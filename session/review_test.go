@@ -21,7 +21,7 @@ import (
 // all: the query's userName/userPW reach the handler, never checked, beside
 // the session's identity.
 func TestReviewQueryInsideSessionNotStripped(t *testing.T) {
-	store := authtest.NewStore(t, authtest.User{Login: "alice", Password: "alice-pw"}, authtest.User{Login: "root", Password: "root-pw"})
+	store := authtest.Users(authtest.User{Login: "alice", Password: "alice-pw"}, authtest.User{Login: "root", Password: "root-pw"})
 	pw := &pwcheck.Pipeline{Verifier: authtest.Verifier(t, store)}
 	inner := auth.Chain(basic.NewQuery(basic.Config{Passwords: pw}, basic.QueryConfig{}), basic.New(basic.Config{Passwords: pw}))
 	m := session.New(session.Config{Store: store, Users: store}, inner)

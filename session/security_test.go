@@ -27,7 +27,7 @@ type tokenEnv struct {
 
 func newTokenEnv(t *testing.T, withTokens bool) *tokenEnv {
 	e := &tokenEnv{clk: authtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
-	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
+	e.store = authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"})
 	e.store.SetClock(e.clk.Now)
 	e.svc = token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: 10 * time.Minute, Env: auth.Env{Now: e.clk.Now}})
 	cfg := session.Config{Store: e.store, Users: e.store, Env: auth.Env{Now: e.clk.Now}}
@@ -118,7 +118,7 @@ func TestSessionEndsWithItsAccount(t *testing.T) {
 // cookie lost its Secure attribute, so a browser or client would send it
 // over plain HTTP.
 func TestCookieSecureBehindProxy(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
+	st := authtest.Users(authtest.User{Login: "admin", Password: "pw"})
 	inner := auth.IdentityFunc(func(r *http.Request) (*auth.Identity, error) {
 		if r.Header.Get("X-Test-User") == "" {
 			return nil, auth.ErrNoCredentials

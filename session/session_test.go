@@ -2,7 +2,6 @@ package session_test
 
 import (
 	"context"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -36,7 +37,7 @@ type env struct {
 func newEnv(t *testing.T, mutate func(*session.Config)) *env {
 	t.Helper()
 	e := &env{clk: authtest.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))}
-	e.store = authtest.NewStore(t, authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "other@internal", Password: "o"})
+	e.store = authtest.Users(authtest.User{Login: "admin@internal", Password: "ovirt-pw"}, authtest.User{Login: "other@internal", Password: "o"})
 	e.store.SetClock(e.clk.Now)
 	inner := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Realm: "RESTAPI"})
 	cfg := session.Config{Store: e.store, Users: e.store, Path: "/ovirt-engine/api", Env: auth.Env{Now: e.clk.Now}}

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
@@ -46,7 +47,7 @@ type env struct {
 func newEnv(t *testing.T, cfg token.Config) *env {
 	t.Helper()
 	e := &env{clk: authtest.NewClock(time.Date(2026, 3, 10, 9, 56, 12, 0, time.UTC))}
-	e.store = authtest.NewStore(t,
+	e.store = authtest.Users(
 		authtest.User{Login: "wsuser", Password: "cluster-secret"},
 		authtest.User{Login: "admin", Password: "satellite-pw"},
 		authtest.User{Login: "other", Password: "other-pw"})
@@ -62,9 +63,9 @@ func newEnv(t *testing.T, cfg token.Config) *env {
 		io.WriteString(w, id.Scheme+":"+id.Login())
 	})
 	xcat := auth.Chain(token.XAuthToken(e.svc.AccessTokens()), oauth2.NewBearer(oauth2.BearerConfig{Verifier: e.svc.AccessTokens(), Realm: "xCAT", Scheme: auth.SchemeToken}))
-	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.Config{Responder: preset.XCATDialect{}})(whoami))
+	mux.Handle("/xcatws/", auth.Middleware(xcat, auth.Config{Responder: preset.XCATDialect()})(whoami))
 	pat := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(e.svc.PATs(), pwcheck.NewCache(pwcheck.CacheConfig{Next: passwords, Users: e.store, TTL: time.Minute}))}})
-	mux.Handle("/api/", auth.Middleware(pat, auth.Config{Responder: preset.ForemanDialect{}})(whoami))
+	mux.Handle("/api/", auth.Middleware(pat, auth.Config{Responder: preset.ForemanDialect()})(whoami))
 	e.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -293,7 +294,9 @@ func TestPATExpiry(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.svc.CreatePAT(ctx, token.PATSpec{Login: "admin", Name: "past", Expires: e.clk.Now().Add(-time.Hour)})
 	assert.Error(t, err)
-	req := authtest.BasicRequest(t, e.srv.URL+"/api/x", "admin", pat.Secret)
+	req, err := http.NewRequest("GET", e.srv.URL+"/api/x", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("admin", pat.Secret)
 	resp, err := e.srv.Client().Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

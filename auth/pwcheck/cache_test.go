@@ -2,10 +2,11 @@ package pwcheck_test
 
 import (
 	"context"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,7 @@ func (c countingVerifier) VerifyPassword(ctx context.Context, login, pw string) 
 }
 
 func TestCacheExpires(t *testing.T) {
-	store := authtest.NewStore(t, authtest.User{Login: "wsuser", Password: "cluster-secret"})
+	store := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
 	var calls atomic.Int64
 	clk := authtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	c := pwcheck.NewCache(pwcheck.CacheConfig{Next: countingVerifier{authtest.Verifier(t, store), &calls},

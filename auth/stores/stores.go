@@ -23,21 +23,21 @@ var ErrConflict = errors.New("stores: already exists")
 
 // ErrInvalid is returned by a store for a key no backend can hold (see
 // Storable): such a record cannot exist, so it is never a store failure.
-var ErrInvalid = errors.New("stores: not storable (NUL, invalid UTF-8 or longer than MaxKeyBytes)")
+var ErrInvalid = errors.New("stores: not storable (NUL, invalid UTF-8 or longer than 1024 bytes)")
 
-// MaxKeyBytes bounds every key a store holds: logins, consumer keys,
+// maxKeyBytes bounds every key a store holds: logins, consumer keys,
 // client ids, nonces, failure keys. (PostgreSQL's unique indexes take no
 // more than about 2.7 KB a row.)
-const MaxKeyBytes = 1024
+const maxKeyBytes = 1024
 
 // Storable reports whether every backend can hold each key as it is: valid
 // UTF-8 without NUL (PostgreSQL's TEXT refuses both; SQLite and Redis would
-// take them) and at most MaxKeyBytes. Stores answer ErrNotFound (or no
+// take them) and at most maxKeyBytes. Stores answer ErrNotFound (or no
 // failures) when a lookup's key is not storable, and ErrInvalid when a
 // write's is, on every backend alike.
 func Storable(keys ...string) bool {
 	for _, k := range keys {
-		if len(k) > MaxKeyBytes || strings.IndexByte(k, 0) >= 0 || !utf8.ValidString(k) {
+		if len(k) > maxKeyBytes || strings.IndexByte(k, 0) >= 0 || !utf8.ValidString(k) {
 			return false
 		}
 	}
@@ -385,7 +385,8 @@ type ClientAdmin interface {
 }
 
 // CertAdmin keeps the deny-list of certificate serials (any form
-// NormalizeSerial reads; others are refused).
+// openssl x509 -serial prints, colon-separated bytes, 0x…; others are
+// refused).
 type CertAdmin interface {
 	CertRevocations
 	RevokeCert(ctx context.Context, serial string) error

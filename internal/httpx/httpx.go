@@ -123,6 +123,19 @@ func RetryAfterHeader(status int, wait time.Duration) string {
 	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
 }
 
+// Problem is an RFC 9457 problem details body (application/problem+json)
+// as auth's default responder and the gateway write it: type
+// "about:blank", title the status text, status, detail, and the extension
+// members "reason" (an auth.Reason, or "upstream") and "scheme".
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Reason string `json:"reason"`
+	Scheme string `json:"scheme,omitempty"`
+}
+
 // WriteFailure writes a failure's JSON body with the headers every error
 // dialect shares: its content type, no caching, and Retry-After on 429 and
 // 503 (see RetryAfterHeader).

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"github.com/gatehouse/gatehouse/auth/pwcheck"
-	"github.com/gatehouse/gatehouse/internal/oauthsig"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +17,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth/pwcheck"
+	"github.com/gatehouse/gatehouse/internal/oauthsig"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -161,7 +162,7 @@ func TestThrottleAcrossClockSteps(t *testing.T) {
 	rs, err := redisstore.Open(context.Background(), "redis://"+rd.Addr+"/0", "clock:")
 	require.NoError(t, err)
 	defer rs.Close()
-	users := authtest.NewStore(t, authtest.User{Login: "u", Password: "right"})
+	users := authtest.Users(authtest.User{Login: "u", Password: "right"})
 	v := authtest.Verifier(t, users)
 	lockOut := func(th *pwcheck.Throttle) func() *auth.Error {
 		try := func() *auth.Error {
@@ -200,7 +201,7 @@ func TestThrottleAcrossClockSteps(t *testing.T) {
 // Item 6: last-used times stopped being written for as long as the clock
 // had stepped back.
 func TestLastUsedAfterClockStepsBack(t *testing.T) {
-	st := authtest.NewStore(t, authtest.User{Login: "admin", Password: "pw"})
+	st := authtest.Users(authtest.User{Login: "admin", Password: "pw"})
 	clk := authtest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	svc := token.New(token.Config{Store: st, Users: st, TouchInterval: time.Minute, Env: auth.Env{Now: clk.Now}})
 	ctx := context.Background()
