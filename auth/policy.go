@@ -79,18 +79,18 @@ type Rule struct {
 // such rules; RuleTable treats a matching rule with a bad verdict as a denial.
 func (r Rule) Validate() error {
 	if r.Verdict != Allow && r.Verdict != Deny {
-		return fmt.Errorf("auth: rule %s: verdict %q is neither %q nor %q", r.PriorityString(), r.Verdict, Allow, Deny)
+		return fmt.Errorf("auth: rule %s: verdict %q is neither %q nor %q", r.priority(), r.Verdict, Allow, Deny)
 	}
 	for seg := range strings.SplitSeq(strings.Trim(r.Path, "/"), "/") {
 		if _, err := path.Match(seg, ""); err != nil {
-			return fmt.Errorf("auth: rule %s: bad path pattern %q: %v", r.PriorityString(), r.Path, err)
+			return fmt.Errorf("auth: rule %s: bad path pattern %q: %v", r.priority(), r.Path, err)
 		}
 	}
 	return nil
 }
 
-// PriorityString formats Priority as xCAT shows it ("1", "1.2").
-func (r Rule) PriorityString() string { return strconv.FormatFloat(r.Priority, 'f', -1, 64) }
+// priority formats Priority as xCAT shows it ("1", "1.2").
+func (r Rule) priority() string { return strconv.FormatFloat(r.Priority, 'f', -1, 64) }
 
 // matches reports whether the rule applies to id making request r, ignoring
 // Disabled. The path is matched segment by segment on the escaped path, each
@@ -270,7 +270,7 @@ func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request)
 		if rule.Verdict == Allow {
 			return nil
 		}
-		msg := "access denied by policy rule " + rule.PriorityString()
+		msg := "access denied by policy rule " + rule.priority()
 		if rule.Verdict != Deny {
 			msg += " (its verdict is not a valid word, so it denies)"
 		}

@@ -24,7 +24,7 @@
 //	}
 //
 // OAuth1Client, SessionClient and CertClient are the other schemes' clients;
-// AsUser skips authentication for handler unit tests. ServeRaw serves a
+// auth.WithIdentity skips authentication in handler unit tests. ServeRaw serves a
 // fuzzer's bytes as a request on Handler's faces, over plain HTTP, TLS or
 // TLS with ClientCertConn's certificate:
 //

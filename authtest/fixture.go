@@ -243,12 +243,6 @@ func (s *Server) CertClient(name string) *http.Client {
 		RootCAs: s.f.CA.Pool(), Certificates: []tls.Certificate{cert.TLSCertificate()}}}}
 }
 
-// AsUser returns r carrying id as its authenticated identity, for unit
-// tests of handlers that skip authentication entirely.
-func AsUser(r *http.Request, id *auth.Identity) *http.Request {
-	return r.WithContext(auth.WithIdentity(r.Context(), id))
-}
-
 // AssertChallenge fails t unless res is a 401 whose WWW-Authenticate
 // headers offer scheme (e.g. "Basic", "Bearer", "OAuth").
 func AssertChallenge(t testing.TB, res *http.Response, scheme string) {

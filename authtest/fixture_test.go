@@ -68,10 +68,10 @@ func TestFixtureEveryScheme(t *testing.T) {
 	authtest.AssertChallenge(t, res, "Basic")
 }
 
-// TestAsUser: a handler unit test that skips authentication.
-func TestAsUser(t *testing.T) {
+// TestWithIdentity: a handler unit test that skips authentication.
+func TestWithIdentity(t *testing.T) {
 	w := httptest.NewRecorder()
-	whoami.ServeHTTP(w, authtest.AsUser(httptest.NewRequest("GET", "/", nil), &auth.Identity{User: "bob", Scheme: "test"}))
+	whoami.ServeHTTP(w, withIdentity(httptest.NewRequest("GET", "/", nil), &auth.Identity{User: "bob", Scheme: "test"}))
 	if w.Body.String() != "bob via test" {
 		t.Errorf("got %q", w.Body.String())
 	}
@@ -188,4 +188,9 @@ func TestClockExpiresTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	authtest.AssertRefused(t, res, 401, "xcat")
+}
+
+// withIdentity is r as auth.Middleware hands it on once id is proved.
+func withIdentity(r *http.Request, id *auth.Identity) *http.Request {
+	return r.WithContext(auth.WithIdentity(r.Context(), id))
 }

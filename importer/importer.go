@@ -18,11 +18,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/httpx"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpx"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/password"
@@ -96,7 +97,7 @@ func XCATPolicy(ctx context.Context, r io.Reader, rules ruleStore) (Report, erro
 	}
 	for _, r := range read {
 		if taken[r.Priority] {
-			rep.Skipped = append(rep.Skipped, Skip{0, "priority " + r.PriorityString(), "a rule with this priority exists already"})
+			rep.Skipped = append(rep.Skipped, Skip{0, "priority " + strconv.FormatFloat(r.Priority, 'f', -1, 64), "a rule with this priority exists already"})
 			continue
 		}
 		taken[r.Priority] = true

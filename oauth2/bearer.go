@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/httpx"
+	"github.com/gatehouse/gatehouse/internal/tokencheck"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/tokenreq"
-	"github.com/gatehouse/gatehouse/token"
 )
 
 // BearerConfig configures bearer-token verification on resources.
@@ -119,7 +119,7 @@ func (b *bearer) Authenticate(r *http.Request) (*auth.Result, error) {
 		return nil, err
 	}
 	// RFC 8705: a stolen bound token is useless without the key.
-	id, err := token.Check(r, b.cfg.Verifier, found[0], b.cfg.Scheme)
+	id, err := tokencheck.Check(r, b.cfg.Verifier, found[0], b.cfg.Scheme)
 	if err != nil {
 		e := auth.AsError(err)
 		if e.Reason == auth.ReasonUnavailable {

@@ -18,7 +18,7 @@ import (
 
 // A TokenVerifier that answers (nil, nil) is turned into errNoResult (503)
 // inside an auth.Union of two or more, but auth.Union of one returns the
-// verifier itself, and token.Check dereferences the nil Identity.
+// verifier itself, and tokencheck.Check dereferenced the nil Identity.
 func TestReviewNilIdentityFromVerifierPanics(t *testing.T) {
 	odd := auth.TokenVerifierFunc(func(context.Context, string) (*auth.Identity, error) { return nil, nil })
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})

@@ -37,8 +37,6 @@ const (
 	XCATPrefix = "/xcatws/"
 	// SatellitePrefix is where Foreman's API lives.
 	SatellitePrefix = "/api/"
-	// ForemanUserHeader names the user an OAuth 1 request acts as.
-	ForemanUserHeader = "FOREMAN-USER"
 	// OVirtPrefix is oVirt's engine: the API under OVirtPrefix+"api", SSO
 	// tokens at OVirtTokenPath, the CA at OVirtPKIPath.
 	OVirtPrefix    = "/ovirt-engine/"
@@ -257,7 +255,7 @@ func (p *Presets) XCAT(api http.Handler) http.Handler {
 // request reaches api. Errors in Foreman's dialect.
 func (p *Presets) Satellite(api http.Handler) http.Handler {
 	signed := oauth1.New(oauth1.Config{Consumers: p.stores.Consumers, Nonces: p.stores.Nonces, Users: p.stores.Users,
-		UserHeader: ForemanUserHeader, BodyHash: oauth1.BodyHashIgnore, Env: p.opts.Env})
+		UserHeader: "FOREMAN-USER", BodyHash: oauth1.BodyHashIgnore, Env: p.opts.Env})
 	pats := basic.New(basic.Config{Passwords: p.passwords, Tokens: p.tokens.PATs()})
 	// A 401 challenges with Basic alone. Foreman itself sends no challenge;
 	// clients that wait for one pick a scheme from it: Ansible's uri module

@@ -2,13 +2,13 @@ package token
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/tokencheck"
 )
 
 // AccessTokens is the TokenVerifier of the service's access tokens: its
@@ -81,42 +81,9 @@ func (a xAuthToken) Authenticate(r *http.Request) (*auth.Result, error) {
 	if tok == "" {
 		return nil, &auth.Error{Reason: auth.ReasonMalformed, Scheme: auth.SchemeToken, Message: "empty token"}
 	}
-	id, err := Check(r, a.v, tok, auth.SchemeToken)
+	id, err := tokencheck.Check(r, a.v, tok, auth.SchemeToken)
 	if err != nil {
 		return nil, err
 	}
 	return &auth.Result{Identity: id}, nil
-}
-
-// Check is what a transport does with a token it has taken from r: ask v,
-// name the identity's scheme when v left it empty, and refuse a
-// certificate-bound token on a connection without its certificate. A
-// token no verifier claims is refused as invalid; every refusal carries
-// scheme.
-func Check(r *http.Request, v auth.TokenVerifier, tok, scheme string) (*auth.Identity, error) {
-	id, err := v.VerifyToken(r.Context(), tok)
-	if err != nil {
-		if errors.Is(err, auth.ErrNotMine) {
-			return nil, &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, Message: "invalid token", Cause: err}
-		}
-		e := auth.AsError(err)
-		if e.Scheme == "" {
-			c := *e
-			c.Scheme = scheme
-			e = &c
-		}
-		return nil, e
-	}
-	if id == nil {
-		return nil, &auth.Error{Reason: auth.ReasonUnavailable, Scheme: scheme, Cause: errors.New("token: a verifier returned neither identity nor error")}
-	}
-	if id.Scheme == "" {
-		c := *id
-		c.Scheme = scheme
-		id = &c
-	}
-	if err := checkBinding(r, id, scheme); err != nil {
-		return nil, err
-	}
-	return id, nil
 }

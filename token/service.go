@@ -17,12 +17,10 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -165,7 +163,7 @@ type Grant struct {
 	ClientID string
 	Family   string
 	// CertThumbprint binds the tokens to the client certificate the grant
-	// was made over (RFC 8705; see certbind and checkBinding).
+	// was made over (RFC 8705; see internal/certbind).
 	CertThumbprint string
 }
 
@@ -469,34 +467,11 @@ func (s *Service) Verify(ctx context.Context, secret, prefix, scheme string) (*a
 	id.Attrs = s.attrs.Get(tokenAttrs{t.ID, t.CertThumbprint}, func() map[string]string {
 		m := map[string]string{attrTokenID: t.ID}
 		if t.CertThumbprint != "" {
-			m[attrCertThumbprint] = t.CertThumbprint
+			m[certbind.Attr] = t.CertThumbprint
 		}
 		return m
 	})
 	return id, nil
-}
-
-// attrCertThumbprint is the Identity attribute of a certificate-bound
-// token: the thumbprint checkBinding compares.
-const attrCertThumbprint = "cnf_x5t#S256"
-
-// checkBinding refuses a certificate-bound token (RFC 8705) on a request
-// whose TLS connection did not present that certificate; unbound tokens
-// pass. scheme names the scheme in the error.
-func checkBinding(r *http.Request, id *auth.Identity, scheme string) error {
-	want := id.Attrs[attrCertThumbprint]
-	if want == "" {
-		return nil
-	}
-	var got string
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		got = certbind.Thumbprint(r.TLS.PeerCertificates[0])
-	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return &auth.Error{Reason: auth.ReasonInvalid, Scheme: scheme, User: id.Login(),
-			Message: "the token is bound to a client certificate this connection did not present"}
-	}
-	return nil
 }
 
 // attrTokenID is the Identity attribute naming the token that proved it.

@@ -257,13 +257,13 @@ func cmdPolicyAdd(e *env, args []string) error {
 		}
 		for _, old := range rules {
 			if old.Priority == p {
-				return fmt.Errorf("a rule with priority %s exists (policy rm it first)", old.PriorityString())
+				return fmt.Errorf("a rule with priority %s exists (policy rm it first)", strconv.FormatFloat(old.Priority, 'f', -1, 64))
 			}
 		}
 		if err := s.SetRules(ctx, append(rules, r)); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "added rule %s\n", r.PriorityString())
+		fmt.Fprintf(e.stdout, "added rule %s\n", strconv.FormatFloat(r.Priority, 'f', -1, 64))
 		return nil
 	})
 }
@@ -281,7 +281,7 @@ func cmdPolicyList(e *env, args []string) error {
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "PRIORITY\tSUBJECT\tMETHODS\tPATH\tRULE\tCOMMENT")
 		for _, r := range rules {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.PriorityString(), orDash(r.Subject), orDash(strings.Join(r.Methods, ",")),
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", strconv.FormatFloat(r.Priority, 'f', -1, 64), orDash(r.Subject), orDash(strings.Join(r.Methods, ",")),
 				orDash(r.Path), r.Verdict, r.Comment)
 		}
 		return w.Flush()

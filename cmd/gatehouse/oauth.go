@@ -14,7 +14,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/oauth1"
-	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 )
 
@@ -145,7 +144,7 @@ func cmdOAuth1Sign(e *env, args []string) error {
 	}
 	t := &captured{}
 	client := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{
-		ConsumerKey: consumer, ConsumerSecret: secret, User: user, UserHeader: preset.ForemanUserHeader, Signed: signed, Base: t})
+		ConsumerKey: consumer, ConsumerSecret: secret, User: user, Signed: signed, Base: t})
 	req, err := http.NewRequest(strings.ToUpper(pos[0]), u.String(), nil)
 	if err != nil {
 		return usageError("%v", err)

@@ -22,13 +22,12 @@ import (
 	"github.com/gatehouse/gatehouse/auth/stores"
 )
 
-
 // Backend lists what a backend implements; nil fields are skipped.
 type Backend struct {
-	Users     stores.UserAdmin
+	Users stores.UserAdmin
 	// Rules is a rule table with SetRules, which replaces it (memstore
 	// and sqlstore have it).
-	Rules ruleSetter
+	Rules     ruleSetter
 	Tokens    stores.TokenAdmin
 	Sessions  stores.SessionStore
 	Consumers stores.ConsumerAdmin
