@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+
+	"github.com/gatehouse/gatehouse/internal/finish"
 )
 
 // Authenticator is an authentication scheme: it proves who a request is.
@@ -40,17 +42,6 @@ type Result struct {
 	// response headers (a session cookie). Middleware calls it; a wrapper
 	// passes it on by returning the Result it got.
 	Finish func(w http.ResponseWriter, r *http.Request) *http.Request
-}
-
-// Then returns a copy of res whose Finish runs res's own, then f.
-func (res *Result) Then(f func(w http.ResponseWriter, r *http.Request) *http.Request) *Result {
-	c := *res
-	if first := res.Finish; first != nil {
-		c.Finish = func(w http.ResponseWriter, r *http.Request) *http.Request { return f(w, first(w, r)) }
-	} else {
-		c.Finish = f
-	}
-	return &c
 }
 
 // Challenger is implemented by an Authenticator that invites clients to
@@ -186,7 +177,9 @@ func (c *chain) Authenticate(r *http.Request) (*Result, error) {
 func (c *chain) carried(r *http.Request, res *Result, rest []Authenticator) *Result {
 	for _, a := range rest {
 		if more, err := a.Authenticate(r); err == nil && more != nil && more.Finish != nil {
-			res = res.Then(more.Finish)
+			c := *res
+			c.Finish = finish.Then(res.Finish, more.Finish)
+			res = &c
 		}
 	}
 	return res

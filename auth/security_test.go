@@ -256,7 +256,7 @@ func TestLegacyHashUpgradedOnLogin(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.PutUser(ctx, stores.User{Name: "u", PasswordHash: string(legacy)}))
 	before, _ := st.User(ctx, "u")
-	v := pwcheck.NewStoreVerifier(st)
+	v := &pwcheck.StoreVerifier{Users: st}
 	_, err = v.VerifyPassword(ctx, "u", "wrong")
 	require.Error(t, err)
 	u, _ := st.User(ctx, "u")

@@ -388,7 +388,7 @@ func TestThrottle(t *testing.T) {
 
 func TestThrottleNeverCountsStoreOutages(t *testing.T) {
 	counter := memstore.New()
-	cfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewStoreVerifier(brokenStore{}), Throttle: &pwcheck.Throttle{Counter: counter}}}
+	cfg := basic.Config{Passwords: &pwcheck.Pipeline{Verifier: &pwcheck.StoreVerifier{Users: brokenStore{}}, Throttle: &pwcheck.Throttle{Counter: counter}}}
 	a := basic.New(cfg)
 	req := httptest.NewRequest("GET", "https://x/", nil)
 	req.SetBasicAuth("wsuser", "pw")

@@ -348,19 +348,6 @@ const (
 	DialectEnvoy
 )
 
-// String is the dialect's name: auto, nginx, traefik or envoy.
-func (d Dialect) String() string {
-	switch d {
-	case DialectNginx:
-		return "nginx"
-	case DialectTraefik:
-		return "traefik"
-	case DialectEnvoy:
-		return "envoy"
-	}
-	return "auto"
-}
-
 // ForwardAuthConfig configures ForwardAuth.
 type ForwardAuthConfig struct {
 	// Proxies are the proxies that may ask; requests from other addresses

@@ -19,7 +19,7 @@ func Example() {
 	rep, err := importer.Htpasswd(ctx, strings.NewReader(file), store)
 	fmt.Println(rep.Added, rep.Skipped, err)
 
-	_, err = pwcheck.NewStoreVerifier(store).VerifyPassword(ctx, "shauser", "cluster-secret")
+	_, err = (&pwcheck.StoreVerifier{Users: store}).VerifyPassword(ctx, "shauser", "cluster-secret")
 	fmt.Println(err)
 	// Output:
 	// 1 [line 2: not login:hash] <nil>

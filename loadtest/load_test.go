@@ -216,7 +216,7 @@ func TestNoCredentialsIsCheap(t *testing.T) {
 func BenchmarkNoCredentials(b *testing.B) {
 	store := memstore.New()
 	tokens := token.New(token.Config{Store: store, Users: store})
-	pw := pwcheck.NewStoreVerifier(store)
+	pw := &pwcheck.StoreVerifier{Users: store}
 	chain := auth.Chain(
 		oauth1.New(oauth1.Config{Consumers: store, Nonces: store, Users: store}),
 		token.XAuthToken(tokens.AccessTokens()),

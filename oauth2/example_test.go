@@ -22,7 +22,7 @@ func Example() {
 	tokens := token.New(token.Config{Store: store, Users: store})
 	mux := http.NewServeMux()
 	mux.Handle("/ovirt-engine/sso/oauth/token", oauth2.NewTokenEndpoint(oauth2.EndpointConfig{
-		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(store), Users: store})}, Scopes: []string{"ovirt-app-api"}, RequireScope: true,
+		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: &pwcheck.StoreVerifier{Users: store}, Users: store})}, Scopes: []string{"ovirt-app-api"}, RequireScope: true,
 	}))
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.IdentityFrom(r.Context())

@@ -376,7 +376,7 @@ func TestClientHelperRenewsOn401(t *testing.T) {
 func TestPlainHTTPRefused(t *testing.T) {
 	st := authtest.Users(authtest.User{Login: "u", Password: "p"})
 	tokens := token.New(token.Config{Store: st, Users: st})
-	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(st), Users: st})}})
+	ep := oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: pwcheck.NewCache(pwcheck.CacheConfig{Next: &pwcheck.StoreVerifier{Users: st}, Users: st})}})
 	req := httptest.NewRequest("POST", "http://x"+tokenPath, strings.NewReader("grant_type=password&username=u&password=p"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()

@@ -47,6 +47,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/internal/envx"
+	"github.com/gatehouse/gatehouse/internal/finish"
 	"github.com/gatehouse/gatehouse/internal/memo"
 	"github.com/gatehouse/gatehouse/internal/prefer"
 )
@@ -378,7 +379,8 @@ func (m *Manager) fresh(res *auth.Result) *auth.Result {
 		return res // Middleware refuses it
 	}
 	id := res.Identity
-	return res.Then(func(w http.ResponseWriter, r *http.Request) *http.Request {
+	c := *res
+	c.Finish = finish.Then(res.Finish, func(w http.ResponseWriter, r *http.Request) *http.Request {
 		prefs := r.Header.Values("Prefer")
 		persistent := prefer.Prefers(prefs, "persistent-auth")
 		if old, ok := m.cookie(r); ok && len(old) == idLen {
@@ -396,6 +398,7 @@ func (m *Manager) fresh(res *auth.Result) *auth.Result {
 		}
 		return r
 	})
+	return &c
 }
 
 func (m *Manager) create(w http.ResponseWriter, r *http.Request, id *auth.Identity, csrf bool) error {

@@ -66,7 +66,7 @@ func BenchmarkPATAsBasic(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(svc.PATs(), pwcheck.NewStoreVerifier(st))}})
+	a := basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(svc.PATs(), &pwcheck.StoreVerifier{Users: st})}})
 	req := httptest.NewRequest("GET", "https://x/api", nil)
 	req.SetBasicAuth("wsuser", pat.Secret)
 	b.ReportAllocs()

@@ -22,7 +22,7 @@ import (
 func Example() {
 	store := authtest.Users(authtest.User{Login: "wsuser", Password: "cluster-secret"})
 	svc := token.New(token.Config{Store: store, Users: store})
-	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: pwcheck.NewStoreVerifier(store), Users: store})
+	passwords := pwcheck.NewCache(pwcheck.CacheConfig{Next: &pwcheck.StoreVerifier{Users: store}, Users: store})
 
 	mux := http.NewServeMux()
 	mux.Handle("/xcatws/tokens", &preset.XCATTokens{Service: svc, Passwords: &pwcheck.Pipeline{Verifier: passwords}})

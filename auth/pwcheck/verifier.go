@@ -54,9 +54,6 @@ type StoreVerifier struct {
 	flights singleflight.Group
 }
 
-// NewStoreVerifier returns a StoreVerifier over users.
-func NewStoreVerifier(users stores.UserStore) *StoreVerifier { return &StoreVerifier{Users: users} }
-
 const errBadLogin = "invalid user name or password"
 
 func (v *StoreVerifier) dummyHash() string {

@@ -57,7 +57,7 @@ func TestStoreVerifier(t *testing.T) {
 }
 
 func TestStoreVerifierDefaultDummyIsArgon2id(t *testing.T) {
-	v := pwcheck.NewStoreVerifier(memstore.New())
+	v := &pwcheck.StoreVerifier{Users: memstore.New()}
 	_, err := v.VerifyPassword(context.Background(), "nobody", "pw")
 	assert.Equal(t, auth.ReasonInvalid, auth.AsError(err).Reason)
 }
@@ -70,8 +70,8 @@ func TestPipelineHashSlots(t *testing.T) {
 	users := memstore.New()
 	assert.Same(t, own, pwcheck.New(pwcheck.Config{Users: users, Slots: own}).HashSlots())
 	assert.Same(t, pwcheck.DefaultHashSlots, pwcheck.New(pwcheck.Config{Users: users}).HashSlots())
-	assert.Same(t, other, (&pwcheck.Pipeline{Verifier: pwcheck.NewStoreVerifier(users), Slots: other}).HashSlots())
-	assert.Same(t, pwcheck.DefaultHashSlots, (&pwcheck.Pipeline{Verifier: pwcheck.NewStoreVerifier(users)}).HashSlots())
+	assert.Same(t, other, (&pwcheck.Pipeline{Verifier: &pwcheck.StoreVerifier{Users: users}, Slots: other}).HashSlots())
+	assert.Same(t, pwcheck.DefaultHashSlots, (&pwcheck.Pipeline{Verifier: &pwcheck.StoreVerifier{Users: users}}).HashSlots())
 	var none *pwcheck.Pipeline
 	assert.Same(t, pwcheck.DefaultHashSlots, none.HashSlots())
 }

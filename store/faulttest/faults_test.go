@@ -317,7 +317,7 @@ func TestSmallPostgresManyClients(t *testing.T) {
 }
 
 func basicPAT(svc *token.Service, users stores.UserStore) auth.Authenticator {
-	return basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(svc.PATs(), pwcheck.NewStoreVerifier(users))}})
+	return basic.New(basic.Config{Passwords: &pwcheck.Pipeline{Verifier: pwcheck.AcceptTokens(svc.PATs(), &pwcheck.StoreVerifier{Users: users})}})
 }
 
 // Item 1, the operator's side: Open says loudly when Redis would forget
