@@ -47,7 +47,7 @@ func newEnv(t *testing.T, mutate func(*oauth2.EndpointConfig)) *env {
 	e.store.SetClock(e.clk.Now)
 	tokens := token.New(token.Config{Store: e.store, Users: e.store, AccessTTL: time.Hour, Env: auth.Env{Now: e.clk.Now}})
 	cfg := oauth2.EndpointConfig{
-		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store)}, Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"}, RequireScope: true,
+		Tokens: tokens, Passwords: &pwcheck.Pipeline{Verifier: authtest.Verifier(t, e.store), Slots: authtest.Slots}, Scopes: []string{"ovirt-app-api", "ovirt-ext=token:password-access"}, RequireScope: true,
 		Env: auth.Env{Now: e.clk.Now},
 	}
 	if mutate != nil {

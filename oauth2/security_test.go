@@ -14,7 +14,6 @@ import (
 	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/auth/password"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/oauth2"
@@ -30,7 +29,7 @@ func basicAuth(id, secret string) string {
 // from it stayed valid (RFC 9700 §4.14.2 wants the family revoked); and a
 // refresh token issued to client "app" could be redeemed by client "other".
 func TestRefreshTokenReuseAndClientBinding(t *testing.T) {
-	hash, err := password.Hash("app-secret")
+	hash, err := authtest.CheapHasher.Hash("app-secret")
 	require.NoError(t, err)
 	clients := memstore.New()
 	require.NoError(t, clients.PutClient(t.Context(), stores.Client{ID: "app", SecretHash: hash}))
