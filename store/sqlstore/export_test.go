@@ -10,3 +10,10 @@ func WALWatched(s Store) bool {
 // CacheMisses is how many cacheable reads of s went to the database
 // (tests).
 func CacheMisses(s Store) uint64 { return s.(*sqlStore).cache.misses.Load() }
+
+// Listening reports whether s's PostgreSQL read cache hears notifications
+// (tests).
+func Listening(s Store) bool {
+	m := s.(*sqlStore)
+	return m.cache != nil && m.cache.listening.Load()
+}

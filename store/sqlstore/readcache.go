@@ -84,6 +84,14 @@ type readCache struct {
 	walSeen  atomic.Pointer[walHeader]
 	walTried bool // guarded by probe: openWALWatch was tried on this connection
 
+	// With PostgreSQL (pgwatch.go): the cache answers while listening,
+	// and keeps no tokens or sessions.
+	pg         bool
+	listening  atomic.Bool
+	pgStop     chan struct{}
+	pgDone     chan struct{}
+	pgStopOnce sync.Once
+
 	mu      sync.Mutex
 	gen     atomic.Uint64 // moves (under mu) when the database or this process changed users or rules
 	users   map[string]cached[stores.User]
@@ -144,6 +152,9 @@ func remember[V any](c *readCache, m map[string]cached[V], k string, v V, gen ui
 func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 	if c == nil {
 		return 0, false
+	}
+	if c.pg { // nothing to ask: the notifications say it
+		return c.fresh()
 	}
 	if gen, ok := c.fresh(); ok {
 		return gen, true
@@ -212,6 +223,12 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 func (c *readCache) fresh() (gen uint64, ok bool) {
 	if c == nil {
 		return 0, false
+	}
+	if c.pg {
+		if !c.listening.Load() {
+			return 0, false
+		}
+		return c.gen.Load(), true
 	}
 	checked := c.checked.Load()
 	if checked == 0 {
@@ -297,24 +314,36 @@ func (c *readCache) putUser(login string, u *stores.User, gen uint64) {
 }
 
 func (c *readCache) token(hash string, gen uint64) (*stores.Token, bool) {
+	if c.pg {
+		return nil, false
+	}
 	t, ok := lookup(c, c.tokens, hash, gen)
 	t.Scopes = slices.Clone(t.Scopes)
 	return &t, ok
 }
 
 func (c *readCache) putToken(hash string, t *stores.Token, gen uint64) {
+	if c.pg {
+		return
+	}
 	cp := *t
 	cp.Scopes = slices.Clone(t.Scopes)
 	remember(c, c.tokens, hash, cp, gen)
 }
 
 func (c *readCache) session(hash string, gen uint64) (*stores.Session, bool) {
+	if c.pg {
+		return nil, false
+	}
 	x, ok := lookup(c, c.sessions, hash, gen)
 	x.Scopes = slices.Clone(x.Scopes)
 	return &x, ok
 }
 
 func (c *readCache) putSession(hash string, x *stores.Session, gen uint64) {
+	if c.pg {
+		return
+	}
 	cp := *x
 	cp.Scopes = slices.Clone(x.Scopes)
 	remember(c, c.sessions, hash, cp, gen)

@@ -470,7 +470,12 @@ func open(ctx context.Context, db *sql.DB, postgres bool, cfg Config, poolSize, 
 	} else {
 		s.ready.Store(true)
 	}
-	if !postgres && !cfg.NoReadCache {
+	switch {
+	case cfg.NoReadCache:
+	case postgres:
+		s.cache = newReadCache(db, "")
+		s.cache.watchPostgres(cfg.PostgresDSN, s.log)
+	default:
 		s.cache = newReadCache(db, cfg.SQLitePath)
 	}
 	if !postgres {
@@ -568,6 +573,7 @@ func (s *sqlStore) Close() error {
 	if s.stopFollow != nil {
 		close(s.stopFollow)
 	}
+	s.cache.stopWatch()
 	s.cache.reset()
 	for _, st := range s.stmts {
 		st.Close()
@@ -733,7 +739,13 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	if !s.postgres {
+	if s.postgres {
+		for _, trigger := range pgCacheTriggers() {
+			if _, err := tx.ExecContext(ctx, trigger); err != nil {
+				return fmt.Errorf("sqlstore: migrating: %w", err)
+			}
+		}
+	} else {
 		for _, trigger := range cacheChangeTriggers() {
 			if _, err := tx.ExecContext(ctx, trigger); err != nil {
 				return fmt.Errorf("sqlstore: migrating: %w", err)
