@@ -18,7 +18,7 @@ import (
 // serials — for as long as PostgreSQL has not said they changed.
 //
 // How it hears of a change: a statement trigger on each of those tables
-// (pgCacheTriggers, made on every open) sends NOTIFY gatehouse_cache in the
+// (pgCacheTriggers, made by the migration) sends NOTIFY gatehouse_cache in the
 // writing transaction, whoever writes it (this process, another replica,
 // the CLI); PostgreSQL delivers it when that transaction commits. Each
 // store keeps one connection of its own that LISTENs and empties the cache
@@ -48,13 +48,19 @@ var pgCachedTables = []string{"users", "rules", "consumers", "revoked_certs"}
 
 // pgCacheTriggers make the function and the statement triggers that
 // NOTIFY gatehouse_cache on every change of a cached table (PostgreSQL 11
-// or later). They run in the migration transaction, under its advisory
-// lock, on every open.
+// or later), where they are missing. They run in the migration
+// transaction, under its advisory lock, on every open.
 func pgCacheTriggers() []string {
-	out := []string{`CREATE OR REPLACE FUNCTION gatehouse_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_notify('` + pgCacheChannel + `', TG_TABLE_NAME);
-	RETURN NULL;
+	// Made only when missing, so that a replica whose role does not own
+	// the function (another role migrated the database) still opens.
+	out := []string{`DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE proname = 'gatehouse_cache_notify' AND pronamespace = current_schema()::regnamespace) THEN
+		CREATE FUNCTION gatehouse_cache_notify() RETURNS trigger LANGUAGE plpgsql AS $f$
+		BEGIN
+			PERFORM pg_notify('` + pgCacheChannel + `', TG_TABLE_NAME);
+			RETURN NULL;
+		END $f$;
+	END IF;
 END $$`}
 	for _, table := range pgCachedTables {
 		out = append(out, fmt.Sprintf(`DO $$ BEGIN

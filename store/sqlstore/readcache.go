@@ -34,8 +34,9 @@ import (
 // at least once per walBackstopInterval. This process's own writes to
 // users, rules, tokens and sessions clear the cache at once. So a change committed
 // elsewhere is seen by the next request (a millisecond later without the
-// watch). PostgreSQL has no such signal: there every call reads the
-// database.
+// watch). PostgreSQL has no WAL index to watch: there the cache hears
+// NOTIFY from triggers instead, and keeps no tokens or sessions
+// (pgwatch.go).
 
 // walBackstopInterval is how long a counter's answer is trusted while
 // the WAL watch says nothing changed: the watch sees every commit, and this

@@ -159,7 +159,7 @@ type sqlStore struct {
 	fileErr     error
 	fileChecked atomic.Int64
 
-	cache *readCache // SQLite's users and rules, while unchanged (readcache.go); nil = none
+	cache *readCache // rows that change rarely, while unchanged (readcache.go, pgwatch.go); nil = none
 }
 
 // Config says which database to open and how to treat it.
@@ -188,7 +188,12 @@ type Config struct {
 	// watches SQLite's shared WAL index for commits, or looks at most once a
 	// millisecond where it cannot, and then asks a change counter that
 	// triggers on those tables move), so a change from another process is
-	// seen by the next call. PostgreSQL stores never cache.
+	// seen by the next call. A PostgreSQL store answers users, rules, OAuth 1
+	// consumers and revoked certificates from memory while a connection of
+	// its own LISTENs for the NOTIFY that triggers on those tables send, so
+	// a change from another replica is seen when its notification arrives
+	// (under a millisecond on one machine); tokens and sessions are read
+	// from PostgreSQL on every call.
 	NoReadCache bool
 }
 
