@@ -17,3 +17,12 @@ func Listening(s Store) bool {
 	m := s.(*sqlStore)
 	return m.cache != nil && m.cache.listening.Load()
 }
+
+// SetAfterNonceCommit makes f run right after every nonce commit, before
+// the batcher looks at the WAL index (tests); nil restores nothing-to-do.
+func SetAfterNonceCommit(f func()) {
+	if f == nil {
+		f = func() {}
+	}
+	afterNonceCommit = f
+}

@@ -218,6 +218,61 @@ func (c *readCache) generation(ctx context.Context) (gen uint64, ok bool) {
 	return c.gen.Load(), true
 }
 
+// walNow is the WAL-index header as it reads now, and whether there is a
+// steady one to read.
+func (c *readCache) walNow() (walHeader, bool) {
+	if c == nil || c.pg {
+		return walHeader{}, false
+	}
+	w := c.wal.Load()
+	if w == nil {
+		return walHeader{}, false
+	}
+	return w.header()
+}
+
+// The WAL-index header's words that vouch compares.
+const (
+	walChangeWord = 2 // iChange: moved by one with every commit
+	walFrameWord  = 4 // mxFrame: the last valid frame
+	walSaltWord   = 8 // aSalt[0], then aSalt[1]: new when the log restarts
+)
+
+// vouch spares the requests after a nonce commit the question that commit
+// would cost them. The nonce batcher read the change counter n, and the
+// header before, in a transaction that held SQLite's write lock, and the
+// header after once it committed. When exactly that one commit lies between
+// the two headers (the change count moved by one, the log did not restart,
+// frames were added) and it wrote no cached table (nonces never are), n
+// holds at after, and the cache records that as if it had asked. Anything
+// else (another writer's commit in the meantime, a rebuilt index) and it
+// records nothing: the next request asks as before.
+func (c *readCache) vouch(before, after walHeader, n int64, asked time.Time) {
+	if c == nil || c.pg {
+		return
+	}
+	if after[walChangeWord] != before[walChangeWord]+1 || after[walSaltWord] != before[walSaltWord] ||
+		after[walSaltWord+1] != before[walSaltWord+1] || after[walFrameWord] <= before[walFrameWord] {
+		return
+	}
+	c.probe.Lock()
+	defer c.probe.Unlock()
+	if c.stmt == nil { // never asked on this connection: let a request ask
+		return
+	}
+	if h, steady := c.walNow(); !steady || h != after { // moved again since
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n != c.version {
+		c.version = n
+		c.clearLocked()
+	}
+	c.walSeen.Store(&after)
+	c.checked.Store(asked.UnixNano())
+}
+
 // fresh returns the generation when SQLite was asked within
 // freshnessInterval, without asking it and without a lock: a cache hit then
 // costs no deadline, no lane and no statement.
