@@ -24,9 +24,13 @@
 // # Nonces and durability
 //
 // OAuth 1 nonces are written in group commits: each transaction takes
-// every nonce waiting when it begins, in one statement, so under load one
-// commit serves many signed requests, and a nonce is answered fresh only
-// after the commit that records it has returned. On SQLite these commits
+// every nonce waiting when it begins, so under load one commit serves many
+// signed requests, and a nonce is answered fresh only after the commit
+// that records it has returned. PostgreSQL gets one statement of a row per
+// nonce; SQLite one row per commit in a log whose unexpired nonces each
+// store keeps in memory and reads up to date inside the commit's write
+// transaction, so that another process's nonces count too (noncelog.go
+// says why that is as strict as a row per nonce). On SQLite these commits
 // run with synchronous=NORMAL on a connection of their own (everything
 // else keeps FULL). In WAL mode that loses nothing when the process dies
 // (kill -9, an out-of-memory kill, a panic): the commit is in the WAL file
