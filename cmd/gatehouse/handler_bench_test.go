@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -42,7 +41,7 @@ func BenchmarkReferenceHandler(b *testing.B) {
 	}
 	out := logbuf.New(io.Discard, 100*time.Millisecond)
 	defer out.Close()
-	p := preset.New(preset.From(s), preset.Options{CA: ca, Env: auth.Env{Audit: slog.New(slog.NewTextHandler(out, nil))}})
+	p := preset.New(preset.From(s), preset.Options{CA: ca, Env: auth.Env{Audit: auditLogger("text", out)}})
 	h := withHealth(withForwardAuth(newReferenceHandler(p, ca, nil, sampleAPI(p), nil), nil), readiness(s, s))
 	ws, _ := s.User(ctx, "wsuser")
 	xt, _ := p.Tokens().IssueAccess(ctx, auth.UserIdentity(ws, ""), nil)

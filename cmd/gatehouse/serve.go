@@ -33,6 +33,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/textlog"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oidc"
@@ -135,13 +136,8 @@ func cmdServe(e *env, args []string) error {
 	// audit line cost more than authentication.
 	logOut := logbuf.New(e.stderr, o.logFlush)
 	defer logOut.Close()
-	var logger *slog.Logger
-	switch o.logFormat {
-	case "text":
-		logger = slog.New(slog.NewTextHandler(logOut, nil))
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(logOut, nil))
-	default:
+	logger := auditLogger(o.logFormat, logOut)
+	if logger == nil {
 		return usageError("--log must be text or json")
 	}
 
@@ -697,4 +693,16 @@ func xcatCAFile(ca *mtls.CA) http.Handler {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(ca.CertPEM())
 	})
+}
+
+// auditLogger is the audit log in format ("text" or "json") on w; nil for
+// another format. Text is slog's, written by textlog.
+func auditLogger(format string, w io.Writer) *slog.Logger {
+	switch format {
+	case "text":
+		return slog.New(textlog.New(w))
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return nil
 }

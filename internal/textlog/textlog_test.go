@@ -1,0 +1,110 @@
+package textlog_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/textlog"
+)
+
+// lineOf writes one record through h and returns what it wrote.
+func lineOf(t testing.TB, newHandler func(*bytes.Buffer) slog.Handler, at time.Time, level slog.Level, msg string, attrs ...slog.Attr) string {
+	var buf bytes.Buffer
+	r := slog.NewRecord(at, level, msg, 0)
+	r.AddAttrs(attrs...)
+	if err := newHandler(&buf).Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func std(b *bytes.Buffer) slog.Handler  { return slog.NewTextHandler(b, nil) }
+func fast(b *bytes.Buffer) slog.Handler { return textlog.New(b) }
+
+// same fails t when the two handlers write different lines for a record.
+func same(t testing.TB, at time.Time, level slog.Level, msg string, attrs ...slog.Attr) {
+	t.Helper()
+	want := lineOf(t, std, at, level, msg, attrs...)
+	got := lineOf(t, fast, at, level, msg, attrs...)
+	if got != want {
+		t.Fatalf("textlog wrote\n%q\nslog wrote\n%q", got, want)
+	}
+}
+
+// The audit records the server writes, and the bytes slog quotes, are
+// written byte for byte as slog's TextHandler writes them.
+func TestSameAsSlog(t *testing.T) {
+	at := time.Date(2026, 12, 3, 15, 51, 45, 574_999_999, time.UTC)
+	for _, s := range []string{"", "admin", "admin@internal", "a b", "a=b", `a"b`, `a\b`, "a\tb", "\x00", "\x7f", "é", "\u00a0", "\u2028", "\xff", "日本", "-", "127.0.0.1:54408", "/xcatws/nodes"} {
+		same(t, at, slog.LevelInfo, "auth", slog.String("outcome", "allow"), slog.String("user", s), slog.Int("repeats", 3), slog.String(s+"k", s))
+	}
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelError + 2} {
+		same(t, at, level, "auth")
+	}
+	same(t, time.Time{}, slog.LevelInfo, "no time")
+	same(t, at.In(time.FixedZone("x", 5*3600+1800)), slog.LevelInfo, "zone")
+	same(t, at, slog.LevelInfo, "other kinds go to slog", slog.Bool("b", true), slog.Duration("d", time.Second), slog.Group("g", slog.String("a", "b")))
+}
+
+// WithAttrs and WithGroup are slog's own.
+func TestWithAttrs(t *testing.T) {
+	var a, b bytes.Buffer
+	slog.New(textlog.New(&a)).With("k", "v").WithGroup("g").Info("m", "x", 1)
+	slog.New(slog.NewTextHandler(&b, nil)).With("k", "v").WithGroup("g").Info("m", "x", 1)
+	if a.String()[len("time=2026-12-03T15:51:45.574Z"):] != b.String()[len("time=2026-12-03T15:51:45.574Z"):] {
+		t.Fatalf("%q\n%q", a.String(), b.String())
+	}
+}
+
+// FuzzSameAsSlog: any message, key and value, any time and level.
+func FuzzSameAsSlog(f *testing.F) {
+	f.Add("auth", "user", "admin", int64(1764777105574999999), 0, int64(-3))
+	f.Add("", "", "", int64(0), 8, int64(0))
+	f.Add("a b", "k=", "\xffé\u2028", int64(-62135596800000000), -4, int64(1<<62))
+	f.Fuzz(func(t *testing.T, msg, key, value string, nanos int64, level int, n int64) {
+		at := time.Unix(0, nanos).UTC()
+		same(t, at, slog.Level(level), msg, slog.String(key, value), slog.Int64("n", n))
+	})
+}
+
+func BenchmarkAuditLine(b *testing.B) {
+	attrs := []slog.Attr{slog.String("outcome", "allow"), slog.String("scheme", "basic"), slog.String("user", "wsuser"), slog.String("reason", ""),
+		slog.String("remote", "127.0.0.1:54408"), slog.String("method", "GET"), slog.String("path", "/xcatws/nodes")}
+	for _, c := range []struct {
+		name string
+		h    slog.Handler
+	}{{"slog", slog.NewTextHandler(discard{}, nil)}, {"textlog", textlog.New(discard{})}} {
+		l := slog.New(c.h)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				l.LogAttrs(context.Background(), slog.LevelInfo, "auth", attrs...)
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func BenchmarkAuditRecord(b *testing.B) {
+	attrs := []slog.Attr{slog.String("outcome", "allow"), slog.String("scheme", "basic"), slog.String("user", "wsuser"), slog.String("reason", ""),
+		slog.String("remote", "127.0.0.1:54408"), slog.String("method", "GET"), slog.String("path", "/xcatws/nodes")}
+	for _, c := range []struct {
+		name string
+		h    slog.Handler
+	}{{"slog", slog.NewTextHandler(discard{}, nil)}, {"textlog", textlog.New(discard{})}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := slog.NewRecord(time.Now(), slog.LevelInfo, "auth", 0)
+				r.AddAttrs(attrs...)
+				_ = c.h.Handle(context.Background(), r)
+			}
+		})
+	}
+}
