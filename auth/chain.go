@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -157,7 +156,7 @@ func (c *chain) Authenticate(r *http.Request) (*Result, error) {
 				st := stateOf(r.Context())
 				if st == nil { // used outside Middleware
 					st = &reqState{}
-					r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+					r = r.WithContext(withState(r.Context(), st))
 				}
 				st.decided = true
 				res = c.carried(r, res, c.as[i+1:])

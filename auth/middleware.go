@@ -101,7 +101,7 @@ func Middleware(a Authenticator, cfg Config) func(http.Handler) http.Handler {
 				return
 			}
 			st := &reqState{plain: plain}
-			r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+			r = r.WithContext(withState(r.Context(), st))
 			res, err := a.Authenticate(r)
 			if plain && !errors.Is(err, ErrNoCredentials) {
 				// Fail closed: an authenticator that does not ask

@@ -181,7 +181,13 @@ func cachedBasic() http.Handler {
 // BenchmarkBasicCached: gatehouse's cached Basic (no peer caches).
 func BenchmarkBasicCached(b *testing.B) {
 	b.Run("gatehouse", func(b *testing.B) { serve(b, cachedBasic(), basicRequest("wsuser", "cluster-secret")) })
+	b.Run(harness, func(b *testing.B) { serve(b, okHandler, basicRequest("wsuser", "cluster-secret")) })
 }
+
+// harness names each family's floor: the same request served the same way
+// to the bare handler, with no authentication. A row's overhead is its
+// time less its family's harness (cmd/benchtable).
+const harness = "harness"
 
 // tokens makes a token service over a store with wsuser.
 func tokens() (memstore.Store, *token.Service) {
@@ -204,6 +210,7 @@ func BenchmarkToken(b *testing.B) {
 	b.Run("gatehouse-pat", func(b *testing.B) {
 		serve(b, auth.Middleware(basic.New(basic.Config{Passwords: p, Tokens: svc.PATs()}), auth.Config{})(okHandler), basicRequest("wsuser", pat.Secret))
 	})
+	b.Run(harness, func(b *testing.B) { serve(b, okHandler, r) })
 }
 
 // BenchmarkSession: a request that carries a session cookie. gatehouse
@@ -225,6 +232,7 @@ func BenchmarkSession(b *testing.B) {
 		r.AddCookie(c)
 	}
 	b.Run("gatehouse", func(b *testing.B) { serve(b, gh, r) })
+	b.Run(harness, func(b *testing.B) { serve(b, okHandler, r) })
 
 	sm := scs.New()
 	ctx, _ := sm.Load(context.Background(), "")
@@ -293,20 +301,39 @@ func signed(n int, key, secret, target string) []*http.Request {
 // session 6) also timed the first touch of a request that had left the
 // CPU caches while 4095 others were made, which no other row pays.
 func serveSigned(b *testing.B, h http.Handler, key, secret, target string) {
-	w := &sink{h: http.Header{}}
-	r := signed(1, key, secret, target)[0]
-	inBatches(b, func(n int) [][]string {
+	serveSignedFrom(b, h, key, secret, target, func(n int) [][]string {
 		out := make([][]string, 0, n)
 		for _, s := range signed(n, key, secret, target) {
 			out = append(out, s.Header["Authorization"])
 		}
 		return out
-	}, func(authorization []string) {
+	})
+}
+
+// serveSignedFrom is serveSigned with the batches of Authorization values
+// made by make.
+func serveSignedFrom(b *testing.B, h http.Handler, key, secret, target string, make func(n int) [][]string) {
+	w := &sink{h: http.Header{}}
+	r := signed(1, key, secret, target)[0]
+	inBatches(b, make, func(authorization []string) {
 		r.Header["Authorization"] = authorization
 		if code := w.serve(h, r); code != http.StatusOK {
 			b.Fatalf("status %d", code)
 		}
 	})
+}
+
+// reused makes one batch of batchSize with make and hands out that batch's
+// items again for every later batch (for harnesses, whose bare handler
+// does not care that an item comes twice).
+func reused[T any](make func(n int) []T) func(n int) []T {
+	var all []T
+	return func(n int) []T {
+		if all == nil {
+			all = make(batchSize)
+		}
+		return all[:min(n, len(all))]
+	}
 }
 
 // serveEach serves a different request each iteration, made in batches
@@ -321,15 +348,18 @@ func serveEach(b *testing.B, h http.Handler, make func(n int) []*http.Request) {
 }
 
 // inBatches runs each once per iteration on the next of a batch of b.N
-// items, made 4096 at a time by make outside the timer.
+// items, made batchSize at a time by make outside the timer.
 func inBatches[T any](b *testing.B, make func(n int) []T, each func(T)) {
 	b.ReportAllocs()
-	var batch []T
+	var batch, last []T
 	for i := 0; i < b.N; i++ {
 		if len(batch) == 0 {
 			b.StopTimer()
-			batch = make(min(b.N-i, 4096))
-			runtime.GC() // the batch's garbage is not the timed code's to collect
+			batch = make(min(b.N-i, batchSize))
+			if len(last) == 0 || &batch[0] != &last[0] { // a batch handed out again (reused) made no garbage
+				runtime.GC() // the batch's garbage is not the timed code's to collect
+			}
+			last = batch
 			b.StartTimer()
 		}
 		each(batch[0])
@@ -360,6 +390,18 @@ func BenchmarkOAuth1(b *testing.B) {
 	})
 	b.Run("mrjones-oauth", func(b *testing.B) {
 		serveSigned(b, mh, key, secret, target)
+	})
+	// The harness serves its batches again and again (the bare handler
+	// checks no nonce): signing a batch for each of its millions of
+	// iterations would take minutes outside the timer.
+	b.Run(harness, func(b *testing.B) {
+		serveSignedFrom(b, okHandler, key, secret, target, reused(func(n int) [][]string {
+			out := make([][]string, 0, n)
+			for _, s := range signed(n, key, secret, target) {
+				out = append(out, s.Header["Authorization"])
+			}
+			return out
+		}))
 	})
 }
 
@@ -432,6 +474,7 @@ func BenchmarkBearer(b *testing.B) {
 		okHandler(w, r)
 	})
 	b.Run("fosite", func(b *testing.B) { serve(b, fh, fr) })
+	b.Run(harness, func(b *testing.B) { serve(b, okHandler, r) })
 }
 
 func between(s, from, to string) string {
@@ -486,6 +529,7 @@ func BenchmarkClientCert(b *testing.B) {
 		okHandler(w, r)
 	})
 	b.Run("k8s-mapping-only", func(b *testing.B) { serve(b, mh, r) })
+	b.Run(harness, func(b *testing.B) { serve(b, okHandler, r) })
 }
 
 // BenchmarkParallel: the cached paths under b.RunParallel, against the
@@ -516,3 +560,6 @@ func BenchmarkParallel(b *testing.B) {
 		parallel(b, auth.Middleware(mtls.New(mtls.Config{Prefix: "user-"}), auth.Config{})(okHandler), clientCertRequest(ca))
 	})
 }
+
+// batchSize is how many items inBatches makes at a time.
+const batchSize = 4096

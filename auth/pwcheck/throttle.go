@@ -307,8 +307,9 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 		id, err := v.VerifyPassword(ctx, a.Login, a.Password)
 		return finishAttempt(a, id, err)
 	}
-	g := &gate{t: t, a: &a}
-	id, err := v.VerifyPassword(context.WithValue(ctx, gateKey{}, g), a.Login, a.Password)
+	g := &gate{t: t, a: a}
+	id, err := v.VerifyPassword(g.withGate(ctx), a.Login, a.Password)
+	a = g.a // with the address HashSlots.Do may have resolved
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
@@ -351,8 +352,9 @@ func (t *Throttle) VerifyPassword(ctx context.Context, v Verifier, a Attempt) (*
 
 // gate is one attempt's throttle, which HashSlots.Do asks before hashing.
 type gate struct {
-	t *Throttle
-	a *Attempt
+	context.Context // the attempt's context, of which the gate is the child (withGate)
+	t               *Throttle
+	a               Attempt
 
 	mu      sync.Mutex
 	held    []throttleKey // counted at the hash
@@ -364,6 +366,22 @@ type gate struct {
 }
 
 type gateKey struct{}
+
+// withGate makes g the child of ctx that carries it: one allocation for
+// the gate and its context node.
+func (g *gate) withGate(ctx context.Context) context.Context {
+	g.Context = ctx
+	return g
+}
+
+// Value answers gateKey with the gate itself, every other key as the
+// attempt's context does.
+func (g *gate) Value(key any) any {
+	if _, ok := key.(gateKey); ok {
+		return g
+	}
+	return g.Context.Value(key)
+}
 
 // admitHash is called by HashSlots.Do before it hashes for ctx: it counts
 // the attempt of ctx's throttle, once, and refuses the hash when a counter

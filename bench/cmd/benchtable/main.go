@@ -1,8 +1,9 @@
 // Command benchtable runs the peer benchmarks of package bench (or reads
 // their output) and writes the comparison: a Markdown table between the
-// markers in bench/README.md, with each row's overhead over the bare
-// handler, the ratio to gatehouse and the targets, and an SVG chart of the
-// overheads.
+// markers in bench/README.md, with each row's harness floor (the same
+// request served the same way to the bare handler: the family's "harness"
+// benchmark), its overhead over that floor, the ratio to gatehouse and the
+// targets, and an SVG chart of the overheads.
 //
 //	cd bench && go run ./cmd/benchtable            # runs go test -bench . -count 5
 //	go run ./cmd/benchtable -in bench.txt          # from saved output
@@ -115,8 +116,16 @@ func scalingTable(s map[string]sample) string {
 	return b.String()
 }
 
-// targets are issue 18's bounds on gatehouse's overhead over the bare
-// handler, in ns.
+// harnessName is the benchmark of each family that serves its request(s) to
+// the bare handler.
+const harnessName = "harness"
+
+// targets are issue 18's bounds on gatehouse's overhead over its harness,
+// in ns, on a machine whose floor row takes targetFloor; render scales them
+// by the run's own floor row, so that a slow day moves the bounds with
+// the rows.
+const targetFloor = 168
+
 var targets = map[string]float64{
 	"Middleware/gatehouse": 300, "BasicCached/gatehouse": 1000, "Token/gatehouse-x-auth-token": 1000,
 	"Token/gatehouse-pat": 1000, "Session/gatehouse": 1000, "OAuth1/gatehouse": 3000, "ClientCert/gatehouse": 300,
@@ -139,6 +148,7 @@ var notes = map[string]string{
 
 func main() {
 	in := flag.String("in", "", "read go test -bench output from this file instead of running it")
+	scalingIn := flag.String("scaling-in", "", "with -in: read the -cpu 1,N run of BenchmarkParallel from this file")
 	count := flag.Int("count", 5, "runs of each benchmark (the median is kept)")
 	readme := flag.String("readme", "README.md", "file whose table markers are replaced")
 	svg := flag.String("svg", "chart.svg", "the chart to write")
@@ -161,6 +171,13 @@ func main() {
 	}
 	s := parse(bytes.NewReader(raw), false)
 	scaling := map[string]sample{}
+	if *scalingIn != "" {
+		raw, err := os.ReadFile(*scalingIn)
+		if err != nil {
+			log.Fatal(err)
+		}
+		scaling = parse(bytes.NewReader(raw), true)
+	}
 	if *in == "" {
 		// Scaling: the parallel paths on one core and on all of them, kept
 		// apart by the -N suffix go test gives GOMAXPROCS > 1.
@@ -189,7 +206,8 @@ func main() {
 
 type row struct {
 	family, who      string
-	ns, overhead     float64
+	ns, floor0       float64 // floor0: the row's harness floor
+	overhead         float64
 	allocs           int
 	ratio, target    string
 	gatehouse, floor bool
@@ -199,7 +217,7 @@ type row struct {
 func render(s map[string]sample, bare float64, scaling map[string]sample) (string, []row) {
 	var names []string
 	for n := range s {
-		if n != "BenchmarkBare" && !strings.HasPrefix(n, "BenchmarkParallel") {
+		if n != "BenchmarkBare" && !strings.HasPrefix(n, "BenchmarkParallel") && !strings.HasSuffix(n, "/"+harnessName) {
 			names = append(names, n)
 		}
 	}
@@ -224,17 +242,28 @@ func render(s map[string]sample, bare float64, scaling map[string]sample) (strin
 		}
 		return strings.Compare(a, b)
 	})
+	// The targets are absolute times on the machine of the run that set
+	// them; this run's floor row says how much slower or faster this
+	// machine is today, and the targets move with it.
+	speed := 1.0
+	if f, ok := s["BenchmarkFloor"]; ok && f.ns > 0 {
+		speed = f.ns / targetFloor
+	}
 	var rows []row
 	var b strings.Builder
-	fmt.Fprintf(&b, "Bare handler: %.0f ns/op. Overhead = a row's time − the bare handler's. Ratio = gatehouse's time ÷ the peer's (below 1: gatehouse is faster).\n\n", bare)
-	b.WriteString("| work | library | ns/op | overhead | allocs | ratio | target | note |\n|---|---|---:|---:|---:|---:|---|---|\n")
+	fmt.Fprintf(&b, "Bare handler: %.0f ns/op. Harness = the same request(s) served the same way to the bare handler, with no authentication (each family's `harness` benchmark; the bare handler where a family has none). Overhead = a row's time − its harness. Ratio = gatehouse's time ÷ the peer's (below 1: gatehouse is faster). Targets are issue 18's, set against a floor row of %s and scaled by this run's floor (×%.2f).\n\n", bare, fmtNS(targetFloor), speed)
+	b.WriteString("| work | library | ns/op | harness | overhead | allocs | ratio | target | note |\n|---|---|---:|---:|---:|---:|---:|---|---|\n")
 	lastFam := ""
 	for _, n := range names {
 		fam, who, _ := strings.Cut(strings.TrimPrefix(n, "Benchmark"), "/")
 		if who == "" {
 			who = "—"
 		}
-		r := row{family: fam, who: who, ns: s[n].ns, overhead: s[n].ns - bare, allocs: s[n].allocs,
+		floor := bare
+		if h, ok := s["Benchmark"+fam+"/"+harnessName]; ok {
+			floor = h.ns
+		}
+		r := row{family: fam, who: who, ns: s[n].ns, floor0: floor, overhead: s[n].ns - floor, allocs: s[n].allocs,
 			gatehouse: strings.HasPrefix(who, "gatehouse"), floor: fam == "Floor"}
 		if !r.gatehouse && !r.floor {
 			if g, ok := s["Benchmark"+fam+"/gatehouse"]; ok {
@@ -242,6 +271,7 @@ func render(s map[string]sample, bare float64, scaling map[string]sample) (strin
 			}
 		}
 		if t, ok := targets[fam+"/"+who]; ok {
+			t *= speed
 			mark := "met"
 			if r.overhead > t {
 				mark = "**missed**"
@@ -253,7 +283,7 @@ func render(s map[string]sample, bare float64, scaling map[string]sample) (strin
 			note = notes[fam]
 		}
 		lastFam = fam
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s |\n", fam, who, fmtNS(r.ns), fmtNS(r.overhead), r.allocs, r.ratio, r.target, note)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s | %s |\n", fam, who, fmtNS(r.ns), fmtNS(r.floor0), fmtNS(r.overhead), r.allocs, r.ratio, r.target, note)
 		rows = append(rows, r)
 	}
 	if len(scaling) > 0 {

@@ -42,3 +42,30 @@ func TestScalingTable(t *testing.T) {
 		}
 	}
 }
+
+const familyRuns = `BenchmarkBare-2                	100000000	        10.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkOAuth1/gatehouse-2    	  100000	      3000 ns/op	     100 B/op	       5 allocs/op
+BenchmarkOAuth1/mrjones-oauth-2	  100000	     15000 ns/op	     100 B/op	     111 allocs/op
+BenchmarkOAuth1/harness-2      	  100000	       200 ns/op	       8 B/op	       0 allocs/op
+BenchmarkFloor-2               	  100000	       170 ns/op	       8 B/op	       2 allocs/op
+`
+
+// TestHarnessFloor: a family's rows are measured against its harness, which
+// is not a row itself; a family without one is measured against the bare
+// handler.
+func TestHarnessFloor(t *testing.T) {
+	s := parse(strings.NewReader(familyRuns), false)
+	table, rows := render(s, s["BenchmarkBare"].ns, nil)
+	for _, want := range []string{
+		"| OAuth1 | gatehouse | 3.00 µs | 200 ns | 2.80 µs | 5 |  | ≤ 3.04 µs: met |", // the target scaled by the floor: 170 ns ÷ 168 ns
+		"| OAuth1 | mrjones-oauth | 15.00 µs | 200 ns | 14.80 µs | 111 | 0.20× |",
+		"| Floor | — | 170 ns | 10 ns | 160 ns | 2 |",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("no row %q in\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "| OAuth1 | harness |") || len(rows) != 3 {
+		t.Errorf("the harness is a row: %d rows\n%s", len(rows), table)
+	}
+}
