@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -153,6 +154,13 @@ func cmdServe(e *env, args []string) error {
 		}()
 	}
 	e.serving = true
+	if os.Getenv("GOGC") == "" {
+		// Collect when the heap has grown to five times what is live, not
+		// twice: an authenticated request allocates a few hundred bytes,
+		// and at GOGC=100 the collector took an eighth of the server's CPU
+		// under load (docs/operations.md, "Memory").
+		debug.SetGCPercent(serveGCPercent)
+	}
 	s, err := e.openStore(ctx)
 	if err != nil {
 		return err
@@ -706,3 +714,6 @@ func auditLogger(format string, w io.Writer) *slog.Logger {
 	}
 	return nil
 }
+
+// serveGCPercent is serve's GOGC unless the environment sets one.
+const serveGCPercent = 400
