@@ -66,7 +66,7 @@ func TestServeLoadReport(t *testing.T) {
 		{"session cookie (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Cookie: JSESSIONID=" + demoSession(t, data, s, c), "Prefer: persistent-auth"}},
 	}, "bare handler (/healthz)"))
 
-	_, duration, conc, _ := loadConfig(t)
+	_, duration, conc, rounds := loadConfig(t)
 	d, _ := time.ParseDuration(duration)
 	var n int
 	fmt.Sscan(conc, &n)
@@ -74,11 +74,12 @@ func TestServeLoadReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare := goLoad(t, caClient(t, data, cert), s.base+"/healthz", n, d)
-	mtls := goLoad(t, caClient(t, data, cert), s.base+"/v1/configuration/containers", n, d)
-	t.Logf("\nGo client, %d connections, %s each, a client certificate on every connection:\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n"+
+	hc := caClient(t, data, cert)
+	bare, mtls, bad := interleaved(rounds, func() goResult { return goLoad(t, hc, s.base+"/healthz", n, d) },
+		func() goResult { return goLoad(t, hc, s.base+"/v1/configuration/containers", n, d) })
+	t.Logf("\nGo client, %d connections, %s each, a client certificate on every connection, median of %d interleaved rounds:\n| | requests/s | p50 | p99 | non-2xx (all rounds) |\n|---|---:|---:|---:|---:|\n"+
 		"| bare handler (/healthz) | %.0f | %s | %s | %d |\n| client certificate (Flocker) | %.0f (%.0f %% of the bare handler) | %s | %s | %d |",
-		n, d, bare.rps, bare.p50, bare.p99, bare.bad, mtls.rps, 100*mtls.rps/bare.rps, mtls.p50, mtls.p99, mtls.bad)
+		n, d, rounds, bare.rps, bare.p50, bare.p99, bare.bad, mtls.rps, 100*mtls.rps/bare.rps, mtls.p50, mtls.p99, bad)
 
 	t.Log(oauth1LoadTable(t, data, s, c, "SQLite nonces"))
 }
@@ -117,23 +118,30 @@ func oauth1LoadTable(t *testing.T, data string, s *server, c demoCreds, nonces s
 	base.MaxIdleConnsPerHost = n
 	signing := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{ConsumerKey: "katello", ConsumerSecret: c.consumerSecret,
 		User: "admin", Base: base})
-	var bare, signed []goResult
-	for range rounds {
-		bare = append(bare, goLoad(t, signing, s.base+"/healthz", n, d))
-		signed = append(signed, goLoad(t, signing, s.base+"/api/architectures", n, d))
-	}
-	median := func(rs []goResult) goResult {
-		slices.SortFunc(rs, func(a, b goResult) int { return cmp.Compare(a.rps, b.rps) })
-		return rs[len(rs)/2]
-	}
-	b, o := median(bare), median(signed)
-	bad := 0
-	for _, r := range signed {
-		bad += r.bad
-	}
+	b, o, bad := interleaved(rounds, func() goResult { return goLoad(t, signing, s.base+"/healthz", n, d) },
+		func() goResult { return goLoad(t, signing, s.base+"/api/architectures", n, d) })
 	return fmt.Sprintf("\nGo client, %d connections, %s each, every request signed with a fresh nonce, median of %d rounds:\n| | requests/s | p50 | p99 | non-2xx (all rounds) |\n|---|---:|---:|---:|---:|\n"+
 		"| bare handler (/healthz) | %.0f | %s | %s | %d |\n| OAuth 1 (Satellite, %s) | %.0f (%.0f %% of the bare handler) | %s | %s | %d |",
 		n, d, rounds, b.rps, b.p50, b.p99, b.bad, nonces, o.rps, 100*o.rps/b.rps, o.p50, o.p99, bad)
+}
+
+// interleaved runs bare and row one after the other, rounds times, and
+// returns each one's median round (by requests/s) and row's failures in all
+// rounds.
+func interleaved(rounds int, bare, row func() goResult) (b, r goResult, bad int) {
+	var bs, rs []goResult
+	for range rounds {
+		bs = append(bs, bare())
+		rs = append(rs, row())
+	}
+	for _, x := range rs {
+		bad += x.bad
+	}
+	median := func(xs []goResult) goResult {
+		slices.SortFunc(xs, func(a, b goResult) int { return cmp.Compare(a.rps, b.rps) })
+		return xs[len(xs)/2]
+	}
+	return median(bs), median(rs), bad
 }
 
 type goResult struct {
