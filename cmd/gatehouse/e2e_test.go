@@ -93,7 +93,15 @@ type server struct {
 // printed its address (and, with --demo, the demo lines).
 func startServer(t *testing.T, data string, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, data, args...)
+}
+
+// startServerEnv is startServer with env (KEY=value) in place of the
+// test's environment, when env is not nil.
+func startServerEnv(t *testing.T, env []string, data string, args ...string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--data", data, "serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--drain", "0"}, args...)...)
+	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
