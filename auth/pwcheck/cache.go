@@ -248,24 +248,7 @@ func (c *Cache) VerifyPassword(ctx context.Context, login, pw string) (*auth.Ide
 		}
 		return id, err
 	}
-	// The key lives only while the check runs, in this process's memory,
-	// as the password already does.
-	key := login + "\x00" + pw
-	for {
-		val, err, shared := c.flights.Do(key, func() (any, error) { return c.verifyMiss(ctx, login, pw) })
-		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
-			continue // the client whose check this was left; ours has not
-		}
-		if shared {
-			answeredElsewhere(ctx)
-		}
-		var id *auth.Identity
-		if got, _ := val.(*auth.Identity); got != nil {
-			c := *got // each caller gets its own copy
-			id = &c
-		}
-		return id, err
-	}
+	return checkOnce(ctx, &c.flights, login, pw, c.verifyMiss)
 }
 
 // verifyMiss checks a credential the cache does not hold with the next

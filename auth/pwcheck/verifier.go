@@ -70,11 +70,21 @@ func (v *StoreVerifier) dummyHash() string {
 // login and password share one hash: the first runs (and is counted by the
 // throttle), the others wait for its answer.
 func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*auth.Identity, error) {
+	return checkOnce(ctx, &v.flights, login, pw, v.verify)
+}
+
+// checkOnce runs check for login and pw, sharing one run among concurrent
+// callers with the very same credentials: the first runs it (and is counted
+// by the throttle), the others wait for its answer and tell the throttle
+// so. A caller whose shared run was canceled by another client runs its
+// own. Each caller gets its own copy of the identity.
+func checkOnce(ctx context.Context, flights *singleflight.Group, login, pw string,
+	check func(context.Context, string, string) (*auth.Identity, error)) (*auth.Identity, error) {
 	// The key lives only while the check runs, in this process's memory,
 	// as the password already does.
 	key := login + "\x00" + pw
 	for {
-		val, err, shared := v.flights.Do(key, func() (any, error) { return v.verify(ctx, login, pw) })
+		val, err, shared := flights.Do(key, func() (any, error) { return check(ctx, login, pw) })
 		if err != nil && shared && ctx.Err() == nil && errors.Is(err, context.Canceled) {
 			continue // the client whose check this was left; ours has not
 		}
@@ -83,7 +93,7 @@ func (v *StoreVerifier) VerifyPassword(ctx context.Context, login, pw string) (*
 		}
 		var id *auth.Identity
 		if got, _ := val.(*auth.Identity); got != nil {
-			c := *got // each caller gets its own copy
+			c := *got
 			id = &c
 		}
 		return id, err
