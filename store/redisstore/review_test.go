@@ -7,9 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gatehouse/gatehouse/internal/testservers"
-	"github.com/gatehouse/gatehouse/store/redisstore"
 )
 
 // An attack an outside review of session 9 found (it failed before the
@@ -23,14 +20,8 @@ import (
 // has been down for a second or two, well within Sentinel's eligibility)
 // and the same nonce is fresh again: a captured OAuth 1 request replays.
 func TestReviewSentinelNonceWithoutAckSurvivesFailoverAsFresh(t *testing.T) {
-	set := testservers.StartRedisSentinels(t)
+	set, s := sentinelStore(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, set.URL(), "gatehouse:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.SetTimeout(500 * time.Millisecond)
 	expires := time.Now().Add(10 * time.Minute)
 	if fresh, err := s.UseNonce(ctx, "katello", "warm-up", expires); err != nil || !fresh {
 		t.Fatalf("warm-up: %v %v", fresh, err)

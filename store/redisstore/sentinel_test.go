@@ -11,6 +11,20 @@ import (
 	"github.com/gatehouse/gatehouse/store/redisstore"
 )
 
+// sentinelStore starts a master, a replica and three Sentinels and opens
+// a store on them with calls bounded at 500 ms.
+func sentinelStore(t *testing.T) (*testservers.RedisSentinels, redisstore.Store) {
+	t.Helper()
+	set := testservers.StartRedisSentinels(t)
+	s, err := redisstore.Open(context.Background(), set.URL(), "gatehouse:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.SetTimeout(500 * time.Millisecond)
+	return set, s
+}
+
 // TestSentinelFailover: behind Sentinel (a master, a replica, three
 // Sentinels), the store follows the promoted replica after the master is
 // killed: a nonce used just before the failover is refused after it (the
@@ -18,14 +32,8 @@ import (
 // made before it is still there, and meanwhile calls fail (503) rather
 // than hang or answer wrongly.
 func TestSentinelFailover(t *testing.T) {
-	set := testservers.StartRedisSentinels(t)
+	set, s := sentinelStore(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, set.URL(), "gatehouse:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.SetTimeout(500 * time.Millisecond)
 	expires := time.Now().Add(10 * time.Minute)
 	fresh, err := s.UseNonce(ctx, "katello", "before-failover", expires)
 	if err != nil || !fresh {

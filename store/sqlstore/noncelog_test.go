@@ -124,13 +124,7 @@ func TestNonceLogSurvivesReopen(t *testing.T) {
 // 20 times, and every change is seen by the very next read.
 func TestNonceCommitsNeverHideAnotherWriter(t *testing.T) {
 	ctx := context.Background()
-	server, cliStore := serverAndCLI(t)
-	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h0"}))
-	_, err := server.User(ctx, "alice")
-	require.NoError(t, err)
-	if !sqlstore.WALWatched(server) {
-		t.Skip("no shared WAL index on this system: the read cache asks SQLite once a millisecond instead")
-	}
+	server, cliStore := watchedAlice(t)
 	far := time.Now().Add(time.Hour)
 	var want atomic.Value
 	t.Cleanup(func() { sqlstore.SetAfterNonceCommit(nil) })
@@ -161,13 +155,7 @@ func TestNonceCommitsNeverHideAnotherWriter(t *testing.T) {
 // alice 200 times, and every change is seen by the very next read.
 func TestNonceCommitsUnderLoadNeverHideAnotherWriter(t *testing.T) {
 	ctx := context.Background()
-	server, cliStore := serverAndCLI(t)
-	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h0"}))
-	_, err := server.User(ctx, "alice")
-	require.NoError(t, err)
-	if !sqlstore.WALWatched(server) {
-		t.Skip("no shared WAL index on this system: the read cache asks SQLite once a millisecond instead")
-	}
+	server, cliStore := watchedAlice(t)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var spent atomic.Int64

@@ -28,20 +28,29 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 	return time.Since(start)
 }
 
+// listeningPair opens two stores (two replicas) on one new PostgreSQL
+// database and waits until a's read cache listens.
+func listeningPair(t *testing.T) (a, b sqlstore.Store) {
+	t.Helper()
+	dsn := testservers.PostgresDSN(t)
+	var err error
+	a, err = sqlstore.OpenPostgres(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
+	b, err = sqlstore.OpenPostgres(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { b.Close() })
+	waitFor(t, 10*time.Second, "a listens", func() bool { return sqlstore.Listening(a) })
+	return a, b
+}
+
 // Two replicas on one PostgreSQL database: a's reads of users, rules,
 // consumers and revoked serials come from its cache once read, and every
 // change b commits reaches a (its notification empties a's cache). Tokens
 // are never cached there: b's revocation holds on a at once.
 func TestPostgresReadCacheHearsOtherReplicas(t *testing.T) {
 	ctx := context.Background()
-	dsn := testservers.PostgresDSN(t)
-	a, err := sqlstore.OpenPostgres(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { a.Close() })
-	b, err := sqlstore.OpenPostgres(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	waitFor(t, 10*time.Second, "a listens", func() bool { return sqlstore.Listening(a) })
+	a, b := listeningPair(t)
 
 	require.NoError(t, b.PutUser(ctx, stores.User{Name: "carol", PasswordHash: "x"}))
 	require.NoError(t, b.SetRules(ctx, []auth.Rule{{Priority: 1, Subject: "*", Verdict: auth.Allow}}))
@@ -95,19 +104,12 @@ func TestPostgresReadCacheHearsOtherReplicas(t *testing.T) {
 // once), and once it listens again it caches again.
 func TestPostgresReadCacheWithoutItsConnection(t *testing.T) {
 	ctx := context.Background()
-	dsn := testservers.PostgresDSN(t)
-	a, err := sqlstore.OpenPostgres(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { a.Close() })
-	b, err := sqlstore.OpenPostgres(ctx, dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { b.Close() })
-	waitFor(t, 10*time.Second, "a listens", func() bool { return sqlstore.Listening(a) })
+	a, b := listeningPair(t)
 	require.NoError(t, b.PutUser(ctx, stores.User{Name: "erin", PasswordHash: "x"}))
 	waitFor(t, 5*time.Second, "a sees erin", func() bool { _, err := a.User(ctx, "erin"); return err == nil })
 
 	// Every listening connection of this database (a's and b's) ends.
-	_, err = b.DB().ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	_, err := b.DB().ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE 'LISTEN%' OR query LIKE '-- ping%')`)
 	require.NoError(t, err)
 	waitFor(t, 5*time.Second, "a notices", func() bool { return !sqlstore.Listening(a) })

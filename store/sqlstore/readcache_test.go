@@ -29,6 +29,21 @@ func serverAndCLI(t *testing.T) (server, cli sqlstore.Store) {
 	return server, cli
 }
 
+// watchedAlice is serverAndCLI with alice (password hash "h0") made by
+// the CLI and cached by the server; it skips t where the server cannot
+// watch SQLite's shared WAL index.
+func watchedAlice(t *testing.T) (server, cli sqlstore.Store) {
+	t.Helper()
+	server, cli = serverAndCLI(t)
+	require.NoError(t, cli.PutUser(context.Background(), stores.User{Name: "alice", PasswordHash: "h0"}))
+	_, err := server.User(context.Background(), "alice")
+	require.NoError(t, err)
+	if !sqlstore.WALWatched(server) {
+		t.Skip("no shared WAL index on this system: the read cache asks SQLite once a millisecond instead")
+	}
+	return server, cli
+}
+
 // settle waits past the read cache's freshness interval, so that a commit
 // by another store is looked for even without the WAL watch.
 func settle() { time.Sleep(3 * time.Millisecond) }
@@ -190,13 +205,7 @@ func BenchmarkUserAndRules(b *testing.B) {
 // millisecond of the last question is answered from the cache, stale).
 func TestReadCacheSeesCommitsAtOnce(t *testing.T) {
 	ctx := context.Background()
-	server, cliStore := serverAndCLI(t)
-	require.NoError(t, cliStore.PutUser(ctx, stores.User{Name: "alice", PasswordHash: "h0"}))
-	_, err := server.User(ctx, "alice")
-	require.NoError(t, err)
-	if !sqlstore.WALWatched(server) {
-		t.Skip("no shared WAL index on this system: the read cache asks SQLite once a millisecond instead")
-	}
+	server, cliStore := watchedAlice(t)
 	for i := range 50 {
 		for range 2 { // the second read is a cache hit
 			_, err := server.User(ctx, "alice")
