@@ -61,6 +61,7 @@ var nonceLogQueries = map[string]string{
 	"nonceLogSince": "SELECT id, entries FROM nonce_log WHERE id > ? ORDER BY id",
 	"nonceLogPut":   "INSERT INTO nonce_log (expires, entries) VALUES (?, ?)",
 	"nonceLogSweep": "DELETE FROM nonce_log WHERE expires <= ? AND id < ?",
+	"nonceOldSweep": "DELETE FROM nonces WHERE expires <= ?",
 }
 
 // nonceEntryBytes is one log entry: a 16-byte key, then the expiry in Unix
@@ -248,7 +249,7 @@ func (s *sqlStore) commitNonceLog(ctx context.Context, tx *sql.Tx, batch []*nonc
 		if _, err := tx.StmtContext(ctx, s.stmts["nonceLogSweep"]).ExecContext(ctx, now, max(id, m.lastID)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM nonces WHERE expires <= ?", now); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts["nonceOldSweep"]).ExecContext(ctx, now); err != nil {
 			return err
 		}
 	}

@@ -894,8 +894,6 @@ var hotQueries = map[string]string{
 	"tokenByID":     "SELECT " + tokenColumns + " FROM tokens WHERE id = ?",
 	"sessionByHash": "SELECT hash, login, user_id, credential, scheme, scopes, user_updated, created, last_seen, idle_ns, expires, csrf FROM sessions WHERE hash = ?",
 	"consumer":      "SELECT consumer_key, secret, rsa_pem, methods, disabled, user_list, mapping FROM consumers WHERE consumer_key = ?",
-	"useNonce": `INSERT INTO nonces (consumer_key, nonce, expires) VALUES (?, ?, ?)
-		ON CONFLICT (consumer_key, nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?`,
 }
 
 // Users.
