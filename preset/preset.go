@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth/pwcheck"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/basic"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/oauth1"
 	"github.com/gatehouse/gatehouse/oauth2"
@@ -235,7 +236,7 @@ func bearerScope(realm, scope string) auth.Policy {
 // or HTTP Basic. Errors in xCAT's dialect.
 func (p *Presets) XCAT(api http.Handler) http.Handler {
 	cfg := basic.Config{Passwords: p.passwords}
-	mux := http.NewServeMux()
+	mux := route.New()
 	mux.Handle(XCATPrefix+"tokens", &XCATTokens{Service: p.tokens, Passwords: p.passwords,
 		Env: p.opts.Env})
 	mux.Handle(XCATPrefix, p.middleware("xcat", auth.Chain(
@@ -276,7 +277,7 @@ func (p *Presets) Satellite(api http.Handler) http.Handler {
 // oVirtIntrospectPath, and, with Options.CA, the CA at pki-resource. Mount it at OVirtPrefix; serve CA() at /ca.crt too
 // for libgovirt.
 func (p *Presets) OVirt(api http.Handler) http.Handler {
-	mux := http.NewServeMux()
+	mux := route.New()
 	mux.Handle(OVirtTokenPath, oauth2.NewTokenEndpoint(oauth2.EndpointConfig{Tokens: p.tokens, Passwords: p.passwords,
 		Scopes: []string{OVirtScope}, RequireScope: true, DefaultScope: []string{OVirtScope},
 		ErrorCodeField: oVirtErrorCodeField, Env: p.opts.Env}))

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/auth/stores"
 	"github.com/gatehouse/gatehouse/internal/envx"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/token"
 )
 
@@ -20,7 +21,7 @@ const foremanPATPath = "/api/users/{login}/personal_access_tokens"
 // withForemanPATs serves Foreman's PAT API in front of api.
 func (p *Presets) withForemanPATs(api http.Handler) http.Handler {
 	pats := &foremanPATs{tokens: p.tokens, now: envx.Clock(p.opts.Env.Now)}
-	mux := http.NewServeMux()
+	mux := route.New()
 	mux.HandleFunc("POST "+foremanPATPath, pats.create)
 	mux.HandleFunc("GET "+foremanPATPath, pats.list)
 	mux.HandleFunc("DELETE "+foremanPATPath+"/{id}", pats.revoke)

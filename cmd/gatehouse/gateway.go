@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/gateway"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
 	"github.com/gatehouse/gatehouse/preset"
@@ -201,7 +202,7 @@ func (g *gatewayOptions) proxy(logger *slog.Logger, m *metrics.Metrics) http.Han
 	if len(g.prefixes) == 0 {
 		return h
 	}
-	mux := http.NewServeMux()
+	mux := route.New()
 	for _, p := range g.prefixes {
 		mux.Handle(p, h)
 		if !strings.HasSuffix(p, "/") {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/proxyproto"
+	"github.com/gatehouse/gatehouse/internal/route"
 	"github.com/gatehouse/gatehouse/internal/textlog"
 	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/mtls"
@@ -483,7 +484,7 @@ func (e *env) serverCertificate(ca *mtls.CA) (tls.Certificate, error) {
 // gateway: a few of each product's read-only endpoints (Foreman's PAT API
 // is the Satellite face's own).
 func sampleAPI(p *preset.Presets) http.Handler {
-	api := http.NewServeMux()
+	api := route.New()
 	// The static answers are encoded once: the sample API stands for a
 	// service's work, and should cost little beside gatehouse's.
 	static := func(pattern string, v any) {
@@ -515,7 +516,7 @@ func sampleAPI(p *preset.Presets) http.Handler {
 // (when not nil) for every path outside the faces, and the unauthenticated
 // CA downloads.
 func newReferenceHandler(p *preset.Presets, ca *mtls.CA, m *metrics.Metrics, api, other http.Handler) http.Handler {
-	mux := http.NewServeMux()
+	mux := route.New()
 	xcat, ovirt := p.XCAT(api), p.OVirt(api)
 	mux.Handle(preset.XCATPrefix, xcat)
 	mux.Handle(preset.SatellitePrefix, p.Satellite(api))
