@@ -98,7 +98,7 @@ func (r Rule) priority() string { return strconv.FormatFloat(r.Priority, 'f', -1
 // its segment. A HEAD request matches rules for GET (ServeMux serves HEAD
 // with GET handlers).
 func (r Rule) matches(id *Identity, req *http.Request) bool {
-	return r.matchSubject(id) && r.matchMethod(req.Method) && matchSegs(r.Path, requestSegments(req))
+	return r.matchSubject(id) && r.matchMethod(req.Method) && (r.Path == "" || matchSegs(r.Path, requestSegments(req)))
 }
 
 func (r Rule) matchSubject(id *Identity) bool {
@@ -236,6 +236,13 @@ func checkPath(r *http.Request, allowSeparators bool) error {
 	return nil
 }
 
+// rulesLender is a PolicyStore that can lend its rule table without a
+// copy per request (sqlstore, memstore): RuleTable reads it and never
+// changes it, where Rules gives each caller a copy of its own.
+type rulesLender interface {
+	SharedRules(ctx context.Context) ([]Rule, error)
+}
+
 // RuleTable is a Policy over the rules of a PolicyStore: enabled rules are
 // tried by ascending Priority (ties keep store order), the first rule that
 // matches decides, and when none matches the request is denied.
@@ -250,7 +257,13 @@ func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request)
 	if err := checkPath(r, true); err != nil {
 		return err
 	}
-	rules, err := t.Store.Rules(ctx)
+	var rules []Rule
+	var err error
+	if lender, ok := t.Store.(rulesLender); ok {
+		rules, err = lender.SharedRules(ctx)
+	} else {
+		rules, err = t.Store.Rules(ctx)
+	}
 	if err != nil {
 		return &Error{Reason: ReasonUnavailable, Cause: fmt.Errorf("auth: loading policy rules: %w", err)}
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,11 +49,23 @@ func BenchmarkReferenceHandler(b *testing.B) {
 	xt, _ := p.Tokens().IssueAccess(ctx, auth.UserIdentity(ws, ""), nil)
 	ad, _ := s.User(ctx, "admin@internal")
 	bt, _ := p.Tokens().IssueAccess(ctx, auth.UserIdentity(ad, ""), []string{preset.OVirtScope})
-	for _, c := range []struct{ name, path, header, value string }{
-		{"bare-healthz", "/healthz", "", ""},
-		{"x-auth-token", "/xcatws/nodes", "X-Auth-Token", xt.Secret},
-		{"bearer", "/ovirt-engine/api/vms", "Authorization", "Bearer " + bt.Secret},
-		{"cached-basic", "/xcatws/nodes", "Authorization", "Basic d3N1c2VyOnB3"},
+	authtest.PutUser(b, s, authtest.User{Login: "alice", Password: "pw"})
+	alice, err := ca.IssueClient("alice", mtls.LeafOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// What the handshake leaves on every request of a verified connection.
+	verified := &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: []*x509.Certificate{alice.Cert},
+		VerifiedChains: [][]*x509.Certificate{{alice.Cert, ca.Cert}}}
+	for _, c := range []struct {
+		name, path, header, value string
+		tls                       *tls.ConnectionState
+	}{
+		{"bare-healthz", "/healthz", "", "", nil},
+		{"x-auth-token", "/xcatws/nodes", "X-Auth-Token", xt.Secret, nil},
+		{"bearer", "/ovirt-engine/api/vms", "Authorization", "Bearer " + bt.Secret, nil},
+		{"cached-basic", "/xcatws/nodes", "Authorization", "Basic d3N1c2VyOnB3", nil},
+		{"client-cert", "/v1/configuration/containers", "", "", verified},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -59,6 +73,9 @@ func BenchmarkReferenceHandler(b *testing.B) {
 				req := httptest.NewRequest("GET", "https://gatehouse.example"+c.path, nil)
 				if c.header != "" {
 					req.Header.Set(c.header, c.value)
+				}
+				if c.tls != nil {
+					req.TLS = c.tls
 				}
 				for pb.Next() {
 					rec := httptest.NewRecorder()

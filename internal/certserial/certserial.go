@@ -14,6 +14,9 @@ import (
 // lower-case hex without leading zeros (big.Int's Text(16)). Anything that
 // is not a non-negative hexadecimal number is an error.
 func Normalize(s string) (string, error) {
+	if normal(s) {
+		return s, nil // the form certificates' serials are looked up in: no work per request
+	}
 	t := strings.TrimSpace(s)
 	t = strings.TrimPrefix(strings.TrimPrefix(t, "serial="), "SERIAL=")
 	t = strings.TrimPrefix(strings.TrimPrefix(t, "0x"), "0X")
@@ -31,4 +34,18 @@ func Normalize(s string) (string, error) {
 		return "", fmt.Errorf("certificate serial %q is not a hexadecimal number", s)
 	}
 	return n.Text(16), nil
+}
+
+// normal reports whether s is already in Normalize's form: lower-case hex
+// digits, no leading zero (but "0"), at most 128 of them.
+func normal(s string) bool {
+	if s == "" || len(s) > 128 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

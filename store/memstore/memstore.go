@@ -195,11 +195,24 @@ func (s *memStore) ListUsers(_ context.Context) ([]stores.User, error) {
 	return out, nil
 }
 
-// Rules implements auth.PolicyStore.
+// Rules implements auth.PolicyStore: the caller's own copy (the CLI
+// sorts and deletes in what it gets).
 func (s *memStore) Rules(_ context.Context) ([]auth.Rule, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.rules, nil
+	out := slices.Clone(s.rules)
+	for i := range out {
+		out[i].Methods = slices.Clone(out[i].Methods)
+	}
+	return out, nil
+}
+
+// SharedRules is Rules without the copy, for auth.RuleTable, which only
+// reads: SetRules replaces the table and never changes one it lent.
+func (s *memStore) SharedRules(_ context.Context) ([]auth.Rule, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clip(s.rules), nil
 }
 
 // SetRules validates and replaces the whole rule table. Nothing is changed

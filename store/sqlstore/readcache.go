@@ -436,6 +436,16 @@ func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
 	return slices.Clone(c.rules), true
 }
 
+// sharedRules is cachedRules without the copy, for SharedRules.
+func (c *readCache) sharedRules(gen uint64) ([]auth.Rule, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ruleGen == 0 || c.ruleGen != gen || c.gen.Load() != gen {
+		return nil, false
+	}
+	return slices.Clip(c.rules), true
+}
+
 func (c *readCache) putRules(rules []auth.Rule, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1077,6 +1077,14 @@ func (s *sqlStore) Rules(ctx context.Context) ([]auth.Rule, error) {
 	return cachedRead(s, ctx, laneOther, s.cache.cachedRules, s.readRules, s.cache.putRules)
 }
 
+// SharedRules is Rules without a copy per call, for auth.RuleTable, which
+// reads the rules of every request and never changes them: the slice may
+// be the read cache's own. (A method of the store's unexported type, found
+// by RuleTable through an interface: not part of the package's API.)
+func (s *sqlStore) SharedRules(ctx context.Context) ([]auth.Rule, error) {
+	return cachedRead(s, ctx, laneOther, s.cache.sharedRules, s.readRules, s.cache.putRules)
+}
+
 func (s *sqlStore) readRules(ctx context.Context) ([]auth.Rule, error) {
 	rows, err := s.query(ctx, "SELECT priority, subject, methods, path, verdict, disabled, note FROM rules ORDER BY pos")
 	if err != nil {

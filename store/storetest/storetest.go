@@ -9,6 +9,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -323,6 +324,11 @@ func rules(t *testing.T, ctx context.Context, s ruleSetter) {
 	got, err := s.Rules(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, want, got, "stored in order, every field kept")
+	got[0].Subject = "changed by the caller" // the CLI sorts and deletes in what it gets
+	slices.Reverse(got)
+	again, err := s.Rules(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, want, again, "what a caller does to the rules it got changes nothing stored")
 	assert.Error(t, s.SetRules(ctx, []auth.Rule{{Priority: 1, Verdict: "disallow"}}))
 	got, _ = s.Rules(ctx)
 	assert.Equal(t, want, got, "a rejected update loses nothing")
