@@ -64,21 +64,7 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 	if !flat {
 		return h.std.Handle(ctx, r)
 	}
-	bp := buffers.Get().(*[]byte)
-	b := (*bp)[:0]
-	sep := false
-	if !r.Time.IsZero() {
-		b = append(b, "time="...)
-		b = appendRFC3339Millis(b, r.Time.Round(0))
-		sep = true
-	}
-	if sep {
-		b = append(b, ' ')
-	}
-	b = append(b, "level="...)
-	b = appendString(b, r.Level.String())
-	b = append(b, " msg="...)
-	b = appendString(b, r.Message)
+	bp, b := begin(r.Time, r.Level, r.Message)
 	r.Attrs(func(a slog.Attr) bool {
 		b = append(b, ' ')
 		b = appendString(b, a.Key)
@@ -90,6 +76,51 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		}
 		return true
 	})
+	return h.end(bp, b)
+}
+
+// WriteStrings writes a record whose attributes are all strings (kv holds
+// key, value, key, value…) through h, without a slog.Record, when h is
+// this package's handler: the same bytes Handle writes for it. For any
+// other handler, an odd kv or an empty key it writes nothing and reports
+// false, and the caller makes the slog.Record.
+func WriteStrings(h slog.Handler, t time.Time, level slog.Level, msg string, kv []string) (bool, error) {
+	th, ok := h.(*handler)
+	if !ok || len(kv)%2 != 0 {
+		return false, nil
+	}
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i] == "" {
+			return false, nil
+		}
+	}
+	bp, b := begin(t, level, msg)
+	for i := 0; i < len(kv); i += 2 {
+		b = append(b, ' ')
+		b = appendString(b, kv[i])
+		b = append(b, '=')
+		b = appendString(b, kv[i+1])
+	}
+	return true, th.end(bp, b)
+}
+
+// begin takes a line buffer and writes a line's time, level and message.
+func begin(t time.Time, level slog.Level, msg string) (*[]byte, []byte) {
+	bp := buffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	if !t.IsZero() {
+		b = append(b, "time="...)
+		b = appendRFC3339Millis(b, t.Round(0))
+		b = append(b, ' ')
+	}
+	b = append(b, "level="...)
+	b = appendString(b, level.String())
+	b = append(b, " msg="...)
+	return bp, appendString(b, msg)
+}
+
+// end writes the line b and returns its buffer.
+func (h *handler) end(bp *[]byte, b []byte) error {
 	b = append(b, '\n')
 	_, err := h.out.Write(b)
 	if cap(b) <= 16<<10 {

@@ -24,13 +24,28 @@ func lineOf(t testing.TB, newHandler func(*bytes.Buffer) slog.Handler, at time.T
 func std(b *bytes.Buffer) slog.Handler  { return slog.NewTextHandler(b, nil) }
 func fast(b *bytes.Buffer) slog.Handler { return textlog.New(b) }
 
-// same fails t when the two handlers write different lines for a record.
+// same fails t when the two handlers write different lines for a record,
+// or, for a record of strings, when WriteStrings writes another line.
 func same(t testing.TB, at time.Time, level slog.Level, msg string, attrs ...slog.Attr) {
 	t.Helper()
 	want := lineOf(t, std, at, level, msg, attrs...)
 	got := lineOf(t, fast, at, level, msg, attrs...)
 	if got != want {
 		t.Fatalf("textlog wrote\n%q\nslog wrote\n%q", got, want)
+	}
+	var kv []string
+	for _, a := range attrs {
+		if a.Value.Kind() != slog.KindString || a.Key == "" {
+			return
+		}
+		kv = append(kv, a.Key, a.Value.String())
+	}
+	var buf bytes.Buffer
+	if ok, err := textlog.WriteStrings(textlog.New(&buf), at, level, msg, kv); !ok || err != nil {
+		t.Fatalf("WriteStrings refused %q: %v", kv, err)
+	}
+	if buf.String() != want {
+		t.Fatalf("WriteStrings wrote\n%q\nslog wrote\n%q", buf.String(), want)
 	}
 }
 
@@ -47,6 +62,25 @@ func TestSameAsSlog(t *testing.T) {
 	same(t, time.Time{}, slog.LevelInfo, "no time")
 	same(t, at.In(time.FixedZone("x", 5*3600+1800)), slog.LevelInfo, "zone")
 	same(t, at, slog.LevelInfo, "other kinds go to slog", slog.Bool("b", true), slog.Duration("d", time.Second), slog.Group("g", slog.String("a", "b")))
+	same(t, at, slog.LevelInfo, "auth", auditAttrs...)
+}
+
+// WriteStrings writes only through textlog's own handler, and only what it
+// can write as Handle does.
+func TestWriteStringsRefuses(t *testing.T) {
+	var buf bytes.Buffer
+	for _, c := range []struct {
+		h  slog.Handler
+		kv []string
+	}{{slog.NewTextHandler(&buf, nil), []string{"k", "v"}}, {textlog.New(&buf), []string{"k"}}, {textlog.New(&buf), []string{"", "v"}},
+		{textlog.New(&buf).WithAttrs([]slog.Attr{slog.String("a", "b")}), []string{"k", "v"}}} {
+		if ok, _ := textlog.WriteStrings(c.h, time.Now(), slog.LevelInfo, "m", c.kv); ok {
+			t.Errorf("WriteStrings(%T, %q) wrote", c.h, c.kv)
+		}
+	}
+	if buf.Len() != 0 {
+		t.Errorf("wrote %q", buf.String())
+	}
 }
 
 // WithAttrs and WithGroup are slog's own.
@@ -67,6 +101,7 @@ func FuzzSameAsSlog(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg, key, value string, nanos int64, level int, n int64) {
 		at := time.Unix(0, nanos).UTC()
 		same(t, at, slog.Level(level), msg, slog.String(key, value), slog.Int64("n", n))
+		same(t, at, slog.Level(level), msg, slog.String(key, value), slog.String("n", msg))
 	})
 }
 
@@ -100,6 +135,17 @@ func BenchmarkAuditLine(b *testing.B) {
 			}
 		})
 	}
+	h := textlog.New(discard{})
+	var kv []string
+	for _, a := range auditAttrs {
+		kv = append(kv, a.Key, a.Value.String())
+	}
+	b.Run("textlog/strings", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = textlog.WriteStrings(h, time.Now(), slog.LevelInfo, "auth", kv)
+		}
+	})
 }
 
 type discard struct{}
