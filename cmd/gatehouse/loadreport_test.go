@@ -42,10 +42,11 @@ func loadConfig(t *testing.T) (hey, duration, conc string, rounds int) {
 	return hey, envOr("GATEHOUSE_LOADGEN_DURATION", "10s"), envOr("GATEHOUSE_LOADGEN_CONCURRENCY", "32"), max(rounds, 1)
 }
 
-// heyTable runs every row with hey, round after round (interleaved, so
-// that a slow moment hits every row alike), and returns a Markdown table
-// of each row's median round, with the rows after baseline given as a
-// share of it.
+// heyTable runs every row with hey, round after round, and returns a
+// Markdown table of each row's median round. Each row after baseline runs
+// right after a run of baseline, every round, and its share of baseline is
+// the median of those adjacent pairs' ratios, with their range: the
+// machine's speed drifts between rounds, and a pair sees the same moment.
 func heyTable(t *testing.T, rows []loadRow, baseline string) string {
 	hey, duration, conc, rounds := loadConfig(t)
 	type result struct {
@@ -53,26 +54,45 @@ func heyTable(t *testing.T, rows []loadRow, baseline string) string {
 		p50, p99 string
 		bad      int
 	}
+	run := func(row loadRow) result {
+		args := []string{"-z", duration, "-c", conc}
+		for _, h := range row.headers {
+			args = append(args, "-H", h)
+		}
+		out, err := exec.Command(hey, append(args, row.url)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("hey: %v\n%s", err, out)
+		}
+		var r result
+		r.rps, r.p50, r.p99, r.bad = parseHey(t, string(out))
+		time.Sleep(500 * time.Millisecond)
+		return r
+	}
+	base := slices.IndexFunc(rows, func(r loadRow) bool { return r.name == baseline })
 	results := make([][]result, len(rows))
+	ratios := make([][]float64, len(rows))
 	for range rounds {
 		for i, row := range rows {
-			args := []string{"-z", duration, "-c", conc}
-			for _, h := range row.headers {
-				args = append(args, "-H", h)
+			if i == base {
+				continue
 			}
-			out, err := exec.Command(hey, append(args, row.url)...).CombinedOutput()
-			if err != nil {
-				t.Fatalf("hey: %v\n%s", err, out)
+			if base >= 0 && i > base {
+				b := run(rows[base])
+				results[base] = append(results[base], b)
+				r := run(row)
+				results[i] = append(results[i], r)
+				ratios[i] = append(ratios[i], r.rps/b.rps)
+				continue
 			}
-			var r result
-			r.rps, r.p50, r.p99, r.bad = parseHey(t, string(out))
-			results[i] = append(results[i], r)
-			time.Sleep(500 * time.Millisecond)
+			results[i] = append(results[i], run(row))
+		}
+		if base == len(rows)-1 { // nothing after it to pair with
+			results[base] = append(results[base], run(rows[base]))
 		}
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "hey -z %s -c %s, median of %d interleaved rounds\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n", duration, conc, rounds)
-	var baseRPS float64
+	fmt.Fprintf(&report, "hey -z %s -c %s, median of %d rounds; each row's share of the %s is the median of %d adjacent pairs [their range]\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n",
+		duration, conc, rounds, baseline, rounds)
 	for i, row := range rows {
 		rs := results[i]
 		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
@@ -81,16 +101,21 @@ func heyTable(t *testing.T, rows []loadRow, baseline string) string {
 		for _, r := range rs {
 			bad += r.bad
 		}
-		ratio := ""
-		if baseRPS > 0 {
-			ratio = fmt.Sprintf(" (%.0f %% of the %s)", 100*med.rps/baseRPS, baseline)
+		share := ""
+		if len(ratios[i]) > 0 {
+			m, lo, hi := medianRange(ratios[i])
+			share = fmt.Sprintf(" (%.0f %% of the %s [%.0f–%.0f %%])", 100*m, baseline, 100*lo, 100*hi)
 		}
-		if row.name == baseline {
-			baseRPS = med.rps
-		}
-		fmt.Fprintf(&report, "| %s | %.0f%s | %s | %s | %d |\n", row.name, med.rps, ratio, med.p50, med.p99, bad)
+		fmt.Fprintf(&report, "| %s | %.0f%s | %s | %s | %d |\n", row.name, med.rps, share, med.p50, med.p99, bad)
 	}
 	return report.String()
+}
+
+// medianRange is xs' median, least and greatest.
+func medianRange(xs []float64) (med, lo, hi float64) {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2], xs[0], xs[len(xs)-1]
 }
 
 // TestGatewayLoadReport measures the gateway with hey (Debian's package)
