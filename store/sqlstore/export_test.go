@@ -26,3 +26,7 @@ func SetAfterNonceCommit(f func()) {
 	}
 	afterNonceCommit = f
 }
+
+// QuietNonceCommits is how many of s's nonce commits found that nobody had
+// committed since its previous one, and read nothing (tests).
+func QuietNonceCommits(s Store) int64 { return s.(*sqlStore).nonceMem.skipped.Load() }

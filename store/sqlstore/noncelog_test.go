@@ -23,7 +23,7 @@ import (
 // nonce is accepted exactly once.
 func TestNonceLogAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
-	a, b := serverAndCLI(t)
+	a, b := watchedPair(t) // so that quiet commits (TestNonceLogQuietCommits) race too
 	far := time.Now().Add(time.Hour)
 
 	for i := range 20 {
@@ -73,6 +73,44 @@ func TestNonceLogAcrossProcesses(t *testing.T) {
 	for i := range n {
 		require.EqualValues(t, 1, accepted[i].Load(), "nonce race-%d accepted %d times", i, accepted[i].Load())
 	}
+}
+
+// TestNonceLogQuietCommits: a store whose previous nonce commit was the
+// last one on the file skips reading the log, and reads it again as soon
+// as another store committed, so that it refuses the other's nonce.
+func TestNonceLogQuietCommits(t *testing.T) {
+	ctx := context.Background()
+	a, b := watchedPair(t)
+	far := time.Now().Add(time.Hour)
+	use := func(s sqlstore.Store, nonce string, want bool) {
+		t.Helper()
+		fresh, err := s.UseNonce(ctx, "katello", nonce, far)
+		require.NoError(t, err)
+		require.Equal(t, want, fresh, nonce)
+	}
+	use(a, "a1", true)
+	before := sqlstore.QuietNonceCommits(a)
+	use(a, "a2", true)
+	require.Equal(t, before+1, sqlstore.QuietNonceCommits(a), "nobody else committed, yet the log was read")
+	use(b, "b1", true)
+	use(a, "b1", false) // read despite a's quiet last commit
+	require.Equal(t, before+1, sqlstore.QuietNonceCommits(a), "b committed, yet a did not read the log")
+	use(a, "a3", true)
+	use(b, "a3", false)
+}
+
+// watchedPair is serverAndCLI with both stores watching the shared WAL
+// index (a cached read opens the watch); it skips t where they cannot.
+func watchedPair(t *testing.T) (a, b sqlstore.Store) {
+	t.Helper()
+	a, b = serverAndCLI(t)
+	for _, s := range []sqlstore.Store{a, b} {
+		_, _ = s.User(context.Background(), "nobody")
+		if !sqlstore.WALWatched(s) {
+			t.Skip("SQLite's shared WAL index cannot be watched here")
+		}
+	}
+	return a, b
 }
 
 // TestNonceLogSurvivesReopen: a store opened on a file remembers the

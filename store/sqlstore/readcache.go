@@ -251,8 +251,7 @@ func (c *readCache) vouch(before, after walHeader, n int64, asked time.Time) {
 	if c == nil || c.pg {
 		return
 	}
-	if after[walChangeWord] != before[walChangeWord]+1 || after[walSaltWord] != before[walSaltWord] ||
-		after[walSaltWord+1] != before[walSaltWord+1] || after[walFrameWord] <= before[walFrameWord] {
+	if !onlyOwnCommit(before, after) {
 		return
 	}
 	c.probe.Lock()
@@ -271,6 +270,14 @@ func (c *readCache) vouch(before, after walHeader, n int64, asked time.Time) {
 	}
 	c.walSeen.Store(&after)
 	c.checked.Store(asked.UnixNano())
+}
+
+// onlyOwnCommit reports whether the WAL index went from before, read
+// while holding the write lock, to after by exactly one commit that added
+// frames to the same log: the lock holder's own.
+func onlyOwnCommit(before, after walHeader) bool {
+	return after[walChangeWord] == before[walChangeWord]+1 && after[walSaltWord] == before[walSaltWord] &&
+		after[walSaltWord+1] == before[walSaltWord+1] && after[walFrameWord] > before[walFrameWord]
 }
 
 // fresh returns the generation when SQLite was asked within
