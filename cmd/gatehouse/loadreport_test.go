@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"crypto/tls"
 	"encoding/base64"
@@ -47,30 +48,42 @@ func loadConfig(t *testing.T) (hey, duration, conc string, rounds int) {
 // right after a run of baseline, every round, and its share of baseline is
 // the median of those adjacent pairs' ratios, with their range: the
 // machine's speed drifts between rounds, and a pair sees the same moment.
-func heyTable(t *testing.T, rows []loadRow, baseline string) string {
+//
+// With server set (the process serving every row), the table also gives
+// the server's CPU time per request, and each row's share of it as the
+// bare run's CPU per request over the row's, the median of the pairs: the
+// server's own cost, whatever the load generator beside it takes.
+func heyTable(t *testing.T, rows []loadRow, baseline string, server *exec.Cmd) string {
 	hey, duration, conc, rounds := loadConfig(t)
 	type result struct {
 		rps      float64
 		p50, p99 string
 		bad      int
+		cpu      time.Duration // the server's, per request
 	}
 	run := func(row loadRow) result {
 		args := []string{"-z", duration, "-c", conc}
 		for _, h := range row.headers {
 			args = append(args, "-H", h)
 		}
+		before := processCPU(t, server)
 		out, err := exec.Command(hey, append(args, row.url)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("hey: %v\n%s", err, out)
 		}
+		used := processCPU(t, server) - before
 		var r result
 		r.rps, r.p50, r.p99, r.bad = parseHey(t, string(out))
+		if n := heyRequests(string(out)); n > 0 {
+			r.cpu = used / time.Duration(n)
+		}
 		time.Sleep(500 * time.Millisecond)
 		return r
 	}
 	base := slices.IndexFunc(rows, func(r loadRow) bool { return r.name == baseline })
 	results := make([][]result, len(rows))
 	ratios := make([][]float64, len(rows))
+	cpuRatios := make([][]float64, len(rows))
 	for range rounds {
 		for i, row := range rows {
 			if i == base {
@@ -82,6 +95,9 @@ func heyTable(t *testing.T, rows []loadRow, baseline string) string {
 				r := run(row)
 				results[i] = append(results[i], r)
 				ratios[i] = append(ratios[i], r.rps/b.rps)
+				if r.cpu > 0 {
+					cpuRatios[i] = append(cpuRatios[i], float64(b.cpu)/float64(r.cpu))
+				}
 				continue
 			}
 			results[i] = append(results[i], run(row))
@@ -91,8 +107,12 @@ func heyTable(t *testing.T, rows []loadRow, baseline string) string {
 		}
 	}
 	var report strings.Builder
-	fmt.Fprintf(&report, "hey -z %s -c %s, median of %d rounds; each row's share of the %s is the median of %d adjacent pairs [their range]\n| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n",
-		duration, conc, rounds, baseline, rounds)
+	fmt.Fprintf(&report, "hey -z %s -c %s, median of %d rounds; each row's share of the %s is the median of %d adjacent pairs [their range]\n", duration, conc, rounds, baseline, rounds)
+	if server != nil {
+		report.WriteString("| | requests/s | p50 | p99 | non-2xx | server CPU per request (share: bare's over the row's) |\n|---|---:|---:|---:|---:|---:|\n")
+	} else {
+		report.WriteString("| | requests/s | p50 | p99 | non-2xx |\n|---|---:|---:|---:|---:|\n")
+	}
 	for i, row := range rows {
 		rs := results[i]
 		slices.SortFunc(rs, func(a, b result) int { return cmp.Compare(a.rps, b.rps) })
@@ -106,7 +126,21 @@ func heyTable(t *testing.T, rows []loadRow, baseline string) string {
 			m, lo, hi := medianRange(ratios[i])
 			share = fmt.Sprintf(" (%.0f %% of the %s [%.0f–%.0f %%])", 100*m, baseline, 100*lo, 100*hi)
 		}
-		fmt.Fprintf(&report, "| %s | %.0f%s | %s | %s | %d |\n", row.name, med.rps, share, med.p50, med.p99, bad)
+		fmt.Fprintf(&report, "| %s | %.0f%s | %s | %s | %d |", row.name, med.rps, share, med.p50, med.p99, bad)
+		if server != nil {
+			cpus := make([]float64, len(rs))
+			for j, r := range rs {
+				cpus[j] = float64(r.cpu)
+			}
+			c, _, _ := medianRange(cpus)
+			fmt.Fprintf(&report, " %.1f µs", c/1e3)
+			if len(cpuRatios[i]) > 0 {
+				m, lo, hi := medianRange(cpuRatios[i])
+				fmt.Fprintf(&report, " (%.0f %% [%.0f–%.0f %%])", 100*m, 100*lo, 100*hi)
+			}
+			report.WriteString(" |")
+		}
+		report.WriteString("\n")
 	}
 	return report.String()
 }
@@ -147,7 +181,7 @@ func TestGatewayLoadReport(t *testing.T) {
 		{"gateway, cached Basic (xCAT)", s.base + "/xcatws/nodes", []string{"Authorization: Basic " + b64("wsuser:"+c.xcatPW)}},
 		{"gateway, PAT as Basic (Satellite)", s.base + "/api/status", []string{"Authorization: Basic " + b64("admin:"+c.pat)}},
 		{"gateway, bearer (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Authorization: Bearer " + bearer}},
-	}, "bare TLS reverse proxy"))
+	}, "bare TLS reverse proxy", nil))
 }
 
 // demoBearer gets an oVirt access token for the demo's admin@internal.
@@ -255,6 +289,37 @@ func parseHey(t *testing.T, out string) (rps float64, p50, p99 string, bad int) 
 		bad += strings.Count(out[i:], "\n  [")
 	}
 	return rps, p50, p99, bad
+}
+
+// heyRequests is how many responses hey counted.
+func heyRequests(out string) int {
+	n := 0
+	for _, s := range heyStatus.FindAllStringSubmatch(out, -1) {
+		k, _ := strconv.Atoi(s[2])
+		n += k
+	}
+	return n
+}
+
+// processCPU is the user and system CPU time p has used so far (Linux's
+// /proc; 0 without p or /proc).
+func processCPU(t *testing.T, p *exec.Cmd) time.Duration {
+	if p == nil || p.Process == nil {
+		return 0
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis: utime and stime
+	// are the 12th and 13th, in clock ticks (100 a second on Linux).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		t.Fatalf("unexpected /proc stat: %q", stat)
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -64,7 +65,7 @@ func TestServeLoadReport(t *testing.T) {
 		{"PAT as Basic (Satellite)", s.base + "/api/status", []string{"Authorization: Basic " + b64("admin:"+c.pat)}},
 		{"bearer (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Authorization: Bearer " + demoBearer(t, data, s, c)}},
 		{"session cookie (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Cookie: JSESSIONID=" + demoSession(t, data, s, c), "Prefer: persistent-auth"}},
-	}, "bare handler (/healthz)"))
+	}, "bare handler (/healthz)", s.cmd))
 
 	_, duration, conc, rounds := loadConfig(t)
 	d, _ := time.ParseDuration(duration)
@@ -75,8 +76,8 @@ func TestServeLoadReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := caClient(t, data, cert)
-	bare, mtls, share, bad := interleaved(rounds, func() goResult { return goLoad(t, hc, s.base+"/healthz", n, d) },
-		func() goResult { return goLoad(t, hc, s.base+"/v1/configuration/containers", n, d) })
+	bare, mtls, share, bad := interleaved(rounds, withServerCPU(t, s.cmd, func() goResult { return goLoad(t, hc, s.base+"/healthz", n, d) }),
+		withServerCPU(t, s.cmd, func() goResult { return goLoad(t, hc, s.base+"/v1/configuration/containers", n, d) }))
 	t.Logf("\nGo client, %d connections, %s each, a client certificate on every connection, median of %d interleaved rounds (the share: median of the adjacent pairs):\n| | requests/s | p50 | p99 | non-2xx (all rounds) |\n|---|---:|---:|---:|---:|\n"+
 		"| bare handler (/healthz) | %.0f | %s | %s | %d |\n| client certificate (Flocker) | %.0f (%s) | %s | %s | %d |",
 		n, d, rounds, bare.rps, bare.p50, bare.p99, bare.bad, mtls.rps, share, mtls.p50, mtls.p99, bad)
@@ -100,7 +101,7 @@ func TestServeLoadReportPostgresRedis(t *testing.T) {
 		{"cached Basic (xCAT)", s.base + "/xcatws/nodes", []string{"Authorization: Basic " + b64("wsuser:"+c.xcatPW)}},
 		{"PAT as Basic (Satellite)", s.base + "/api/status", []string{"Authorization: Basic " + b64("admin:"+c.pat)}},
 		{"session cookie (oVirt)", s.base + "/ovirt-engine/api/vms", []string{"Cookie: JSESSIONID=" + demoSession(t, data, s, c), "Prefer: persistent-auth"}},
-	}, "bare handler (/healthz)"))
+	}, "bare handler (/healthz)", s.cmd))
 	t.Log(oauth1LoadTable(t, data, s, c, "PostgreSQL consumers, Redis nonces"))
 }
 
@@ -118,8 +119,8 @@ func oauth1LoadTable(t *testing.T, data string, s *server, c demoCreds, nonces s
 	base.MaxIdleConnsPerHost = n
 	signing := oauth1.NewSigningClient(context.Background(), oauth1.SigningClientConfig{ConsumerKey: "katello", ConsumerSecret: c.consumerSecret,
 		User: "admin", Base: base})
-	b, o, share, bad := interleaved(rounds, func() goResult { return goLoad(t, signing, s.base+"/healthz", n, d) },
-		func() goResult { return goLoad(t, signing, s.base+"/api/architectures", n, d) })
+	b, o, share, bad := interleaved(rounds, withServerCPU(t, s.cmd, func() goResult { return goLoad(t, signing, s.base+"/healthz", n, d) }),
+		withServerCPU(t, s.cmd, func() goResult { return goLoad(t, signing, s.base+"/api/architectures", n, d) }))
 	return fmt.Sprintf("\nGo client, %d connections, %s each, every request signed with a fresh nonce, median of %d rounds (the share: median of the adjacent pairs):\n| | requests/s | p50 | p99 | non-2xx (all rounds) |\n|---|---:|---:|---:|---:|\n"+
 		"| bare handler (/healthz) | %.0f | %s | %s | %d |\n| OAuth 1 (Satellite, %s) | %.0f (%s) | %s | %s | %d |",
 		n, d, rounds, b.rps, b.p50, b.p99, b.bad, nonces, o.rps, share, o.p50, o.p99, bad)
@@ -131,11 +132,15 @@ func oauth1LoadTable(t *testing.T, data string, s *server, c demoCreds, nonces s
 // all rounds.
 func interleaved(rounds int, bare, row func() goResult) (b, r goResult, share pairShare, bad int) {
 	var bs, rs []goResult
-	var ratios []float64
+	var ratios, cpuRatios []float64
 	for range rounds {
 		bs = append(bs, bare())
 		rs = append(rs, row())
-		ratios = append(ratios, rs[len(rs)-1].rps/bs[len(bs)-1].rps)
+		b, r := bs[len(bs)-1], rs[len(rs)-1]
+		ratios = append(ratios, r.rps/b.rps)
+		if r.cpu > 0 {
+			cpuRatios = append(cpuRatios, float64(b.cpu)/float64(r.cpu))
+		}
 	}
 	for _, x := range rs {
 		bad += x.bad
@@ -145,21 +150,31 @@ func interleaved(rounds int, bare, row func() goResult) (b, r goResult, share pa
 		return xs[len(xs)/2]
 	}
 	share.med, share.lo, share.hi = medianRange(ratios)
+	if len(cpuRatios) > 0 {
+		share.cpu, share.cpuLo, share.cpuHi = medianRange(cpuRatios)
+	}
 	return median(bs), median(rs), share, bad
 }
 
 // pairShare is a row's share of the bare handler: the median of adjacent
-// pairs' ratios and their range.
-type pairShare struct{ med, lo, hi float64 }
+// pairs' ratios and their range, of requests/s and, when measured, of the
+// server's CPU per request (bare's over the row's).
+type pairShare struct{ med, lo, hi, cpu, cpuLo, cpuHi float64 }
 
 func (p pairShare) String() string {
-	return fmt.Sprintf("%.0f %% of the bare handler [%.0f–%.0f %%]", 100*p.med, 100*p.lo, 100*p.hi)
+	s := fmt.Sprintf("%.0f %% of the bare handler [%.0f–%.0f %%]", 100*p.med, 100*p.lo, 100*p.hi)
+	if p.cpu > 0 {
+		s += fmt.Sprintf("; server CPU per request: %.0f %% [%.0f–%.0f %%]", 100*p.cpu, 100*p.cpuLo, 100*p.cpuHi)
+	}
+	return s
 }
 
 type goResult struct {
 	rps      float64
 	p50, p99 time.Duration
 	bad      int
+	n        int           // requests answered
+	cpu      time.Duration // the server's CPU per request, when measured (withServerCPU)
 }
 
 // goLoad sends GET url from n goroutines (one keep-alive connection each)
@@ -205,5 +220,18 @@ func goLoad(t *testing.T, c *http.Client, url string, n int, d time.Duration) go
 	}
 	slices.SortFunc(lat, cmp.Compare[time.Duration])
 	return goResult{rps: float64(len(lat)) / d.Seconds(), p50: lat[len(lat)/2].Round(10 * time.Microsecond),
-		p99: lat[len(lat)*99/100].Round(10 * time.Microsecond), bad: int(bad.Load())}
+		p99: lat[len(lat)*99/100].Round(10 * time.Microsecond), bad: int(bad.Load()), n: len(lat)}
+}
+
+// withServerCPU wraps a load run to record the server's CPU time per
+// request.
+func withServerCPU(t *testing.T, server *exec.Cmd, run func() goResult) func() goResult {
+	return func() goResult {
+		before := processCPU(t, server)
+		r := run()
+		if r.n > 0 {
+			r.cpu = (processCPU(t, server) - before) / time.Duration(r.n)
+		}
+		return r
+	}
 }
