@@ -272,9 +272,11 @@ func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request)
 		rules = slices.Clone(rules)
 		slices.SortStableFunc(rules, byPriority)
 	}
-	user := ""
-	if id != nil {
-		user = id.Login()
+	user := func() string { // only a refusal names the user
+		if id == nil {
+			return ""
+		}
+		return id.Login()
 	}
 	for _, rule := range rules {
 		if rule.Disabled || !rule.matches(id, r) {
@@ -287,7 +289,7 @@ func (t RuleTable) Authorize(ctx context.Context, id *Identity, r *http.Request)
 		if rule.Verdict != Deny {
 			msg += " (its verdict is not a valid word, so it denies)"
 		}
-		return &Error{Reason: ReasonForbidden, User: user, Message: msg}
+		return &Error{Reason: ReasonForbidden, User: user(), Message: msg}
 	}
-	return &Error{Reason: ReasonForbidden, User: user, Message: "no policy rule allows this request"}
+	return &Error{Reason: ReasonForbidden, User: user(), Message: "no policy rule allows this request"}
 }

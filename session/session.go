@@ -233,6 +233,9 @@ func (m *Manager) Authenticate(r *http.Request) (*auth.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !hasCookie && !prefer.Prefers(r.Header.Values("Prefer"), "persistent-auth") {
+		return res, nil // no session to replace nor to create: fresh would do nothing
+	}
 	return m.fresh(res), nil
 }
 
