@@ -433,17 +433,17 @@ func (c *readCache) putRevoked(serial string, v bool, gen uint64) {
 }
 
 func (c *readCache) cachedRules(gen uint64) ([]auth.Rule, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ruleGen == 0 || c.ruleGen != gen || c.gen.Load() != gen {
+	rules, ok := c.sharedRules(gen)
+	if !ok {
 		return nil, false
 	}
 	// The caller's own slice; each rule's Methods is shared, and treated as
-	// read-only like every rule a PolicyStore returns.
-	return slices.Clone(c.rules), true
+	// read-only like every rule a PolicyStore returns. (The cache's slice
+	// is replaced, never changed: copying it outside the lock is safe.)
+	return slices.Clone(rules), true
 }
 
-// sharedRules is cachedRules without the copy, for SharedRules.
+// sharedRules is the cached rule table itself, for SharedRules.
 func (c *readCache) sharedRules(gen uint64) ([]auth.Rule, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
