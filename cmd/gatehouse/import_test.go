@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/authtest"
 	"github.com/gatehouse/gatehouse/preset"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 )
@@ -66,7 +67,7 @@ func TestImports(t *testing.T) {
 	if len(rules) != 4 || rules[2].Subject != "guest" || rules[2].Verdict != auth.Deny || !rules[3].Disabled || rules[3].Subject != "*" {
 		t.Errorf("rules: %+v", rules)
 	}
-	srv := httptest.NewTLSServer(preset.New(preset.From(s), preset.Options{}).Satellite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	srv := httptest.NewTLSServer(preset.New(preset.From(s), preset.Options{HashSlots: authtest.Slots}).Satellite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	defer srv.Close()
 	for _, c := range []struct {
 		user, pw string
@@ -141,7 +142,7 @@ func TestImportLocksExistingAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	srv := httptest.NewTLSServer(preset.New(preset.From(s), preset.Options{}).Satellite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
+	srv := httptest.NewTLSServer(preset.New(preset.From(s), preset.Options{HashSlots: authtest.Slots}).Satellite(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})))
 	defer srv.Close()
 	for _, user := range []string{"carol", "dan", "erin", "fred", "gina"} {
 		req, _ := http.NewRequest("GET", srv.URL+"/api/status", nil)
