@@ -14,8 +14,10 @@ package route
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Mux routes like http.ServeMux (see the package comment). Register every
@@ -35,9 +37,10 @@ type Mux struct {
 	// prefix. A request there goes to the ServeMux.
 	otherExact  map[string]bool
 	otherPrefix []string
-	// hosts is set once a pattern names a host: such a pattern outranks
-	// every host-less one, so the ServeMux decides everything.
-	hosts bool
+	// slowOnly is set once a pattern is one the fast path cannot read as
+	// the ServeMux does (Handle says which): the ServeMux then decides
+	// everything.
+	slowOnly bool
 }
 
 // handlers are one literal path's handlers: for any method, and for GET
@@ -58,12 +61,18 @@ func New() *Mux {
 // where the ServeMux does (a malformed or conflicting pattern).
 func (m *Mux) Handle(pattern string, h http.Handler) {
 	m.mux.Handle(pattern, h) // first: it panics on what it refuses
-	method, rest := "", strings.TrimLeft(pattern, " \t")
-	if i := strings.IndexAny(rest, " \t"); i >= 0 {
-		method, rest = rest[:i], strings.TrimLeft(rest[i:], " \t")
+	// Split as the ServeMux does: the method up to the first space or tab
+	// (" GET /a" is a host pattern there, with an empty method).
+	method, rest := "", pattern
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		method, rest = pattern[:i], strings.TrimLeft(pattern[i+1:], " \t")
 	}
-	if !strings.HasPrefix(rest, "/") {
-		m.hosts = true
+	// A host pattern outranks every host-less one; the ServeMux decodes a
+	// pattern's escapes ("/%61" is "/a") and reads an empty segment
+	// ("/a//b") as a wildcard; and with GODEBUG=httpmuxgo121=1 it routes as
+	// Go 1.21 did. In each case the ServeMux decides every request.
+	if !strings.HasPrefix(rest, "/") || strings.ContainsRune(rest, '%') || strings.Contains(rest, "//") || !modernServeMux() {
+		m.slowOnly = true
 		return
 	}
 	if i := strings.IndexByte(rest, '{'); i >= 0 {
@@ -105,6 +114,23 @@ func (m *Mux) Handle(pattern string, h http.Handler) {
 	}
 }
 
+// modernServeMux reports whether the ServeMux routes by Go 1.22's rules
+// (methods and wildcards), which the fast path follows, rather than Go
+// 1.21's (GODEBUG=httpmuxgo121=1, also settable by a main package's
+// //go:debug line): asked once of a ServeMux itself.
+var modernServeMux = sync.OnceValue(func() (modern bool) {
+	defer func() {
+		if recover() != nil {
+			modern = false
+		}
+	}()
+	mux := http.NewServeMux()
+	mux.Handle("/", http.NotFoundHandler())
+	mux.Handle("GET /a", http.NotFoundHandler())
+	_, pattern := mux.Handler(&http.Request{Method: http.MethodGet, Host: "h", URL: &url.URL{Path: "/a"}, Header: http.Header{}})
+	return pattern == "GET /a"
+})
+
 // HandleFunc registers f for pattern.
 func (m *Mux) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
 	m.Handle(pattern, http.HandlerFunc(f))
@@ -123,7 +149,7 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // nil.
 func (m *Mux) fast(r *http.Request) http.Handler {
 	p := r.URL.Path
-	if m.hosts || r.Method == http.MethodConnect || !clean(p) || r.URL.EscapedPath() != p {
+	if m.slowOnly || r.Method == http.MethodConnect || !clean(p) || r.URL.EscapedPath() != p {
 		return nil
 	}
 	if m.otherExact[p] {
