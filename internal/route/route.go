@@ -5,7 +5,9 @@
 // other request (a path to clean or redirect, a wildcard's or another
 // method's territory, CONNECT, a 404 or 405) is served by the ServeMux the
 // same patterns are registered in, so the choice of handler is always the
-// ServeMux's.
+// ServeMux's. Patterns the ServeMux reads otherwise than as written (a
+// host, an escape, an empty segment, Go 1.21's routing under GODEBUG) turn
+// the fast path off for the whole Mux.
 //
 // A prefix pattern costs the ServeMux a match slice and, for a path without
 // a trailing slash, a second match to look for a redirect: the reference
