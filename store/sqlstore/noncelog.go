@@ -244,7 +244,7 @@ func (s *sqlStore) commitNonceLog(ctx context.Context, tx *sql.Tx, batch []*nonc
 	entries := make([]byte, 0, nonceEntryBytes*len(batch))
 	var maxExp int64
 	for _, c := range batch {
-		k := keyOf(c.consumer, c.nonce)
+		k := c.key
 		if m.used(k, now) || inBatch[k] {
 			continue
 		}

@@ -1541,6 +1541,9 @@ func (s *sqlStore) UseNonce(ctx context.Context, consumer, nonce string, expires
 	// (a context with a timer per call was a tenth of a signed request).
 	call := nonceCalls.Get().(*nonceCall)
 	call.consumer, call.nonce, call.expires, call.fresh = consumer, nonce, unixnano.From(expires), false
+	if !s.postgres {
+		call.key = keyOf(consumer, nonce) // here, beside the other requests, not in the one batcher
+	}
 	call.deadline = time.Now().Add(s.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(call.deadline) {
 		call.deadline = d
@@ -1575,6 +1578,7 @@ func (s *sqlStore) UseNonce(ctx context.Context, consumer, nonce string, expires
 // nonceCall is one UseNonce waiting for its group commit.
 type nonceCall struct {
 	consumer, nonce string
+	key             nonceKey // SQLite's log key (noncelog.go)
 	expires         int64
 	deadline        time.Time
 	fresh           bool
