@@ -195,8 +195,8 @@ func (s *memStore) ListUsers(_ context.Context) ([]stores.User, error) {
 	return out, nil
 }
 
-// Rules implements auth.PolicyStore: the caller's own copy (the CLI
-// sorts and deletes in what it gets).
+// Rules implements auth.PolicyStore: the caller's own copy, to sort or
+// delete in as `gatehouse policy` does with what its store returns.
 func (s *memStore) Rules(_ context.Context) ([]auth.Rule, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
