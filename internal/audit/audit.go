@@ -126,23 +126,18 @@ func record(l *slog.Logger, r *http.Request, level slog.Level, outcome, scheme, 
 	if !h.Enabled(ctx, level) {
 		return
 	}
+	kv := [...]string{"outcome", outcome, "scheme", scheme, "user", user, "reason", reason,
+		"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path}
 	if code == "" && detail == "" && cause == nil && repeats == 0 {
 		// Every allowed request's line: serve's text handler writes it
 		// from the strings, without a Record (a third of the line's cost).
-		kv := [...]string{"outcome", outcome, "scheme", scheme, "user", user, "reason", reason,
-			"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path}
 		if ok, _ := textlog.WriteStrings(h, time.Now(), level, "auth", kv[:]); ok {
 			return
 		}
 	}
-	attrs := []slog.Attr{
-		slog.String("outcome", outcome),
-		slog.String("scheme", scheme),
-		slog.String("user", user),
-		slog.String("reason", reason),
-		slog.String("remote", r.RemoteAddr),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+	attrs := make([]slog.Attr, 0, len(kv)/2+4)
+	for i := 0; i < len(kv); i += 2 {
+		attrs = append(attrs, slog.String(kv[i], kv[i+1]))
 	}
 	if code != "" {
 		attrs = append(attrs, slog.String("code", code))

@@ -29,4 +29,4 @@ func SetAfterNonceCommit(f func()) {
 
 // QuietNonceCommits is how many of s's nonce commits found that nobody had
 // committed since its previous one, and read nothing (tests).
-func QuietNonceCommits(s Store) int64 { return s.(*sqlStore).nonceMem.skipped.Load() }
+func QuietNonceCommits(s Store) int64 { return s.(*sqlStore).quietNonceCommits.Load() }

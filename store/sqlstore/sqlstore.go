@@ -139,8 +139,11 @@ type sqlStore struct {
 	nonceDB   *sql.Conn
 	nonceDBAt time.Time
 	nonceMem  nonceMemory // SQLite: the nonce log's unexpired nonces (noncelog.go)
-	log       *slog.Logger
-	path      string // the SQLite file, for messages
+	// quietNonceCommits counts the nonce commits that found nothing to
+	// read in the log (tests).
+	quietNonceCommits atomic.Int64
+	log               *slog.Logger
+	path              string // the SQLite file, for messages
 
 	recycleMu   sync.Mutex
 	lastRecycle time.Time
