@@ -67,7 +67,10 @@ type redisStore struct {
 	rdb     redis.UniversalClient
 	bounded bool // rdb honours context deadlines on its sockets
 	prefix  string
-	timeout time.Duration
+	// timeout is every call's bound, in nanoseconds (SetTimeout): atomic,
+	// since the replica watcher Open starts reads it while a caller may
+	// still be setting it.
+	timeout atomic.Int64
 	// waitReplicas is how many replicas acknowledge a nonce before it
 	// counts (WAIT); 1 by default behind Sentinel, 0 otherwise.
 	waitReplicas int
@@ -112,7 +115,9 @@ func newStore(rdb redis.UniversalClient, prefix string) *redisStore {
 	case *redis.Ring:
 		bounded = c.Options().ContextTimeoutEnabled
 	}
-	return &redisStore{rdb: rdb, prefix: prefix, timeout: defaultTimeout, now: time.Now, bounded: bounded}
+	s := &redisStore{rdb: rdb, prefix: prefix, now: time.Now, bounded: bounded}
+	s.timeout.Store(int64(defaultTimeout))
+	return s
 }
 
 // SetTimeout bounds every call (d <= 0: defaultTimeout).
@@ -120,8 +125,11 @@ func (s *redisStore) SetTimeout(d time.Duration) {
 	if d <= 0 {
 		d = defaultTimeout
 	}
-	s.timeout = d
+	s.timeout.Store(int64(d))
 }
+
+// callTimeout is the bound SetTimeout set.
+func (s *redisStore) callTimeout() time.Duration { return time.Duration(s.timeout.Load()) }
 
 // SetClock replaces the clock that turns absolute expiries into TTLs
 // (tests). It must be the clock of the callers (schemes pass expiries made
@@ -129,7 +137,7 @@ func (s *redisStore) SetTimeout(d time.Duration) {
 func (s *redisStore) SetClock(now func() time.Time) { s.now = now }
 
 func (s *redisStore) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeout(ctx, s.callTimeout())
 }
 
 // Persistent reports whether the server keeps its data across a restart:
@@ -482,7 +490,7 @@ func (s *redisStore) UseNonce(ctx context.Context, consumer, nonce string, expir
 		// that have this connection's writes.
 		pipe := s.rdb.Pipeline()
 		set := pipe.SetArgs(ctx, s.key("nonce", consumer, nonce), "1", redis.SetArgs{Mode: "NX", TTL: ttl})
-		wait := pipe.Do(ctx, "wait", s.waitReplicas, int64(s.timeout/2/time.Millisecond))
+		wait := pipe.Do(ctx, "wait", s.waitReplicas, int64(s.callTimeout()/2/time.Millisecond))
 		_, _ = pipe.Exec(ctx)
 		if ok, err = set.Result(); err != nil {
 			return err
@@ -505,7 +513,7 @@ func (s *redisStore) UseNonce(ctx context.Context, consumer, nonce string, expir
 		// store failure (503), so the client signs again.
 		id, connected, err := s.replication(ctx)
 		if err != nil || connected > 0 || id == s.replicated.Load() {
-			return false, fmt.Errorf("redisstore: the nonce reached %d of %d replicas within %s", acked, s.waitReplicas, s.timeout/2)
+			return false, fmt.Errorf("redisstore: the nonce reached %d of %d replicas within %s", acked, s.waitReplicas, s.callTimeout()/2)
 		}
 	}
 	return ok == "OK", nil
