@@ -100,6 +100,28 @@ func startServer(t *testing.T, data string, args ...string) *server {
 // test's environment, when env is not nil.
 func startServerEnv(t *testing.T, env []string, data string, args ...string) *server {
 	t.Helper()
+	return startServerLog(t, env, nil, data, args...)
+}
+
+// startLoadServer is startServer for a load report: serve's audit log
+// goes to a file beside data, as an operator's redirect sends it, rather
+// than through a pipe into this process's memory, whose reading and
+// growing (hundreds of MB in a report) took CPU from the rows that log
+// and not from the bare handler, which does not.
+func startLoadServer(t *testing.T, data string, args ...string) *server {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return startServerLog(t, nil, f, data, args...)
+}
+
+// startServerLog is startServerEnv with serve's standard error on log
+// when it is not nil (s.stderr then stays empty).
+func startServerLog(t *testing.T, env []string, log *os.File, data string, args ...string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--data", data, "serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--drain", "0"}, args...)...)
 	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
@@ -108,6 +130,9 @@ func startServerEnv(t *testing.T, env []string, data string, args ...string) *se
 	}
 	s := &server{cmd: cmd, stderr: &syncbuf.Buffer{}}
 	cmd.Stderr = s.stderr
+	if log != nil {
+		cmd.Stderr = log
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -45,9 +45,10 @@ func loadConfig(t *testing.T) (hey, duration, conc string, rounds int) {
 
 // heyTable runs every row with hey, round after round, and returns a
 // Markdown table of each row's median round. Each row after baseline runs
-// right after a run of baseline, every round, and its share of baseline is
-// the median of those adjacent pairs' ratios, with their range: the
-// machine's speed drifts between rounds, and a pair sees the same moment.
+// next to a run of baseline, every round (after it in even rounds, before
+// it in odd ones), and its share of baseline is the median of those
+// adjacent pairs' ratios, with their range: the machine's speed drifts
+// between rounds, and a pair sees the same moment.
 //
 // With server set (the process serving every row), the table also gives
 // the server's CPU time per request, and each row's share of it as the
@@ -84,15 +85,19 @@ func heyTable(t *testing.T, rows []loadRow, baseline string, server *exec.Cmd) s
 	results := make([][]result, len(rows))
 	ratios := make([][]float64, len(rows))
 	cpuRatios := make([][]float64, len(rows))
-	for range rounds {
+	for round := range rounds {
 		for i, row := range rows {
 			if i == base {
 				continue
 			}
 			if base >= 0 && i > base {
-				b := run(rows[base])
+				var b, r result
+				if round%2 == 0 {
+					b, r = run(rows[base]), run(row)
+				} else { // the other order: a drift within a pair cancels over two rounds
+					r, b = run(row), run(rows[base])
+				}
 				results[base] = append(results[base], b)
-				r := run(row)
 				results[i] = append(results[i], r)
 				ratios[i] = append(ratios[i], r.rps/b.rps)
 				if r.cpu > 0 {
@@ -171,7 +176,7 @@ func TestGatewayLoadReport(t *testing.T) {
 	defer upstream.Close()
 
 	data := t.TempDir()
-	s := startServer(t, data, "--demo", "--upstream", upstream.URL)
+	s := startLoadServer(t, data, "--demo", "--upstream", upstream.URL)
 	c := s.creds(t)
 	bareURL := startBareProxy(t, upstream.URL, data)
 	bearer := demoBearer(t, data, s, c)
