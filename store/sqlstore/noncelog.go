@@ -129,6 +129,20 @@ func (m *nonceMemory) add(k nonceKey, expires, now int64) {
 	m.order = append(m.order, nonceEntry{k, expires})
 }
 
+// addUnused is add for a key that used has just found free at now:
+// whatever it held has expired, so it is replaced without a look (half the
+// map's work for each fresh nonce).
+func (m *nonceMemory) addUnused(k nonceKey, expires, now int64) {
+	if expires <= now {
+		return
+	}
+	if m.seen == nil {
+		m.seen = map[nonceKey]int64{}
+	}
+	m.seen[k] = expires
+	m.order = append(m.order, nonceEntry{k, expires})
+}
+
 // sweep forgets the expired nonces at the front of the sweep order. A nonce
 // behind one with a later expiry waits for it: expiries are at most two
 // timestamp windows apart, which bounds what is kept.
@@ -212,8 +226,8 @@ func (s *sqlStore) readLog(ctx context.Context, tx *sql.Tx, now int64) (changes 
 }
 
 // commitNonceLog decides batch in tx against the log and, when any nonce is
-// fresh, appends one log row; it commits tx. On an error nothing is
-// recorded, memory included.
+// fresh, appends one log row; it commits tx and answers batch. On an error
+// nothing is recorded, memory included, and nothing answered.
 func (s *sqlStore) commitNonceLog(ctx context.Context, tx *sql.Tx, batch []*nonceCall, now int64) error {
 	m := &s.nonceMem
 	asked := time.Now()
@@ -280,8 +294,11 @@ func (s *sqlStore) commitNonceLog(ctx context.Context, tx *sql.Tx, batch []*nonc
 		s.cache.vouch(before, after, changes, asked)
 		m.quiet, m.own, m.changes = onlyOwnCommit(before, after), after, changes
 	}
+	// The requests wait for nothing below: the memory is the batcher's
+	// own, brought up to date before its next commit.
+	answerNonces(batch, nil)
 	for _, a := range fresh {
-		m.add(a.key, a.expires, now)
+		m.addUnused(a.key, a.expires, now)
 	}
 	if id > 0 {
 		m.lastID = id

@@ -1596,11 +1596,11 @@ const maxNonceBatch = 256
 
 // nonceBatcher writes OAuth 1 nonces in group commits: each transaction
 // takes every nonce waiting when it begins (up to maxNonceBatch), so under
-// load one commit, and one fsync (synchronous=FULL is kept), serves many
-// requests, and an idle store commits each nonce at once. Durability is
-// what it was with one commit per nonce: a nonce is answered fresh only
-// after the commit that records it has returned. Two uses of one nonce in
-// one batch: the second finds the first's row and is refused.
+// load one commit serves many requests, and an idle store commits each
+// nonce at once. Durability is what it was with one commit per nonce: a
+// nonce is answered fresh only after the commit that records it has
+// returned. Two uses of one nonce in one batch: the second finds the
+// first's row and is refused.
 func (s *sqlStore) nonceBatcher() {
 	batch := make([]*nonceCall, 0, maxNonceBatch)
 	for {
@@ -1649,18 +1649,28 @@ func (s *sqlStore) nonceBatcher() {
 		if len(live) == 0 {
 			continue
 		}
-		err := s.commitNonces(live, oldest)
-		for _, c := range live {
-			if err != nil {
-				c.fresh = false
-			}
-			c.done <- err
+		if err := s.commitNonces(live, oldest); err != nil {
+			answerNonces(live, err)
 		}
 	}
 }
 
+// answerNonces gives each call of batch its answer: err, or when nil the
+// fresh its commit set. The batcher must not touch a call once answered
+// (its request puts it back in nonceCalls).
+func answerNonces(batch []*nonceCall, err error) {
+	for _, c := range batch {
+		if err != nil {
+			c.fresh = false
+		}
+		c.done <- err
+	}
+}
+
 // commitNonces records batch in one transaction by deadline, setting each
-// call's fresh; on an error nothing is recorded and every call gets it.
+// call's fresh, and answers the batch as soon as it is committed. On an
+// error nothing is recorded and nothing is answered: the caller answers
+// every call with the error.
 func (s *sqlStore) commitNonces(batch []*nonceCall, deadline time.Time) error {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -1738,6 +1748,7 @@ func (s *sqlStore) commitNonces(batch []*nonceCall, deadline time.Time) error {
 		s.dropNonceConn()
 		return s.noteErr(cause(ctx, err))
 	}
+	answerNonces(batch, nil)
 	return nil
 }
 
