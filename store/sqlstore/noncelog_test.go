@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -227,4 +228,67 @@ func TestNonceCommitsUnderLoadNeverHideAnotherWriter(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d nonces committed meanwhile", spent.Load())
 	require.Greater(t, spent.Load(), int64(200))
+}
+
+// TestNonceUnderAnotherWritersLock: while another process holds SQLite's
+// write lock, a signed request's nonce is answered by its own deadline,
+// or, without one, by about the store's timeout ("database is locked"),
+// and never accepted; a nonce whose commit failed is not spent, and the
+// store commits again once the lock is gone.
+func TestNonceUnderAnotherWritersLock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "locked.db")
+	const timeout = 400 * time.Millisecond // busy_timeout: 300 ms
+	s, err := sqlstore.Open(ctx, sqlstore.Config{SQLitePath: path, Timeout: timeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	far := time.Now().Add(time.Hour)
+	fresh, err := s.UseNonce(ctx, "ck", "warm", far) // the batcher and its connection exist
+	require.NoError(t, err)
+	require.True(t, fresh)
+
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	require.NoError(t, err)
+	t.Cleanup(func() { other.Close() })
+	lock := func() *sql.Conn {
+		c, err := other.Conn(ctx)
+		require.NoError(t, err)
+		_, err = c.ExecContext(ctx, "BEGIN IMMEDIATE")
+		require.NoError(t, err)
+		return c
+	}
+	unlock := func(c *sql.Conn) {
+		_, err := c.ExecContext(ctx, "ROLLBACK")
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+	}
+
+	// Held past the timeout: the call without a deadline gets an error
+	// within about the timeout, and nothing is recorded.
+	held := lock()
+	start := time.Now()
+	fresh, err = s.UseNonce(ctx, "ck", "n1", far)
+	took := time.Since(start)
+	assert.Error(t, err)
+	assert.False(t, fresh)
+	assert.Less(t, took, 5*timeout, "the call waited %v", took)
+	unlock(held)
+	fresh, err = s.UseNonce(ctx, "ck", "n1", far)
+	require.NoError(t, err)
+	assert.True(t, fresh, "a nonce whose commit failed is not spent")
+
+	// A short deadline: answered by it, not by the lock's end.
+	held = lock()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	fresh, err = s.UseNonce(short, "ck", "n2", far)
+	took = time.Since(start)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.False(t, fresh)
+	assert.Less(t, took, timeout, "the call waited %v", took)
+	unlock(held)
+	fresh, err = s.UseNonce(ctx, "ck", "n3", far)
+	require.NoError(t, err)
+	assert.True(t, fresh)
 }
