@@ -45,10 +45,9 @@ func loadConfig(t *testing.T) (hey, duration, conc string, rounds int) {
 
 // heyTable runs every row with hey, round after round, and returns a
 // Markdown table of each row's median round. Each row after baseline runs
-// next to a run of baseline, every round (after it in even rounds, before
-// it in odd ones), and its share of baseline is the median of those
-// adjacent pairs' ratios, with their range: the machine's speed drifts
-// between rounds, and a pair sees the same moment.
+// next to a run of baseline, every round (adjacent), and its share of
+// baseline is the median of those pairs' ratios, with their range: the
+// machine's speed drifts between rounds, and a pair sees the same moment.
 //
 // With server set (the process serving every row), the table also gives
 // the server's CPU time per request, and each row's share of it as the
@@ -91,12 +90,7 @@ func heyTable(t *testing.T, rows []loadRow, baseline string, server *exec.Cmd) s
 				continue
 			}
 			if base >= 0 && i > base {
-				var b, r result
-				if round%2 == 0 {
-					b, r = run(rows[base]), run(row)
-				} else { // the other order: a drift within a pair cancels over two rounds
-					r, b = run(row), run(rows[base])
-				}
+				b, r := adjacent(round, func() result { return run(rows[base]) }, func() result { return run(row) })
 				results[base] = append(results[base], b)
 				results[i] = append(results[i], r)
 				ratios[i] = append(ratios[i], r.rps/b.rps)
@@ -148,6 +142,18 @@ func heyTable(t *testing.T, rows []loadRow, baseline string, server *exec.Cmd) s
 		report.WriteString("\n")
 	}
 	return report.String()
+}
+
+// adjacent runs bare and row next to each other, bare first in even
+// rounds and row first in odd ones: a drift of the machine within a pair
+// cancels over two rounds instead of always counting against the row.
+func adjacent[T any](round int, bare, row func() T) (b, r T) {
+	if round%2 == 0 {
+		b = bare()
+		return b, row()
+	}
+	r = row()
+	return bare(), r
 }
 
 // medianRange is xs' median, least and greatest.

@@ -126,22 +126,16 @@ func oauth1LoadTable(t *testing.T, data string, s *server, c demoCreds, nonces s
 		n, d, rounds, b.rps, b.p50, b.p99, b.bad, nonces, o.rps, share, o.p50, o.p99, bad)
 }
 
-// interleaved runs bare and row one after the other (row first in odd
-// rounds), rounds times, and returns each one's median round (by
-// requests/s), row's share of bare as the median of the rounds' pairs with
-// its range, and row's failures in all rounds.
+// interleaved runs bare and row next to each other (adjacent), rounds
+// times, and returns each one's median round (by requests/s), row's share
+// of bare as the median of the rounds' pairs with its range, and row's
+// failures in all rounds.
 func interleaved(rounds int, bare, row func() goResult) (b, r goResult, share pairShare, bad int) {
 	var bs, rs []goResult
 	var ratios, cpuRatios []float64
 	for round := range rounds {
-		if round%2 == 0 {
-			bs = append(bs, bare())
-			rs = append(rs, row())
-		} else { // the other order: a drift within a pair cancels over two rounds
-			rs = append(rs, row())
-			bs = append(bs, bare())
-		}
-		b, r := bs[len(bs)-1], rs[len(rs)-1]
+		b, r := adjacent(round, bare, row)
+		bs, rs = append(bs, b), append(rs, r)
 		ratios = append(ratios, r.rps/b.rps)
 		if r.cpu > 0 {
 			cpuRatios = append(cpuRatios, float64(b.cpu)/float64(r.cpu))

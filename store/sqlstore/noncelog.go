@@ -116,17 +116,10 @@ func (m *nonceMemory) used(k nonceKey, now int64) bool {
 
 // add records k until expires (keeping the later expiry of two).
 func (m *nonceMemory) add(k nonceKey, expires, now int64) {
-	if expires <= now {
-		return
-	}
 	if exp, ok := m.seen[k]; ok && exp >= expires {
 		return
 	}
-	if m.seen == nil {
-		m.seen = map[nonceKey]int64{}
-	}
-	m.seen[k] = expires
-	m.order = append(m.order, nonceEntry{k, expires})
+	m.addUnused(k, expires, now)
 }
 
 // addUnused is add for a key that used has just found free at now:
