@@ -47,47 +47,56 @@ func TestHashingUnderAttack(t *testing.T) {
 		h.wait()
 		return h
 	}
-	baseline := measure(3 * time.Second)
-
 	attacker := newClient(256, 30*time.Second)
 	var seq atomic.Int64
-	stop := make(chan struct{})
-	attack := run(256, stop, 0, func(w, i int) (int, error) {
-		n := seq.Add(1)
-		return get(attacker, url, fmt.Sprintf("victim%d", w), fmt.Sprintf("guess-%d", i), fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255))
-	})
-	time.Sleep(500 * time.Millisecond) // let the attack build up
-	// The ratio is of two 3-second windows on a shared 2-core machine, whose
-	// neighbours can take a tenth of it for a few seconds, and the first
-	// window under attack still holds the hashing budget's initial burst (up
-	// to a second of hashes): up to three windows under attack are measured,
-	// and the best counts (each is logged). A regression (cached logins
-	// waiting behind hashes) fails all three by far: 0.002 before issue 22's
-	// fix.
-	var during *hammer
-	for try := 0; try < 3; try++ {
+	startAttack := func() (stop func() *hammer) {
+		done := make(chan struct{})
+		h := run(256, done, 0, func(w, i int) (int, error) {
+			n := seq.Add(1)
+			return get(attacker, url, fmt.Sprintf("victim%d", w), fmt.Sprintf("guess-%d", i), fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255))
+		})
+		return func() *hammer { close(done); h.wait(); return h }
+	}
+	// The ratio is of two 3-second windows on a shared 2-core machine,
+	// whose neighbours (another test suite in CI) can take a third of it
+	// for seconds: each window under attack is paired with a window alone
+	// right before it, and up to three pairs are measured, the best
+	// counting (each is logged). Each attack starts afresh, so its window
+	// holds the hashing budget's initial burst (up to a second of hashes).
+	// A regression (cached logins waiting behind hashes) fails all three by
+	// far: 0.002 before issue 22's fix.
+	var baseline, during *hammer
+	ratio := -1.0
+	attackStatus := map[int]int{}
+	var attackErrors int64
+	legit503 := 0
+	for try := 0; try < 3 && ratio < 0.7; try++ {
+		alone := measure(3 * time.Second)
+		stopAttack := startAttack()
+		time.Sleep(500 * time.Millisecond) // let the attack build up
 		h := measure(3 * time.Second)
-		t.Logf("window %d under attack: %d OK (%.2f of alone)", try+1, h.count(200), float64(h.count(200))/float64(baseline.count(200)))
-		if during == nil || h.count(200) > during.count(200) {
-			during = h
+		a := stopAttack()
+		for status, n := range a.byStatus {
+			attackStatus[status] += n
 		}
-		if float64(during.count(200)) >= 0.7*float64(baseline.count(200)) {
-			break
+		attackErrors += a.errors.Load()
+		legit503 += h.count(503)
+		r := float64(h.count(200)) / float64(alone.count(200))
+		t.Logf("pair %d: %d OK alone, %d OK under attack (%.2f)", try+1, alone.count(200), h.count(200), r)
+		if r > ratio {
+			ratio, baseline, during = r, alone, h
 		}
 	}
-	close(stop)
-	attack.wait()
 	attacker.CloseIdleConnections()
 
 	peak := srv.peakRSS(t)
 	slots := int64(runtime.NumCPU())
 	limit := slots*20<<20 + 200<<20
-	ratio := float64(during.count(200)) / float64(baseline.count(200))
 	t.Logf("cached Basic: %d OK in 3 s alone, %d OK in 3 s under attack (%.2f); attack: %v, %d client errors; server peak RSS %d MiB (limit %d MiB); p99 legit %v",
-		baseline.count(200), during.count(200), ratio, attack.byStatus, attack.errors.Load(), peak>>20, limit>>20, during.p99())
-	assert.Zero(t, attack.count(500))
-	assert.Positive(t, attack.count(401), "the attack's hashes ran, within the bound")
-	assert.Zero(t, during.count(503), "a cached credential never waits for a hash slot")
+		baseline.count(200), during.count(200), ratio, attackStatus, attackErrors, peak>>20, limit>>20, during.p99())
+	assert.Zero(t, attackStatus[500])
+	assert.Positive(t, attackStatus[401], "the attack's hashes ran, within the bound")
+	assert.Zero(t, legit503, "a cached credential never waits for a hash slot")
 	if !raceEnabled { // the race detector's shadow memory and slowdown void these
 		assert.LessOrEqual(t, peak, limit, "memory stays within slots × hash memory + 200 MiB")
 		assert.GreaterOrEqual(t, ratio, 0.7, "cached credentials keep 70%% of their throughput")
